@@ -1,0 +1,103 @@
+/* analyze.h — everything qscope measures about one tensor, in one call.
+ *
+ * Two modes:
+ *   simulate  float x is quantized with a spec (qtype or linear scheme, plus a
+ *             range method), then measured;
+ *   measure   float x is compared with a quantized tensor as stored (its codes,
+ *             per-group parameters and dequantized values x̂).
+ * Both fill a struct tensor_result: per-tensor metrics (metrics.h),
+ * distribution statistics of x and x̂, per-channel metrics along the layout's
+ * channel axis, and overflow findings (overflow.h), with graph facts when the
+ * model's graph gives them.
+ *
+ * Thread safety: the functions keep no state; results from different threads
+ * need no locking. Memory: at most x̂ + codes + one group of scratch beyond
+ * the caller's x.
+ */
+#ifndef QS_ANALYZE_H
+#define QS_ANALYZE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "layout.h"
+#include "metrics.h"
+#include "overflow.h"
+#include "qtype.h"
+#include "quant.h"
+#include "range.h"
+
+enum tensor_role { ROLE_OTHER, ROLE_WEIGHT, ROLE_BIAS };
+
+/* What the graph says about a tensor (all optional). */
+struct graph_facts {
+	enum tensor_role role;
+	const char *op_type;  /* consuming op, e.g. "Conv"; NULL when unknown */
+	int out_axis;         /* output-channel axis; −1 when unknown */
+	int64_t reduce_k;     /* reduction length K per output; 0 when unknown */
+	bool has_input;       /* input activation quantization known: */
+	double s_in;          /*   its scale */
+	int32_t x_qmin, x_qmax; /*  its code range minus its zero point */
+	const float *bias;    /* the consumer's float bias, one per output */
+	uint64_t nbias;
+	int64_t bias_min, bias_max; /* range of the bias type (int32 default) */
+};
+
+/* How to quantize in simulate mode. qt == NULL or a QTYPE_LINEAR qtype uses
+ * `scheme` (a LINEAR qtype overrides bits/signedness); QTYPE_BLOCK uses the
+ * qtype's block format (method minmax = the reference quantizer). */
+struct qspec {
+	const struct qtype *qt;
+	struct scheme scheme;
+	struct method method;
+};
+
+struct channel_result {
+	uint64_t channel, n;
+	float min, max;        /* of the float values */
+	float scale;           /* mean scale over the channel's groups */
+	int32_t zero_point;    /* of the channel's first group */
+	struct err_metrics m;
+	enum risk_level risk;
+};
+
+struct tensor_result {
+	struct err_metrics m;
+	struct dist_stats xs, xhs; /* of x and of x̂ */
+	int bits;
+	double scale_min, scale_max;
+	int32_t zero_point;        /* when all groups share it; else INT32_MIN */
+	float clip_min, clip_max;  /* widest clip range over the groups */
+	uint64_t nchannels;
+	struct channel_result *ch; /* nchannels entries (owned) */
+	uint64_t nfind;
+	struct finding *find;      /* owned */
+	enum risk_level risk;      /* the worst finding */
+};
+
+/* A quantized tensor as stored, for measure mode. codes may be NULL when the
+ * format has no integer codes (then levels/entropy come from x̂ values). */
+struct quantized {
+	const float *xhat;
+	const int32_t *codes;
+	struct layout layout;
+	const struct qparam *params; /* layout.ngroups entries */
+	int bits;
+	int32_t qmin, qmax;
+};
+
+/* Simulate: quantize x (shape/ndim, n = Π shape) per spec and measure.
+ * xhat_out / codes_out, when not NULL, receive x̂ and the codes (n entries).
+ * g may be NULL. Returns 0 or a negative status with err filled. */
+int analyze_simulate(const float *x, const int64_t *shape, int ndim, const struct qspec *spec,
+		     const struct graph_facts *g, struct tensor_result *out, float *xhat_out,
+		     int32_t *codes_out, struct qs_error *err);
+
+/* Measure x against a stored quantized tensor q of the same element count. */
+int analyze_measure(const float *x, const struct quantized *q, const struct graph_facts *g,
+		    struct tensor_result *out, struct qs_error *err);
+
+void tensor_result_free(struct tensor_result *r); /* NULL-safe; frees members */
+
+#endif

@@ -1,0 +1,154 @@
+/* model.h — a loaded model, whatever its format: a list of named tensors
+ * whose bytes stay in the file's mmap (borrowed), plus what the format's
+ * graph or naming conventions say about them.
+ *
+ * Shapes are always in numpy (row-major) order: last axis contiguous. Readers
+ * of formats that store dims reversed (GGUF) reverse them on load.
+ *
+ * Ownership: model_load returns a model the caller frees with model_free.
+ * Tensor data pointers stay valid until model_free. Readers check every
+ * length, count and offset against the file size before trusting it.
+ */
+#ifndef QS_MODEL_H
+#define QS_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "../analysis/analyze.h"
+#include "../analysis/dtype.h"
+#include "../analysis/error.h"
+#include "../analysis/layout.h"
+#include "../analysis/qtype.h"
+
+enum model_format {
+	FMT_NPY,
+	FMT_NPZ,
+	FMT_ONNX,
+	FMT_GGUF,
+	FMT_SAFETENSORS,
+	FMT_TFLITE,
+	FMT_COUNT
+};
+
+/* Quantization parameters a reader found for a quantized tensor (integer
+ * codes with scale/zero point from the graph or naming conventions).
+ * Block-quantized GGUF tensors use model_tensor.block instead. */
+struct tensor_quant {
+	int bits;
+	int32_t qmin, qmax;
+	struct layout layout;   /* groups of the scale/zero-point arrays */
+	float *scale;           /* layout.ngroups, owned */
+	int32_t *zero_point;    /* layout.ngroups, owned */
+	char *float_name;       /* the float tensor it approximates, if known */
+};
+
+struct model_tensor {
+	char *name;
+	enum dtype dtype;          /* element type as stored */
+	const struct qtype *block; /* GGUF block type (Q4_0, ...), else NULL */
+	int ndim;
+	int64_t shape[QS_MAX_DIMS];
+	uint64_t nelem;
+	const uint8_t *data;       /* borrowed, nbytes long */
+	size_t nbytes;
+	bool big_endian, fortran_order;
+	enum nibble_order nibbles;
+	struct graph_facts facts;  /* role, consumer op, axis, K, scales */
+	struct tensor_quant *quant; /* NULL for float tensors; owned */
+	bool is_aux;               /* a scale/zero-point/shape tensor of another */
+};
+
+struct model;
+struct write_opts;
+
+/* One table row per format (io/model.c). */
+struct model_format_ops {
+	enum model_format format;
+	const char *name;        /* "onnx" */
+	const char *extensions;  /* ".onnx" — space-separated */
+	/* Does the file look like this format (magic bytes)? */
+	bool (*sniff)(const uint8_t *head, size_t len, const char *path);
+	int (*load)(const char *path, struct model *m, struct qs_error *err);
+	void (*unload)(struct model *m);
+	/* Write src (a model of this format) with o->plan into out; out_path is
+	 * the final name (for side files such as external data). NULL when the
+	 * format is read-only. model_write does the atomic temp+rename. */
+	int (*write)(const struct model *src, const struct write_opts *o, FILE *out,
+		     const char *out_path, struct qs_error *err);
+};
+
+struct model {
+	enum model_format format;
+	const struct model_format_ops *ops;
+	char *path;
+	size_t ntensors;
+	struct model_tensor *tensors; /* owned */
+	void *impl;                   /* the reader's state (mmap, parsed graph) */
+};
+
+/* Load path, choosing the format by magic bytes, then by extension. */
+int model_load(const char *path, struct model **out, struct qs_error *err);
+void model_free(struct model *m); /* NULL-safe */
+
+const struct model_format_ops *model_format_by_name(const char *name);
+const struct model_format_ops *model_format_by_path(const char *path);
+
+/* Index of the tensor named name, or −1. */
+int64_t model_find(const struct model *m, const char *name);
+
+/* Decode tensor t to float (dequantizing block types and quant tensors:
+ * x = (q − z)·s). dst holds t->nelem floats. */
+int model_tensor_to_f32(const struct model *m, const struct model_tensor *t, float *dst,
+			struct qs_error *err);
+
+/* Integer codes of a quantized tensor (t->quant or t->block), nelem int32. */
+int model_tensor_codes(const struct model *m, const struct model_tensor *t, int32_t *dst,
+		       struct qs_error *err);
+
+/* Is this a tensor qscope analyses (a float or quantized weight-like tensor
+ * with at least one element, not an auxiliary scale/zero point/int index)? */
+bool model_tensor_analysable(const struct model_tensor *t);
+
+/* ---- pairing ---------------------------------------------------------- */
+
+struct pair {
+	int64_t f; /* index in the float model, −1 when unpaired */
+	int64_t q; /* index in the quantized model, −1 when unpaired */
+	const char *how; /* "name", "convention", "position" (static string) */
+};
+
+struct pairing {
+	size_t n;
+	struct pair *pairs; /* owned; unpaired tensors appear with f or q = −1 */
+};
+
+/* Pair the analysable tensors of fm with those of qm: by the quant tensors'
+ * float_name, by equal names, then by order and shape. */
+int model_pair(const struct model *fm, const struct model *qm, struct pairing *out,
+	       struct qs_error *err);
+void pairing_free(struct pairing *p);
+
+/* ---- writing ---------------------------------------------------------- */
+
+/* What to do with each tensor of the source model when writing. */
+struct tensor_plan {
+	bool quantize;      /* false: keep as is (float) */
+	struct qspec spec;
+};
+
+struct write_opts {
+	const struct tensor_plan *plan; /* src->ntensors entries */
+	bool fake_quant;    /* write dequantized floats instead of codes */
+	const char *to;     /* format name, or NULL: from the output extension */
+};
+
+/* Write src with plan to path atomically (temporary file in the same folder,
+ * fsync, rename). Refuses to overwrite src->path. Nothing is left behind on
+ * error. */
+int model_write(const struct model *src, const struct write_opts *o, const char *path,
+		struct qs_error *err);
+
+#endif

@@ -1,0 +1,75 @@
+#include "qs_test.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void qs_assert_close(double a, double b, double rel, double abs, const char *expr,
+		     const char *file, int line)
+{
+	double tol = fmax(abs, rel * fabs(b));
+
+	if (isnan(a) && isnan(b))
+		return;
+	if (isinf(a) || isinf(b)) {
+		if (a == b)
+			return;
+	} else if (fabs(a - b) <= tol) {
+		return;
+	}
+	print_error("%s = %.17g, expected %.17g (tolerance %.3g)\n", expr, a, b, tol);
+	_fail(file, line);
+}
+
+uint64_t qs_rng_next(struct qs_rng *r)
+{
+	uint64_t z = (r->s += 0x9E3779B97F4A7C15ull);
+	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+	z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+	return z ^ (z >> 31);
+}
+
+double qs_rng_uniform(struct qs_rng *r)
+{
+	return (double)(qs_rng_next(r) >> 11) * 0x1.0p-53;
+}
+
+double qs_rng_gauss(struct qs_rng *r)
+{
+	double u1 = qs_rng_uniform(r), u2 = qs_rng_uniform(r);
+	if (u1 < 1e-300)
+		u1 = 1e-300;
+	return sqrt(-2.0 * log(u1)) * cos(2.0 * M_PI * u2);
+}
+
+double qs_rng_laplace(struct qs_rng *r)
+{
+	double u = qs_rng_uniform(r) - 0.5;
+	double a = 1.0 - 2.0 * fabs(u);
+	if (a < 1e-300)
+		a = 1e-300;
+	return (u < 0 ? 1.0 : -1.0) * log(a);
+}
+
+char *qs_tmpdir(void)
+{
+	static char bufs[8][256];
+	static int slot;
+	char *b = bufs[slot++ % 8];
+	const char *t = getenv("TMPDIR");
+
+	snprintf(b, 256, "%s/qscope-test-XXXXXX", t && *t ? t : "/tmp");
+	return mkdtemp(b);
+}
+
+void qs_rmtree(const char *path)
+{
+	char cmd[512];
+
+	if (!path || !*path || strchr(path, '\''))
+		return;
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", path);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", path);
+}
