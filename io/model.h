@@ -143,6 +143,8 @@ struct write_opts {
 	const struct tensor_plan *plan; /* src->ntensors entries */
 	bool fake_quant;    /* write dequantized floats instead of codes */
 	const char *to;     /* format name, or NULL: from the output extension */
+	const struct model *like; /* ONNX --like: an existing quantized model
+				   * whose structure is kept, scales replaced */
 };
 
 /* Write src with plan to path atomically (temporary file in the same folder,
