@@ -8,6 +8,14 @@
  * Ownership: model_load returns a model the caller frees with model_free.
  * Tensor data pointers stay valid until model_free. Readers check every
  * length, count and offset against the file size before trusting it.
+ *
+ * Inside a model (for format readers): m->tensors, each tensor's name and
+ * its quant (scale, zero_point, float_name and the struct itself) are
+ * malloc'd and freed by model_free (tensor_quant_free), which first calls
+ * ops->unload(m); unload frees only m->impl (the mmap, parsed graph,
+ * inflated buffers). A load that fails may leave tensors partly filled
+ * (unset pointers NULL, m->ntensors counting the filled entries): model_load
+ * then calls model_free.
  */
 #ifndef QS_MODEL_H
 #define QS_MODEL_H
@@ -44,6 +52,8 @@ struct tensor_quant {
 	int32_t *zero_point;    /* layout.ngroups, owned */
 	char *float_name;       /* the float tensor it approximates, if known */
 };
+
+void tensor_quant_free(struct tensor_quant *q); /* NULL-safe; frees members */
 
 struct model_tensor {
 	char *name;
