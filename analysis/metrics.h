@@ -73,7 +73,7 @@ void err_acc_merge(struct err_acc *into, const struct err_acc *from);
  * for levels_used and entropy_bits (may be NULL: both then 0); mean_scale
  * gives rmse_over_scale (pass NAN when not applicable). */
 void metrics_finish(const struct err_acc *a, const uint64_t *counts, size_t ncodes,
-		    double mean_scale, struct err_metrics *out);
+                    double mean_scale, struct err_metrics *out);
 
 /* Shannon entropy in bits of a histogram of counts. */
 double metrics_entropy_bits(const uint64_t *counts, size_t ncodes);
@@ -86,8 +86,15 @@ struct dist_stats {
 	double p01, p25, p50, p75, p99, absmax;
 };
 
-/* scratch: n floats (quantiles need a sorted copy). Returns 0 or negative
- * (GSL failure, message in err is not needed: stats degrade to NAN). */
+/* Two passes over x (classify + copy finite values to scratch + sum/min/max;
+ * central moments), then quantiles by selection on scratch (no full sort).
+ * std is the sample std (n − 1), 0 for one value; skew = Σ((x−m)/σ)³/n and
+ * kurtosis = Σ((x−m)/σ)⁴/n − 3 as gsl_stats_skew/kurtosis define them, NAN
+ * when σ = 0. Quantiles p01..p99 interpolate linearly between order
+ * statistics (h = (n−1)·p, as numpy's default and
+ * gsl_stats_quantile_from_sorted_data). n_zero counts ±0, n_denormal the
+ * finite non-zero |x| < FLT_MIN. No finite values: everything but the counts
+ * is NAN. scratch: n floats, overwritten. */
 void metrics_dist_stats(const float *x, size_t n, float *scratch, struct dist_stats *out);
 
 #endif

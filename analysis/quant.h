@@ -13,8 +13,10 @@
  * Affine: lo' = min(lo, 0), hi' = max(hi, 0), s = (hi' − lo') / (qmax − qmin),
  * z = round(qmin − lo'/s) clamped to [qmin, qmax]. The float range always
  * includes 0 so that 0 is exactly representable.
- * A scale below scale_floor (or not finite, or 0) becomes scale_floor (or 1
- * when no floor is set and the group is all zeros), so q is never NaN.
+ * A scale below scale_floor becomes scale_floor; a scale that is not finite
+ * or below FLT_MIN (an all-zero group) becomes scale_floor, or 1 when no
+ * floor is set (ONNX Runtime's rule), so q is never NaN. The affine zero
+ * point is computed from the final scale.
  * Division is done in float32 with the float32 scale, as the runtimes do, so
  * simulated codes equal the codes a runtime would produce.
  */
@@ -33,13 +35,13 @@ enum rounding {
 };
 
 struct scheme {
-	int bits;          /* 2..16 */
+	int bits; /* 2..16 */
 	bool is_signed;
 	bool symmetric;
 	bool narrow;
 	bool reduce_range;
 	enum granularity gran;
-	int axis;          /* channel / block axis; negative counts from the end */
+	int axis;            /* channel / block axis; negative counts from the end */
 	uint64_t group_size; /* GRAN_GROUP */
 	enum rounding rounding;
 	double scale_floor; /* 0 = none */
@@ -80,6 +82,6 @@ static inline float quant_deq(int32_t q, const struct qparam *p)
 /* Quantize a whole tensor: group params p[layout.ngroups]; writes codes
  * (may be NULL) and dequantized values xhat (may be NULL). */
 void quant_tensor(const struct scheme *s, const struct layout *l, const struct qparam *p,
-		  const float *x, int32_t *codes, float *xhat);
+                  const float *x, int32_t *codes, float *xhat);
 
 #endif

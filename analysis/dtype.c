@@ -1,0 +1,360 @@
+#include "dtype.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+#include <strings.h>
+
+static const struct dtype_info dtype_table[DTYPE_COUNT] = {
+        [DTYPE_F32] = {.name = "f32", .bits = 32, .is_float = true, .is_signed = true},
+        [DTYPE_F64] = {.name = "f64", .bits = 64, .is_float = true, .is_signed = true},
+        [DTYPE_F16] = {.name = "f16", .bits = 16, .is_float = true, .is_signed = true},
+        [DTYPE_BF16] = {.name = "bf16", .bits = 16, .is_float = true, .is_signed = true},
+        [DTYPE_F8E4M3FN] = {.name = "f8e4m3fn", .bits = 8, .is_float = true, .is_signed = true},
+        [DTYPE_F8E5M2] = {.name = "f8e5m2", .bits = 8, .is_float = true, .is_signed = true},
+        [DTYPE_I8] = {.name = "i8",
+                      .bits = 8,
+                      .is_signed = true,
+                      .int_min = INT8_MIN,
+                      .int_max = INT8_MAX},
+        [DTYPE_U8] = {.name = "u8", .bits = 8, .int_min = 0, .int_max = UINT8_MAX},
+        [DTYPE_I16] = {.name = "i16",
+                       .bits = 16,
+                       .is_signed = true,
+                       .int_min = INT16_MIN,
+                       .int_max = INT16_MAX},
+        [DTYPE_U16] = {.name = "u16", .bits = 16, .int_min = 0, .int_max = UINT16_MAX},
+        [DTYPE_I32] = {.name = "i32",
+                       .bits = 32,
+                       .is_signed = true,
+                       .int_min = INT32_MIN,
+                       .int_max = INT32_MAX},
+        [DTYPE_U32] = {.name = "u32", .bits = 32, .int_min = 0, .int_max = UINT32_MAX},
+        [DTYPE_I64] = {.name = "i64",
+                       .bits = 64,
+                       .is_signed = true,
+                       .int_min = INT64_MIN,
+                       .int_max = INT64_MAX},
+        /* int_max of u64 is clipped to what int64_t can say. */
+        [DTYPE_U64] = {.name = "u64", .bits = 64, .int_min = 0, .int_max = INT64_MAX},
+        [DTYPE_I4] = {.name = "i4", .bits = 4, .is_signed = true, .int_min = -8, .int_max = 7},
+        [DTYPE_U4] = {.name = "u4", .bits = 4, .int_min = 0, .int_max = 15},
+        [DTYPE_BOOL] = {.name = "bool", .bits = 8, .int_min = 0, .int_max = 1},
+};
+
+const struct dtype_info *dtype_info(enum dtype t)
+{
+	if ((unsigned)t >= DTYPE_COUNT)
+		return NULL;
+	return &dtype_table[t];
+}
+
+const char *dtype_name(enum dtype t)
+{
+	const struct dtype_info *d = dtype_info(t);
+	return d ? d->name : "?";
+}
+
+int dtype_from_name(const char *name)
+{
+	if (!name)
+		return -1;
+	for (int t = 0; t < DTYPE_COUNT; t++)
+		if (strcasecmp(name, dtype_table[t].name) == 0)
+			return t;
+	return -1;
+}
+
+bool dtype_nbytes(enum dtype t, uint64_t n, size_t *out)
+{
+	const struct dtype_info *d = dtype_info(t);
+	uint64_t bytes;
+
+	if (!d)
+		return false;
+	if (d->bits == 4) {
+		bytes = n / 2 + (n & 1);
+	} else {
+		uint64_t w = d->bits / 8;
+		if (n > UINT64_MAX / w)
+			return false;
+		bytes = n * w;
+	}
+	if (bytes > SIZE_MAX)
+		return false;
+	*out = (size_t)bytes;
+	return true;
+}
+
+/* Small binary floats (f16, fp8) share one encoder/decoder: the codes of
+ * non-negative values are contiguous and monotone, so rounding the value to
+ * an integer count of the local step gives the code directly, carries into
+ * the exponent included. */
+struct minifloat {
+	int ebits, mbits, bias;
+	bool has_inf;     /* all-ones exponent = inf/NaN (IEEE style) */
+	uint32_t maxcode; /* largest finite magnitude code */
+};
+
+static const struct minifloat mf_f16 = {5, 10, 15, true, 0x7BFF};
+static const struct minifloat mf_e4m3fn = {4, 3, 7, false, 0x7E};
+static const struct minifloat mf_e5m2 = {5, 2, 15, true, 0x7B};
+
+static double minifloat_decode_mag(const struct minifloat *m, uint32_t mag)
+{
+	uint32_t e = mag >> m->mbits, f = mag & ((1u << m->mbits) - 1);
+
+	if (e == 0)
+		return ldexp((double)f, 1 - m->bias - m->mbits);
+	return ldexp((double)((1u << m->mbits) | f), (int)e - m->bias - m->mbits);
+}
+
+static bool minifloat_is_nan(const struct minifloat *m, uint32_t mag)
+{
+	uint32_t emax = (1u << m->ebits) - 1;
+
+	if (m->has_inf)
+		return (mag >> m->mbits) == emax && (mag & ((1u << m->mbits) - 1)) != 0;
+	return mag > m->maxcode;
+}
+
+static bool minifloat_is_inf(const struct minifloat *m, uint32_t mag)
+{
+	return m->has_inf && mag == ((1u << m->ebits) - 1) << m->mbits;
+}
+
+static float minifloat_to_f32(const struct minifloat *m, uint32_t code)
+{
+	uint32_t sign = code >> (m->ebits + m->mbits);
+	uint32_t mag = code & ((1u << (m->ebits + m->mbits)) - 1);
+	double v;
+
+	if (minifloat_is_nan(m, mag))
+		return sign ? -NAN : NAN;
+	v = minifloat_is_inf(m, mag) ? INFINITY : minifloat_decode_mag(m, mag);
+	return (float)(sign ? -v : v);
+}
+
+static double round_half_even(double v)
+{
+	double f = floor(v), d = v - f;
+
+	if (d > 0.5 || (d == 0.5 && fmod(f, 2.0) != 0.0))
+		return f + 1.0;
+	return f;
+}
+
+/* Magnitude code of finite a ≥ 0, rounded to nearest even; may exceed
+ * maxcode (the caller decides overflow). */
+static uint32_t minifloat_encode_mag(const struct minifloat *m, double a)
+{
+	int emin = 1 - m->bias, e;
+
+	if (a == 0.0)
+		return 0;
+	frexp(a, &e);
+	e -= 1; /* a = 1.f · 2^e */
+	if (e < emin)
+		return (uint32_t)round_half_even(ldexp(a, m->mbits - emin));
+	if (e > m->bias + 2)
+		return UINT32_MAX;                          /* far beyond every finite code */
+	double q = round_half_even(ldexp(a, m->mbits - e)); /* in [2^M, 2^(M+1)] */
+	return ((uint32_t)(e + m->bias) << m->mbits) + (uint32_t)q - (1u << m->mbits);
+}
+
+static uint32_t minifloat_from_f32(const struct minifloat *m, float f, bool saturate)
+{
+	uint32_t sign = signbit(f) ? 1u << (m->ebits + m->mbits) : 0;
+	uint32_t nan = ((1u << (m->ebits + m->mbits)) - 1); /* all ones */
+	uint32_t inf = ((1u << m->ebits) - 1) << m->mbits;
+	uint32_t mag;
+
+	if (isnan(f))
+		return m->has_inf ? (inf | (1u << (m->mbits - 1))) : nan;
+	if (isinf(f))
+		mag = UINT32_MAX;
+	else
+		mag = minifloat_encode_mag(m, fabs((double)f));
+	if (mag > m->maxcode) {
+		if (saturate)
+			mag = m->maxcode;
+		else
+			return sign | (m->has_inf ? inf : nan);
+	}
+	return sign | mag;
+}
+
+float f16_to_f32(uint16_t h)
+{
+	return minifloat_to_f32(&mf_f16, h);
+}
+
+uint16_t f32_to_f16(float f)
+{
+	return (uint16_t)minifloat_from_f32(&mf_f16, f, false);
+}
+
+float bf16_to_f32(uint16_t h)
+{
+	uint32_t u = (uint32_t)h << 16;
+	float f;
+
+	memcpy(&f, &u, sizeof f);
+	return f;
+}
+
+uint16_t f32_to_bf16(float f)
+{
+	uint32_t u;
+
+	memcpy(&u, &f, sizeof u);
+	if ((u & 0x7FFFFFFFu) > 0x7F800000u)
+		return (uint16_t)((u >> 16) | 0x40); /* quiet NaN, sign kept */
+	return (uint16_t)((u + 0x7FFFu + ((u >> 16) & 1u)) >> 16);
+}
+
+float f8e4m3fn_to_f32(uint8_t b)
+{
+	return minifloat_to_f32(&mf_e4m3fn, b);
+}
+
+uint8_t f32_to_f8e4m3fn(float f, bool saturate)
+{
+	return (uint8_t)minifloat_from_f32(&mf_e4m3fn, f, saturate);
+}
+
+float f8e5m2_to_f32(uint8_t b)
+{
+	return minifloat_to_f32(&mf_e5m2, b);
+}
+
+uint8_t f32_to_f8e5m2(float f, bool saturate)
+{
+	return (uint8_t)minifloat_from_f32(&mf_e5m2, f, saturate);
+}
+
+/* Load a w-byte little- or big-endian unsigned word from p. */
+static uint64_t load_word(const unsigned char *p, unsigned w, bool big_endian)
+{
+	uint64_t v = 0;
+
+	for (unsigned k = 0; k < w; k++)
+		v |= (uint64_t)p[big_endian ? k : w - 1 - k] << (8 * (w - 1 - k));
+	return v;
+}
+
+static void store_word(unsigned char *p, unsigned w, uint64_t v)
+{
+	for (unsigned k = 0; k < w; k++)
+		p[k] = (unsigned char)(v >> (8 * k));
+}
+
+static unsigned nibble_at(const unsigned char *p, uint64_t i, enum nibble_order order)
+{
+	unsigned b = p[i / 2];
+	bool low = ((i & 1) == 0) == (order == NIBBLE_LOW_FIRST);
+	return low ? (b & 0xFu) : (b >> 4);
+}
+
+static int64_t sign_extend(uint64_t v, unsigned bits)
+{
+	if (bits >= 64)
+		return (int64_t)v;
+	uint64_t m = 1ull << (bits - 1);
+	v &= (m << 1) - 1;
+	return (int64_t)((v ^ m) - m);
+}
+
+static int64_t get_int(enum dtype t, const unsigned char *p, uint64_t i, bool be,
+                       enum nibble_order order)
+{
+	const struct dtype_info *d = &dtype_table[t];
+
+	if (d->bits == 4) {
+		unsigned v = nibble_at(p, i, order);
+		return d->is_signed ? sign_extend(v, 4) : (int64_t)v;
+	}
+	unsigned w = d->bits / 8;
+	uint64_t v = load_word(p + i * w, w, be);
+	if (t == DTYPE_BOOL)
+		return v != 0;
+	return d->is_signed ? sign_extend(v, d->bits) : (int64_t)v;
+}
+
+static float get_float(enum dtype t, const unsigned char *p, uint64_t i, bool be)
+{
+	switch (t) {
+	case DTYPE_F32: {
+		uint32_t u = (uint32_t)load_word(p + i * 4, 4, be);
+		float f;
+		memcpy(&f, &u, sizeof f);
+		return f;
+	}
+	case DTYPE_F64: {
+		uint64_t u = load_word(p + i * 8, 8, be);
+		double d;
+		memcpy(&d, &u, sizeof d);
+		return (float)d;
+	}
+	case DTYPE_F16:
+		return f16_to_f32((uint16_t)load_word(p + i * 2, 2, be));
+	case DTYPE_BF16:
+		return bf16_to_f32((uint16_t)load_word(p + i * 2, 2, be));
+	case DTYPE_F8E4M3FN:
+		return f8e4m3fn_to_f32(p[i]);
+	case DTYPE_F8E5M2:
+		return f8e5m2_to_f32(p[i]);
+	default:
+		return 0.0f;
+	}
+}
+
+void dtype_to_f32(enum dtype t, const void *src, uint64_t first, size_t n, bool big_endian,
+                  enum nibble_order order, float *dst)
+{
+	const unsigned char *p = src;
+	const struct dtype_info *d = dtype_info(t);
+
+	if (!d)
+		return;
+	if (t == DTYPE_F32 && !big_endian) {
+		memcpy(dst, p + first * 4, n * sizeof *dst);
+		return;
+	}
+	if (d->is_float) {
+		for (size_t k = 0; k < n; k++)
+			dst[k] = get_float(t, p, first + k, big_endian);
+		return;
+	}
+	for (size_t k = 0; k < n; k++)
+		dst[k] = (float)get_int(t, p, first + k, big_endian, order);
+}
+
+int64_t dtype_get_int(enum dtype t, const void *src, uint64_t i, enum nibble_order order)
+{
+	const struct dtype_info *d = dtype_info(t);
+
+	if (!d || d->is_float)
+		return 0;
+	return get_int(t, src, i, false, order);
+}
+
+void dtype_set_int(enum dtype t, void *dst, uint64_t i, int64_t v, enum nibble_order order)
+{
+	const struct dtype_info *d = dtype_info(t);
+	unsigned char *p = dst;
+
+	if (!d || d->is_float)
+		return;
+	if (d->bits == 4) {
+		unsigned char *b = p + i / 2;
+		bool low = ((i & 1) == 0) == (order == NIBBLE_LOW_FIRST);
+		unsigned nib = (unsigned)v & 0xFu;
+		*b = low ? (unsigned char)((*b & 0xF0u) | nib)
+		         : (unsigned char)((*b & 0x0Fu) | (nib << 4));
+		return;
+	}
+	unsigned w = d->bits / 8;
+	store_word(p + i * w, w, (uint64_t)v);
+}

@@ -1,0 +1,165 @@
+#include "quant.h"
+
+#include <float.h>
+#include <math.h>
+
+struct scheme scheme_default(void)
+{
+	return (struct scheme){
+	        .bits = 8,
+	        .is_signed = true,
+	        .symmetric = true,
+	        .narrow = false,
+	        .reduce_range = false,
+	        .gran = GRAN_CHANNEL,
+	        .axis = 0,
+	        .group_size = 0,
+	        .rounding = ROUND_HALF_EVEN,
+	        .scale_floor = 0.0,
+	};
+}
+
+bool scheme_valid(const struct scheme *s, const char **why)
+{
+	const char *msg = NULL;
+
+	if (s->bits < 2 || s->bits > 16)
+		msg = "bits must be 2..16";
+	else if (s->reduce_range && s->bits < 3)
+		msg = "reduce range needs at least 3 bits";
+	else if (s->gran == GRAN_GROUP && s->group_size == 0)
+		msg = "group size must be positive";
+	else if ((unsigned)s->gran > GRAN_GROUP)
+		msg = "unknown granularity";
+	else if ((unsigned)s->rounding > ROUND_HALF_AWAY)
+		msg = "unknown rounding mode";
+	else if (!(s->scale_floor >= 0.0) || isinf(s->scale_floor))
+		msg = "scale floor must be a finite number >= 0";
+	if (msg && why)
+		*why = msg;
+	return msg == NULL;
+}
+
+void scheme_code_range(const struct scheme *s, int32_t *qmin, int32_t *qmax)
+{
+	int b = s->bits - (s->reduce_range ? 1 : 0);
+
+	if (s->is_signed) {
+		*qmin = -(int32_t)(1 << (b - 1));
+		*qmax = (int32_t)(1 << (b - 1)) - 1;
+		if (s->narrow)
+			*qmin += 1;
+	} else {
+		*qmin = 0;
+		*qmax = (int32_t)(1 << b) - 1;
+		if (s->narrow)
+			*qmax -= 1;
+	}
+}
+
+double quant_round(double v, enum rounding r)
+{
+	if (r == ROUND_HALF_AWAY)
+		return round(v);
+	double f = floor(v), d = v - f;
+	if (d > 0.5 || (d == 0.5 && fmod(f, 2.0) != 0.0))
+		return f + 1.0;
+	return f;
+}
+
+static int32_t clamp_code(double v, int32_t qmin, int32_t qmax)
+{
+	if (!(v > qmin))
+		return qmin;
+	if (v > qmax)
+		return qmax;
+	return (int32_t)v;
+}
+
+/* The runtimes work in float32: rmin/rmax and the scale are float32, so the
+ * differences and quotients are taken in float here too. */
+struct qparam quant_param_from_range(const struct scheme *s, double lo, double hi)
+{
+	int32_t qmin, qmax;
+	struct qparam p;
+	float flo, fhi, scale;
+	double z;
+
+	scheme_code_range(s, &qmin, &qmax);
+	if (!(lo <= hi) || !isfinite(lo) || !isfinite(hi))
+		lo = hi = 0.0;
+	flo = (float)fmin(lo, 0.0);
+	fhi = (float)fmax(hi, 0.0);
+	if (s->symmetric) {
+		/* amax / ((qmax − qmin)/2) rounds like 2·amax / (qmax − qmin)
+		 * but cannot overflow. */
+		float amax = fmaxf(-flo, fhi);
+		scale = amax / ((float)(qmax - qmin) / 2.0f);
+		z = quant_round(((double)qmin + qmax) / 2.0, ROUND_HALF_EVEN);
+	} else {
+		scale = (fhi - flo) / (float)(qmax - qmin);
+		if (isinf(fhi - flo))
+			scale = (float)(((double)fhi - flo) / (qmax - qmin));
+		z = 0.0; /* set below, once the scale is final */
+	}
+	if (!(scale >= FLT_MIN) || !isfinite(scale))
+		scale = s->scale_floor > 0.0 ? (float)s->scale_floor : 1.0f;
+	else if (scale < s->scale_floor)
+		scale = (float)s->scale_floor;
+	if (!s->symmetric)
+		z = quant_round((double)qmin - (double)(flo / scale), ROUND_HALF_EVEN);
+	p.scale = scale;
+	p.zero_point = clamp_code(z, qmin, qmax);
+	p.clip_lo = quant_deq(qmin, &p);
+	p.clip_hi = quant_deq(qmax, &p);
+	return p;
+}
+
+int32_t quant_one(float x, const struct qparam *p, int32_t qmin, int32_t qmax, enum rounding r)
+{
+	if (x != x)
+		return p->zero_point;
+	float v = x / p->scale;
+	return clamp_code(quant_round((double)v, r) + p->zero_point, qmin, qmax);
+}
+
+static void quant_run(const struct qparam *p, int32_t qmin, int32_t qmax, enum rounding r,
+                      const float *x, int32_t *codes, float *xhat, uint64_t n, uint64_t stride)
+{
+	for (uint64_t k = 0; k < n; k++) {
+		uint64_t i = k * stride;
+		int32_t q = quant_one(x[i], p, qmin, qmax, r);
+		if (codes)
+			codes[i] = q;
+		if (xhat)
+			xhat[i] = quant_deq(q, p);
+	}
+}
+
+void quant_tensor(const struct scheme *s, const struct layout *l, const struct qparam *p,
+                  const float *x, int32_t *codes, float *xhat)
+{
+	int32_t qmin, qmax;
+
+	scheme_code_range(s, &qmin, &qmax);
+	if (l->gran == GRAN_TENSOR) {
+		quant_run(p, qmin, qmax, s->rounding, x, codes, xhat, l->n, 1);
+		return;
+	}
+	for (uint64_t o = 0; o < l->outer; o++) {
+		for (uint64_t c = 0; c < l->dim; c++) {
+			uint64_t base = (o * l->dim + c) * l->inner;
+			int32_t *cp = codes ? codes + base : NULL;
+			float *xp = xhat ? xhat + base : NULL;
+			if (l->gran == GRAN_CHANNEL) {
+				quant_run(&p[c], qmin, qmax, s->rounding, x + base, cp, xp,
+				          l->inner, 1);
+				continue;
+			}
+			const struct qparam *gp = &p[(o * l->nblk + c / l->block) * l->inner];
+			for (uint64_t r = 0; r < l->inner; r++)
+				quant_run(&gp[r], qmin, qmax, s->rounding, x + base + r,
+				          cp ? cp + r : NULL, xp ? xp + r : NULL, 1, 1);
+		}
+	}
+}
