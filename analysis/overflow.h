@@ -24,7 +24,11 @@
 
 #include <stdint.h>
 
-enum risk_level { RISK_OK, RISK_WARN, RISK_RISK };
+enum risk_level {
+	RISK_OK,
+	RISK_WARN,
+	RISK_RISK
+};
 
 enum finding_kind {
 	FIND_NONFINITE,
@@ -57,17 +61,25 @@ double overflow_scale_floor(int bits);
 /* Worst-case |Σ_k w_q[k]·x_q| of one output channel: sum_abs_wq = Σ|w_q[k]|,
  * x_absmax = max |x_q − z_x| of the input codes. Fills f (channel ch). */
 enum risk_level overflow_acc_int32(double sum_abs_wq, double x_absmax, int64_t ch,
-				   struct finding *f);
+                                   struct finding *f);
 
 /* The int16 pair accumulator for weight codes [wmin, wmax] and input codes
- * [xmin, xmax] (zero points already subtracted). */
+ * [xmin, xmax] (zero points already subtracted): the sum reaches 2·max and
+ * 2·min of the endpoint products; risk when outside −32768..32767. */
 enum risk_level overflow_int16_pair(int32_t wmin, int32_t wmax, int32_t xmin, int32_t xmax,
-				    struct finding *f);
+                                    struct finding *f);
 
 /* The quantized bias of one channel: q = round(bias / (s_in·s_w)) against
  * [bias_min, bias_max] (int32: INT32_MIN..INT32_MAX). Also flags a combined
  * scale below 1e-15 as tiny. */
 enum risk_level overflow_bias(double bias, double s_in, double s_w, int64_t bias_min,
-			      int64_t bias_max, int64_t ch, struct finding *f);
+                              int64_t bias_max, int64_t ch, struct finding *f);
+
+/* A scale s with 0 < |s| < overflow_scale_floor(bits): warn. (A zero scale,
+ * an all-zero block, is exact and not flagged.) */
+enum risk_level overflow_tiny_scale(double scale, int bits, int64_t ch, struct finding *f);
+
+/* clipped_pct above 1 (warn) or 10 (risk). */
+enum risk_level overflow_saturation(double clipped_pct, int64_t ch, struct finding *f);
 
 #endif

@@ -17,12 +17,16 @@
 
 struct method;
 
-enum qtype_family { QTYPE_LINEAR, QTYPE_BLOCK, QTYPE_FLOAT };
+enum qtype_family {
+	QTYPE_LINEAR,
+	QTYPE_BLOCK,
+	QTYPE_FLOAT
+};
 
 struct qtype {
 	const char *name; /* as the format names it */
 	enum qtype_family family;
-	int bits;         /* code bits (block types: bits of the element code) */
+	int bits; /* code bits (block types: bits of the element code) */
 	bool is_signed;
 	enum dtype storage; /* LINEAR/FLOAT: the element type written */
 	/* QTYPE_BLOCK only: */
@@ -40,6 +44,10 @@ struct qtype {
 	void (*block_scales)(const void *blocks, float *scale, int64_t nblocks);
 };
 
+/* Order of qtype_at: the ONNX names first — int8, uint8, int16, uint16, int4,
+ * uint4 (QTYPE_LINEAR) and float8e4m3fn, float8e5m2 (QTYPE_FLOAT, cast with
+ * saturation) — then ggml_qtypes() (F32, F16, BF16, Q8_0, Q4_0, ...).
+ * Entries are static: pointers stay valid for the program's life. */
 const struct qtype *qtype_find(const char *name); /* case-insensitive; NULL */
 const struct qtype *qtype_at(size_t i);           /* NULL past the end */
 size_t qtype_count(void);
