@@ -47,10 +47,10 @@ enum model_format {
 struct tensor_quant {
 	int bits;
 	int32_t qmin, qmax;
-	struct layout layout;   /* groups of the scale/zero-point arrays */
-	float *scale;           /* layout.ngroups, owned */
-	int32_t *zero_point;    /* layout.ngroups, owned */
-	char *float_name;       /* the float tensor it approximates, if known */
+	struct layout layout; /* groups of the scale/zero-point arrays */
+	float *scale;         /* layout.ngroups, owned */
+	int32_t *zero_point;  /* layout.ngroups, owned */
+	char *float_name;     /* the float tensor it approximates, if known */
 };
 
 void tensor_quant_free(struct tensor_quant *q); /* NULL-safe; frees members */
@@ -62,13 +62,13 @@ struct model_tensor {
 	int ndim;
 	int64_t shape[QS_MAX_DIMS];
 	uint64_t nelem;
-	const uint8_t *data;       /* borrowed, nbytes long */
+	const uint8_t *data; /* borrowed, nbytes long */
 	size_t nbytes;
 	bool big_endian, fortran_order;
 	enum nibble_order nibbles;
-	struct graph_facts facts;  /* role, consumer op, axis, K, scales */
+	struct graph_facts facts;   /* role, consumer op, axis, K, scales */
 	struct tensor_quant *quant; /* NULL for float tensors; owned */
-	bool is_aux;               /* a scale/zero-point/shape tensor of another */
+	bool is_aux;                /* a scale/zero-point/shape tensor of another */
 };
 
 struct model;
@@ -77,8 +77,8 @@ struct write_opts;
 /* One table row per format (io/model.c). */
 struct model_format_ops {
 	enum model_format format;
-	const char *name;        /* "onnx" */
-	const char *extensions;  /* ".onnx" — space-separated */
+	const char *name;       /* "onnx" */
+	const char *extensions; /* ".onnx" — space-separated */
 	/* Does the file look like this format (magic bytes)? */
 	bool (*sniff)(const uint8_t *head, size_t len, const char *path);
 	int (*load)(const char *path, struct model *m, struct qs_error *err);
@@ -87,7 +87,7 @@ struct model_format_ops {
 	 * the final name (for side files such as external data). NULL when the
 	 * format is read-only. model_write does the atomic temp+rename. */
 	int (*write)(const struct model *src, const struct write_opts *o, FILE *out,
-		     const char *out_path, struct qs_error *err);
+	             const char *out_path, struct qs_error *err);
 };
 
 struct model {
@@ -112,11 +112,39 @@ int64_t model_find(const struct model *m, const char *name);
 /* Decode tensor t to float (dequantizing block types and quant tensors:
  * x = (q − z)·s). dst holds t->nelem floats. */
 int model_tensor_to_f32(const struct model *m, const struct model_tensor *t, float *dst,
-			struct qs_error *err);
+                        struct qs_error *err);
 
 /* Integer codes of a quantized tensor (t->quant or t->block), nelem int32. */
 int model_tensor_codes(const struct model *m, const struct model_tensor *t, int32_t *dst,
-		       struct qs_error *err);
+                       struct qs_error *err);
+
+/* Quantize tensor t of m with spec (simulate a write): x̂ always; for linear
+ * schemes also the codes, the layout and per-group parameters (range_choose
+ * on each group's finite values, then quant_tensor); for ggml block qtypes
+ * the packed blocks (quantize_ref, or quantize_method for non-minmax
+ * methods); float qtypes (F16, BF16) give the cast round trip only. Memory:
+ * x̂ and codes (8 bytes per element) plus one group of scratch. */
+struct quantized_tensor {
+	const struct qtype *qt; /* NULL: linear scheme */
+	struct scheme scheme;   /* resolved (a LINEAR qtype's bits/signedness) */
+	int bits;
+	int32_t qmin, qmax;
+	struct layout layout;
+	struct qparam *params; /* layout.ngroups, owned; NULL unless linear */
+	float *xhat;           /* nelem, owned */
+	int32_t *codes;        /* nelem, owned; NULL unless linear */
+	void *blocks;          /* QTYPE_BLOCK: nblocks × block_bytes, owned */
+	size_t nbytes_blocks;
+};
+int model_tensor_quantize(const struct model *m, const struct model_tensor *t,
+                          const struct qspec *spec, struct quantized_tensor *out,
+                          struct qs_error *err);
+void quantized_tensor_free(struct quantized_tensor *q); /* NULL-safe; frees members */
+
+/* Map path read-only and private (madvise SEQUENTIAL) for readers; an empty
+ * file is an error. model_unmap_file(NULL, 0) is a no-op. */
+int model_map_file(const char *path, const uint8_t **data, size_t *len, struct qs_error *err);
+void model_unmap_file(const uint8_t *data, size_t len);
 
 /* Is this a tensor qscope analyses (a float or quantized weight-like tensor
  * with at least one element, not an auxiliary scale/zero point/int index)? */
@@ -125,8 +153,8 @@ bool model_tensor_analysable(const struct model_tensor *t);
 /* ---- pairing ---------------------------------------------------------- */
 
 struct pair {
-	int64_t f; /* index in the float model, −1 when unpaired */
-	int64_t q; /* index in the quantized model, −1 when unpaired */
+	int64_t f;       /* index in the float model, −1 when unpaired */
+	int64_t q;       /* index in the quantized model, −1 when unpaired */
 	const char *how; /* "name", "convention", "position" (static string) */
 };
 
@@ -138,22 +166,22 @@ struct pairing {
 /* Pair the analysable tensors of fm with those of qm: by the quant tensors'
  * float_name, by equal names, then by order and shape. */
 int model_pair(const struct model *fm, const struct model *qm, struct pairing *out,
-	       struct qs_error *err);
+               struct qs_error *err);
 void pairing_free(struct pairing *p);
 
 /* ---- writing ---------------------------------------------------------- */
 
 /* What to do with each tensor of the source model when writing. */
 struct tensor_plan {
-	bool quantize;      /* false: keep as is (float) */
+	bool quantize; /* false: keep as is (float) */
 	struct qspec spec;
 };
 
 struct write_opts {
 	const struct tensor_plan *plan; /* src->ntensors entries */
-	bool fake_quant;    /* write dequantized floats instead of codes */
-	const char *to;     /* format name, or NULL: from the output extension */
-	const struct model *like; /* ONNX --like: an existing quantized model
+	bool fake_quant;                /* write dequantized floats instead of codes */
+	const char *to;                 /* format name, or NULL: from the output extension */
+	const struct model *like;       /* ONNX --like: an existing quantized model
 				   * whose structure is kept, scales replaced */
 };
 
@@ -161,6 +189,6 @@ struct write_opts {
  * fsync, rename). Refuses to overwrite src->path. Nothing is left behind on
  * error. */
 int model_write(const struct model *src, const struct write_opts *o, const char *path,
-		struct qs_error *err);
+                struct qs_error *err);
 
 #endif

@@ -1,0 +1,831 @@
+#include "model.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "npy.h"
+#include "npz.h"
+
+/* The format registry: one row per format, sniffed in this order, then
+ * matched by extension. Each format's engineer adds its one row here, with
+ * the ops declared extern in its own header (io/onnx.h, io/gguf.h, ...). */
+static const struct model_format_ops *const model_formats[] = {
+        &npy_format_ops, &npz_format_ops,
+        /* ---- other formats: add one row each below this line ---- */
+};
+
+#define NFORMATS (sizeof model_formats / sizeof model_formats[0])
+
+static const char *base_name(const char *path)
+{
+	const char *b = strrchr(path, '/');
+	return b ? b + 1 : path;
+}
+
+const struct model_format_ops *model_format_by_name(const char *name)
+{
+	for (size_t i = 0; name && i < NFORMATS; i++)
+		if (strcasecmp(model_formats[i]->name, name) == 0)
+			return model_formats[i];
+	return NULL;
+}
+
+static bool ext_matches(const char *exts, const char *path)
+{
+	size_t pl = strlen(path);
+	const char *e = exts;
+
+	while (e && *e) {
+		size_t el = strcspn(e, " ");
+		if (el && el <= pl && strncasecmp(path + pl - el, e, el) == 0)
+			return true;
+		e += el;
+		e += strspn(e, " ");
+	}
+	return false;
+}
+
+const struct model_format_ops *model_format_by_path(const char *path)
+{
+	for (size_t i = 0; path && i < NFORMATS; i++)
+		if (ext_matches(model_formats[i]->extensions, path))
+			return model_formats[i];
+	return NULL;
+}
+
+/* ---- files ------------------------------------------------------------- */
+
+int model_map_file(const char *path, const uint8_t **data, size_t *len, struct qs_error *err)
+{
+	struct stat st;
+	void *p;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	*data = NULL;
+	*len = 0;
+	if (fd < 0)
+		return qs_error_set(err, QS_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		int e = errno;
+		close(fd);
+		return qs_error_set(err, QS_ERR_IO, "%s: not a regular file%s%s", path,
+		                    S_ISREG(st.st_mode) ? ": " : "",
+		                    S_ISREG(st.st_mode) ? strerror(e) : "");
+	}
+	if (st.st_size == 0) {
+		close(fd);
+		return qs_error_set(err, QS_ERR_FORMAT, "%s: file is empty", path);
+	}
+	p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	if (p == MAP_FAILED)
+		return qs_error_set(err, QS_ERR_IO, "%s: mmap failed: %s", path, strerror(errno));
+	madvise(p, (size_t)st.st_size, MADV_SEQUENTIAL);
+	*data = p;
+	*len = (size_t)st.st_size;
+	return 0;
+}
+
+void model_unmap_file(const uint8_t *data, size_t len)
+{
+	if (data && len)
+		munmap((void *)data, len);
+}
+
+static int read_head(const char *path, uint8_t *head, size_t cap, size_t *got, struct qs_error *err)
+{
+	FILE *f = fopen(path, "rb");
+	struct stat st;
+
+	if (!f)
+		return qs_error_set(err, QS_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+	if (fstat(fileno(f), &st) != 0 || S_ISDIR(st.st_mode)) {
+		fclose(f);
+		return qs_error_set(err, QS_ERR_IO, "%s: is a directory", path);
+	}
+	*got = fread(head, 1, cap, f);
+	fclose(f);
+	return 0;
+}
+
+/* ---- load / free ------------------------------------------------------- */
+
+void tensor_quant_free(struct tensor_quant *q)
+{
+	if (!q)
+		return;
+	free(q->scale);
+	free(q->zero_point);
+	free(q->float_name);
+	free(q);
+}
+
+void model_free(struct model *m)
+{
+	if (!m)
+		return;
+	if (m->ops && m->ops->unload)
+		m->ops->unload(m);
+	for (size_t i = 0; m->tensors && i < m->ntensors; i++) {
+		free(m->tensors[i].name);
+		tensor_quant_free(m->tensors[i].quant);
+	}
+	free(m->tensors);
+	free(m->path);
+	free(m);
+}
+
+static const struct model_format_ops *choose_format(const char *path, struct qs_error *err)
+{
+	uint8_t head[64];
+	size_t got = 0;
+
+	if (read_head(path, head, sizeof head, &got, err))
+		return NULL;
+	for (size_t i = 0; i < NFORMATS; i++)
+		if (model_formats[i]->sniff && model_formats[i]->sniff(head, got, path))
+			return model_formats[i];
+	if (model_format_by_path(path))
+		return model_format_by_path(path);
+	qs_error_set(err, QS_ERR_UNSUPPORTED,
+	             "%s: unknown model format (neither its first bytes nor its extension match "
+	             "a supported format)",
+	             path);
+	return NULL;
+}
+
+int model_load(const char *path, struct model **out, struct qs_error *err)
+{
+	const struct model_format_ops *ops;
+	struct model *m;
+	int rc;
+
+	*out = NULL;
+	if (!(ops = choose_format(path, err)))
+		return err ? err->code : QS_ERR_UNSUPPORTED;
+	if (!(m = calloc(1, sizeof *m)) || !(m->path = strdup(path))) {
+		free(m);
+		return qs_error_set(err, QS_ERR_NOMEM, "%s: out of memory", path);
+	}
+	m->format = ops->format;
+	m->ops = ops;
+	if ((rc = ops->load(path, m, err)) != 0) {
+		model_free(m);
+		return rc;
+	}
+	*out = m;
+	return 0;
+}
+
+int64_t model_find(const struct model *m, const char *name)
+{
+	for (size_t i = 0; m && name && i < m->ntensors; i++)
+		if (m->tensors[i].name && strcmp(m->tensors[i].name, name) == 0)
+			return (int64_t)i;
+	return -1;
+}
+
+/* ---- decoding ---------------------------------------------------------- */
+
+/* Does Fortran order differ from C order for this shape (more than one
+ * dimension longer than 1)? */
+static bool layout_is_transposed(const struct model_tensor *t)
+{
+	int big = 0;
+
+	if (!t->fortran_order)
+		return false;
+	for (int k = 0; k < t->ndim; k++)
+		big += t->shape[k] > 1;
+	return big > 1;
+}
+
+/* Fortran data is walked in memory order, one run of shape[0] elements at a
+ * time; each run is scattered into C order with stride Π shape[1..]. */
+struct fortran_walk {
+	uint64_t run, stride0, nruns;
+	int64_t idx[QS_MAX_DIMS];
+	uint64_t cstride[QS_MAX_DIMS];
+};
+
+static void fortran_walk_init(struct fortran_walk *w, const struct model_tensor *t)
+{
+	uint64_t s = 1;
+
+	for (int k = t->ndim - 1; k >= 0; k--) {
+		w->cstride[k] = s;
+		s *= (uint64_t)t->shape[k];
+		w->idx[k] = 0;
+	}
+	w->run = (uint64_t)t->shape[0];
+	w->stride0 = w->cstride[0];
+	w->nruns = w->run ? t->nelem / w->run : 0;
+}
+
+/* C index of element 0 of the current run; then advance to the next run. */
+static uint64_t fortran_walk_next(struct fortran_walk *w, const struct model_tensor *t)
+{
+	uint64_t base = 0;
+
+	for (int k = 1; k < t->ndim; k++)
+		base += (uint64_t)w->idx[k] * w->cstride[k];
+	for (int k = 1; k < t->ndim; k++) {
+		if (++w->idx[k] < t->shape[k])
+			break;
+		w->idx[k] = 0;
+	}
+	return base;
+}
+
+static int raw_to_f32(const struct model_tensor *t, float *dst)
+{
+	struct fortran_walk w;
+	float *run;
+
+	if (!layout_is_transposed(t)) {
+		dtype_to_f32(t->dtype, t->data, 0, t->nelem, t->big_endian, t->nibbles, dst);
+		return 0;
+	}
+	fortran_walk_init(&w, t);
+	if (!(run = malloc(w.run * sizeof *run)))
+		return QS_ERR_NOMEM;
+	for (uint64_t r = 0; r < w.nruns; r++) {
+		uint64_t base = fortran_walk_next(&w, t);
+		dtype_to_f32(t->dtype, t->data, r * w.run, w.run, t->big_endian, t->nibbles, run);
+		for (uint64_t i = 0; i < w.run; i++)
+			dst[base + i * w.stride0] = run[i];
+	}
+	free(run);
+	return 0;
+}
+
+/* dtype_get_int reads little-endian; big-endian npy integers are swapped. */
+static int64_t get_int(const struct model_tensor *t, uint64_t i)
+{
+	unsigned bytes = dtype_info(t->dtype)->bits / 8;
+	uint8_t tmp[8];
+
+	if (!t->big_endian || bytes <= 1)
+		return dtype_get_int(t->dtype, t->data, i, t->nibbles);
+	for (unsigned b = 0; b < bytes; b++)
+		tmp[b] = t->data[i * bytes + bytes - 1 - b];
+	return dtype_get_int(t->dtype, tmp, 0, t->nibbles);
+}
+
+static void raw_codes(const struct model_tensor *t, int32_t *dst)
+{
+	struct fortran_walk w;
+
+	if (!layout_is_transposed(t)) {
+		for (uint64_t i = 0; i < t->nelem; i++)
+			dst[i] = (int32_t)get_int(t, i);
+		return;
+	}
+	fortran_walk_init(&w, t);
+	for (uint64_t r = 0; r < w.nruns; r++) {
+		uint64_t base = fortran_walk_next(&w, t);
+		for (uint64_t i = 0; i < w.run; i++)
+			dst[base + i * w.stride0] = (int32_t)get_int(t, r * w.run + i);
+	}
+}
+
+static int check_block(const struct model_tensor *t, struct qs_error *err)
+{
+	const struct qtype *q = t->block;
+	uint64_t nb = q->block_elems ? t->nelem / q->block_elems : 0;
+
+	if (!q->block_elems || t->nelem % q->block_elems || nb * q->block_bytes != t->nbytes)
+		return qs_error_set(err, QS_ERR_FORMAT,
+		                    "tensor '%s': %llu elements of %s need %llu bytes, has %zu",
+		                    t->name, (unsigned long long)t->nelem, q->name,
+		                    (unsigned long long)(nb * q->block_bytes), t->nbytes);
+	return 0;
+}
+
+static int check_int_type(const struct model_tensor *t, struct qs_error *err)
+{
+	const struct dtype_info *d = dtype_info(t->dtype);
+
+	if (d->is_float || t->dtype == DTYPE_BOOL)
+		return qs_error_set(
+		        err, QS_ERR_FORMAT,
+		        "tensor '%s': quantized codes stored as %s, not an integer type", t->name,
+		        dtype_name(t->dtype));
+	return 0;
+}
+
+int model_tensor_codes(const struct model *m, const struct model_tensor *t, int32_t *dst,
+                       struct qs_error *err)
+{
+	int rc;
+
+	(void)m;
+	if (t->block) {
+		if ((rc = check_block(t, err)) != 0)
+			return rc;
+		if (!t->block->codes)
+			return qs_error_set(err, QS_ERR_UNSUPPORTED,
+			                    "tensor '%s': %s has no integer codes", t->name,
+			                    t->block->name);
+		t->block->codes(t->data, dst, (int64_t)t->nelem);
+		return 0;
+	}
+	if (!t->quant)
+		return qs_error_set(err, QS_ERR_USAGE, "tensor '%s' is not quantized", t->name);
+	if ((rc = check_int_type(t, err)) != 0)
+		return rc;
+	raw_codes(t, dst);
+	return 0;
+}
+
+static int quant_to_f32(const struct model *m, const struct model_tensor *t, float *dst,
+                        struct qs_error *err)
+{
+	const struct tensor_quant *q = t->quant;
+	int rc = model_tensor_codes(m, t, (int32_t *)(void *)dst, err);
+
+	if (rc)
+		return rc;
+	if (q->layout.n != t->nelem)
+		return qs_error_set(err, QS_ERR_FORMAT,
+		                    "tensor '%s': quantization layout covers %llu elements, tensor "
+		                    "has %llu",
+		                    t->name, (unsigned long long)q->layout.n,
+		                    (unsigned long long)t->nelem);
+	for (uint64_t i = 0; i < t->nelem; i++) {
+		uint64_t g = q->layout.ngroups == 1 ? 0 : layout_group(&q->layout, i);
+		int32_t c;
+		memcpy(&c, &dst[i], sizeof c);
+		dst[i] = (float)((int64_t)c - q->zero_point[g]) * q->scale[g];
+	}
+	return 0;
+}
+
+int model_tensor_to_f32(const struct model *m, const struct model_tensor *t, float *dst,
+                        struct qs_error *err)
+{
+	int rc;
+
+	if (t->block) {
+		if ((rc = check_block(t, err)) != 0)
+			return rc;
+		if (!t->block->dequantize)
+			return qs_error_set(err, QS_ERR_UNSUPPORTED,
+			                    "tensor '%s': %s cannot be decoded", t->name,
+			                    t->block->name);
+		t->block->dequantize(t->data, dst, (int64_t)t->nelem);
+		return 0;
+	}
+	if (t->quant)
+		return quant_to_f32(m, t, dst, err);
+	if (t->dtype >= DTYPE_COUNT)
+		return qs_error_set(err, QS_ERR_UNSUPPORTED, "tensor '%s': unknown element type",
+		                    t->name);
+	if (raw_to_f32(t, dst))
+		return qs_error_set(err, QS_ERR_NOMEM, "tensor '%s': out of memory", t->name);
+	return 0;
+}
+
+bool model_tensor_analysable(const struct model_tensor *t)
+{
+	if (!t || t->is_aux || t->nelem == 0)
+		return false;
+	if (t->quant || t->block)
+		return true;
+	return t->dtype < DTYPE_COUNT && dtype_info(t->dtype)->is_float;
+}
+
+/* ---- pairing ----------------------------------------------------------- */
+
+struct name_index {
+	const struct model *m;
+	size_t n;
+	size_t *idx; /* analysable tensors sorted by name */
+};
+
+static const struct model *cmp_model;
+
+static int cmp_by_name(const void *a, const void *b)
+{
+	return strcmp(cmp_model->tensors[*(const size_t *)a].name,
+	              cmp_model->tensors[*(const size_t *)b].name);
+}
+
+static int name_index_build(struct name_index *ni, const struct model *m)
+{
+	ni->m = m;
+	ni->n = 0;
+	ni->idx = malloc((m->ntensors ? m->ntensors : 1) * sizeof *ni->idx);
+	if (!ni->idx)
+		return QS_ERR_NOMEM;
+	for (size_t i = 0; i < m->ntensors; i++)
+		if (model_tensor_analysable(&m->tensors[i]))
+			ni->idx[ni->n++] = i;
+	/* qsort has no context argument in C11; pairing runs on one thread. */
+	cmp_model = m;
+	qsort(ni->idx, ni->n, sizeof *ni->idx, cmp_by_name);
+	return 0;
+}
+
+static int64_t name_index_find(const struct name_index *ni, const char *name)
+{
+	size_t lo = 0, hi = ni->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(ni->m->tensors[ni->idx[mid]].name, name);
+		if (c == 0)
+			return (int64_t)ni->idx[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
+static bool same_shape(const struct model_tensor *a, const struct model_tensor *b)
+{
+	if (a->ndim != b->ndim)
+		return false;
+	for (int k = 0; k < a->ndim; k++)
+		if (a->shape[k] != b->shape[k])
+			return false;
+	return true;
+}
+
+struct pair_state {
+	const struct model *fm, *qm;
+	int64_t *f_of_q; /* per qm tensor: paired float index or −1 */
+	int64_t *q_of_f;
+	const char **how_of_f;
+};
+
+static void pair_set(struct pair_state *s, int64_t f, int64_t q, const char *how)
+{
+	s->f_of_q[q] = f;
+	s->q_of_f[f] = q;
+	s->how_of_f[f] = how;
+}
+
+static void pair_by_names(struct pair_state *s, const struct name_index *fi, bool convention)
+{
+	for (size_t q = 0; q < s->qm->ntensors; q++) {
+		const struct model_tensor *t = &s->qm->tensors[q];
+		const char *want = convention ? (t->quant ? t->quant->float_name : NULL) : t->name;
+		int64_t f;
+
+		if (!want || s->f_of_q[q] >= 0 || !model_tensor_analysable(t))
+			continue;
+		f = name_index_find(fi, want);
+		if (f >= 0 && s->q_of_f[f] < 0)
+			pair_set(s, f, (int64_t)q, convention ? "convention" : "name");
+	}
+}
+
+/* Remaining tensors in order: each quantized tensor takes the next unpaired
+ * float tensor of the same shape after the previous position match. */
+static void pair_by_position(struct pair_state *s)
+{
+	size_t next_f = 0;
+
+	for (size_t q = 0; q < s->qm->ntensors; q++) {
+		const struct model_tensor *t = &s->qm->tensors[q];
+
+		if (s->f_of_q[q] >= 0 || !model_tensor_analysable(t))
+			continue;
+		for (size_t f = next_f; f < s->fm->ntensors; f++) {
+			const struct model_tensor *ft = &s->fm->tensors[f];
+			if (s->q_of_f[f] < 0 && model_tensor_analysable(ft) && same_shape(ft, t)) {
+				pair_set(s, (int64_t)f, (int64_t)q, "position");
+				next_f = f + 1;
+				break;
+			}
+		}
+	}
+}
+
+static int pairs_emit(const struct pair_state *s, struct pairing *out)
+{
+	size_t cap = s->fm->ntensors + (s->qm ? s->qm->ntensors : 0), n = 0;
+
+	out->pairs = malloc((cap ? cap : 1) * sizeof *out->pairs);
+	if (!out->pairs)
+		return QS_ERR_NOMEM;
+	for (size_t f = 0; f < s->fm->ntensors; f++)
+		if (model_tensor_analysable(&s->fm->tensors[f]))
+			out->pairs[n++] =
+			        (struct pair){(int64_t)f, s->q_of_f[f],
+			                      s->q_of_f[f] >= 0 ? s->how_of_f[f] : "unpaired"};
+	for (size_t q = 0; s->qm && q < s->qm->ntensors; q++)
+		if (s->f_of_q[q] < 0 && model_tensor_analysable(&s->qm->tensors[q]))
+			out->pairs[n++] = (struct pair){-1, (int64_t)q, "unpaired"};
+	out->n = n;
+	return 0;
+}
+
+int model_pair(const struct model *fm, const struct model *qm, struct pairing *out,
+               struct qs_error *err)
+{
+	struct pair_state s = {fm, qm, NULL, NULL, NULL};
+	struct name_index fi = {0};
+	size_t nq = qm ? qm->ntensors : 0;
+	int rc = QS_ERR_NOMEM;
+
+	*out = (struct pairing){0};
+	s.f_of_q = malloc((nq ? nq : 1) * sizeof *s.f_of_q);
+	s.q_of_f = malloc((fm->ntensors ? fm->ntensors : 1) * sizeof *s.q_of_f);
+	s.how_of_f = calloc(fm->ntensors ? fm->ntensors : 1, sizeof *s.how_of_f);
+	if (s.f_of_q && s.q_of_f && s.how_of_f && name_index_build(&fi, fm) == 0) {
+		for (size_t i = 0; i < nq; i++)
+			s.f_of_q[i] = -1;
+		for (size_t i = 0; i < fm->ntensors; i++)
+			s.q_of_f[i] = -1;
+		if (qm) {
+			pair_by_names(&s, &fi, true);
+			pair_by_names(&s, &fi, false);
+			pair_by_position(&s);
+		}
+		rc = pairs_emit(&s, out);
+	}
+	free(fi.idx);
+	free(s.f_of_q);
+	free(s.q_of_f);
+	free(s.how_of_f);
+	return rc ? qs_error_set(err, rc, "%s: pairing: out of memory", fm->path) : 0;
+}
+
+void pairing_free(struct pairing *p)
+{
+	if (!p)
+		return;
+	free(p->pairs);
+	p->pairs = NULL;
+	p->n = 0;
+}
+
+/* ---- quantize for writing ---------------------------------------------- */
+
+void quantized_tensor_free(struct quantized_tensor *q)
+{
+	if (!q)
+		return;
+	free(q->params);
+	free(q->xhat);
+	free(q->codes);
+	free(q->blocks);
+	*q = (struct quantized_tensor){0};
+}
+
+static struct scheme resolve_scheme(const struct qspec *spec)
+{
+	struct scheme s = spec->scheme;
+
+	if (spec->qt && spec->qt->family == QTYPE_LINEAR) {
+		s.bits = spec->qt->bits;
+		s.is_signed = spec->qt->is_signed;
+	}
+	return s;
+}
+
+/* Gather group g and drop non-finite values (range_choose wants them out). */
+static size_t gather_finite(const struct layout *l, const float *x, uint64_t g, float *buf)
+{
+	size_t n = (size_t)layout_group_size(l, g), k = 0;
+
+	layout_gather(l, x, g, buf);
+	for (size_t i = 0; i < n; i++)
+		if (isfinite(buf[i]))
+			buf[k++] = buf[i];
+	return k;
+}
+
+/* Channel groups all have the same size; blocks hold at most `block`. */
+static uint64_t max_group_size(const struct layout *l)
+{
+	if (l->gran == GRAN_GROUP)
+		return l->block < l->dim ? l->block : l->dim;
+	return layout_group_size(l, 0);
+}
+
+static int quantize_linear(const struct model_tensor *t, const float *x, const struct qspec *spec,
+                           struct quantized_tensor *q, struct qs_error *err)
+{
+	const char *why = NULL;
+	float *buf, *scratch;
+	uint64_t gmax;
+	int rc = 0;
+
+	q->scheme = resolve_scheme(spec);
+	if (!scheme_valid(&q->scheme, &why) ||
+	    !layout_init(&q->layout, t->shape, t->ndim, q->scheme.gran, q->scheme.axis,
+	                 q->scheme.group_size, &why))
+		return qs_error_set(err, QS_ERR_USAGE, "tensor '%s': %s", t->name,
+		                    why ? why : "invalid scheme");
+	scheme_code_range(&q->scheme, &q->qmin, &q->qmax);
+	q->bits = q->scheme.bits;
+	gmax = max_group_size(&q->layout);
+	q->params = malloc(q->layout.ngroups * sizeof *q->params);
+	q->codes = malloc((t->nelem ? t->nelem : 1) * sizeof *q->codes);
+	buf = malloc((gmax ? gmax : 1) * sizeof *buf);
+	scratch = malloc((gmax ? gmax : 1) * sizeof *scratch);
+	if (!q->params || !q->codes || !buf || !scratch)
+		rc = qs_error_set(err, QS_ERR_NOMEM, "tensor '%s': out of memory", t->name);
+	for (uint64_t g = 0; rc == 0 && g < q->layout.ngroups; g++) {
+		size_t n = gather_finite(&q->layout, x, g, buf);
+		rc = range_choose(&spec->method, &q->scheme, buf, n, scratch, &q->params[g], err);
+	}
+	if (rc == 0)
+		quant_tensor(&q->scheme, &q->layout, q->params, x, q->codes, q->xhat);
+	free(buf);
+	free(scratch);
+	return rc;
+}
+
+static int quantize_block(const struct model_tensor *t, const float *x, const struct qspec *spec,
+                          struct quantized_tensor *q, struct qs_error *err)
+{
+	const struct qtype *qt = spec->qt;
+	uint64_t nb;
+
+	if (t->nelem % qt->block_elems || (t->ndim && t->shape[t->ndim - 1] % qt->block_elems))
+		return qs_error_set(err, QS_ERR_USAGE,
+		                    "tensor '%s': %s needs rows that are a multiple of %u elements",
+		                    t->name, qt->name, qt->block_elems);
+	nb = t->nelem / qt->block_elems;
+	q->nbytes_blocks = nb * qt->block_bytes;
+	if (!(q->blocks = malloc(q->nbytes_blocks ? q->nbytes_blocks : 1)))
+		return qs_error_set(err, QS_ERR_NOMEM, "tensor '%s': out of memory", t->name);
+	if (qt->quantize_method && spec->method.kind != METHOD_MINMAX)
+		qt->quantize_method(x, q->blocks, (int64_t)t->nelem, &spec->method);
+	else
+		qt->quantize_ref(x, q->blocks, (int64_t)t->nelem);
+	qt->dequantize(q->blocks, q->xhat, (int64_t)t->nelem);
+	q->bits = qt->bits;
+	return 0;
+}
+
+static int quantize_cast(const struct model_tensor *t, const float *x, const struct qspec *spec,
+                         struct quantized_tensor *q, struct qs_error *err)
+{
+	enum dtype s = spec->qt->storage;
+
+	for (uint64_t i = 0; i < t->nelem; i++) {
+		float v = x[i];
+		if (s == DTYPE_F16)
+			v = f16_to_f32(f32_to_f16(v));
+		else if (s == DTYPE_BF16)
+			v = bf16_to_f32(f32_to_bf16(v));
+		else if (s == DTYPE_F8E4M3FN)
+			v = f8e4m3fn_to_f32(f32_to_f8e4m3fn(v, true));
+		else if (s == DTYPE_F8E5M2)
+			v = f8e5m2_to_f32(f32_to_f8e5m2(v, true));
+		else if (s != DTYPE_F32)
+			return qs_error_set(err, QS_ERR_UNSUPPORTED,
+			                    "tensor '%s': cannot cast to %s", t->name,
+			                    spec->qt->name);
+		q->xhat[i] = v;
+	}
+	q->bits = (int)dtype_info(s)->bits;
+	return 0;
+}
+
+int model_tensor_quantize(const struct model *m, const struct model_tensor *t,
+                          const struct qspec *spec, struct quantized_tensor *out,
+                          struct qs_error *err)
+{
+	float *x = malloc((t->nelem ? t->nelem : 1) * sizeof *x);
+	int rc;
+
+	*out = (struct quantized_tensor){.qt = spec->qt};
+	out->xhat = malloc((t->nelem ? t->nelem : 1) * sizeof *out->xhat);
+	if (!x || !out->xhat)
+		rc = qs_error_set(err, QS_ERR_NOMEM, "tensor '%s': out of memory", t->name);
+	else if ((rc = model_tensor_to_f32(m, t, x, err)) != 0)
+		;
+	else if (!spec->qt || spec->qt->family == QTYPE_LINEAR)
+		rc = quantize_linear(t, x, spec, out, err);
+	else if (spec->qt->family == QTYPE_BLOCK)
+		rc = quantize_block(t, x, spec, out, err);
+	else
+		rc = quantize_cast(t, x, spec, out, err);
+	free(x);
+	if (rc)
+		quantized_tensor_free(out);
+	return rc;
+}
+
+/* ---- writing ----------------------------------------------------------- */
+
+static bool same_file(const char *a, const char *b)
+{
+	struct stat sa, sb;
+
+	if (!a || !b || stat(a, &sa) != 0 || stat(b, &sb) != 0)
+		return false;
+	return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+static int check_target(const struct model *src, const struct write_opts *o, const char *path,
+                        struct qs_error *err)
+{
+	struct stat st;
+
+	if (same_file(path, src->path) || (o->like && same_file(path, o->like->path)))
+		return qs_error_set(err, QS_ERR_USAGE,
+		                    "%s: refusing to overwrite an input model (choose another "
+		                    "output name)",
+		                    path);
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
+		return qs_error_set(err, QS_ERR_USAGE, "%s: exists and is not a regular file",
+		                    path);
+	return 0;
+}
+
+/* mkstemp in the output's folder so rename() stays on one file system. */
+static int open_temp(const char *path, char **tmp, FILE **f, struct qs_error *err)
+{
+	char *dcopy = strdup(path);
+	const char *dir = dcopy ? dirname(dcopy) : NULL;
+	size_t len;
+	int fd;
+	mode_t um;
+
+	if (!dir) {
+		free(dcopy);
+		return qs_error_set(err, QS_ERR_NOMEM, "%s: out of memory", path);
+	}
+	len = strlen(dir) + strlen(base_name(path)) + 16;
+	*tmp = malloc(len);
+	if (*tmp)
+		snprintf(*tmp, len, "%s/.%s.XXXXXX", dir, base_name(path));
+	free(dcopy);
+	if (!*tmp)
+		return qs_error_set(err, QS_ERR_NOMEM, "%s: out of memory", path);
+	if ((fd = mkstemp(*tmp)) < 0) {
+		int e = errno;
+		free(*tmp);
+		*tmp = NULL;
+		return qs_error_set(err, QS_ERR_IO, "%s: cannot create a temporary file: %s", path,
+		                    strerror(e));
+	}
+	um = umask(0);
+	umask(um);
+	fchmod(fd, 0666 & ~um);
+	if (!(*f = fdopen(fd, "wb"))) {
+		close(fd);
+		unlink(*tmp);
+		free(*tmp);
+		*tmp = NULL;
+		return qs_error_set(err, QS_ERR_IO, "%s: %s", path, strerror(errno));
+	}
+	return 0;
+}
+
+static int finish_temp(FILE *f, const char *tmp, const char *path, int rc, struct qs_error *err)
+{
+	if (rc == 0 && (fflush(f) != 0 || fsync(fileno(f)) != 0))
+		rc = qs_error_set(err, QS_ERR_IO, "%s: write failed: %s", path, strerror(errno));
+	if (fclose(f) != 0 && rc == 0)
+		rc = qs_error_set(err, QS_ERR_IO, "%s: write failed: %s", path, strerror(errno));
+	if (rc == 0 && rename(tmp, path) != 0)
+		rc = qs_error_set(err, QS_ERR_IO, "%s: rename failed: %s", path, strerror(errno));
+	if (rc)
+		unlink(tmp);
+	return rc;
+}
+
+int model_write(const struct model *src, const struct write_opts *o, const char *path,
+                struct qs_error *err)
+{
+	const struct model_format_ops *ops =
+	        o->to ? model_format_by_name(o->to) : model_format_by_path(path);
+	char *tmp = NULL;
+	FILE *f = NULL;
+	int rc;
+
+	if (!ops)
+		return qs_error_set(
+		        err, QS_ERR_USAGE,
+		        o->to ? "%s: unknown output format '%s'"
+		              : "%s: cannot tell the output format from the extension%s",
+		        path, o->to ? o->to : "");
+	if (!ops->write)
+		return qs_error_set(err, QS_ERR_UNSUPPORTED, "%s: qscope cannot write %s files",
+		                    path, ops->name);
+	if ((rc = check_target(src, o, path, err)) != 0 ||
+	    (rc = open_temp(path, &tmp, &f, err)) != 0)
+		return rc;
+	rc = ops->write(src, o, f, path, err);
+	rc = finish_temp(f, tmp, path, rc, err);
+	free(tmp);
+	return rc;
+}
