@@ -11,8 +11,42 @@
  * model's graph gives them.
  *
  * Thread safety: the functions keep no state; results from different threads
- * need no locking. Memory: at most x̂ + codes + one group of scratch beyond
- * the caller's x.
+ * need no locking. Memory: x̂ and codes (unless the caller passes them), one
+ * n-float scratch (the quantile selection needs a mutable copy), the group
+ * parameters and small per-channel arrays; block formats add their blocks.
+ *
+ * Rules shared by both modes:
+ *   - NaN/±inf in x are left out of range choice, metrics and statistics
+ *     (counted in m.n_nan/n_inf) and reported as a FIND_NONFINITE risk; their
+ *     x̂ is the zero point's value (linear), 0 (block/float), never NaN.
+ *   - Channels (tensor_result.ch) follow layout_nchannels(): the slices along
+ *     the scheme's axis for per-tensor and per-channel schemes (a per-tensor
+ *     scheme still gets a per-channel error table), the lines of blocks for
+ *     per-group schemes and block qtypes (GGUF rows). channel_result.scale is
+ *     the mean |scale| of the channel's groups, zero_point its first group's.
+ *   - An axis given by the graph (graph_facts.out_axis ≥ 0) replaces
+ *     scheme.axis for per-tensor/per-channel schemes; per-group schemes keep
+ *     scheme.axis as the block axis. Block qtypes block the last axis, which
+ *     must be a multiple of the block.
+ *   - Empty tensors: all error figures 0, SQNR +inf, cosine 1, a FIND_EMPTY
+ *     (ok) finding. Constant tensors: FIND_CONSTANT (ok); the scale comes from
+ *     |value| (all zeros: scale 1, exact).
+ *   - levels_used/entropy_bits count the codes of the finite-x elements; with
+ *     no codes (float32 casts, measure without codes) the distinct x̂ values.
+ *     Float qtypes (F16, BF16, float8) use the bit patterns as codes, saturate
+ *     at the type's largest finite value and count those values as clipped.
+ *   - Block qtypes: scale = |d| of each block (the super-block d for K-quants);
+ *     clip range = offset + d·[cmin, cmax] with offset = x̂ − d·q (Q4_0, Q5_0,
+ *     Q8_0: 0; Q4_1, Q5_1: the block min) and [cmin, cmax] the full code range
+ *     of the type's bits; K-quants scale sub-blocks separately and report no
+ *     clipping. zero_point: 0 for signed block types, INT32_MIN for the ones
+ *     with a min.
+ *   - Findings: tensor-wide (channel −1) and per channel; at most 16
+ *     per-channel findings of one kind are listed, the rest are folded into
+ *     one summary finding (value = how many), but every channel's risk is
+ *     set. Without graph input facts the int16-pair check assumes int8 inputs
+ *     over all of −128..127 and can only warn (linear ≤ 8-bit schemes).
+ *     risk = the worst level of all findings.
  */
 #ifndef QS_ANALYZE_H
 #define QS_ANALYZE_H
@@ -28,18 +62,22 @@
 #include "quant.h"
 #include "range.h"
 
-enum tensor_role { ROLE_OTHER, ROLE_WEIGHT, ROLE_BIAS };
+enum tensor_role {
+	ROLE_OTHER,
+	ROLE_WEIGHT,
+	ROLE_BIAS
+};
 
 /* What the graph says about a tensor (all optional). */
 struct graph_facts {
 	enum tensor_role role;
-	const char *op_type;  /* consuming op, e.g. "Conv"; NULL when unknown */
-	int out_axis;         /* output-channel axis; −1 when unknown */
-	int64_t reduce_k;     /* reduction length K per output; 0 when unknown */
-	bool has_input;       /* input activation quantization known: */
-	double s_in;          /*   its scale */
+	const char *op_type;    /* consuming op, e.g. "Conv"; NULL when unknown */
+	int out_axis;           /* output-channel axis; −1 when unknown */
+	int64_t reduce_k;       /* reduction length K per output; 0 when unknown */
+	bool has_input;         /* input activation quantization known: */
+	double s_in;            /*   its scale */
 	int32_t x_qmin, x_qmax; /*  its code range minus its zero point */
-	const float *bias;    /* the consumer's float bias, one per output */
+	const float *bias;      /* the consumer's float bias, one per output */
 	uint64_t nbias;
 	int64_t bias_min, bias_max; /* range of the bias type (int32 default) */
 };
@@ -55,9 +93,9 @@ struct qspec {
 
 struct channel_result {
 	uint64_t channel, n;
-	float min, max;        /* of the float values */
-	float scale;           /* mean scale over the channel's groups */
-	int32_t zero_point;    /* of the channel's first group */
+	float min, max;     /* of the float values */
+	float scale;        /* mean scale over the channel's groups */
+	int32_t zero_point; /* of the channel's first group */
 	struct err_metrics m;
 	enum risk_level risk;
 };
@@ -67,13 +105,13 @@ struct tensor_result {
 	struct dist_stats xs, xhs; /* of x and of x̂ */
 	int bits;
 	double scale_min, scale_max;
-	int32_t zero_point;        /* when all groups share it; else INT32_MIN */
-	float clip_min, clip_max;  /* widest clip range over the groups */
+	int32_t zero_point;       /* when all groups share it; else INT32_MIN */
+	float clip_min, clip_max; /* widest clip range over the groups */
 	uint64_t nchannels;
 	struct channel_result *ch; /* nchannels entries (owned) */
 	uint64_t nfind;
-	struct finding *find;      /* owned */
-	enum risk_level risk;      /* the worst finding */
+	struct finding *find; /* owned */
+	enum risk_level risk; /* the worst finding */
 };
 
 /* A quantized tensor as stored, for measure mode. codes may be NULL when the
@@ -85,19 +123,29 @@ struct quantized {
 	const struct qparam *params; /* layout.ngroups entries */
 	int bits;
 	int32_t qmin, qmax;
+	/* Optional: the tensor's shape, so graph_facts.out_axis can name any
+	 * axis. NULL: only an out_axis equal to layout.axis is used. */
+	const int64_t *shape;
+	int ndim;
 };
 
 /* Simulate: quantize x (shape/ndim, n = Π shape) per spec and measure.
- * xhat_out / codes_out, when not NULL, receive x̂ and the codes (n entries).
+ * xhat_out / codes_out, when not NULL, receive x̂ and the codes (n entries;
+ * codes_out is left untouched for types without codes: float32 casts and
+ * block types without a codes function).
  * g may be NULL. Returns 0 or a negative status with err filled. */
 int analyze_simulate(const float *x, const int64_t *shape, int ndim, const struct qspec *spec,
-		     const struct graph_facts *g, struct tensor_result *out, float *xhat_out,
-		     int32_t *codes_out, struct qs_error *err);
+                     const struct graph_facts *g, struct tensor_result *out, float *xhat_out,
+                     int32_t *codes_out, struct qs_error *err);
 
 /* Measure x against a stored quantized tensor q of the same element count. */
 int analyze_measure(const float *x, const struct quantized *q, const struct graph_facts *g,
-		    struct tensor_result *out, struct qs_error *err);
+                    struct tensor_result *out, struct qs_error *err);
 
 void tensor_result_free(struct tensor_result *r); /* NULL-safe; frees members */
+
+/* Call once at program start: turns GSL's aborting error handler off (every
+ * GSL status is checked instead). */
+void analysis_init(void);
 
 #endif

@@ -1,0 +1,1033 @@
+#include "analyze.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <gsl/gsl_errno.h>
+
+#include "dtype.h"
+
+/* Per-channel findings of one kind beyond this many are folded into one
+ * tensor-wide summary finding, so a 4096-channel tensor stays readable. */
+#define FIND_CHANNEL_CAP 16
+/* Code histograms wider than this fall back to sorting. */
+#define HIST_MAX_SPAN (1u << 20)
+
+void analysis_init(void)
+{
+	gsl_set_error_handler_off();
+}
+
+void tensor_result_free(struct tensor_result *r)
+{
+	if (!r)
+		return;
+	free(r->ch);
+	free(r->find);
+	r->ch = NULL;
+	r->find = NULL;
+	r->nchannels = r->nfind = 0;
+}
+
+/* ---- findings ---------------------------------------------------------- */
+
+struct find_list {
+	struct finding *v;
+	uint64_t n, cap;
+	uint64_t kept[FIND_COUNT], folded[FIND_COUNT];
+	enum risk_level folded_level[FIND_COUNT];
+	bool nomem;
+};
+
+static void find_append(struct find_list *fl, const struct finding *f)
+{
+	if (fl->n == fl->cap) {
+		uint64_t cap = fl->cap ? 2 * fl->cap : 8;
+		struct finding *v = realloc(fl->v, cap * sizeof *v);
+		if (!v) {
+			fl->nomem = true;
+			return;
+		}
+		fl->v = v;
+		fl->cap = cap;
+	}
+	fl->v[fl->n++] = *f;
+}
+
+/* Add f (level ok findings of channels are dropped: they say nothing) and
+ * raise the channel's risk. */
+static void find_add(struct find_list *fl, const struct finding *f, struct channel_result *ch,
+                     uint64_t nch)
+{
+	if (f->channel >= 0 && (uint64_t)f->channel < nch && ch && f->level > ch[f->channel].risk)
+		ch[f->channel].risk = f->level;
+	if (f->channel >= 0 && f->level == RISK_OK)
+		return;
+	if (f->channel >= 0 && fl->kept[f->kind] >= FIND_CHANNEL_CAP) {
+		fl->folded[f->kind]++;
+		if (f->level > fl->folded_level[f->kind])
+			fl->folded_level[f->kind] = f->level;
+		return;
+	}
+	if (f->channel >= 0)
+		fl->kept[f->kind]++;
+	find_append(fl, f);
+}
+
+static void find_fold(struct find_list *fl)
+{
+	for (int k = 0; k < FIND_COUNT; k++) {
+		if (!fl->folded[k])
+			continue;
+		struct finding f = {.kind = k,
+		                    .level = fl->folded_level[k],
+		                    .channel = -1,
+		                    .value = (double)fl->folded[k]};
+		snprintf(f.reason, sizeof f.reason, "%s: %llu more channels like those listed",
+		         finding_kind_name(k), (unsigned long long)fl->folded[k]);
+		find_append(fl, &f);
+	}
+}
+
+static void find_simple(struct find_list *fl, enum finding_kind k, enum risk_level l, double value,
+                        const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+static void find_simple(struct find_list *fl, enum finding_kind k, enum risk_level l, double value,
+                        const char *fmt, ...)
+{
+	struct finding f = {.kind = k, .level = l, .channel = -1, .value = value};
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(f.reason, sizeof f.reason, fmt, ap);
+	va_end(ap);
+	find_append(fl, &f);
+}
+
+/* ---- the measuring core shared by simulate and measure ----------------- */
+
+struct core_in {
+	const float *x, *xhat;
+	const int32_t *codes; /* NULL: levels from x̂ values */
+	const struct layout *l;
+	const struct qparam *p; /* l->ngroups, or NULL (no scale, no clip) */
+	int bits;
+	int32_t qmin, qmax; /* code range of the format */
+	const struct graph_facts *g;
+	float *scratch;          /* n floats */
+	bool xs_done;            /* out->xs already filled */
+	bool assumed_int8_input; /* int16-pair check without graph input */
+};
+
+struct core_state {
+	struct err_acc *acc; /* per channel */
+	uint64_t *hist;
+	int64_t hlo;
+	size_t hspan;
+	int32_t wq_lo, wq_hi; /* min/max of q − z over finite x */
+	bool any_code;
+};
+
+static uint64_t group_base(const struct layout *l, uint64_t o, uint64_t c)
+{
+	if (l->gran == GRAN_TENSOR)
+		return 0;
+	if (l->gran == GRAN_CHANNEL)
+		return c;
+	return (o * l->nblk + c / l->block) * l->inner;
+}
+
+static void core_elem(const struct core_in *in, struct core_state *st, struct channel_result *ch,
+                      uint64_t i, uint64_t g, uint64_t chn)
+{
+	float x = in->x[i], xh = in->xhat[i];
+	bool clipped = in->p && (x < in->p[g].clip_lo || x > in->p[g].clip_hi);
+
+	err_acc_add(&st->acc[chn], x, xh, clipped);
+	if (!isfinite(x))
+		return;
+	if (x < ch[chn].min)
+		ch[chn].min = x;
+	if (x > ch[chn].max)
+		ch[chn].max = x;
+	if (!in->codes)
+		return;
+	int32_t q = in->codes[i];
+	if (st->hist)
+		st->hist[(int64_t)q - st->hlo]++;
+	if (in->p) {
+		int32_t d = q - in->p[g].zero_point;
+		st->wq_lo = st->any_code && st->wq_lo < d ? st->wq_lo : d;
+		st->wq_hi = st->any_code && st->wq_hi > d ? st->wq_hi : d;
+		st->any_code = true;
+	}
+}
+
+/* One pass over the tensor in (outer, dim, inner) order. */
+static void core_pass(const struct core_in *in, struct core_state *st, struct channel_result *ch)
+{
+	const struct layout *l = in->l;
+	bool grp = l->gran == GRAN_GROUP;
+
+	for (uint64_t o = 0; o < l->outer; o++) {
+		for (uint64_t c = 0; c < l->dim; c++) {
+			uint64_t base = (o * l->dim + c) * l->inner, gb = group_base(l, o, c);
+			uint64_t cb = grp ? o * l->inner : c;
+			for (uint64_t r = 0; r < l->inner; r++)
+				core_elem(in, st, ch, base + r, grp ? gb + r : gb,
+				          grp ? cb + r : cb);
+		}
+	}
+}
+
+static int cmp_float(const void *a, const void *b)
+{
+	float x = *(const float *)a, y = *(const float *)b;
+	return (x > y) - (x < y);
+}
+
+static int cmp_i32(const void *a, const void *b)
+{
+	int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+	return (x > y) - (x < y);
+}
+
+/* Levels and entropy of sorted values: runs of equal values are levels. */
+static void levels_of_sorted(const void *v, size_t m, size_t width,
+                             int (*cmp)(const void *, const void *), uint64_t *levels,
+                             double *entropy)
+{
+	const char *p = v;
+	double h = 0.0;
+	size_t run = 1;
+
+	*levels = 0;
+	*entropy = 0.0;
+	if (m == 0)
+		return;
+	for (size_t k = 1; k <= m; k++) {
+		if (k < m && cmp(p + (k - 1) * width, p + k * width) == 0) {
+			run++;
+			continue;
+		}
+		double q = (double)run / (double)m;
+		h -= q * log2(q);
+		(*levels)++;
+		run = 1;
+	}
+	*entropy = h > 0.0 ? h : 0.0;
+}
+
+/* Number of elements of channel chn and the element index of its k-th. */
+static uint64_t chan_size(const struct layout *l)
+{
+	return l->gran == GRAN_GROUP ? l->dim : l->outer * l->inner;
+}
+
+static uint64_t chan_elem(const struct layout *l, uint64_t chn, uint64_t k)
+{
+	if (l->gran == GRAN_GROUP) {
+		uint64_t o = chn / l->inner, r = chn % l->inner;
+		return (o * l->dim + k) * l->inner + r;
+	}
+	uint64_t o = k / l->inner, r = k % l->inner;
+	return (o * l->dim + chn) * l->inner + r;
+}
+
+/* Per-channel levels/entropy from a histogram reset only where touched. */
+static int chan_levels_hist(const struct core_in *in, const struct core_state *st, uint64_t chn,
+                            uint64_t *hist, int32_t *touched, struct err_metrics *m)
+{
+	uint64_t cs = chan_size(in->l), nt = 0, tot = 0;
+	double h = 0.0;
+
+	for (uint64_t k = 0; k < cs; k++) {
+		uint64_t i = chan_elem(in->l, chn, k);
+		if (!isfinite(in->x[i]))
+			continue;
+		int64_t b = (int64_t)in->codes[i] - st->hlo;
+		if (hist[b]++ == 0)
+			touched[nt++] = (int32_t)b;
+		tot++;
+	}
+	for (uint64_t t = 0; t < nt; t++) {
+		double q = (double)hist[touched[t]] / (double)tot;
+		h -= q * log2(q);
+		hist[touched[t]] = 0;
+	}
+	m->levels_used = nt;
+	m->entropy_bits = h > 0.0 ? h : 0.0;
+	return 0;
+}
+
+static void chan_levels_sort(const struct core_in *in, uint64_t chn, struct err_metrics *m)
+{
+	uint64_t cs = chan_size(in->l), nv = 0;
+
+	for (uint64_t k = 0; k < cs; k++) {
+		uint64_t i = chan_elem(in->l, chn, k);
+		if (isfinite(in->x[i]))
+			in->scratch[nv++] = in->xhat[i];
+	}
+	qsort(in->scratch, nv, sizeof(float), cmp_float);
+	levels_of_sorted(in->scratch, nv, sizeof(float), cmp_float, &m->levels_used,
+	                 &m->entropy_bits);
+}
+
+/* Tensor levels when there is no usable histogram: sort a copy. */
+static int tensor_levels_sort(const struct core_in *in, struct err_metrics *m)
+{
+	uint64_t n = in->l->n, nv = 0;
+
+	if (in->codes) {
+		int32_t *c = malloc((n ? n : 1) * sizeof *c);
+		if (!c)
+			return QS_ERR_NOMEM;
+		for (uint64_t i = 0; i < n; i++)
+			if (isfinite(in->x[i]))
+				c[nv++] = in->codes[i];
+		qsort(c, nv, sizeof *c, cmp_i32);
+		levels_of_sorted(c, nv, sizeof *c, cmp_i32, &m->levels_used, &m->entropy_bits);
+		free(c);
+		return 0;
+	}
+	for (uint64_t i = 0; i < n; i++)
+		if (isfinite(in->x[i]))
+			in->scratch[nv++] = in->xhat[i];
+	qsort(in->scratch, nv, sizeof(float), cmp_float);
+	levels_of_sorted(in->scratch, nv, sizeof(float), cmp_float, &m->levels_used,
+	                 &m->entropy_bits);
+	return 0;
+}
+
+/* Mean scale, first zero point and smallest non-zero |scale| of a channel. */
+static void chan_params(const struct layout *l, const struct qparam *p, uint64_t chn, double *mean,
+                        int32_t *zp, double *minabs)
+{
+	uint64_t g0 = chn, ng = 1, step = 0;
+
+	*mean = NAN;
+	*zp = 0;
+	*minabs = INFINITY;
+	if (!p)
+		return;
+	if (l->gran == GRAN_TENSOR)
+		g0 = 0;
+	if (l->gran == GRAN_GROUP) {
+		g0 = (chn / l->inner) * l->nblk * l->inner + chn % l->inner;
+		ng = l->nblk;
+		step = l->inner;
+	}
+	double s = 0.0;
+	for (uint64_t b = 0; b < ng; b++) {
+		double a = fabs((double)p[g0 + b * step].scale);
+		s += a;
+		if (a > 0.0 && a < *minabs)
+			*minabs = a;
+	}
+	*mean = ng ? s / (double)ng : NAN;
+	*zp = ng ? p[g0].zero_point : 0;
+}
+
+static void tensor_params(const struct core_in *in, struct tensor_result *out, double *mean)
+{
+	const struct qparam *p = in->p;
+	double s = 0.0;
+
+	out->scale_min = out->scale_max = NAN;
+	out->clip_min = out->clip_max = NAN;
+	out->zero_point = 0;
+	*mean = NAN;
+	if (!p || in->l->ngroups == 0)
+		return;
+	out->scale_min = INFINITY;
+	out->scale_max = -INFINITY;
+	out->clip_min = INFINITY;
+	out->clip_max = -INFINITY;
+	out->zero_point = p[0].zero_point;
+	for (uint64_t g = 0; g < in->l->ngroups; g++) {
+		double a = p[g].scale;
+		s += fabs(a);
+		out->scale_min = fmin(out->scale_min, a);
+		out->scale_max = fmax(out->scale_max, a);
+		out->clip_min = fminf(out->clip_min, p[g].clip_lo);
+		out->clip_max = fmaxf(out->clip_max, p[g].clip_hi);
+		if (p[g].zero_point != out->zero_point)
+			out->zero_point = INT32_MIN;
+	}
+	*mean = s / (double)in->l->ngroups;
+}
+
+static int core_hist_alloc(const struct core_in *in, struct core_state *st)
+{
+	int64_t lo = in->qmin, hi = in->qmax;
+
+	if (!in->codes)
+		return 0;
+	for (uint64_t i = 0; i < in->l->n; i++) {
+		lo = in->codes[i] < lo ? in->codes[i] : lo;
+		hi = in->codes[i] > hi ? in->codes[i] : hi;
+	}
+	if (hi - lo + 1 > (int64_t)HIST_MAX_SPAN)
+		return 0;
+	st->hlo = lo;
+	st->hspan = (size_t)(hi - lo + 1);
+	st->hist = calloc(st->hspan, sizeof *st->hist);
+	return st->hist ? 0 : QS_ERR_NOMEM;
+}
+
+static int core_channels(const struct core_in *in, struct core_state *st, struct tensor_result *out)
+{
+	uint64_t *h = NULL;
+	int32_t *touched = NULL;
+
+	if (st->hist && out->nchannels > 1) {
+		h = calloc(st->hspan, sizeof *h);
+		touched = malloc(st->hspan * sizeof *touched);
+		if (!h || !touched) {
+			free(h);
+			free(touched);
+			return QS_ERR_NOMEM;
+		}
+	}
+	for (uint64_t c = 0; c < out->nchannels; c++) {
+		struct channel_result *cr = &out->ch[c];
+		double mean, minabs;
+		chan_params(in->l, in->p, c, &mean, &cr->zero_point, &minabs);
+		cr->scale = (float)mean;
+		metrics_finish(&st->acc[c], NULL, 0, mean, &cr->m);
+		cr->channel = c;
+		cr->n = cr->m.n;
+		if (cr->m.n == 0)
+			cr->min = cr->max = NAN;
+		if (out->nchannels == 1) {
+			cr->m.levels_used = out->m.levels_used;
+			cr->m.entropy_bits = out->m.entropy_bits;
+		} else if (h) {
+			chan_levels_hist(in, st, c, h, touched, &cr->m);
+		} else {
+			chan_levels_sort(in, c, &cr->m);
+		}
+	}
+	free(h);
+	free(touched);
+	return 0;
+}
+
+/* ---- findings of a measured tensor ------------------------------------- */
+
+static void findings_values(const struct tensor_result *out, struct find_list *fl)
+{
+	const struct dist_stats *xs = &out->xs;
+	uint64_t total = xs->n + xs->n_nan + xs->n_inf;
+
+	if (total == 0)
+		find_simple(fl, FIND_EMPTY, RISK_OK, 0, "empty tensor: nothing to quantize");
+	if (xs->n_nan + xs->n_inf)
+		find_simple(fl, FIND_NONFINITE, RISK_RISK, (double)(xs->n_nan + xs->n_inf),
+		            "%llu NaN and %llu inf of %llu values, left out of ranges and metrics",
+		            (unsigned long long)xs->n_nan, (unsigned long long)xs->n_inf,
+		            (unsigned long long)total);
+	if (xs->n_denormal)
+		find_simple(fl, FIND_DENORMAL, RISK_WARN, (double)xs->n_denormal,
+		            "%llu denormal values (|x| < %g)", (unsigned long long)xs->n_denormal,
+		            (double)FLT_MIN);
+	if (xs->n >= 2 && xs->min == xs->max)
+		find_simple(fl, FIND_CONSTANT, RISK_OK, xs->min,
+		            "constant tensor: all %llu finite values are %.9g",
+		            (unsigned long long)xs->n, xs->min);
+	if (out->m.n > 0) {
+		struct finding f;
+		if (overflow_saturation(out->m.clipped_pct, -1, &f) > RISK_OK)
+			find_append(fl, &f);
+	}
+}
+
+static void findings_channels(const struct core_in *in, struct tensor_result *out,
+                              struct find_list *fl)
+{
+	for (uint64_t c = 0; c < out->nchannels; c++) {
+		const struct channel_result *cr = &out->ch[c];
+		struct finding f;
+		double mean, minabs;
+		int32_t zp;
+		if (out->nchannels > 1 && cr->m.n > 0 && cr->min == 0.0f && cr->max == 0.0f) {
+			f = (struct finding){.kind = FIND_ZERO_CHANNEL,
+			                     .level = RISK_WARN,
+			                     .channel = (int64_t)c};
+			snprintf(f.reason, sizeof f.reason, "channel %llu is all zeros",
+			         (unsigned long long)c);
+			find_add(fl, &f, out->ch, out->nchannels);
+		}
+		if (out->nchannels > 1 && cr->m.n > 0) {
+			overflow_saturation(cr->m.clipped_pct, (int64_t)c, &f);
+			find_add(fl, &f, out->ch, out->nchannels);
+		}
+		if (!in->p || in->l->gran == GRAN_TENSOR)
+			continue;
+		chan_params(in->l, in->p, c, &mean, &zp, &minabs);
+		if (isfinite(minabs)) {
+			overflow_tiny_scale(minabs, in->bits, (int64_t)c, &f);
+			find_add(fl, &f, out->ch, out->nchannels);
+		}
+	}
+	if (in->p && in->l->gran == GRAN_TENSOR) {
+		struct finding f;
+		if (overflow_tiny_scale(in->p[0].scale, in->bits, -1, &f) > RISK_OK)
+			find_append(fl, &f);
+	}
+}
+
+static void findings_int16(const struct core_in *in, const struct core_state *st,
+                           struct find_list *fl)
+{
+	const struct graph_facts *g = in->g;
+	struct finding f;
+
+	if (!st->any_code || in->bits > 8 || (g && g->role == ROLE_BIAS))
+		return;
+	if (g && g->has_input) {
+		overflow_int16_pair(st->wq_lo, st->wq_hi, g->x_qmin, g->x_qmax, &f);
+		find_append(fl, &f);
+		return;
+	}
+	if (!in->assumed_int8_input)
+		return;
+	if (overflow_int16_pair(st->wq_lo, st->wq_hi, -128, 127, &f) > RISK_OK) {
+		f.level = RISK_WARN;
+		size_t len = strlen(f.reason);
+		snprintf(f.reason + len, sizeof f.reason - len, " if inputs use all of int8");
+		find_append(fl, &f);
+	}
+}
+
+/* Σ|q − z| per output channel along the graph's out_axis. */
+static double *sum_abs_wq(const struct core_in *in, const struct layout *ol)
+{
+	double *s = calloc(ol->dim ? ol->dim : 1, sizeof *s);
+
+	if (!s)
+		return NULL;
+	for (uint64_t i = 0; i < in->l->n; i++) {
+		if (!isfinite(in->x[i]))
+			continue;
+		uint64_t oc = (i / ol->inner) % ol->dim;
+		int32_t z = in->p[layout_group(in->l, i)].zero_point;
+		s[oc] += fabs((double)in->codes[i] - z);
+	}
+	return s;
+}
+
+static const struct qparam *out_channel_param(const struct core_in *in, int out_axis, uint64_t oc)
+{
+	if (in->l->gran == GRAN_TENSOR)
+		return &in->p[0];
+	if (in->l->gran == GRAN_CHANNEL && in->l->axis == out_axis)
+		return &in->p[oc];
+	return NULL;
+}
+
+static int findings_graph(const struct core_in *in, const int64_t *shape, int ndim,
+                          struct tensor_result *out, struct find_list *fl)
+{
+	const struct graph_facts *g = in->g;
+	struct layout ol;
+
+	if (!g || g->role != ROLE_WEIGHT || !g->has_input || g->out_axis < 0 || !in->p ||
+	    !in->codes || !shape)
+		return 0;
+	if (!layout_init(&ol, shape, ndim, GRAN_CHANNEL, g->out_axis, 0, NULL))
+		return 0;
+	bool same = in->l->gran != GRAN_GROUP && in->l->axis == ol.axis;
+	struct channel_result *ch = same ? out->ch : NULL;
+	double xmax = fmax(fabs((double)g->x_qmin), fabs((double)g->x_qmax));
+	double *s = sum_abs_wq(in, &ol);
+	if (!s)
+		return QS_ERR_NOMEM;
+	for (uint64_t oc = 0; oc < ol.dim; oc++) {
+		struct finding f;
+		overflow_acc_int32(s[oc], xmax, (int64_t)oc, &f);
+		find_add(fl, &f, ch, out->nchannels);
+	}
+	free(s);
+	if (!g->bias || g->nbias != ol.dim)
+		return 0;
+	int64_t bmin = g->bias_min, bmax = g->bias_max;
+	if (bmin == 0 && bmax == 0) {
+		bmin = INT32_MIN;
+		bmax = INT32_MAX;
+	}
+	for (uint64_t oc = 0; oc < ol.dim; oc++) {
+		const struct qparam *wp = out_channel_param(in, ol.axis, oc);
+		struct finding f;
+		if (!wp)
+			break;
+		overflow_bias(g->bias[oc], g->s_in, wp->scale, bmin, bmax, (int64_t)oc, &f);
+		find_add(fl, &f, ch, out->nchannels);
+	}
+	return 0;
+}
+
+static int core_findings(const struct core_in *in, const struct core_state *st,
+                         const int64_t *shape, int ndim, struct tensor_result *out)
+{
+	struct find_list fl = {0};
+
+	findings_values(out, &fl);
+	findings_channels(in, out, &fl);
+	findings_int16(in, st, &fl);
+	int rc = findings_graph(in, shape, ndim, out, &fl);
+	find_fold(&fl);
+	if (rc || fl.nomem) {
+		free(fl.v);
+		return rc ? rc : QS_ERR_NOMEM;
+	}
+	out->find = fl.v;
+	out->nfind = fl.n;
+	out->risk = RISK_OK;
+	for (uint64_t k = 0; k < fl.n; k++)
+		if (fl.v[k].level > out->risk)
+			out->risk = fl.v[k].level;
+	return 0;
+}
+
+static int core_measure(const struct core_in *in, const int64_t *shape, int ndim,
+                        struct tensor_result *out)
+{
+	const struct layout *l = in->l;
+	struct core_state st = {0};
+	struct err_acc all;
+	double mean_scale;
+	int rc;
+
+	out->bits = in->bits;
+	out->nchannels = layout_nchannels(l);
+	out->ch = calloc(out->nchannels ? out->nchannels : 1, sizeof *out->ch);
+	st.acc = calloc(out->nchannels ? out->nchannels : 1, sizeof *st.acc);
+	if (!out->ch || !st.acc || (rc = core_hist_alloc(in, &st)) != 0) {
+		free(st.acc);
+		return QS_ERR_NOMEM;
+	}
+	if (!in->xs_done)
+		metrics_dist_stats(in->x, l->n, in->scratch, &out->xs);
+	for (uint64_t c = 0; c < out->nchannels; c++) {
+		out->ch[c].min = INFINITY;
+		out->ch[c].max = -INFINITY;
+	}
+	core_pass(in, &st, out->ch);
+	err_acc_init(&all);
+	for (uint64_t c = 0; c < out->nchannels; c++)
+		err_acc_merge(&all, &st.acc[c]);
+	tensor_params(in, out, &mean_scale);
+	metrics_finish(&all, st.hist, st.hspan, mean_scale, &out->m);
+	rc = in->codes && !st.hist ? tensor_levels_sort(in, &out->m) : 0;
+	if (!in->codes && !rc)
+		rc = tensor_levels_sort(in, &out->m);
+	if (!rc)
+		rc = core_channels(in, &st, out);
+	if (!rc)
+		metrics_dist_stats(in->xhat, l->n, in->scratch, &out->xhs);
+	if (!rc)
+		rc = core_findings(in, &st, shape, ndim, out);
+	free(st.acc);
+	free(st.hist);
+	return rc;
+}
+
+/* ---- simulate ---------------------------------------------------------- */
+
+struct sim_bufs {
+	float *xhat, *scratch;
+	int32_t *codes;
+	struct qparam *p;
+	void *blocks;
+	float *own_xhat;
+	int32_t *own_codes;
+};
+
+static void sim_bufs_free(struct sim_bufs *b)
+{
+	free(b->own_xhat);
+	free(b->own_codes);
+	free(b->scratch);
+	free(b->p);
+	free(b->blocks);
+}
+
+static int sim_bufs_alloc(struct sim_bufs *b, uint64_t n, uint64_t ngroups, float *xhat_out,
+                          int32_t *codes_out, bool want_codes, struct qs_error *err)
+{
+	size_t m = n ? (size_t)n : 1;
+
+	if (n > SIZE_MAX / sizeof(float) / 2 || ngroups > SIZE_MAX / sizeof(struct qparam))
+		return qs_error_set(err, QS_ERR_NOMEM, "tensor of %llu elements is too large",
+		                    (unsigned long long)n);
+	b->xhat = xhat_out ? xhat_out : (b->own_xhat = malloc(m * sizeof(float)));
+	b->codes = codes_out ? codes_out
+	                     : (want_codes ? (b->own_codes = malloc(m * sizeof(int32_t))) : NULL);
+	b->scratch = malloc(m * sizeof(float));
+	b->p = malloc((ngroups ? ngroups : 1) * sizeof *b->p);
+	if (!b->xhat || (want_codes && !b->codes) || !b->scratch || !b->p)
+		return qs_error_set(err, QS_ERR_NOMEM, "out of memory for %llu elements",
+		                    (unsigned long long)n);
+	return 0;
+}
+
+static size_t compact_finite(float *v, size_t m)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < m; i++)
+		if (isfinite(v[i]))
+			v[k++] = v[i];
+	return k;
+}
+
+/* Choose every group's parameters; gathered groups go through the x̂
+ * buffer, which is not yet in use. */
+static int sim_choose(const float *x, const struct layout *l, const struct qspec *spec,
+                      const struct scheme *s, bool all_finite, struct sim_bufs *b,
+                      struct qs_error *err)
+{
+	for (uint64_t g = 0; g < l->ngroups; g++) {
+		const float *v = x;
+		size_t m = (size_t)l->n;
+		if (l->gran != GRAN_TENSOR || !all_finite) {
+			m = (size_t)layout_group_size(l, g);
+			layout_gather(l, x, g, b->xhat);
+			m = compact_finite(b->xhat, m);
+			v = b->xhat;
+		}
+		int rc = range_choose(&spec->method, s, v, m, b->scratch, &b->p[g], err);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static int resolve_scheme(const struct qspec *spec, const struct graph_facts *g, struct scheme *s,
+                          struct qs_error *err)
+{
+	const char *why = NULL;
+
+	*s = spec->scheme;
+	if (spec->qt && spec->qt->family == QTYPE_LINEAR) {
+		s->bits = spec->qt->bits;
+		s->is_signed = spec->qt->is_signed;
+	}
+	if (g && g->out_axis >= 0 && s->gran != GRAN_GROUP)
+		s->axis = g->out_axis;
+	if (!scheme_valid(s, &why))
+		return qs_error_set(err, QS_ERR_USAGE, "scheme: %s", why);
+	return 0;
+}
+
+static int sim_linear(const float *x, const int64_t *shape, int ndim, const struct qspec *spec,
+                      const struct graph_facts *g, struct tensor_result *out, struct sim_bufs *b,
+                      float *xhat_out, int32_t *codes_out, struct qs_error *err)
+{
+	struct scheme s;
+	struct layout l;
+	const char *why = NULL;
+	int32_t qmin, qmax;
+	int rc = resolve_scheme(spec, g, &s, err);
+
+	if (rc)
+		return rc;
+	if (!layout_init(&l, shape, ndim, s.gran, s.axis, s.group_size, &why))
+		return qs_error_set(err, QS_ERR_USAGE, "layout: %s", why);
+	if ((rc = sim_bufs_alloc(b, l.n, l.ngroups, xhat_out, codes_out, true, err)) != 0)
+		return rc;
+	metrics_dist_stats(x, (size_t)l.n, b->scratch, &out->xs);
+	rc = sim_choose(x, &l, spec, &s, out->xs.n_nan + out->xs.n_inf == 0, b, err);
+	if (rc)
+		return rc;
+	quant_tensor(&s, &l, b->p, x, b->codes, b->xhat);
+	scheme_code_range(&s, &qmin, &qmax);
+	struct core_in in = {.x = x,
+	                     .xhat = b->xhat,
+	                     .codes = b->codes,
+	                     .l = &l,
+	                     .p = b->p,
+	                     .bits = s.bits,
+	                     .qmin = qmin,
+	                     .qmax = qmax,
+	                     .g = g,
+	                     .scratch = b->scratch,
+	                     .xs_done = true,
+	                     .assumed_int8_input = true};
+	rc = core_measure(&in, shape, ndim, out);
+	return rc ? qs_error_set(err, rc, "out of memory measuring %llu elements",
+	                         (unsigned long long)l.n)
+	          : 0;
+}
+
+/* Block formats: clip range of a block from its scale d and the offset
+ * x̂ − d·q (0 for Q4_0/Q5_0/Q8_0, the min m for Q4_1/Q5_1). K-quants scale
+ * sub-blocks separately, so their blocks get no clip range. */
+static void block_params(const struct qtype *qt, const struct layout *l, const float *xhat,
+                         const int32_t *codes, const float *d, struct qparam *p)
+{
+	int32_t cmin = qt->is_signed ? -(1 << (qt->bits - 1)) : 0;
+	int32_t cmax = qt->is_signed ? (1 << (qt->bits - 1)) - 1 : (1 << qt->bits) - 1;
+	bool simple = qt->block_elems == 32 && codes;
+
+	for (uint64_t k = 0; k < l->ngroups; k++) {
+		float dk = d ? d[k] : NAN;
+		p[k] = (struct qparam){.scale = fabsf(dk),
+		                       .zero_point = 0,
+		                       .clip_lo = -INFINITY,
+		                       .clip_hi = INFINITY};
+		if (!simple || !isfinite(dk))
+			continue;
+		uint64_t i = k * qt->block_elems;
+		float off = xhat[i] - dk * (float)codes[i];
+		float a = off + dk * (float)cmin, c = off + dk * (float)cmax;
+		p[k].clip_lo = fminf(a, c);
+		p[k].clip_hi = fmaxf(a, c);
+	}
+}
+
+static int sim_block_quantize(const float *x, const struct qtype *qt, const struct qspec *spec,
+                              uint64_t n, bool all_finite, struct sim_bufs *b)
+{
+	const float *src = x;
+
+	if (!all_finite) {
+		for (uint64_t i = 0; i < n; i++)
+			b->xhat[i] = isfinite(x[i]) ? x[i] : 0.0f;
+		src = b->xhat;
+	}
+	if (spec->method.kind != METHOD_MINMAX && qt->quantize_method)
+		qt->quantize_method(src, b->blocks, (int64_t)n, &spec->method);
+	else
+		qt->quantize_ref(src, b->blocks, (int64_t)n);
+	qt->dequantize(b->blocks, b->xhat, (int64_t)n);
+	if (qt->codes)
+		qt->codes(b->blocks, b->codes, (int64_t)n);
+	return 0;
+}
+
+static int sim_block(const float *x, const int64_t *shape, int ndim, const struct qspec *spec,
+                     const struct graph_facts *g, struct tensor_result *out, struct sim_bufs *b,
+                     float *xhat_out, int32_t *codes_out, struct qs_error *err)
+{
+	const struct qtype *qt = spec->qt;
+	struct layout l;
+	const char *why = NULL;
+	int64_t last = ndim > 0 ? shape[ndim - 1] : 1;
+	int rc;
+
+	if (!qt->quantize_ref || !qt->dequantize)
+		return qs_error_set(err, QS_ERR_UNSUPPORTED, "%s: qscope cannot quantize to it",
+		                    qt->name);
+	if (qt->block_elems == 0 || last % qt->block_elems != 0)
+		return qs_error_set(err, QS_ERR_USAGE,
+		                    "%s needs the last dimension (%lld) to be a multiple of %u",
+		                    qt->name, (long long)last, qt->block_elems);
+	if (!layout_init(&l, shape, ndim, GRAN_GROUP, -1, qt->block_elems, &why))
+		return qs_error_set(err, QS_ERR_USAGE, "layout: %s", why);
+	rc = sim_bufs_alloc(b, l.n, l.ngroups, xhat_out, codes_out, qt->codes != NULL, err);
+	if (rc)
+		return rc;
+	float *d = malloc((l.ngroups ? l.ngroups : 1) * sizeof *d);
+	b->blocks = malloc(l.ngroups ? l.ngroups * qt->block_bytes : 1);
+	if (!d || !b->blocks) {
+		free(d);
+		return qs_error_set(err, QS_ERR_NOMEM, "out of memory for %s blocks", qt->name);
+	}
+	metrics_dist_stats(x, (size_t)l.n, b->scratch, &out->xs);
+	sim_block_quantize(x, qt, spec, l.n, out->xs.n_nan + out->xs.n_inf == 0, b);
+	if (qt->block_scales)
+		qt->block_scales(b->blocks, d, (int64_t)l.ngroups);
+	block_params(qt, &l, b->xhat, b->codes, qt->block_scales ? d : NULL, b->p);
+	free(d);
+	int32_t cmin = qt->is_signed ? -(1 << (qt->bits - 1)) : 0;
+	int32_t cmax = qt->is_signed ? (1 << (qt->bits - 1)) - 1 : (1 << qt->bits) - 1;
+	struct core_in in = {.x = x,
+	                     .xhat = b->xhat,
+	                     .codes = b->codes,
+	                     .l = &l,
+	                     .p = b->p,
+	                     .bits = qt->bits,
+	                     .qmin = cmin,
+	                     .qmax = cmax,
+	                     .g = g,
+	                     .scratch = b->scratch,
+	                     .xs_done = true,
+	                     .assumed_int8_input = false};
+	rc = core_measure(&in, shape, ndim, out);
+	if (!rc && !qt->is_signed)
+		out->zero_point = INT32_MIN;
+	return rc ? qs_error_set(err, rc, "out of memory measuring %llu elements",
+	                         (unsigned long long)l.n)
+	          : 0;
+}
+
+/* Float casts: x̂ = the value in the storage type, saturated at its largest
+ * finite value (counted as clipped); codes are the bit patterns. */
+static float cast_max(enum dtype t)
+{
+	switch (t) {
+	case DTYPE_F16:
+		return 65504.0f;
+	case DTYPE_BF16:
+		return bf16_to_f32(0x7F7F);
+	case DTYPE_F8E4M3FN:
+		return 448.0f;
+	case DTYPE_F8E5M2:
+		return 57344.0f;
+	default:
+		return FLT_MAX;
+	}
+}
+
+static void cast_one(enum dtype t, float v, float *xh, int32_t *code)
+{
+	float m = cast_max(t);
+
+	if (!isfinite(v))
+		v = 0.0f;
+	v = v > m ? m : v < -m ? -m : v;
+	switch (t) {
+	case DTYPE_F16:
+		*code = f32_to_f16(v);
+		*xh = f16_to_f32((uint16_t)*code);
+		break;
+	case DTYPE_BF16:
+		*code = f32_to_bf16(v);
+		*xh = bf16_to_f32((uint16_t)*code);
+		break;
+	case DTYPE_F8E4M3FN:
+		*code = f32_to_f8e4m3fn(v, true);
+		*xh = f8e4m3fn_to_f32((uint8_t)*code);
+		break;
+	case DTYPE_F8E5M2:
+		*code = f32_to_f8e5m2(v, true);
+		*xh = f8e5m2_to_f32((uint8_t)*code);
+		break;
+	default:
+		*code = 0;
+		*xh = v;
+	}
+}
+
+static int sim_float(const float *x, const int64_t *shape, int ndim, const struct qspec *spec,
+                     const struct graph_facts *g, struct tensor_result *out, struct sim_bufs *b,
+                     float *xhat_out, int32_t *codes_out, struct qs_error *err)
+{
+	enum dtype t = spec->qt->storage;
+	struct layout l;
+	const char *why = NULL;
+	int axis = g && g->out_axis >= 0 ? g->out_axis : spec->scheme.axis;
+	bool bits_as_codes = dtype_info(t)->bits <= 16;
+	int rc;
+
+	if (!layout_init(&l, shape, ndim, GRAN_TENSOR, axis, 0, &why))
+		return qs_error_set(err, QS_ERR_USAGE, "layout: %s", why);
+	rc = sim_bufs_alloc(b, l.n, 1, xhat_out, codes_out, bits_as_codes, err);
+	if (rc)
+		return rc;
+	for (uint64_t i = 0; i < l.n; i++) {
+		int32_t code;
+		cast_one(t, x[i], &b->xhat[i], &code);
+		if (b->codes)
+			b->codes[i] = code;
+	}
+	float m = cast_max(t);
+	b->p[0] = (struct qparam){.scale = NAN, .zero_point = 0, .clip_lo = -m, .clip_hi = m};
+	struct core_in in = {.x = x,
+	                     .xhat = b->xhat,
+	                     .codes = bits_as_codes ? b->codes : NULL,
+	                     .l = &l,
+	                     .p = b->p,
+	                     .bits = spec->qt->bits,
+	                     .qmin = 0,
+	                     .qmax = bits_as_codes ? (1 << dtype_info(t)->bits) - 1 : 0,
+	                     .g = g,
+	                     .scratch = b->scratch};
+	rc = core_measure(&in, shape, ndim, out);
+	out->zero_point = 0;
+	return rc ? qs_error_set(err, rc, "out of memory measuring %llu elements",
+	                         (unsigned long long)l.n)
+	          : 0;
+}
+
+int analyze_simulate(const float *x, const int64_t *shape, int ndim, const struct qspec *spec,
+                     const struct graph_facts *g, struct tensor_result *out, float *xhat_out,
+                     int32_t *codes_out, struct qs_error *err)
+{
+	struct sim_bufs b = {0};
+	int rc;
+
+	memset(out, 0, sizeof *out);
+	if (ndim < 0 || ndim > QS_MAX_DIMS || (ndim > 0 && !shape))
+		return qs_error_set(err, QS_ERR_USAGE, "bad shape (%d dimensions)", ndim);
+	if (spec->qt && spec->qt->family == QTYPE_BLOCK)
+		rc = sim_block(x, shape, ndim, spec, g, out, &b, xhat_out, codes_out, err);
+	else if (spec->qt && spec->qt->family == QTYPE_FLOAT)
+		rc = sim_float(x, shape, ndim, spec, g, out, &b, xhat_out, codes_out, err);
+	else
+		rc = sim_linear(x, shape, ndim, spec, g, out, &b, xhat_out, codes_out, err);
+	sim_bufs_free(&b);
+	if (rc)
+		tensor_result_free(out);
+	return rc;
+}
+
+/* ---- measure ----------------------------------------------------------- */
+
+int analyze_measure(const float *x, const struct quantized *q, const struct graph_facts *g,
+                    struct tensor_result *out, struct qs_error *err)
+{
+	uint64_t n = q->layout.n;
+	struct layout l = q->layout;
+	int64_t shape3[3] = {(int64_t)l.outer, (int64_t)l.dim, (int64_t)l.inner};
+	const int64_t *shape = q->shape;
+	int ndim = q->ndim;
+	struct graph_facts g3;
+	int rc;
+
+	memset(out, 0, sizeof *out);
+	if (n > SIZE_MAX / sizeof(float))
+		return qs_error_set(err, QS_ERR_NOMEM, "tensor of %llu elements is too large",
+		                    (unsigned long long)n);
+	/* Without the original shape, work on outer × dim × inner; the graph's
+	 * out_axis then only survives when it is the layout's axis. */
+	if (!shape) {
+		shape = shape3;
+		ndim = 3;
+		if (g) {
+			g3 = *g;
+			g3.out_axis = g->out_axis == l.axis ? 1 : -1;
+			g = &g3;
+		}
+		l.axis = 1;
+	}
+	float *scratch = malloc((n ? n : 1) * sizeof *scratch);
+	if (!scratch)
+		return qs_error_set(err, QS_ERR_NOMEM, "out of memory for %llu elements",
+		                    (unsigned long long)n);
+	struct core_in in = {.x = x,
+	                     .xhat = q->xhat,
+	                     .codes = q->codes,
+	                     .l = &l,
+	                     .p = q->params,
+	                     .bits = q->bits,
+	                     .qmin = q->qmin,
+	                     .qmax = q->qmax,
+	                     .g = g,
+	                     .scratch = scratch,
+	                     .assumed_int8_input = true};
+	rc = core_measure(&in, shape, ndim, out);
+	free(scratch);
+	if (rc) {
+		tensor_result_free(out);
+		return qs_error_set(err, rc, "out of memory measuring %llu elements",
+		                    (unsigned long long)n);
+	}
+	return 0;
+}
