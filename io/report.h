@@ -26,7 +26,7 @@
  *   dtype      dtype_name() of the stored element type ("f32", "i8").
  *   qtype      the storage type name ("int8", "uint8", "Q4_0", "F16").
  *   scheme     "sym" or "asym" ("block" for ggml block types).
- *   granularity "tensor", "channel:AXIS", "group:N" (N elements per group).
+ *   granularity "tensor", "channel", "group:N" (N elements per group).
  *   method     method_format() ("minmax", "percentile:99.9"); "stored" for
  *              measure-mode rows of a quantized model.
  *   zero_point empty when the groups do not share one (INT32_MIN in the
@@ -68,7 +68,7 @@ struct report_row {
 	enum dtype dtype;
 	/* The quantization measured: spec (simulate mode) gives qtype, scheme,
 	 * granularity and method; the *_str fields, when not NULL, override
-	 * them (measure mode: "int8", "sym", "channel:0", "stored"). */
+	 * them (measure mode: "int8", "sym", "channel", "stored"). */
 	const struct qspec *spec;
 	const char *qtype_str, *scheme_str, *gran_str, *method_str;
 	const struct tensor_result *res; /* NULL: metric cells empty */
