@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "gguf.h"
 #include "npy.h"
 #include "npz.h"
 
@@ -20,6 +21,7 @@
 static const struct model_format_ops *const model_formats[] = {
         &npy_format_ops, &npz_format_ops,
         /* ---- other formats: add one row each below this line ---- */
+        &gguf_format_ops,
 };
 
 #define NFORMATS (sizeof model_formats / sizeof model_formats[0])
