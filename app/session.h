@@ -22,26 +22,41 @@
 #include "../io/recipe.h"
 
 struct session_opts {
-	struct qspec defaults;  /* from --bits/--scheme/--granularity/--method/... */
+	struct qspec defaults;       /* from --bits/--scheme/--granularity/--method/... */
 	const struct recipe *recipe; /* may be NULL; borrowed */
 	const char *const *select;   /* NULL-terminated globs, NULL = all */
 	const char *const *exclude;  /* NULL-terminated globs */
-	int jobs;                /* worker threads; 0 = number of cores */
-	int shard_k, shard_n;    /* analyse only shard k of n (1-based); n = 0: all */
+	int jobs;                    /* worker threads; 0 = number of cores */
+	int shard_k, shard_n;        /* analyse only shard k of n (1-based); n = 0: all */
+	/* Additions (batch engineer): */
+	bool axis_explicit; /* defaults.scheme.axis was given (--axis): it wins
+				  * over the graph's output-channel axis */
+	bool no_analysis;   /* load, pair and plan only (quantize): no result
+				  * is computed until a row is edited */
 };
 
-enum row_state { ROW_PENDING, ROW_RUNNING, ROW_DONE, ROW_FAILED, ROW_UNPAIRED };
+enum row_state {
+	ROW_PENDING,
+	ROW_RUNNING,
+	ROW_DONE,
+	ROW_FAILED,
+	ROW_UNPAIRED
+};
 
 struct session_row {
 	const char *name;
-	const struct model_tensor *ft;  /* float tensor (NULL: unpaired quant) */
-	const struct model_tensor *qt;  /* quantized tensor (NULL: simulate) */
-	bool keep_float;                /* recipe/edit said keep-float */
-	struct qspec spec;              /* the chosen method ("what-if") */
+	const struct model_tensor *ft; /* float tensor (NULL: unpaired quant) */
+	const struct model_tensor *qt; /* quantized tensor (NULL: simulate) */
+	bool keep_float;               /* recipe/edit said keep-float */
+	struct qspec spec;             /* the chosen method ("what-if") */
 	enum row_state state;
-	struct tensor_result shipped;   /* measure mode: the model as it is */
-	struct tensor_result whatif;    /* spec applied to the float tensor */
-	char error[256];                /* ROW_FAILED */
+	struct tensor_result shipped; /* measure mode: the model as it is */
+	struct tensor_result whatif;  /* spec applied to the float tensor */
+	char error[256];              /* ROW_FAILED */
+	/* Additions (batch engineer): */
+	size_t ordinal;  /* position in the unsharded row list
+					 * (model order; merge sorts by it) */
+	double min_sqnr; /* recipe min_sqnr gate; NAN = none */
 };
 
 struct session;
@@ -49,7 +64,7 @@ struct session;
 /* Load the models, pair them, apply defaults and recipe, start the workers.
  * quant_path may be NULL (simulate only). */
 struct session *session_new(const char *float_path, const char *quant_path,
-			    const struct session_opts *o, struct qs_error *err);
+                            const struct session_opts *o, struct qs_error *err);
 void session_free(struct session *s);
 
 const struct model *session_float_model(const struct session *s);
@@ -61,7 +76,7 @@ const struct session_row *session_row(const struct session *s, size_t i);
 /* Change the spec (or keep-float) of rows idx[0..n-1] as one undoable edit;
  * their results are recomputed in the background. */
 void session_set_spec(struct session *s, const size_t *idx, size_t n, const struct qspec *spec,
-		      bool keep_float);
+                      bool keep_float);
 bool session_undo(struct session *s);
 bool session_redo(struct session *s);
 bool session_dirty(const struct session *s); /* edits not yet saved/written */
@@ -78,14 +93,19 @@ size_t session_done(const struct session *s);
 /* Simulate one spec on row i synchronously into out (the retune preview
  * runs this in a worker of its own). */
 int session_preview(const struct session *s, size_t i, const struct qspec *spec,
-		    struct tensor_result *out, struct qs_error *err);
+                    struct tensor_result *out, struct qs_error *err);
 
 /* Float values of row i (decoded, owned by the caller: free()). */
 float *session_row_floats(const struct session *s, size_t i, struct qs_error *err);
 
 /* Write the float model with the current choices / save them as a recipe. */
-int session_write_model(struct session *s, const char *path, bool fake_quant,
-			struct qs_error *err);
+int session_write_model(struct session *s, const char *path, bool fake_quant, struct qs_error *err);
 int session_save_recipe(struct session *s, const char *path, struct qs_error *err);
+/* Same as session_write_model with the caller's options (to, like,
+ * fake_quant); o->plan is ignored: the session's choices are the plan. */
+int session_write_model_opts(struct session *s, const char *path, const struct write_opts *o,
+                             struct qs_error *err);
+/* Number of rows before sharding (after select/exclude). */
+size_t session_rows_total(const struct session *s);
 
 #endif

@@ -1,0 +1,843 @@
+#include "session.h"
+
+#include <errno.h>
+#include <fnmatch.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "batch.h"
+#include "batch_csv.h"
+#include "cli.h"
+
+/* One unit of work: (re)compute row `row` with this spec; gen tells a stale
+ * result (the row was edited meanwhile) from a current one. */
+struct job {
+	size_t row;
+	unsigned gen;
+	struct qspec spec;
+	bool keep_float;
+};
+
+struct job_done {
+	struct job job;
+	int status;
+	struct tensor_result shipped, whatif;
+	char error[256];
+};
+
+struct edit {
+	size_t n;
+	size_t *idx;
+	struct qspec *old_spec;
+	bool *old_keep;
+	struct qspec spec;
+	bool keep;
+};
+
+struct edit_stack {
+	struct edit *v;
+	size_t n, cap;
+};
+
+struct session {
+	struct model *fm, *qm;
+	struct pairing pairing;
+	struct session_row *rows;
+	unsigned *gen; /* per row, main thread only */
+	size_t nrows, nrows_total;
+	struct edit_stack undo, redo;
+	size_t saved_depth; /* undo depth at the last save; SIZE_MAX: unreachable */
+
+	pthread_mutex_t mu;
+	pthread_cond_t work_cv, done_cv;
+	struct job *queue; /* FIFO: queue[qhead..qtail) */
+	size_t qhead, qtail, qcap;
+	struct job_done *done; /* finished, not yet collected */
+	size_t ndone, donecap;
+	size_t *started; /* rows a worker picked up since the last poll */
+	size_t nstarted, startcap;
+	size_t outstanding; /* jobs queued or running */
+	bool stop;
+	pthread_t *threads;
+	int nthreads;
+};
+
+/* ---- small helpers ---------------------------------------------------- */
+
+static void *xrealloc(void *p, size_t n)
+{
+	void *q = realloc(p, n ? n : 1);
+	if (!q) {
+		fputs("qscope: out of memory\n", stderr);
+		abort();
+	}
+	return q;
+}
+
+static void copy_trunc(char *dst, size_t len, const char *src)
+{
+	size_t n = strnlen(src, len - 1);
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+static bool matches_any(const char *const *globs, const char *name)
+{
+	for (; globs && *globs; globs++)
+		if (fnmatch(*globs, name, 0) == 0)
+			return true;
+	return false;
+}
+
+static uint64_t row_elems(const struct session_row *r)
+{
+	return r->ft ? r->ft->nelem : r->qt ? r->qt->nelem : 0;
+}
+
+/* ---- building rows ---------------------------------------------------- */
+
+static void row_init(struct session_row *r, const struct model_tensor *ft,
+                     const struct model_tensor *qt)
+{
+	*r = (struct session_row){0};
+	r->name = ft ? ft->name : qt->name;
+	r->ft = ft;
+	r->qt = qt;
+	r->min_sqnr = NAN;
+	r->whatif.zero_point = r->shipped.zero_point = INT32_MIN;
+}
+
+static int collect_rows(struct session *s, struct qs_error *err)
+{
+	size_t cap = s->fm->ntensors + (s->qm ? s->qm->ntensors : 0);
+
+	s->rows = xrealloc(NULL, cap * sizeof *s->rows);
+	if (!s->qm) {
+		for (size_t i = 0; i < s->fm->ntensors; i++)
+			if (model_tensor_analysable(&s->fm->tensors[i]))
+				row_init(&s->rows[s->nrows++], &s->fm->tensors[i], NULL);
+		return 0;
+	}
+	int rc = model_pair(s->fm, s->qm, &s->pairing, err);
+	if (rc)
+		return rc;
+	for (size_t i = 0; i < s->pairing.n; i++) {
+		const struct pair *p = &s->pairing.pairs[i];
+		if (p->f < 0 && p->q < 0)
+			continue;
+		if (s->nrows == cap) {
+			cap = cap * 2 + 1;
+			s->rows = xrealloc(s->rows, cap * sizeof *s->rows);
+		}
+		row_init(&s->rows[s->nrows++], p->f >= 0 ? &s->fm->tensors[p->f] : NULL,
+		         p->q >= 0 ? &s->qm->tensors[p->q] : NULL);
+	}
+	return 0;
+}
+
+static void filter_rows(struct session *s, const struct session_opts *o)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < s->nrows; i++) {
+		const char *name = s->rows[i].name;
+		if (o->select && !matches_any(o->select, name))
+			continue;
+		if (matches_any(o->exclude, name))
+			continue;
+		s->rows[k++] = s->rows[i];
+	}
+	s->nrows = k;
+}
+
+static const struct session_row *sort_base;
+
+static int by_size_then_name(const void *a, const void *b)
+{
+	const struct session_row *ra = &sort_base[*(const size_t *)a];
+	const struct session_row *rb = &sort_base[*(const size_t *)b];
+	uint64_t ea = row_elems(ra), eb = row_elems(rb);
+
+	if (ea != eb)
+		return ea > eb ? -1 : 1;
+	int c = strcmp(ra->name, rb->name);
+	if (c)
+		return c;
+	return *(const size_t *)a < *(const size_t *)b ? -1 : 1;
+}
+
+/* Largest tensor first onto the least-loaded shard (ties: lowest shard),
+ * which depends only on sizes and names, so every job of a run agrees. */
+static void shard_rows(struct session *s, int k, int n)
+{
+	size_t *order = xrealloc(NULL, s->nrows * sizeof *order);
+	int *owner = xrealloc(NULL, s->nrows * sizeof *owner);
+	uint64_t *load = xrealloc(NULL, (size_t)n * sizeof *load);
+
+	for (size_t i = 0; i < s->nrows; i++)
+		order[i] = i;
+	memset(load, 0, (size_t)n * sizeof *load);
+	sort_base = s->rows;
+	qsort(order, s->nrows, sizeof *order, by_size_then_name);
+	for (size_t i = 0; i < s->nrows; i++) {
+		int best = 0;
+		for (int j = 1; j < n; j++)
+			if (load[j] < load[best])
+				best = j;
+		owner[order[i]] = best;
+		load[best] += row_elems(&s->rows[order[i]]) + 1;
+	}
+	size_t m = 0;
+	for (size_t i = 0; i < s->nrows; i++)
+		if (owner[i] == k - 1)
+			s->rows[m++] = s->rows[i];
+	s->nrows = m;
+	free(order);
+	free(owner);
+	free(load);
+}
+
+static void apply_choices(struct session *s, const struct session_opts *o)
+{
+	for (size_t i = 0; i < s->nrows; i++) {
+		struct session_row *r = &s->rows[i];
+		const struct model_tensor *t = r->ft ? r->ft : r->qt;
+		r->spec = o->defaults;
+		if (!o->axis_explicit && t->facts.out_axis >= 0)
+			r->spec.scheme.axis = t->facts.out_axis;
+		if (o->recipe) {
+			const struct recipe_rule *rule =
+			        recipe_apply(o->recipe, r->name, &r->spec, &r->keep_float);
+			if (rule && rule->has_min_sqnr)
+				r->min_sqnr = rule->min_sqnr;
+		}
+		r->state = (r->ft && (r->qt || !s->qm)) ? ROW_PENDING : ROW_UNPAIRED;
+	}
+}
+
+/* ---- computing one row (worker side) ---------------------------------- */
+
+static float *decode(const struct model *m, const struct model_tensor *t, struct qs_error *err)
+{
+	float *x = malloc((t->nelem ? t->nelem : 1) * sizeof *x);
+
+	if (!x) {
+		qs_error_set(err, QS_ERR_NOMEM, "%s: %llu elements do not fit in memory", t->name,
+		             (unsigned long long)t->nelem);
+		return NULL;
+	}
+	if (model_tensor_to_f32(m, t, x, err)) {
+		free(x);
+		return NULL;
+	}
+	return x;
+}
+
+/* The stored parameters of a quantized tensor as engine qparams. */
+static struct qparam *stored_params(const struct model_tensor *t, struct quantized *q,
+                                    struct qs_error *err)
+{
+	const struct tensor_quant *tq = t->quant;
+	const char *why = NULL;
+	struct qparam *p;
+
+	if (tq) {
+		q->layout = tq->layout;
+		q->bits = tq->bits;
+		q->qmin = tq->qmin;
+		q->qmax = tq->qmax;
+		p = xrealloc(NULL, tq->layout.ngroups * sizeof *p);
+		for (uint64_t g = 0; g < tq->layout.ngroups; g++) {
+			p[g].scale = tq->scale[g];
+			p[g].zero_point = tq->zero_point ? tq->zero_point[g] : 0;
+			p[g].clip_lo = (float)(tq->qmin - p[g].zero_point) * p[g].scale;
+			p[g].clip_hi = (float)(tq->qmax - p[g].zero_point) * p[g].scale;
+		}
+		return p;
+	}
+	/* Block types and float casts: one group per block (or per tensor) with
+	 * the block's scale where the format exposes it and no clip bounds. */
+	uint64_t block = t->block ? t->block->block_elems : 0;
+	if (!layout_init(&q->layout, t->shape, t->ndim, block ? GRAN_GROUP : GRAN_TENSOR, -1, block,
+	                 &why)) {
+		qs_error_set(err, QS_ERR_FORMAT, "%s: %s", t->name, why ? why : "bad layout");
+		return NULL;
+	}
+	q->bits = t->block ? t->block->bits : (int)dtype_info(t->dtype)->bits;
+	q->qmin = t->block && t->block->is_signed ? -(1 << (q->bits - 1)) : 0;
+	q->qmax = t->block ? (t->block->is_signed ? (1 << (q->bits - 1)) - 1 : (1 << q->bits) - 1)
+	                   : 0;
+	p = xrealloc(NULL, q->layout.ngroups * sizeof *p);
+	float *sc = NULL;
+	if (t->block && t->block->block_scales) {
+		sc = xrealloc(NULL, q->layout.ngroups * sizeof *sc);
+		t->block->block_scales(t->data, sc, (int64_t)q->layout.ngroups);
+	}
+	for (uint64_t g = 0; g < q->layout.ngroups; g++)
+		p[g] = (struct qparam){.scale = sc ? sc[g] : NAN,
+		                       .zero_point = 0,
+		                       .clip_lo = -INFINITY,
+		                       .clip_hi = INFINITY};
+	free(sc);
+	return p;
+}
+
+static const struct graph_facts *row_facts(const struct session_row *r)
+{
+	if (r->qt && r->qt->facts.has_input)
+		return &r->qt->facts;
+	return r->ft ? &r->ft->facts : &r->qt->facts;
+}
+
+static int measure_row(const struct session *s, const struct session_row *r, const float *x,
+                       struct tensor_result *out, struct qs_error *err)
+{
+	struct quantized q = {0};
+	int32_t *codes = NULL;
+	int rc = QS_ERR_NOMEM;
+	float *xhat = decode(s->qm, r->qt, err);
+	struct qparam *p = xhat ? stored_params(r->qt, &q, err) : NULL;
+
+	if (!p)
+		goto out;
+	if (r->qt->quant || r->qt->block) {
+		codes = malloc((r->qt->nelem ? r->qt->nelem : 1) * sizeof *codes);
+		if (!codes || model_tensor_codes(s->qm, r->qt, codes, err)) {
+			free(codes);
+			codes = NULL;
+		}
+	}
+	q.xhat = xhat;
+	q.codes = codes;
+	q.params = p;
+	rc = analyze_measure(x, &q, row_facts(r), out, err);
+out:
+	free(xhat);
+	free(codes);
+	free(p);
+	return rc;
+}
+
+/* A tensor kept in float has no error at all. */
+static void exact_result(const struct model_tensor *t, struct tensor_result *out)
+{
+	*out = (struct tensor_result){0};
+	out->m.n = t->nelem;
+	out->m.sqnr_db = INFINITY;
+	out->m.cosine = 1;
+	out->m.rmse_over_scale = NAN;
+	out->bits = (int)dtype_info(t->dtype)->bits;
+	out->scale_min = out->scale_max = NAN;
+	out->zero_point = INT32_MIN;
+	out->clip_min = -INFINITY;
+	out->clip_max = INFINITY;
+}
+
+static void compute_job(const struct session *s, struct job_done *d)
+{
+	const struct session_row *r = &s->rows[d->job.row];
+	struct qs_error err = {0};
+	float *x = decode(s->fm, r->ft, &err);
+
+	d->status = x ? 0 : err.code;
+	if (x && r->qt)
+		d->status = measure_row(s, r, x, &d->shipped, &err);
+	if (x && !d->status && d->job.keep_float)
+		exact_result(r->ft, &d->whatif);
+	else if (x && !d->status)
+		d->status = analyze_simulate(x, r->ft->shape, r->ft->ndim, &d->job.spec,
+		                             row_facts(r), &d->whatif, NULL, NULL, &err);
+	free(x);
+	if (d->status)
+		copy_trunc(d->error, sizeof d->error, err.msg[0] ? err.msg : "analysis failed");
+}
+
+/* ---- the worker pool -------------------------------------------------- */
+
+static void *worker_main(void *arg)
+{
+	struct session *s = arg;
+
+	pthread_mutex_lock(&s->mu);
+	for (;;) {
+		while (!s->stop && s->qhead == s->qtail)
+			pthread_cond_wait(&s->work_cv, &s->mu);
+		if (s->stop)
+			break;
+		struct job_done d = {.job = s->queue[s->qhead++]};
+		if (s->nstarted == s->startcap) {
+			s->startcap = s->startcap * 2 + 16;
+			s->started = xrealloc(s->started, s->startcap * sizeof *s->started);
+		}
+		s->started[s->nstarted++] = d.job.row;
+		pthread_mutex_unlock(&s->mu);
+		compute_job(s, &d);
+		pthread_mutex_lock(&s->mu);
+		if (s->ndone == s->donecap) {
+			s->donecap = s->donecap * 2 + 16;
+			s->done = xrealloc(s->done, s->donecap * sizeof *s->done);
+		}
+		s->done[s->ndone++] = d;
+		pthread_cond_signal(&s->done_cv);
+	}
+	pthread_mutex_unlock(&s->mu);
+	return NULL;
+}
+
+/* Queue row i with its current choices (main thread). */
+static void enqueue(struct session *s, size_t i)
+{
+	struct session_row *r = &s->rows[i];
+
+	if (r->state == ROW_UNPAIRED)
+		return;
+	r->state = ROW_PENDING;
+	struct job j = {.row = i, .gen = ++s->gen[i], .spec = r->spec, .keep_float = r->keep_float};
+	pthread_mutex_lock(&s->mu);
+	if (s->qtail == s->qcap) {
+		if (s->qhead > 0) {
+			memmove(s->queue, s->queue + s->qhead,
+			        (s->qtail - s->qhead) * sizeof *s->queue);
+			s->qtail -= s->qhead;
+			s->qhead = 0;
+		}
+		if (s->qtail == s->qcap) {
+			s->qcap = s->qcap * 2 + 16;
+			s->queue = xrealloc(s->queue, s->qcap * sizeof *s->queue);
+		}
+	}
+	s->queue[s->qtail++] = j;
+	s->outstanding++;
+	pthread_cond_signal(&s->work_cv);
+	pthread_mutex_unlock(&s->mu);
+}
+
+static int cores(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n > 0 ? (int)n : 1;
+}
+
+static void start_workers(struct session *s, int jobs)
+{
+	int n = jobs > 0 ? jobs : cores();
+
+	if ((size_t)n > s->nrows)
+		n = s->nrows ? (int)s->nrows : 1;
+	s->threads = xrealloc(NULL, (size_t)n * sizeof *s->threads);
+	for (int i = 0; i < n; i++) {
+		if (pthread_create(&s->threads[i], NULL, worker_main, s))
+			break;
+		s->nthreads++;
+	}
+	if (!s->nthreads) {
+		fputs("qscope: cannot start a worker thread\n", stderr);
+		abort();
+	}
+}
+
+/* ---- public API ------------------------------------------------------- */
+
+static int load_models(struct session *s, const char *float_path, const char *quant_path,
+                       struct qs_error *err)
+{
+	int rc = model_load(float_path, &s->fm, err);
+
+	if (!rc && quant_path)
+		rc = model_load(quant_path, &s->qm, err);
+	return rc;
+}
+
+struct session *session_new(const char *float_path, const char *quant_path,
+                            const struct session_opts *o, struct qs_error *err)
+{
+	struct session *s = xrealloc(NULL, sizeof *s);
+
+	*s = (struct session){0};
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_cond_init(&s->work_cv, NULL);
+	pthread_cond_init(&s->done_cv, NULL);
+	if (load_models(s, float_path, quant_path, err) || collect_rows(s, err)) {
+		session_free(s);
+		return NULL;
+	}
+	filter_rows(s, o);
+	for (size_t i = 0; i < s->nrows; i++)
+		s->rows[i].ordinal = i;
+	s->nrows_total = s->nrows;
+	if (o->shard_n > 0)
+		shard_rows(s, o->shard_k, o->shard_n);
+	apply_choices(s, o);
+	s->gen = xrealloc(NULL, (s->nrows ? s->nrows : 1) * sizeof *s->gen);
+	memset(s->gen, 0, (s->nrows ? s->nrows : 1) * sizeof *s->gen);
+	start_workers(s, o->jobs);
+	if (!o->no_analysis)
+		for (size_t i = 0; i < s->nrows; i++)
+			enqueue(s, i);
+	return s;
+}
+
+static void edits_free(struct edit_stack *st)
+{
+	for (size_t i = 0; i < st->n; i++) {
+		free(st->v[i].idx);
+		free(st->v[i].old_spec);
+		free(st->v[i].old_keep);
+	}
+	st->n = 0;
+}
+
+static void stop_workers(struct session *s)
+{
+	pthread_mutex_lock(&s->mu);
+	s->stop = true;
+	pthread_cond_broadcast(&s->work_cv);
+	pthread_mutex_unlock(&s->mu);
+	for (int i = 0; i < s->nthreads; i++)
+		pthread_join(s->threads[i], NULL);
+	for (size_t i = 0; i < s->ndone; i++) {
+		tensor_result_free(&s->done[i].shipped);
+		tensor_result_free(&s->done[i].whatif);
+	}
+}
+
+void session_free(struct session *s)
+{
+	if (!s)
+		return;
+	stop_workers(s);
+	for (size_t i = 0; i < s->nrows; i++) {
+		tensor_result_free(&s->rows[i].shipped);
+		tensor_result_free(&s->rows[i].whatif);
+	}
+	edits_free(&s->undo);
+	edits_free(&s->redo);
+	free(s->undo.v);
+	free(s->redo.v);
+	free(s->rows);
+	free(s->gen);
+	free(s->queue);
+	free(s->done);
+	free(s->started);
+	free(s->threads);
+	if (s->qm)
+		pairing_free(&s->pairing);
+	model_free(s->fm);
+	model_free(s->qm);
+	pthread_mutex_destroy(&s->mu);
+	pthread_cond_destroy(&s->work_cv);
+	pthread_cond_destroy(&s->done_cv);
+	free(s);
+}
+
+const struct model *session_float_model(const struct session *s)
+{
+	return s->fm;
+}
+
+const struct model *session_quant_model(const struct session *s)
+{
+	return s->qm;
+}
+
+size_t session_rows(const struct session *s)
+{
+	return s->nrows;
+}
+
+size_t session_rows_total(const struct session *s)
+{
+	return s->nrows_total;
+}
+
+const struct session_row *session_row(const struct session *s, size_t i)
+{
+	return i < s->nrows ? &s->rows[i] : NULL;
+}
+
+/* ---- edits ------------------------------------------------------------ */
+
+static void push_edit(struct edit_stack *st, struct edit e)
+{
+	if (st->n == st->cap) {
+		st->cap = st->cap * 2 + 8;
+		st->v = xrealloc(st->v, st->cap * sizeof *st->v);
+	}
+	st->v[st->n++] = e;
+}
+
+static void apply_edit(struct session *s, const struct edit *e, bool undo)
+{
+	for (size_t k = 0; k < e->n; k++) {
+		struct session_row *r = &s->rows[e->idx[k]];
+		r->spec = undo ? e->old_spec[k] : e->spec;
+		r->keep_float = undo ? e->old_keep[k] : e->keep;
+		enqueue(s, e->idx[k]);
+	}
+}
+
+void session_set_spec(struct session *s, const size_t *idx, size_t n, const struct qspec *spec,
+                      bool keep_float)
+{
+	struct edit e = {.spec = *spec, .keep = keep_float};
+
+	e.idx = xrealloc(NULL, (n ? n : 1) * sizeof *e.idx);
+	e.old_spec = xrealloc(NULL, (n ? n : 1) * sizeof *e.old_spec);
+	e.old_keep = xrealloc(NULL, (n ? n : 1) * sizeof *e.old_keep);
+	for (size_t k = 0; k < n; k++) {
+		if (idx[k] >= s->nrows)
+			continue;
+		e.idx[e.n] = idx[k];
+		e.old_spec[e.n] = s->rows[idx[k]].spec;
+		e.old_keep[e.n++] = s->rows[idx[k]].keep_float;
+	}
+	if (s->saved_depth > s->undo.n && s->saved_depth != SIZE_MAX)
+		s->saved_depth = SIZE_MAX; /* the saved state was in the redo stack */
+	edits_free(&s->redo);
+	apply_edit(s, &e, false);
+	push_edit(&s->undo, e);
+}
+
+static bool move_edit(struct session *s, struct edit_stack *from, struct edit_stack *to, bool undo)
+{
+	if (!from->n)
+		return false;
+	struct edit e = from->v[--from->n];
+	apply_edit(s, &e, undo);
+	push_edit(to, e);
+	return true;
+}
+
+bool session_undo(struct session *s)
+{
+	return move_edit(s, &s->undo, &s->redo, true);
+}
+
+bool session_redo(struct session *s)
+{
+	return move_edit(s, &s->redo, &s->undo, false);
+}
+
+bool session_dirty(const struct session *s)
+{
+	return s->undo.n != s->saved_depth;
+}
+
+void session_mark_saved(struct session *s)
+{
+	s->saved_depth = s->undo.n;
+}
+
+/* ---- collecting results ----------------------------------------------- */
+
+static void collect_one(struct session *s, struct job_done *d)
+{
+	struct session_row *r = &s->rows[d->job.row];
+
+	if (d->job.gen != s->gen[d->job.row]) {
+		tensor_result_free(&d->shipped);
+		tensor_result_free(&d->whatif);
+		return;
+	}
+	tensor_result_free(&r->shipped);
+	tensor_result_free(&r->whatif);
+	r->shipped = d->shipped;
+	r->whatif = d->whatif;
+	r->state = d->status ? ROW_FAILED : ROW_DONE;
+	copy_trunc(r->error, sizeof r->error, d->status ? d->error : "");
+}
+
+static void wait_for_done(struct session *s, int timeout_ms)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += timeout_ms / 1000;
+	ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	while (!s->ndone && s->outstanding)
+		if (pthread_cond_timedwait(&s->done_cv, &s->mu, &ts) == ETIMEDOUT)
+			break;
+}
+
+size_t session_poll(struct session *s, int timeout_ms)
+{
+	pthread_mutex_lock(&s->mu);
+	if (timeout_ms > 0)
+		wait_for_done(s, timeout_ms);
+	size_t n = s->ndone, nst = s->nstarted;
+	struct job_done *done = s->done;
+	size_t *started = s->started;
+	s->done = NULL;
+	s->ndone = s->donecap = 0;
+	s->started = NULL;
+	s->nstarted = s->startcap = 0;
+	s->outstanding -= n;
+	pthread_mutex_unlock(&s->mu);
+
+	size_t changed = 0;
+	for (size_t i = 0; i < nst; i++)
+		if (s->rows[started[i]].state == ROW_PENDING) {
+			s->rows[started[i]].state = ROW_RUNNING;
+			changed++;
+		}
+	for (size_t i = 0; i < n; i++)
+		collect_one(s, &done[i]);
+	free(done);
+	free(started);
+	return changed + n;
+}
+
+size_t session_done(const struct session *s)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < s->nrows; i++)
+		n += s->rows[i].state == ROW_DONE || s->rows[i].state == ROW_FAILED ||
+		     s->rows[i].state == ROW_UNPAIRED;
+	return n;
+}
+
+static bool all_settled(struct session *s)
+{
+	pthread_mutex_lock(&s->mu);
+	bool idle = !s->outstanding && !s->ndone;
+	pthread_mutex_unlock(&s->mu);
+	return idle;
+}
+
+void session_wait(struct session *s, void (*progress)(size_t, size_t, void *), void *ctx)
+{
+	size_t last = SIZE_MAX;
+
+	for (;;) {
+		session_poll(s, 200);
+		size_t d = session_done(s);
+		if (progress && d != last)
+			progress(d, s->nrows, ctx);
+		last = d;
+		if (all_settled(s))
+			break;
+	}
+}
+
+/* ---- previews and decoding -------------------------------------------- */
+
+int session_preview(const struct session *s, size_t i, const struct qspec *spec,
+                    struct tensor_result *out, struct qs_error *err)
+{
+	if (i >= s->nrows || !s->rows[i].ft)
+		return qs_error_set(err, QS_ERR_USAGE, "row %zu has no float tensor", i);
+	const struct session_row *r = &s->rows[i];
+	float *x = decode(s->fm, r->ft, err);
+	if (!x)
+		return err ? err->code : QS_ERR_NOMEM;
+	int rc = analyze_simulate(x, r->ft->shape, r->ft->ndim, spec, row_facts(r), out, NULL, NULL,
+	                          err);
+	free(x);
+	return rc;
+}
+
+float *session_row_floats(const struct session *s, size_t i, struct qs_error *err)
+{
+	if (i >= s->nrows) {
+		qs_error_set(err, QS_ERR_USAGE, "row %zu out of range", i);
+		return NULL;
+	}
+	const struct session_row *r = &s->rows[i];
+	return r->ft ? decode(s->fm, r->ft, err) : decode(s->qm, r->qt, err);
+}
+
+/* ---- writing ---------------------------------------------------------- */
+
+int session_write_model_opts(struct session *s, const char *path, const struct write_opts *o,
+                             struct qs_error *err)
+{
+	struct tensor_plan *plan = xrealloc(NULL, (s->fm->ntensors + 1) * sizeof *plan);
+	struct write_opts wo = *o;
+
+	for (size_t i = 0; i < s->fm->ntensors; i++)
+		plan[i] = (struct tensor_plan){.quantize = false};
+	for (size_t i = 0; i < s->nrows; i++) {
+		const struct session_row *r = &s->rows[i];
+		if (!r->ft)
+			continue;
+		size_t ti = (size_t)(r->ft - s->fm->tensors);
+		plan[ti] = (struct tensor_plan){.quantize = !r->keep_float, .spec = r->spec};
+	}
+	wo.plan = plan;
+	int rc = model_write(s->fm, &wo, path, err);
+	free(plan);
+	if (!rc)
+		session_mark_saved(s);
+	return rc;
+}
+
+int session_write_model(struct session *s, const char *path, bool fake_quant, struct qs_error *err)
+{
+	struct write_opts o = {.fake_quant = fake_quant};
+	return session_write_model_opts(s, path, &o, err);
+}
+
+/* fnmatch treats *?[\ specially; a saved recipe names each tensor exactly. */
+static void glob_escape(const char *name, char *buf, size_t len)
+{
+	size_t k = 0;
+
+	for (; *name && k + 2 < len; name++) {
+		if (strchr("*?[]\\", *name))
+			buf[k++] = '\\';
+		buf[k++] = *name;
+	}
+	buf[k] = '\0';
+}
+
+static void put_cell(FILE *f, const char *v, bool last)
+{
+	batch_csv_cell(f, v, last);
+}
+
+static void recipe_row(FILE *f, const struct session_row *r)
+{
+	char pat[1024], bits[16], gran[48], meth[64], sqnr[40] = "";
+	const struct scheme *sc = &r->spec.scheme;
+
+	glob_escape(r->name, pat, sizeof pat);
+	snprintf(bits, sizeof bits, "%d", sc->bits);
+	cli_granularity_name(sc->gran, sc->group_size, gran, sizeof gran);
+	method_format(&r->spec.method, meth, sizeof meth);
+	if (!isnan(r->min_sqnr))
+		snprintf(sqnr, sizeof sqnr, "%.17g", r->min_sqnr);
+	put_cell(f, pat, false);
+	put_cell(f, r->keep_float ? "keep-float" : "quantize", false);
+	put_cell(f, bits, false);
+	put_cell(f, sc->symmetric ? "sym" : "asym", false);
+	put_cell(f, gran, false);
+	put_cell(f, meth, false);
+	put_cell(f, r->spec.qt ? r->spec.qt->name : "", false);
+	put_cell(f, sqnr, true);
+}
+
+int session_save_recipe(struct session *s, const char *path, struct qs_error *err)
+{
+	struct atomic_file af;
+
+	if (atomic_open(&af, path, err))
+		return err ? err->code : QS_ERR_IO;
+	fputs("pattern,action,bits,scheme,granularity,method,qtype,min_sqnr\n", af.f);
+	for (size_t i = 0; i < s->nrows; i++)
+		if (s->rows[i].ft)
+			recipe_row(af.f, &s->rows[i]);
+	int rc = atomic_commit(&af, err);
+	if (!rc)
+		session_mark_saved(s);
+	return rc;
+}
