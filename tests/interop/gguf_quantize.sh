@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# labels: interop realmodels
+# Writing GGUF: quantizing silero_vad_legacy.F32.gguf to Q8_0, Q4_0, Q4_1,
+# Q5_0 and Q5_1 gives tensor data identical to the reference files written by
+# llama.cpp's gguf-py (its reference quantizers), gguf-py reads every written
+# file, and --method mse lowers the total RMSE of Q4_0 and Q4_1 (and the
+# others) below llama.cpp's reference on the same weights.
+set -euo pipefail
+models="$QSCOPE_SHARED/models"
+export GGUF_PY="$QSCOPE_SRC/share/setup/node_modules/llama.cpp-gguf/gguf-py"
+helper="$QSCOPE_BUILD/tests/test_gguf"
+ref="$QSCOPE_SRC/tests/interop/gguf_ref.py"
+src="$models/silero_vad_legacy.F32.gguf"
+[ -f "$src" ] || { echo "no shared models: skipped"; exit 77; }
+[ -f "$GGUF_PY/gguf/__init__.py" ] || { echo "gguf-py missing (run share/setup/deps.sh): skipped"; exit 77; }
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+# qscope quantize when the CLI is built, else the same writer through the C API
+quantize() { # in out qtype method
+  if [ -x "${QSCOPE:-}" ]; then
+    "$QSCOPE" quantize "$1" -o "$2" --qtype "$3" --method "$4"
+  else
+    QS_GGUF_QUANTIZE="$1:$2:$3:$4" "$helper"
+  fi
+}
+
+for ty in Q8_0 Q4_0 Q4_1 Q5_0 Q5_1; do
+  quantize "$src" "$tmp/$ty.gguf" "$ty" minmax
+  "$PY" "$ref" same-data "$models/silero_vad_legacy.$ty.gguf" "$tmp/$ty.gguf"
+  "$PY" "$ref" readall "$tmp/$ty.gguf"
+done
+
+for ty in Q4_0 Q4_1 Q5_0 Q5_1 Q8_0; do
+  quantize "$src" "$tmp/$ty.mse.gguf" "$ty" mse
+  "$PY" "$ref" readall "$tmp/$ty.mse.gguf" >/dev/null
+  r=$("$PY" "$ref" total-rmse "$src" "$models/silero_vad_legacy.$ty.gguf")
+  m=$("$PY" "$ref" total-rmse "$src" "$tmp/$ty.mse.gguf")
+  "$PY" - "$ty" "$r" "$m" <<'PYEOF'
+import sys
+ty, r, m = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
+print(f"{ty}: total RMSE llama.cpp reference {r:.6g}, --method mse {m:.6g}, "
+      f"gain {100 * (1 - m / r):.2f}% (measured by gguf-py + numpy)")
+sys.exit(0 if m < r else 1)
+PYEOF
+done
