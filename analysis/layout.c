@@ -81,6 +81,8 @@ uint64_t layout_group_size(const struct layout *l, uint64_t g)
 		return l->n;
 	if (l->gran == GRAN_CHANNEL)
 		return l->outer * l->inner;
+	if (l->nblk == 0 || l->inner == 0)
+		return 0;
 	uint64_t b = (g / l->inner) % l->nblk, start = b * l->block;
 	uint64_t left = l->dim - start;
 	return left < l->block ? left : l->block;
