@@ -1,0 +1,229 @@
+/* Format registry, loading by magic then extension, pairing and the atomic
+ * writer's refusals (numpy makes the fixtures). */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "model.h"
+#include "qs_test.h"
+
+static char *dir;
+
+static const char *py(void)
+{
+	const char *p = getenv("PY");
+	return p && *p ? p : "/usr/bin/python3";
+}
+
+static int run_py(const char *code)
+{
+	char path[512], cmd[1200];
+	FILE *f;
+
+	snprintf(path, sizeof path, "%s/gen.py", dir);
+	f = fopen(path, "w");
+	if (!f)
+		return -1;
+	fputs(code, f);
+	fclose(f);
+	snprintf(cmd, sizeof cmd, "cd '%s' && '%s' gen.py", dir, py());
+	return system(cmd);
+}
+
+static char *path_of(const char *name)
+{
+	static char buf[4][512];
+	static int k;
+	char *b = buf[k++ % 4];
+
+	snprintf(b, 512, "%s/%s", dir, name);
+	return b;
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	dir = qs_tmpdir();
+	return dir && run_py("import numpy as np\n"
+	                     "np.save('a.npy', np.arange(6, dtype='<f4').reshape(2, 3))\n"
+	                     "import shutil; shutil.copy('a.npy', 'a.weights')\n"
+	                     "open('junk.npy', 'wb').write(b'hello world')\n"
+	                     "open('junk.xyz', 'wb').write(b'hello world')\n"
+	                     "z = np.zeros\n"
+	                     "np.savez('f.npz', w1=z((4, 4), 'f4'), w2=z((8, 2), 'f4'),\n"
+	                     "         w3=z((3,), 'f4'), only_f=z((5, 5), 'f4'), idx=z(3, 'i8'))\n"
+	                     "np.savez('q.npz', **{'w1.q': z((4, 4), 'i1'), 'w1.scale': z((4, 1), "
+	                     "'f4'),\n"
+	                     "         'w2': z((8, 2), 'f2'), 'renamed': z((3,), 'f4'),\n"
+	                     "         'extra': z((7,), 'f4')})\n") == 0
+	               ? 0
+	               : -1;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	qs_rmtree(dir);
+	return 0;
+}
+
+static void test_registry(void **state)
+{
+	(void)state;
+	assert_non_null(model_format_by_name("npy"));
+	assert_non_null(model_format_by_name("NPZ"));
+	assert_null(model_format_by_name("nope"));
+	assert_int_equal(model_format_by_path("x/y.NPZ")->format, FMT_NPZ);
+	assert_int_equal(model_format_by_path("m.npy")->format, FMT_NPY);
+	assert_null(model_format_by_path("m.npy.txt"));
+}
+
+static void test_load_by_magic(void **state)
+{
+	struct model *m;
+	struct qs_error err;
+
+	(void)state;
+	/* magic wins over a foreign extension */
+	assert_int_equal(model_load(path_of("a.weights"), &m, &err), 0);
+	assert_int_equal(m->format, FMT_NPY);
+	assert_string_equal(m->tensors[0].name, "a.weights");
+	assert_int_equal(model_find(m, "a.weights"), 0);
+	assert_int_equal(model_find(m, "nope"), -1);
+	model_free(m);
+	/* extension picks the reader, which rejects the content */
+	assert_int_equal(model_load(path_of("junk.npy"), &m, &err), QS_ERR_FORMAT);
+	assert_non_null(strstr(err.msg, "junk.npy: bad magic"));
+	assert_int_equal(model_load(path_of("junk.xyz"), &m, &err), QS_ERR_UNSUPPORTED);
+	assert_non_null(strstr(err.msg, "unknown model format"));
+	assert_int_equal(model_load(path_of("missing.npy"), &m, &err), QS_ERR_IO);
+	assert_int_equal(model_load(dir, &m, &err), QS_ERR_IO);
+	model_free(NULL);
+}
+
+static const char *name_f(const struct model *m, int64_t i)
+{
+	return i >= 0 ? m->tensors[i].name : "-";
+}
+
+/* Convention first (w1.q → w1), then equal names (w2), then order+shape
+ * (renamed ↔ w3); unpaired on both sides are listed; idx (int) is skipped. */
+static void test_pairing(void **state)
+{
+	struct model *f, *q;
+	struct qs_error err;
+	struct pairing p;
+	char got[512] = "";
+
+	(void)state;
+	assert_int_equal(model_load(path_of("f.npz"), &f, &err), 0);
+	assert_int_equal(model_load(path_of("q.npz"), &q, &err), 0);
+	assert_int_equal(model_pair(f, q, &p, &err), 0);
+	for (size_t i = 0; i < p.n; i++) {
+		char one[96];
+		snprintf(one, sizeof one, "%s=%s:%s ", name_f(f, p.pairs[i].f),
+		         name_f(q, p.pairs[i].q), p.pairs[i].how);
+		strcat(got, one);
+	}
+	assert_string_equal(got, "w1=w1.q:convention w2=w2:name w3=renamed:position "
+	                         "only_f=-:unpaired -=extra:unpaired ");
+	pairing_free(&p);
+	pairing_free(&p);
+	assert_int_equal(model_pair(f, NULL, &p, &err), 0);
+	assert_int_equal(p.n, 4);
+	pairing_free(&p);
+	model_free(q);
+	model_free(f);
+}
+
+static size_t count_entries(void)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	size_t n = 0;
+
+	while ((e = readdir(d)))
+		n++;
+	closedir(d);
+	return n;
+}
+
+static void test_write_refusals(void **state)
+{
+	struct model *m;
+	struct qs_error err;
+	struct write_opts o = {0};
+	size_t before;
+	struct stat st0, st1;
+
+	(void)state;
+	assert_int_equal(model_load(path_of("a.npy"), &m, &err), 0);
+	assert_int_equal(symlink(path_of("a.npy"), path_of("link.npy")), 0);
+	assert_int_equal(link(path_of("a.npy"), path_of("hard.npy")), 0);
+	stat(path_of("a.npy"), &st0);
+	before = count_entries();
+	assert_int_equal(model_write(m, &o, path_of("a.npy"), &err), QS_ERR_USAGE);
+	assert_non_null(strstr(err.msg, "refusing to overwrite an input"));
+	assert_int_equal(model_write(m, &o, path_of("link.npy"), &err), QS_ERR_USAGE);
+	assert_int_equal(model_write(m, &o, path_of("hard.npy"), &err), QS_ERR_USAGE);
+	/* --like is an input too */
+	o.like = m;
+	assert_int_equal(model_write(m, &o, path_of("like.npy"), &err), 0);
+	o.like = NULL;
+	assert_int_equal(model_write(m, &o, path_of("out.unknown"), &err), QS_ERR_USAGE);
+	assert_non_null(strstr(err.msg, "cannot tell the output format"));
+	o.to = "bogus";
+	assert_int_equal(model_write(m, &o, path_of("x.npy"), &err), QS_ERR_USAGE);
+	o.to = NULL;
+	assert_int_equal(model_write(m, &o, path_of("no/such/dir/x.npy"), &err), QS_ERR_IO);
+	/* the writer fails late (a 1-tensor format for a 5-tensor model):
+	 * nothing is left behind */
+	{
+		struct model *z;
+		assert_int_equal(model_load(path_of("f.npz"), &z, &err), 0);
+		assert_int_equal(model_write(z, &o, path_of("many.npy"), &err), QS_ERR_USAGE);
+		assert_non_null(strstr(err.msg, "holds one array"));
+		model_free(z);
+	}
+	assert_int_equal(count_entries(), before + 1); /* like.npy only */
+	stat(path_of("a.npy"), &st1);
+	assert_int_equal(st0.st_mtime, st1.st_mtime);
+	assert_int_equal(st0.st_size, st1.st_size);
+	model_free(m);
+}
+
+/* A written file replaces an existing output atomically with default
+ * permissions (not mkstemp's 0600). */
+static void test_write_replaces(void **state)
+{
+	struct model *m;
+	struct qs_error err;
+	struct write_opts o = {0};
+	struct stat st;
+	mode_t um = umask(022);
+
+	(void)state;
+	assert_int_equal(model_load(path_of("a.npy"), &m, &err), 0);
+	FILE *f = fopen(path_of("r.npy"), "w");
+	fputs("old", f);
+	fclose(f);
+	assert_int_equal(model_write(m, &o, path_of("r.npy"), &err), 0);
+	assert_int_equal(stat(path_of("r.npy"), &st), 0);
+	assert_int_equal(st.st_size, 128 + 24);
+	assert_int_equal(st.st_mode & 0777, 0644);
+	umask(um);
+	model_free(m);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test(test_registry),       cmocka_unit_test(test_load_by_magic),
+	        cmocka_unit_test(test_pairing),        cmocka_unit_test(test_write_refusals),
+	        cmocka_unit_test(test_write_replaces),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
