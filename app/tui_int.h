@@ -1,0 +1,25 @@
+/* tui_int.h — internals of the TUI shared by app/tui*.c: the adapter that
+ * shows a session through the views' wb_source, and CSV export of the
+ * session's current results.
+ */
+#ifndef QS_TUI_INT_H
+#define QS_TUI_INT_H
+
+#include <stdbool.h>
+
+#include "../views/wb.h"
+#include "session.h"
+
+/* Fill src so that the views read session s (borrowed). */
+void tui_source_init(struct wb_source *src, struct session *s);
+
+/* Export the per-tensor CSV to path and the per-channel CSV to chan_path
+ * (what the table shows: as shipped in measure mode, else what-if; the
+ * per-tensor CSV carries the what-if columns in measure mode). */
+int tui_export_csv(struct session *s, const char *path, const char *chan_path,
+                   struct qs_error *err);
+
+/* "dir/name_channels.csv" for "dir/name.csv". */
+void tui_channels_path(const char *path, char *out, size_t len);
+
+#endif
