@@ -610,7 +610,12 @@ void cli_print_help(FILE *f, enum cli_cmd c, bool cmd_explicit)
 		}
 		print_wrapped(f, o->help, 30, n + 2, 78);
 	}
-	fprintf(f, "\nexit status: 0 ok, 1 a --fail-* gate tripped, 2 bad input or usage.\n");
+	if (c == CMD_REPORT || !cmd_explicit)
+		fprintf(f,
+		        "\nexit status: 0 ok, 1 a gate tripped (--fail-below-sqnr, --fail-on-risk, "
+		        "a recipe min_sqnr), 2 bad input or usage.\n");
+	else
+		fprintf(f, "\nexit status: 0 ok, 2 bad input or usage.\n");
 	if (!cmd_explicit)
 		fprintf(f, "Run 'qscope COMMAND --help' for the options of one command.\n");
 }

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Bad files and bad usage: exit 2, exactly one line on stderr naming the file
+# (or the option) and the problem, a help hint for usage errors, and nothing
+# written where an output was asked for.
+. "$(dirname "$0")/lib.bash"
+
+"$PY" - <<'PYEOF'
+import numpy as np, struct
+np.save("good.npy", np.arange(12, dtype=np.float32).reshape(3, 4))
+raw = open("good.npy", "rb").read()
+open("truncated.npy", "wb").write(raw[:-10])
+open("magic.npy", "wb").write(b"\x94NUMPZ" + raw[6:])
+np.save("pickled.npy", np.array([{"a": 1}, None], dtype=object), allow_pickle=True)
+def npy(shape):
+    d = "{'descr': '<f4', 'fortran_order': False, 'shape': %s, }" % shape
+    d += " " * ((64 - (10 + len(d) + 1) % 64) % 64) + "\n"
+    return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(d)) + d.encode()
+data = np.arange(12, dtype="<f4").tobytes()
+open("mismatch.npy", "wb").write(npy("(5, 4)") + data)
+open("overflow.npy", "wb").write(npy("(4294967296, 4294967296, 4294967296)") + data)
+open("empty.npz", "wb").write(b"")
+open("garbage.npz", "wb").write(b"PK\x03\x04" + b"\x00" * 40)
+PYEOF
+
+one_line_naming() { # FILE: stderr is one line and names FILE
+	[ "$(wc -l <"$T/err")" -eq 1 ] || { cat "$T/err" >&2; fail "stderr is not one line"; }
+	grep -qF "$1" "$T/err" || { cat "$T/err" >&2; fail "stderr does not name $1"; }
+}
+
+for f in truncated.npy magic.npy pickled.npy mismatch.npy overflow.npy empty.npz garbage.npz \
+	missing.npy; do
+	run_rc 2 "$QSCOPE" report "$f" --csv out.csv --channels-csv ch.csv --save-recipe r.csv
+	one_line_naming "$f"
+	[ ! -e out.csv ] && [ ! -e ch.csv ] && [ ! -e r.csv ] || fail "$f: an output was written"
+	[ -z "$(ls -A "$T" | grep -v -E '\.(npy|npz)$|^(out|err)$' || true)" ] ||
+		fail "$f: stray files: $(ls -A "$T")"
+	run_rc 2 "$QSCOPE" quantize "$f" -o q.npz
+	one_line_naming "$f"
+	[ ! -e q.npz ] || fail "$f: quantize wrote q.npz"
+	run_rc 2 "$QSCOPE" inspect "$f"
+	one_line_naming "$f"
+done
+
+# A good float model against a bad quantized one.
+run_rc 2 "$QSCOPE" report good.npy truncated.npy --csv out.csv
+one_line_naming truncated.npy
+[ ! -e out.csv ] || fail "out.csv written"
+
+# Bad recipe: unknown action.
+printf 'pattern,action,bits,scheme,granularity,method\n*,squash,4,,,\n' >bad_recipe.csv
+run_rc 2 "$QSCOPE" report good.npy --recipe bad_recipe.csv --csv out.csv
+one_line_naming bad_recipe.csv
+[ ! -e out.csv ] || fail "out.csv written"
+
+# Usage errors: one line naming the option, then the hint.
+usage() { # EXPECTED-WORD HINT-CMD ARGS...
+	local word=$1 hint=$2
+	shift 2
+	run_rc 2 "$QSCOPE" "$@"
+	[ "$(wc -l <"$T/err")" -eq 2 ] || { cat "$T/err" >&2; fail "usage error is not 2 lines: $*"; }
+	head -1 "$T/err" | grep -qF -- "$word" || { cat "$T/err" >&2; fail "no '$word': $*"; }
+	tail -1 "$T/err" | grep -qF "try 'qscope ${hint}--help'" || {
+		cat "$T/err" >&2
+		fail "no hint: $*"
+	}
+}
+usage "--bits" "report " report good.npy --bits 1
+usage "--bits" "report " report good.npy --bits
+usage "--frobnicate" "report " report good.npy --frobnicate
+usage "--scheme" "report " report good.npy --scheme skew
+usage "--granularity" "report " report good.npy --granularity group:0
+usage "--method" "report " report good.npy --method magic
+usage "--shard" "report " report good.npy --shard 5/4
+usage "--csv" "quantize " quantize good.npy -o x.npz --csv y.csv
+usage "-o OUT" "quantize " quantize good.npy
+usage "--qtype" "report " report good.npy --qtype int8 --bits 4
+usage "report" "report " report
+usage "--format" "inspect " inspect good.npy --format csv
+[ ! -e x.npz ] && [ ! -e y.csv ] || fail "a usage error wrote a file"
