@@ -1,0 +1,12 @@
+/* fuzz_gguf.c — libFuzzer harness: the input is GGUF,
+ * written to x.gguf and loaded with model_load (see fuzz_common.h). */
+#include "fuzz_common.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
+{
+	fuzz_clear();
+	fuzz_model(fuzz_write("x.gguf", data, len));
+	return 0;
+}
