@@ -1,0 +1,97 @@
+/* onnx_impl.h — internals shared by the ONNX reader, writer, opset upgrade
+ * and demo (not part of the io/ API).
+ *
+ * struct onnx_model is model.impl for an ONNX model: the mmap of the file,
+ * the unpacked ModelProto (owning every raw_data buffer tensors borrow), the
+ * external-data mmaps, and per model tensor where it came from (the
+ * TensorProto, its graph, the Constant node when there is one).
+ */
+#ifndef QS_ONNX_IMPL_H
+#define QS_ONNX_IMPL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "onnx.h"
+#include "onnx.pb-c.h"
+
+struct onnx_src {
+	Onnx__TensorProto *tp;
+	Onnx__GraphProto *graph;
+	Onnx__NodeProto *const_node; /* Constant node holding tp, or NULL */
+	size_t gpos;                 /* index of tp in graph->initializer / node */
+	bool external;
+};
+
+struct onnx_ext {
+	char *path;
+	uint8_t *map;
+	size_t len;
+};
+
+struct onnx_model {
+	uint8_t *map; /* the .onnx file */
+	size_t map_len;
+	Onnx__ModelProto *mp;
+	char *dir;            /* folder of the model, for external data */
+	struct onnx_src *src; /* model.ntensors entries */
+	struct onnx_ext *ext;
+	size_t next;
+	void **owned; /* buffers converted from typed fields, bias copies */
+	size_t nowned, capowned;
+	size_t nskipped; /* tensors of types the engine has no dtype for */
+};
+
+/* ---- onnx_read.c ---- */
+const char *onnx_basename(const char *path);
+/* Decode tp into t (dtype, shape, data). dir: folder for external data. */
+int onnx_tensor_decode(struct onnx_model *om, const Onnx__TensorProto *tp, const char *name,
+                       const char *file, struct model_tensor *t, struct qs_error *err);
+void *onnx_own(struct onnx_model *om, size_t bytes); /* zeroed, freed with the model */
+int64_t onnx_default_opset(const Onnx__ModelProto *mp);
+
+/* ---- onnx_graph.c ---- */
+/* Fill quant, is_aux and facts of m's tensors from the graph. */
+int onnx_graph_analyse(struct model *m, struct qs_error *err);
+/* Value of a node attribute (NULL when absent). */
+const Onnx__AttributeProto *onnx_attr(const Onnx__NodeProto *n, const char *name);
+int64_t onnx_attr_int(const Onnx__NodeProto *n, const char *name, int64_t dflt);
+/* Call fn for every node of g and its subgraphs (depth first). */
+void onnx_walk_nodes(Onnx__GraphProto *g, int depth,
+                     void (*fn)(Onnx__GraphProto *g, Onnx__NodeProto *n, void *ctx), void *ctx);
+
+/* ---- onnx_pb.c: building messages (all malloc'd, freed by protobuf-c) ---- */
+char *onnx_strdup(const char *s);
+Onnx__TensorProto *onnx_pb_tensor(const char *name, int32_t dtype, const int64_t *dims, int ndim,
+                                  const void *raw, size_t nbytes);
+Onnx__NodeProto *onnx_pb_node(const char *op, const char *name, const char *const *in, size_t nin,
+                              const char *const *out, size_t nout);
+void onnx_pb_attr_int(Onnx__NodeProto *n, const char *name, int64_t v);
+void onnx_pb_attr_ints(Onnx__NodeProto *n, const char *name, const int64_t *v, size_t nv);
+void onnx_pb_attr_float(Onnx__NodeProto *n, const char *name, float v);
+void onnx_pb_attr_tensor(Onnx__NodeProto *n, const char *name, Onnx__TensorProto *t);
+void onnx_pb_graph_add_init(Onnx__GraphProto *g, Onnx__TensorProto *t);
+void onnx_pb_graph_insert_node(Onnx__GraphProto *g, size_t pos, Onnx__NodeProto *n);
+void onnx_pb_graph_remove_node(Onnx__GraphProto *g, size_t pos); /* frees it */
+void onnx_pb_node_add_input(Onnx__NodeProto *n, const char *name);
+void onnx_pb_node_remove_attr(Onnx__NodeProto *n, const char *name);
+Onnx__ValueInfoProto *onnx_pb_value_info(const char *name, int32_t elem, const int64_t *dims,
+                                         const char *const *dim_params, int ndim);
+void onnx_pb_set_opset(Onnx__ModelProto *mp, const char *domain, int64_t version);
+void *onnx_xmalloc(size_t n); /* aborts on OOM (sizes here are ours, not the file's) */
+
+/* ---- onnx_opset.c ---- */
+/* Raise the default-domain opset of mp to `target` (no-op when already
+ * there), converting the ops whose attributes became inputs (Slice 10,
+ * Clip/Pad 11, Squeeze/Unsqueeze/Split/ReduceSum 13, Reduce* 18, Dropout 12,
+ * TopK 10). An op whose meaning changes in a way that cannot be converted
+ * gives QS_ERR_UNSUPPORTED naming it. ir_version is raised to match. */
+int onnx_opset_raise(Onnx__ModelProto *mp, int64_t target, struct qs_error *err);
+int64_t onnx_ir_for_opset(int64_t opset);
+
+/* ---- onnx_write.c ---- */
+int onnx_write_model(const struct model *src, const struct write_opts *o, FILE *out,
+                     const char *out_path, struct qs_error *err);
+
+#endif

@@ -1,0 +1,763 @@
+/* onnx_write.c — writing ONNX models: weight QDQ, fake-quant, --like.
+ *
+ * onnx_write_model(src, o, out, out_path, err):
+ *   The source file is unpacked again (a private copy), edited, packed and
+ *   written to out; everything qscope does not touch (unknown fields,
+ *   metadata, other domains, doc strings) is carried over by protobuf-c.
+ *   For each tensor with plan[i].quantize (a float tensor, not auxiliary):
+ *   - QDQ: the float tensor is replaced by `<w>_quantized` (codes in the
+ *     storage type: int4/uint4 ≤ 4 bits, int8/uint8 ≤ 8, int16/uint16 ≤ 16),
+ *     `<w>_scale` (float32: scalar, [D[axis]] per channel, or the input's
+ *     shape with D[axis] → ceil(D[axis]/block) when blocked), `<w>_zero_point`
+ *     (storage type, scale's shape) and a DequantizeLinear node named
+ *     `<w>_DequantizeLinear` whose output keeps the name `<w>`, so every
+ *     consumer (in subgraphs too) now reads the dequantized value. axis is
+ *     written explicitly; block_size when blocked. A Constant node holding
+ *     the weight is replaced in place by the DequantizeLinear.
+ *   - Per-channel axis: the graph's output-channel axis when known, else
+ *     the spec's; blocks run along the reduction axis (Conv 1, MatMul 0,
+ *     Gemm the non-output axis) when known.
+ *   - Bias: when the weight of a Conv/ConvTranspose/Gemm is quantized and
+ *     its input activation scale s_in is known (a DequantizeLinear feeds
+ *     it), the float bias b becomes int32 `<b>_quantized` = round_half_even(
+ *     b / (s_in·s_w[c])) clamped to int32, with `<b>_quantized_scale` =
+ *     s_in·s_w[c] (float32), dequantized by a DequantizeLinear (axis 0), as
+ *     ONNX Runtime's QDQ quantizer does.
+ *   - Kept float whatever the plan says: scales, zero points, codes,
+ *     non-float tensors, single-element operands of non-weight inputs
+ *     (exponents, epsilons, clip bounds) and the inputs of shape-defining
+ *     ops (Resize, Upsample, ConstantOfShape, Range).
+ *   - fake_quant: float tensors keep their place and type but hold the
+ *     dequantized values (bias likewise).
+ *   - Opset: the default-domain opset is raised only as far as the types
+ *     need (int8/uint8 per-tensor 10, per-axis 13, int16/uint16/int4/uint4
+ *     or blocked 21; an int32 per-channel bias 13), converting older ops
+ *     (onnx_opset_raise); ir_version follows.
+ *   - External data of the source is read and written inline.
+ *   - like: src is the float model and o->like an existing quantized ONNX
+ *     model; the output is like's file with, for each of its quantized
+ *     tensors paired with a float tensor of src, new codes, scales and zero
+ *     points chosen by the plan's method and scheme (bits, type, layout,
+ *     axis and block of like kept).
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "onnx_impl.h"
+
+/* ---- the TensorProtos of a fresh copy, in model tensor order ---- */
+
+struct cp_src {
+	Onnx__TensorProto *tp;
+	Onnx__GraphProto *g;
+	Onnx__NodeProto *cn;
+};
+
+struct cp {
+	Onnx__ModelProto *mp;
+	struct cp_src *s;
+	size_t n, cap;
+};
+
+static void cp_add(struct cp *c, Onnx__TensorProto *tp, Onnx__GraphProto *g, Onnx__NodeProto *cn)
+{
+	if (onnx_dtype_to_qs(tp->data_type) < 0)
+		return;
+	if (c->n == c->cap) {
+		c->cap = c->cap ? 2 * c->cap : 64;
+		c->s = realloc(c->s, c->cap * sizeof *c->s);
+		if (!c->s)
+			abort();
+	}
+	c->s[c->n++] = (struct cp_src){tp, g, cn};
+}
+
+static void cp_graph(struct cp *c, Onnx__GraphProto *g, int depth)
+{
+	if (depth > ONNX_MAX_DEPTH)
+		return;
+	for (size_t i = 0; i < g->n_initializer; i++)
+		cp_add(c, g->initializer[i], g, NULL);
+	for (size_t i = 0; i < g->n_node; i++) {
+		Onnx__NodeProto *n = g->node[i];
+		if (n->op_type && !strcmp(n->op_type, "Constant") &&
+		    (!n->domain || !n->domain[0]) && n->n_output >= 1) {
+			const Onnx__AttributeProto *a = onnx_attr(n, "value");
+			if (a && a->t)
+				cp_add(c, a->t, g, n);
+		}
+		for (size_t k = 0; k < n->n_attribute; k++) {
+			Onnx__AttributeProto *a = n->attribute[k];
+			if (a->g)
+				cp_graph(c, a->g, depth + 1);
+			for (size_t j = 0; j < a->n_graphs; j++)
+				cp_graph(c, a->graphs[j], depth + 1);
+		}
+	}
+}
+
+static int cp_open(const struct model *m, struct cp *c, struct qs_error *err)
+{
+	const struct onnx_model *om = m->impl;
+	const char *file = onnx_basename(m->path ? m->path : "model.onnx");
+	*c = (struct cp){0};
+	c->mp = onnx__model_proto__unpack(NULL, om->map_len, om->map);
+	if (!c->mp || !c->mp->graph)
+		return qs_error_set(err, QS_ERR_FORMAT, "%s: cannot unpack the model again", file);
+	cp_graph(c, c->mp->graph, 0);
+	if (c->n != m->ntensors)
+		return qs_error_set(err, QS_ERR_FORMAT, "%s: tensor list changed (%zu vs %zu)",
+		                    file, c->n, m->ntensors);
+	return 0;
+}
+
+static void cp_close(struct cp *c)
+{
+	if (c->mp)
+		onnx__model_proto__free_unpacked(c->mp, NULL);
+	free(c->s);
+	*c = (struct cp){0};
+}
+
+/* ---- tensor data edits ---- */
+
+static void tp_clear_data(Onnx__TensorProto *tp)
+{
+	free(tp->float_data);
+	free(tp->int32_data);
+	free(tp->int64_data);
+	free(tp->double_data);
+	free(tp->uint64_data);
+	tp->float_data = NULL;
+	tp->int32_data = NULL;
+	tp->int64_data = NULL;
+	tp->double_data = NULL;
+	tp->uint64_data = NULL;
+	tp->n_float_data = tp->n_int32_data = tp->n_int64_data = 0;
+	tp->n_double_data = tp->n_uint64_data = 0;
+	for (size_t i = 0; i < tp->n_external_data; i++)
+		onnx__string_string_entry_proto__free_unpacked(tp->external_data[i], NULL);
+	free(tp->external_data);
+	tp->external_data = NULL;
+	tp->n_external_data = 0;
+	tp->has_data_location = 0;
+	tp->data_location = ONNX__TENSOR_PROTO__DATA_LOCATION__DEFAULT;
+	free(tp->raw_data.data);
+	tp->raw_data.data = NULL;
+	tp->raw_data.len = 0;
+	tp->has_raw_data = 0;
+}
+
+static void tp_set_raw(Onnx__TensorProto *tp, const void *raw, size_t n)
+{
+	tp_clear_data(tp);
+	tp->has_raw_data = 1;
+	tp->raw_data.len = n;
+	tp->raw_data.data = onnx_xmalloc(n);
+	if (n)
+		memcpy(tp->raw_data.data, raw, n);
+}
+
+/* Floats in a float dtype's little-endian bytes (nbytes via dtype_nbytes). */
+static uint8_t *floats_to_bytes(enum dtype t, const float *x, uint64_t n, size_t *nbytes)
+{
+	dtype_nbytes(t, n, nbytes);
+	uint8_t *b = onnx_xmalloc(*nbytes);
+	for (uint64_t i = 0; i < n; i++) {
+		if (t == DTYPE_F32) {
+			memcpy(b + 4 * i, &x[i], 4);
+		} else if (t == DTYPE_F64) {
+			double d = x[i];
+			memcpy(b + 8 * i, &d, 8);
+		} else if (t == DTYPE_F16 || t == DTYPE_BF16) {
+			uint16_t h = t == DTYPE_F16 ? f32_to_f16(x[i]) : f32_to_bf16(x[i]);
+			memcpy(b + 2 * i, &h, 2);
+		} else if (t == DTYPE_F8E4M3FN) {
+			b[i] = f32_to_f8e4m3fn(x[i], true);
+		} else if (t == DTYPE_F8E5M2) {
+			b[i] = f32_to_f8e5m2(x[i], true);
+		}
+	}
+	return b;
+}
+
+static uint8_t *ints_to_bytes(enum dtype t, const int32_t *q, uint64_t n, size_t *nbytes)
+{
+	dtype_nbytes(t, n, nbytes);
+	uint8_t *b = onnx_xmalloc(*nbytes);
+	for (uint64_t i = 0; i < n; i++)
+		dtype_set_int(t, b, i, q[i], NIBBLE_LOW_FIRST);
+	return b;
+}
+
+/* ---- choosing parameters per group ---- */
+
+struct qres {
+	struct scheme s;
+	struct layout l;
+	enum dtype storage;
+	struct qparam *p; /* l.ngroups */
+	int32_t *codes;   /* n */
+	float *xhat;      /* n */
+};
+
+static void qres_free(struct qres *r)
+{
+	free(r->p);
+	free(r->codes);
+	free(r->xhat);
+	*r = (struct qres){0};
+}
+
+static enum dtype storage_of(const struct scheme *s)
+{
+	if (s->bits <= 4)
+		return s->is_signed ? DTYPE_I4 : DTYPE_U4;
+	if (s->bits <= 8)
+		return s->is_signed ? DTYPE_I8 : DTYPE_U8;
+	return s->is_signed ? DTYPE_I16 : DTYPE_U16;
+}
+
+/* Range method per group, then the codes and x̂ of the whole tensor. */
+static int quantize_groups(const float *x, const struct method *meth, struct qres *r,
+                           struct qs_error *err)
+{
+	uint64_t maxg = 0;
+	for (uint64_t g = 0; g < r->l.ngroups; g++) {
+		uint64_t k = layout_group_size(&r->l, g);
+		if (k > maxg)
+			maxg = k;
+	}
+	float *buf = malloc((maxg ? maxg : 1) * sizeof *buf);
+	float *scratch = malloc((maxg ? maxg : 1) * sizeof *scratch);
+	r->p = calloc(r->l.ngroups ? r->l.ngroups : 1, sizeof *r->p);
+	r->codes = malloc((r->l.n ? r->l.n : 1) * sizeof *r->codes);
+	r->xhat = malloc((r->l.n ? r->l.n : 1) * sizeof *r->xhat);
+	int rc = 0;
+	if (!buf || !scratch || !r->p || !r->codes || !r->xhat)
+		rc = qs_error_set(err, QS_ERR_NOMEM, "out of memory");
+	for (uint64_t g = 0; !rc && g < r->l.ngroups; g++) {
+		uint64_t k = layout_group_size(&r->l, g), m = 0;
+		layout_gather(&r->l, x, g, buf);
+		for (uint64_t i = 0; i < k; i++)
+			if (isfinite(buf[i]))
+				buf[m++] = buf[i];
+		rc = range_choose(meth, &r->s, buf, m, scratch, &r->p[g], err);
+	}
+	if (!rc)
+		quant_tensor(&r->s, &r->l, r->p, x, r->codes, r->xhat);
+	free(buf);
+	free(scratch);
+	return rc;
+}
+
+/* The axis blocks run along: the reduction axis the graph tells. */
+static int block_axis(const struct model_tensor *t, int dflt)
+{
+	int oa = t->facts.out_axis;
+	if (oa < 0 || t->ndim < 2)
+		return dflt;
+	if (t->ndim == 2)
+		return 1 - oa;
+	return oa == 0 ? 1 : 0;
+}
+
+static int scheme_for(const struct model_tensor *t, const struct qspec *spec, struct scheme *s,
+                      struct qs_error *err)
+{
+	*s = spec->scheme;
+	if (spec->qt) {
+		if (spec->qt->family != QTYPE_LINEAR)
+			return qs_error_set(err, QS_ERR_UNSUPPORTED,
+			                    "tensor '%s': qtype %s cannot be stored in ONNX (use "
+			                    "int8, uint8, int16, uint16, int4 or uint4)",
+			                    t->name, spec->qt->name);
+		s->bits = spec->qt->bits;
+		s->is_signed = spec->qt->is_signed;
+	}
+	if (s->bits > 16 || s->bits < 2)
+		return qs_error_set(err, QS_ERR_UNSUPPORTED, "tensor '%s': %d bits", t->name,
+		                    s->bits);
+	if (t->ndim == 0 || t->nelem <= 1)
+		s->gran = GRAN_TENSOR;
+	if (s->gran == GRAN_CHANNEL && t->facts.out_axis >= 0 && t->facts.out_axis < t->ndim)
+		s->axis = t->facts.out_axis;
+	else if (s->gran == GRAN_GROUP)
+		s->axis = block_axis(t, s->axis);
+	if (s->gran != GRAN_TENSOR && (s->axis < -t->ndim || s->axis >= t->ndim))
+		s->axis = 0;
+	return 0;
+}
+
+static int quantize_tensor(const struct model *m, const struct model_tensor *t,
+                           const struct qspec *spec, struct qres *r, struct qs_error *err)
+{
+	*r = (struct qres){0};
+	int rc = scheme_for(t, spec, &r->s, err);
+	if (rc)
+		return rc;
+	const char *why = "";
+	if (!layout_init(&r->l, t->shape, t->ndim, r->s.gran, r->s.axis, r->s.group_size, &why))
+		return qs_error_set(err, QS_ERR_USAGE, "tensor '%s': %s", t->name, why);
+	r->storage = storage_of(&r->s);
+	float *x = malloc((t->nelem ? t->nelem : 1) * sizeof *x);
+	if (!x)
+		return qs_error_set(err, QS_ERR_NOMEM, "tensor '%s': out of memory", t->name);
+	rc = model_tensor_to_f32(m, t, x, err);
+	if (!rc)
+		rc = quantize_groups(x, &spec->method, r, err);
+	free(x);
+	if (rc)
+		qres_free(r);
+	return rc;
+}
+
+/* Opset a quantized tensor needs. */
+static int64_t opset_needed(const struct qres *r)
+{
+	if (r->storage != DTYPE_I8 && r->storage != DTYPE_U8)
+		return 21;
+	if (r->l.gran == GRAN_GROUP)
+		return 21;
+	return r->l.gran == GRAN_CHANNEL ? 13 : 10;
+}
+
+/* ---- graph edits ---- */
+
+static void remove_graph_input(Onnx__GraphProto *g, const char *name)
+{
+	for (size_t i = 0; i < g->n_input; i++) {
+		if (!g->input[i]->name || strcmp(g->input[i]->name, name))
+			continue;
+		onnx__value_info_proto__free_unpacked(g->input[i], NULL);
+		memmove(&g->input[i], &g->input[i + 1], (g->n_input - i - 1) * sizeof *g->input);
+		g->n_input--;
+		return;
+	}
+}
+
+static void remove_init(Onnx__GraphProto *g, Onnx__TensorProto *tp)
+{
+	for (size_t i = 0; i < g->n_initializer; i++) {
+		if (g->initializer[i] != tp)
+			continue;
+		onnx__tensor_proto__free_unpacked(tp, NULL);
+		memmove(&g->initializer[i], &g->initializer[i + 1],
+		        (g->n_initializer - i - 1) * sizeof *g->initializer);
+		g->n_initializer--;
+		return;
+	}
+}
+
+static char *cat(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	char *s = onnx_xmalloc(la + lb + 1);
+	memcpy(s, a, la);
+	memcpy(s + la, b, lb + 1);
+	return s;
+}
+
+/* Replace the float tensor of src entry cs (named name) by a
+ * DequantizeLinear of q (+ scale s, zp z, all new initializers). */
+static void install_dq(struct cp_src *cs, const char *name, Onnx__TensorProto *q,
+                       Onnx__TensorProto *s, Onnx__TensorProto *z, const struct layout *l)
+{
+	Onnx__GraphProto *g = cs->g;
+	const char *in[3] = {q->name, s->name, z ? z->name : ""};
+	char *nodename = cat(name, "_DequantizeLinear");
+	Onnx__NodeProto *dq = onnx_pb_node("DequantizeLinear", nodename, in, z ? 3 : 2, &name, 1);
+	free(nodename);
+	if (l->gran != GRAN_TENSOR)
+		onnx_pb_attr_int(dq, "axis", l->axis);
+	if (l->gran == GRAN_GROUP)
+		onnx_pb_attr_int(dq, "block_size", (int64_t)l->block);
+	onnx_pb_graph_add_init(g, q);
+	onnx_pb_graph_add_init(g, s);
+	if (z)
+		onnx_pb_graph_add_init(g, z);
+	if (cs->cn) {
+		for (size_t i = 0; i < g->n_node; i++)
+			if (g->node[i] == cs->cn) {
+				onnx_pb_graph_remove_node(g, i);
+				onnx_pb_graph_insert_node(g, i, dq);
+				break;
+			}
+	} else {
+		remove_graph_input(g, name);
+		remove_init(g, cs->tp);
+		onnx_pb_graph_insert_node(g, 0, dq);
+	}
+	cs->tp = NULL;
+	cs->cn = NULL;
+}
+
+static void scale_dims(const struct model_tensor *t, const struct layout *l, int64_t *dims,
+                       int *ndim)
+{
+	if (l->gran == GRAN_TENSOR) {
+		*ndim = 0;
+	} else if (l->gran == GRAN_CHANNEL) {
+		*ndim = 1;
+		dims[0] = (int64_t)l->dim;
+	} else {
+		*ndim = t->ndim;
+		memcpy(dims, t->shape, (size_t)t->ndim * sizeof *dims);
+		dims[l->axis] = (int64_t)l->nblk;
+	}
+}
+
+static void write_qdq(struct cp_src *cs, const struct model_tensor *t, const struct qres *r)
+{
+	size_t nb;
+	int32_t ot = onnx_dtype_from_qs(r->storage);
+	uint8_t *codes = ints_to_bytes(r->storage, r->codes, t->nelem, &nb);
+	char *qn = cat(t->name, "_quantized"), *sn = cat(t->name, "_scale"),
+	     *zn = cat(t->name, "_zero_point");
+	Onnx__TensorProto *q = onnx_pb_tensor(qn, ot, t->shape, t->ndim, codes, nb);
+	free(codes);
+	uint64_t ng = r->l.ngroups;
+	float *sc = onnx_xmalloc(ng * sizeof *sc);
+	int32_t *zp = onnx_xmalloc(ng * sizeof *zp);
+	for (uint64_t g = 0; g < ng; g++) {
+		sc[g] = r->p[g].scale;
+		zp[g] = r->p[g].zero_point;
+	}
+	int64_t dims[QS_MAX_DIMS];
+	int nd;
+	scale_dims(t, &r->l, dims, &nd);
+	Onnx__TensorProto *s = onnx_pb_tensor(sn, 1, dims, nd, sc, ng * sizeof *sc);
+	uint8_t *zb = ints_to_bytes(r->storage, zp, ng, &nb);
+	Onnx__TensorProto *z = onnx_pb_tensor(zn, ot, dims, nd, zb, nb);
+	free(zb);
+	free(sc);
+	free(zp);
+	free(qn);
+	free(sn);
+	free(zn);
+	install_dq(cs, t->name, q, s, z, &r->l);
+}
+
+static void write_fake(struct cp_src *cs, const struct model_tensor *t, const float *xhat)
+{
+	size_t nb;
+	uint8_t *b = floats_to_bytes(t->dtype, xhat, t->nelem, &nb);
+	tp_set_raw(cs->tp, b, nb);
+	free(b);
+}
+
+/* ---- the bias of a quantized weight ---- */
+
+struct wctx {
+	const struct model *m;
+	const struct write_opts *o;
+	struct cp *c;
+	struct qres *res; /* per tensor; res[i].p != NULL when quantized */
+	bool *done;       /* tensors already rewritten */
+	int64_t opset;
+	struct qs_error *err;
+	int rc;
+};
+
+static bool bias_op(const Onnx__NodeProto *n)
+{
+	static const char *const ops[] = {"Conv", "ConvTranspose", "Gemm"};
+	for (size_t i = 0; i < 3; i++)
+		if (n->op_type && !strcmp(n->op_type, ops[i]))
+			return true;
+	return false;
+}
+
+static void bias_node(Onnx__GraphProto *g, Onnx__NodeProto *n, void *ctx)
+{
+	(void)g;
+	struct wctx *w = ctx;
+	if (w->rc || !bias_op(n) || n->n_input < 3 || !n->input[2][0])
+		return;
+	int64_t wi = model_find(w->m, n->input[1]), bi = model_find(w->m, n->input[2]);
+	if (wi < 0 || bi < 0 || !w->res[wi].p || w->done[bi])
+		return;
+	const struct model_tensor *wt = &w->m->tensors[wi], *bt = &w->m->tensors[bi];
+	const struct qres *r = &w->res[wi];
+	if (!wt->facts.has_input || r->l.gran == GRAN_GROUP || bt->ndim != 1 ||
+	    !dtype_info(bt->dtype)->is_float || !w->c->s[bi].tp ||
+	    (r->l.gran == GRAN_CHANNEL &&
+	     (r->l.axis != wt->facts.out_axis || r->l.dim != bt->nelem)))
+		return;
+	float *b = malloc(bt->nelem * sizeof *b);
+	int32_t *q = malloc(bt->nelem * sizeof *q);
+	float *bs = malloc(bt->nelem * sizeof *bs);
+	if (!b || !q || !bs || model_tensor_to_f32(w->m, bt, b, NULL)) {
+		free(b);
+		free(q);
+		free(bs);
+		return;
+	}
+	uint64_t ns = r->l.gran == GRAN_CHANNEL ? bt->nelem : 1;
+	for (uint64_t c = 0; c < bt->nelem; c++) {
+		float s = (float)wt->facts.s_in * r->p[ns > 1 ? c : 0].scale;
+		double v = quant_round((double)b[c] / (double)s, ROUND_HALF_EVEN);
+		q[c] = v >= 2147483647.0 ? INT32_MAX : v <= -2147483648.0 ? INT32_MIN : (int32_t)v;
+		bs[c] = s;
+		b[c] = (float)((double)q[c] * (double)s);
+	}
+	struct cp_src *cs = &w->c->s[bi];
+	if (w->o->fake_quant) {
+		write_fake(cs, bt, b);
+	} else {
+		int64_t d = (int64_t)ns;
+		char *qn = cat(bt->name, "_quantized"), *sn = cat(bt->name, "_quantized_scale");
+		Onnx__TensorProto *qt =
+		        onnx_pb_tensor(qn, 6, bt->shape, 1, q, bt->nelem * sizeof *q);
+		Onnx__TensorProto *st =
+		        onnx_pb_tensor(sn, 1, &d, ns > 1 ? 1 : 0, bs, ns * sizeof *bs);
+		struct layout l = {.gran = ns > 1 ? GRAN_CHANNEL : GRAN_TENSOR, .axis = 0};
+		install_dq(cs, bt->name, qt, st, NULL, &l);
+		free(qn);
+		free(sn);
+		if (ns > 1 && w->opset < 13)
+			w->opset = 13;
+		if (w->opset < 10)
+			w->opset = 10;
+	}
+	w->done[bi] = true;
+	free(b);
+	free(q);
+	free(bs);
+}
+
+/* ---- packing ---- */
+
+static int inline_external(const struct model *m, struct cp *c, struct qs_error *err)
+{
+	(void)err;
+	for (size_t i = 0; i < c->n; i++) {
+		Onnx__TensorProto *tp = c->s[i].tp;
+		if (!tp || !tp->has_data_location ||
+		    tp->data_location != ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL)
+			continue;
+		const struct model_tensor *t = &m->tensors[i];
+		tp_set_raw(tp, t->data, t->nbytes);
+	}
+	return 0;
+}
+
+static int pack_out(Onnx__ModelProto *mp, FILE *out, const char *out_path, struct qs_error *err)
+{
+	size_t n = onnx__model_proto__get_packed_size(mp);
+	uint8_t *buf = malloc(n ? n : 1);
+	if (!buf)
+		return qs_error_set(err, QS_ERR_NOMEM, "%s: out of memory (%zu bytes)", out_path,
+		                    n);
+	onnx__model_proto__pack(mp, buf);
+	int rc = 0;
+	if (fwrite(buf, 1, n, out) != n)
+		rc = qs_error_set(err, QS_ERR_IO, "%s: write failed", out_path);
+	free(buf);
+	return rc;
+}
+
+static bool skip_tensor(const struct model_tensor *t)
+{
+	static const char *const shape_ops[] = {"Resize", "Upsample", "ConstantOfShape", "Range"};
+	if (t->is_aux || t->quant || t->block || !dtype_info(t->dtype)->is_float || t->nelem == 0)
+		return true;
+	/* A lone constant (an exponent, epsilon or clip bound) is an operand
+	 * whose exact value matters (Pow(x, 2.0000002) of a negative x is NaN),
+	 * not a weight. */
+	if (t->facts.role == ROLE_OTHER && t->nelem == 1)
+		return true;
+	for (size_t i = 0; i < sizeof shape_ops / sizeof shape_ops[0]; i++)
+		if (t->facts.role == ROLE_OTHER && t->facts.op_type &&
+		    !strcmp(t->facts.op_type, shape_ops[i]))
+			return true;
+	return false;
+}
+
+static int write_plain(const struct model *src, const struct write_opts *o, FILE *out,
+                       const char *out_path, struct qs_error *err)
+{
+	struct cp c;
+	int rc = cp_open(src, &c, err);
+	struct wctx w = {.m = src, .o = o, .c = &c, .err = err};
+	w.res = calloc(src->ntensors + 1, sizeof *w.res);
+	w.done = calloc(src->ntensors + 1, sizeof *w.done);
+	if (!rc && (!w.res || !w.done))
+		rc = qs_error_set(err, QS_ERR_NOMEM, "out of memory");
+	for (size_t i = 0; !rc && i < src->ntensors; i++) {
+		const struct model_tensor *t = &src->tensors[i];
+		if (!o->plan || !o->plan[i].quantize || skip_tensor(t))
+			continue;
+		rc = quantize_tensor(src, t, &o->plan[i].spec, &w.res[i], err);
+		if (!rc && !o->fake_quant && opset_needed(&w.res[i]) > w.opset)
+			w.opset = opset_needed(&w.res[i]);
+	}
+	if (!rc)
+		onnx_walk_nodes(c.mp->graph, 0, bias_node, &w);
+	rc = rc ? rc : w.rc;
+	for (size_t i = 0; !rc && i < src->ntensors; i++) {
+		if (!w.res[i].p || w.done[i])
+			continue;
+		if (o->fake_quant)
+			write_fake(&c.s[i], &src->tensors[i], w.res[i].xhat);
+		else
+			write_qdq(&c.s[i], &src->tensors[i], &w.res[i]);
+	}
+	if (!rc)
+		rc = inline_external(src, &c, err);
+	if (!rc && w.opset > onnx_default_opset(c.mp))
+		rc = onnx_opset_raise(c.mp, w.opset, err);
+	if (!rc)
+		rc = pack_out(c.mp, out, out_path, err);
+	for (size_t i = 0; w.res && i < src->ntensors; i++)
+		qres_free(&w.res[i]);
+	free(w.res);
+	free(w.done);
+	cp_close(&c);
+	return rc;
+}
+
+/* ---- --like ---- */
+
+/* Scale and zero-point TensorProto names of quantized tensor `name` in the
+ * like model's graph: the node that consumes it says where they are. */
+struct find_qp {
+	const char *name;
+	const char *s, *z;
+};
+
+static void find_qp_node(Onnx__GraphProto *g, Onnx__NodeProto *n, void *ctx)
+{
+	(void)g;
+	struct find_qp *f = ctx;
+	if (f->s || !n->op_type)
+		return;
+	static const struct {
+		const char *op;
+		size_t x, s, z;
+	} tab[] = {{"DequantizeLinear", 0, 1, 2},
+	           {"QLinearConv", 3, 4, 5},
+	           {"QLinearMatMul", 3, 4, 5}};
+	for (size_t i = 0; i < 3; i++) {
+		if (strcmp(n->op_type, tab[i].op) || n->n_input <= tab[i].s ||
+		    strcmp(n->input[tab[i].x], f->name))
+			continue;
+		f->s = n->input[tab[i].s];
+		f->z = n->n_input > tab[i].z && n->input[tab[i].z][0] ? n->input[tab[i].z] : NULL;
+	}
+}
+
+static int64_t find_named(const struct model *m, const char *name, const char *suffix_of,
+                          const char *suffix)
+{
+	if (name)
+		return model_find(m, name);
+	size_t n = strlen(suffix_of);
+	if (n <= 10 || strcmp(suffix_of + n - 10, "_quantized"))
+		return -1;
+	char *s = onnx_xmalloc(n + strlen(suffix) + 1);
+	memcpy(s, suffix_of, n - 10);
+	strcpy(s + n - 10, suffix);
+	int64_t i = model_find(m, s);
+	free(s);
+	return i;
+}
+
+static int like_one(const struct model *src, const struct model *like, struct cp *c, int64_t f,
+                    int64_t q, const struct qspec *spec, struct qs_error *err)
+{
+	const struct model_tensor *ft = &src->tensors[f], *qt = &like->tensors[q];
+	const struct tensor_quant *tq = qt->quant;
+	if (ft->nelem != qt->nelem || tq->bits > 16)
+		return 0;
+	struct find_qp fq = {.name = qt->name};
+	onnx_walk_nodes(c->mp->graph, 0, find_qp_node, &fq);
+	int64_t si = find_named(like, fq.s, qt->name, "_scale");
+	int64_t zi = fq.s ? (fq.z ? model_find(like, fq.z) : -1)
+	                  : find_named(like, NULL, qt->name, "_zero_point");
+	if (si < 0 || !c->s[si].tp || !c->s[q].tp)
+		return 0;
+	struct qres r = {0};
+	r.s = spec->scheme;
+	r.s.bits = (int)dtype_info(qt->dtype)->bits;
+	r.s.is_signed = dtype_info(qt->dtype)->is_signed;
+	r.s.gran = tq->layout.gran;
+	r.s.axis = tq->layout.axis;
+	r.s.group_size = tq->layout.block;
+	r.l = tq->layout;
+	r.storage = qt->dtype;
+	float *x = malloc((ft->nelem ? ft->nelem : 1) * sizeof *x);
+	if (!x)
+		return qs_error_set(err, QS_ERR_NOMEM, "out of memory");
+	int rc = model_tensor_to_f32(src, ft, x, err);
+	if (!rc)
+		rc = quantize_groups(x, &spec->method, &r, err);
+	free(x);
+	if (rc) {
+		qres_free(&r);
+		return rc;
+	}
+	size_t nb;
+	uint8_t *b = ints_to_bytes(qt->dtype, r.codes, qt->nelem, &nb);
+	tp_set_raw(c->s[q].tp, b, nb);
+	free(b);
+	uint64_t ng = r.l.ngroups;
+	float *sc = onnx_xmalloc(ng * sizeof *sc);
+	int32_t *zp = onnx_xmalloc(ng * sizeof *zp);
+	for (uint64_t g = 0; g < ng; g++) {
+		sc[g] = r.p[g].scale;
+		zp[g] = r.p[g].zero_point;
+	}
+	const struct model_tensor *st = &like->tensors[si];
+	b = floats_to_bytes(st->dtype, sc, ng, &nb);
+	tp_set_raw(c->s[si].tp, b, nb);
+	free(b);
+	if (zi >= 0 && c->s[zi].tp) {
+		b = ints_to_bytes(like->tensors[zi].dtype, zp, ng, &nb);
+		tp_set_raw(c->s[zi].tp, b, nb);
+		free(b);
+	}
+	free(sc);
+	free(zp);
+	qres_free(&r);
+	return 0;
+}
+
+static int write_like(const struct model *src, const struct write_opts *o, FILE *out,
+                      const char *out_path, struct qs_error *err)
+{
+	const struct model *like = o->like;
+	if (like->format != FMT_ONNX)
+		return qs_error_set(err, QS_ERR_USAGE, "%s: --like needs an ONNX model",
+		                    like->path ? like->path : "?");
+	struct pairing pr = {0};
+	int rc = model_pair(src, like, &pr, err);
+	if (rc)
+		return rc;
+	struct cp c;
+	rc = cp_open(like, &c, err);
+	for (size_t i = 0; !rc && i < pr.n; i++) {
+		int64_t f = pr.pairs[i].f, q = pr.pairs[i].q;
+		if (f < 0 || q < 0 || !like->tensors[q].quant || !o->plan || !o->plan[f].quantize)
+			continue;
+		rc = like_one(src, like, &c, f, q, &o->plan[f].spec, err);
+	}
+	if (!rc)
+		rc = inline_external(like, &c, err);
+	if (!rc)
+		rc = pack_out(c.mp, out, out_path, err);
+	cp_close(&c);
+	pairing_free(&pr);
+	return rc;
+}
+
+int onnx_write_model(const struct model *src, const struct write_opts *o, FILE *out,
+                     const char *out_path, struct qs_error *err)
+{
+	if (!src->impl || src->format != FMT_ONNX)
+		return qs_error_set(err, QS_ERR_USAGE, "%s: not an ONNX model", out_path);
+	if (o->like)
+		return write_like(src, o, out, out_path, err);
+	return write_plain(src, o, out, out_path, err);
+}
