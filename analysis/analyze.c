@@ -766,7 +766,9 @@ static int sim_linear(const float *x, const int64_t *shape, int ndim, const stru
 }
 
 /* Block formats: clip range of a block from its scale d and the offset
- * x̂ − d·q (0 for Q4_0/Q5_0/Q8_0, the min m for Q4_1/Q5_1). K-quants scale
+ * x̂ − d·q (0 for Q4_0/Q5_0/Q8_0, the min m for Q4_1/Q5_1), widened by half
+ * a step: d is stored rounded to fp16, so the block's extreme value often
+ * lies a hair outside cmax·d without being clipped. K-quants scale
  * sub-blocks separately, so their blocks get no clip range. */
 static void block_params(const struct qtype *qt, const struct layout *l, const float *xhat,
                          const int32_t *codes, const float *d, struct qparam *p)
@@ -786,8 +788,8 @@ static void block_params(const struct qtype *qt, const struct layout *l, const f
 		uint64_t i = k * qt->block_elems;
 		float off = xhat[i] - dk * (float)codes[i];
 		float a = off + dk * (float)cmin, c = off + dk * (float)cmax;
-		p[k].clip_lo = fminf(a, c);
-		p[k].clip_hi = fmaxf(a, c);
+		p[k].clip_lo = fminf(a, c) - fabsf(dk) / 2;
+		p[k].clip_hi = fmaxf(a, c) + fabsf(dk) / 2;
 	}
 }
 

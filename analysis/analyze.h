@@ -38,7 +38,8 @@
  *   - Block qtypes: scale = |d| of each block (the super-block d for K-quants);
  *     clip range = offset + d·[cmin, cmax] with offset = x̂ − d·q (Q4_0, Q5_0,
  *     Q8_0: 0; Q4_1, Q5_1: the block min) and [cmin, cmax] the full code range
- *     of the type's bits; K-quants scale sub-blocks separately and report no
+ *     of the type's bits, widened by |d|/2 (d is stored as fp16, so a block's
+ *     extreme may lie a hair past cmax·d without being clipped); K-quants scale sub-blocks separately and report no
  *     clipping. zero_point: 0 for signed block types, INT32_MIN for the ones
  *     with a min.
  *   - Findings: tensor-wide (channel −1) and per channel; at most 16

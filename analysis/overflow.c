@@ -123,7 +123,9 @@ enum risk_level overflow_tiny_scale(double scale, int bits, int64_t ch, struct f
 {
 	double floor_ = overflow_scale_floor(bits);
 	double a = fabs(scale);
-	enum risk_level l = a > 0.0 && a < floor_ ? RISK_WARN : RISK_OK;
+	/* Compared in float: a scale floored at 1e-5 is stored as the float
+	 * just below 1e-5 and must not be flagged. */
+	enum risk_level l = a > 0.0 && (float)a < (float)floor_ ? RISK_WARN : RISK_OK;
 
 	fill(f, FIND_TINY_SCALE, l, ch, scale);
 	if (f)

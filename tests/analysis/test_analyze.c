@@ -1,0 +1,548 @@
+/* analyze_simulate / analyze_measure on tensors whose results are worked by
+ * hand (2-bit narrow codes {−1, 0, 1} make x̂ easy to write down), the seed
+ * vector, an independent Q8_0 reference (llama.cpp's formula with gcc's
+ * _Float16) and the edge cases of issue 2. */
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analyze.h"
+#include "qs_test.h"
+
+static struct qspec spec_of(int bits, bool narrow, enum granularity g, int axis, uint64_t gs)
+{
+	struct qspec s = {0};
+	s.scheme = scheme_default();
+	s.scheme.bits = bits;
+	s.scheme.narrow = narrow;
+	s.scheme.gran = g;
+	s.scheme.axis = axis;
+	s.scheme.group_size = gs;
+	s.method.kind = METHOD_MINMAX;
+	return s;
+}
+
+static int sim(const float *x, const int64_t *shape, int ndim, const struct qspec *s,
+               const struct graph_facts *g, struct tensor_result *r, float *xh)
+{
+	struct qs_error err = {0};
+	int rc = analyze_simulate(x, shape, ndim, s, g, r, xh, NULL, &err);
+	if (rc)
+		print_message("analyze_simulate: %s\n", err.msg);
+	return rc;
+}
+
+static const struct finding *find_kind(const struct tensor_result *r, enum finding_kind k,
+                                       int64_t ch)
+{
+	for (uint64_t i = 0; i < r->nfind; i++)
+		if (r->find[i].kind == k && (ch == -2 || r->find[i].channel == ch))
+			return &r->find[i];
+	return NULL;
+}
+
+static const float seed[16] = {
+        0.0027225911617279053f, 0.18983474373817444f,  0.41336789727211f,     -0.18240013718605042f,
+        0.2007804811000824f,    -0.19718044996261597f, -0.06138917803764343f, -0.12958911061286926f,
+        -0.12484398484230042f,  -0.4296090304851532f,  -0.3490271270275116f,  0.3468421995639801f,
+        0.3684578835964203f,    0.18269559741020203f,  0.23875799775123596f,  -0.2323986440896988f};
+
+static void test_seed_vector(void **state)
+{
+	(void)state;
+	const int64_t shape[1] = {16};
+	struct tensor_result r;
+	struct qspec s4 = spec_of(4, true, GRAN_TENSOR, 0, 0),
+	             s8 = spec_of(8, true, GRAN_TENSOR, 0, 0);
+	assert_int_equal(sim(seed, shape, 1, &s4, NULL, &r, NULL), 0);
+	assert_close(r.scale_min, 0.4296090304851532 / 7, 1e-7, 0);
+	assert_close(r.m.rmse, 0.010758, 0, 5e-7);
+	print_message("seed 4-bit: scale %.9g rmse %.8g sqnr %.4f dB\n", r.scale_min, r.m.rmse,
+	              r.m.sqnr_db);
+	assert_int_equal(r.zero_point, 0);
+	assert_int_equal(r.bits, 4);
+	tensor_result_free(&r);
+	assert_int_equal(sim(seed, shape, 1, &s8, NULL, &r, NULL), 0);
+	assert_close(r.scale_max, 0.4296090304851532 / 127, 1e-7, 0);
+	assert_close(r.m.rmse, 0.00082632, 0, 5e-9);
+	print_message("seed 8-bit: scale %.9g rmse %.8g sqnr %.4f dB\n", r.scale_min, r.m.rmse,
+	              r.m.sqnr_db);
+	assert_int_equal(r.nchannels, 16); /* per-tensor reports the 16 slices of axis 0 */
+	tensor_result_free(&r);
+	tensor_result_free(NULL);
+}
+
+/* Per-tensor 2-bit narrow (codes −1,0,1, scale = absmax = 1), channels along
+ * axis 0: x = [[1, −1, 0.4], [0.6, 0, −0.2]] → x̂ = [[1, −1, 0], [1, 0, 0]].
+ * ch0: e = (0, 0, 0.4): MSE 0.16/3, SQNR 10·log10(2.16/0.16) = 11.3033 dB
+ * ch1: e = (−0.4, 0, −0.2): MSE 0.2/3; tensor MSE 0.36/6 = 0.06 */
+static void test_per_tensor_channel_table(void **state)
+{
+	(void)state;
+	const int64_t shape[2] = {2, 3};
+	const float x[6] = {1, -1, 0.4f, 0.6f, 0, -0.2f};
+	float xh[6];
+	struct tensor_result r;
+	struct qspec s = spec_of(2, true, GRAN_TENSOR, 0, 0);
+	assert_int_equal(sim(x, shape, 2, &s, NULL, &r, xh), 0);
+	const float want[6] = {1, -1, 0, 1, 0, 0};
+	for (int i = 0; i < 6; i++)
+		assert_close(xh[i], want[i], 0, 0);
+	assert_close(r.m.mse, 0.06, 1e-6, 0);
+	assert_int_equal(r.nchannels, 2);
+	assert_close(r.ch[0].m.mse, 0.16 / 3, 1e-6, 0);
+	assert_close(r.ch[0].m.sqnr_db, 11.30333768, 1e-6, 0);
+	assert_close(r.ch[1].m.mse, 0.2 / 3, 1e-6, 0);
+	assert_close(r.ch[1].scale, 1, 0, 0);
+	assert_close(r.ch[1].min, -0.2, 1e-7, 0);
+	assert_close(r.ch[1].max, 0.6, 1e-7, 0);
+	assert_int_equal(r.m.levels_used, 3);
+	/* codes: 1, −1, 0, 1, 0, 0 → p = 2/6, 1/6, 3/6 */
+	assert_close(r.m.entropy_bits,
+	             -(2 / 6.0 * log2(2 / 6.0) + 1 / 6.0 * log2(1 / 6.0) + 0.5 * log2(0.5)), 1e-12,
+	             0);
+	assert_int_equal(r.ch[0].m.levels_used, 3);
+	assert_int_equal(r.ch[1].m.levels_used, 2);
+	assert_close(r.ch[1].m.entropy_bits, -(1 / 3.0 * log2(1 / 3.0) + 2 / 3.0 * log2(2 / 3.0)),
+	             1e-12, 0);
+	tensor_result_free(&r);
+}
+
+/* Per-group along the last axis, blocks of 2 over 5 columns (last block
+ * partial), 2-bit narrow: each block's scale is its absmax and
+ * x̂ = ±scale where |x| > scale/2, else 0 (a tie rounds to 0).
+ * row0 [1, −2 | 0.5, 0.25 | 4]  → scales 2, 0.5, 4 → x̂ [0, −2, 0.5, 0, 4]
+ * row1 [−3, 0 | 0.1, −0.3 | −1] → scales 3, 0.3, 1 → x̂ [−3, 0, 0, −0.3, −1]
+ * errors 1, 0.25 (row0) and 0.1 (row1): MSE 1.0725/10; channels = rows. */
+static void test_per_group_partial(void **state)
+{
+	(void)state;
+	const int64_t shape[2] = {2, 5};
+	const float x[10] = {1, -2, 0.5f, 0.25f, 4, -3, 0, 0.1f, -0.3f, -1};
+	float xh[10];
+	struct tensor_result r;
+	struct qspec s = spec_of(2, true, GRAN_GROUP, -1, 2);
+	assert_int_equal(sim(x, shape, 2, &s, NULL, &r, xh), 0);
+	const float want[10] = {0, -2, 0.5f, 0, 4, -3, 0, 0, -0.3f, -1};
+	for (int i = 0; i < 10; i++)
+		assert_close(xh[i], want[i], 1e-7, 0);
+	assert_close(r.m.mse, 0.10725, 1e-6, 0);
+	assert_close(r.scale_min, 0.3, 1e-7, 0);
+	assert_close(r.scale_max, 4, 0, 0);
+	assert_int_equal(r.nchannels, 2);
+	assert_close(r.ch[0].m.mse, 1.0625 / 5, 1e-6, 0);
+	assert_close(r.ch[1].m.mse, 0.01 / 5, 1e-6, 0);
+	assert_close(r.ch[0].scale, 6.5 / 3, 1e-6, 0);
+	assert_close(r.ch[1].scale, 4.3 / 3, 1e-6, 0);
+	tensor_result_free(&r);
+}
+
+/* Per-channel on the last axis, given as −1 and as 1: x = [[1, −2, 3],
+ * [−4, 0.5, 0.25]] → column absmax 4, 2, 3 = the 2-bit narrow scales. */
+static void test_axis_last_and_negative(void **state)
+{
+	(void)state;
+	const int64_t shape[2] = {2, 3};
+	const float x[6] = {1, -2, 3, -4, 0.5f, 0.25f};
+	const double want[3] = {4, 2, 3};
+	for (int axis = -1; axis <= 1; axis += 2) {
+		struct tensor_result r;
+		struct qspec s = spec_of(2, true, GRAN_CHANNEL, axis, 0);
+		assert_int_equal(sim(x, shape, 2, &s, NULL, &r, NULL), 0);
+		assert_int_equal(r.nchannels, 3);
+		for (int c = 0; c < 3; c++)
+			assert_close(r.ch[c].scale, want[c], 0, 0);
+		assert_close(r.scale_min, 2, 0, 0);
+		tensor_result_free(&r);
+	}
+	struct tensor_result r;
+	struct qspec bad = spec_of(8, false, GRAN_CHANNEL, 2, 0);
+	struct qs_error err = {0};
+	assert_int_not_equal(analyze_simulate(x, shape, 2, &bad, NULL, &r, NULL, NULL, &err), 0);
+	assert_true(strlen(err.msg) > 0);
+	assert_null(r.ch);
+}
+
+static void test_empty_one_constant(void **state)
+{
+	(void)state;
+	struct tensor_result r;
+	struct qspec s = spec_of(8, true, GRAN_TENSOR, 0, 0);
+	const int64_t e[1] = {0};
+	assert_int_equal(sim(NULL, e, 1, &s, NULL, &r, NULL), 0);
+	assert_int_equal(r.m.n, 0);
+	assert_non_null(find_kind(&r, FIND_EMPTY, -1));
+	assert_close(r.scale_min, 1, 0, 0); /* the unit scale of an empty range */
+	assert_true(isinf(r.m.sqnr_db) && r.m.sqnr_db > 0);
+	assert_int_equal(r.risk, RISK_OK);
+	tensor_result_free(&r);
+
+	const int64_t one[1] = {1};
+	const float v = 0.3f;
+	float xh;
+	assert_int_equal(sim(&v, one, 1, &s, NULL, &r, &xh), 0);
+	assert_close(r.scale_min, 0.3 / 127, 1e-7, 0);
+	assert_close(xh, 0.3, 1e-7, 0);
+	assert_false(isnan(r.m.sqnr_db));
+	assert_true(isnan(r.xs.skew));
+	tensor_result_free(&r);
+
+	/* constant 2: scale 2/127, every code 127 → one level, entropy 0 */
+	const int64_t four[1] = {4};
+	const float c[4] = {2, 2, 2, 2};
+	assert_int_equal(sim(c, four, 1, &s, NULL, &r, NULL), 0);
+	assert_non_null(find_kind(&r, FIND_CONSTANT, -1));
+	assert_close(r.scale_min, 2.0 / 127, 1e-7, 0);
+	assert_int_equal(r.m.levels_used, 1);
+	assert_close(r.m.entropy_bits, 0, 0, 0);
+	assert_close(r.m.rmse, 0, 0, 1e-6);
+	tensor_result_free(&r);
+
+	/* all zeros: scale 1, exact */
+	const float z[4] = {0, 0, 0, 0};
+	assert_int_equal(sim(z, four, 1, &s, NULL, &r, NULL), 0);
+	assert_close(r.scale_max, 1, 0, 0);
+	assert_true(isinf(r.m.sqnr_db));
+	assert_close(r.m.cosine, 1, 0, 0);
+	tensor_result_free(&r);
+}
+
+/* NaN/inf are left out and reported: the finite values [1, −0.5, 0.25] give
+ * scale 1/127 (8-bit narrow); x̂ of the bad elements is 0, never NaN. */
+static void test_nonfinite_and_denormal(void **state)
+{
+	(void)state;
+	const int64_t shape[1] = {5};
+	const float x[5] = {1, NAN, -0.5f, INFINITY, 0.25f};
+	float xh[5];
+	struct tensor_result r;
+	struct qspec s = spec_of(8, true, GRAN_TENSOR, 0, 0);
+	s.scheme.narrow = true;
+	assert_int_equal(sim(x, shape, 1, &s, NULL, &r, xh), 0);
+	const struct finding *f = find_kind(&r, FIND_NONFINITE, -1);
+	assert_non_null(f);
+	assert_int_equal(f->level, RISK_RISK);
+	assert_close(f->value, 2, 0, 0);
+	assert_int_equal(r.risk, RISK_RISK);
+	assert_int_equal(r.m.n, 3);
+	assert_int_equal(r.m.n_nan, 1);
+	assert_int_equal(r.m.n_inf, 1);
+	assert_close(r.scale_min, 1.0 / 127, 1e-7, 0);
+	assert_true(isfinite(r.m.mse) && isfinite(r.m.sqnr_db) && isfinite(r.xs.mean));
+	for (int i = 0; i < 5; i++)
+		assert_true(isfinite(xh[i]));
+	assert_close(xh[1], 0, 0, 0);
+	tensor_result_free(&r);
+
+	/* the same per group (blocks of 2), so a gathered group holds a NaN */
+	struct qspec g = spec_of(8, true, GRAN_GROUP, 0, 2);
+	assert_int_equal(sim(x, shape, 1, &g, NULL, &r, xh), 0);
+	assert_close(r.m.mse, r.m.mse, 0, 0);
+	assert_true(isfinite(r.m.mse));
+	assert_close(xh[0], 1, 1e-7, 0); /* block {1, NaN}: scale 1/127 */
+	tensor_result_free(&r);
+
+	const float d[3] = {1e-40f, 1, -1};
+	const int64_t three[1] = {3};
+	assert_int_equal(sim(d, three, 1, &s, NULL, &r, NULL), 0);
+	f = find_kind(&r, FIND_DENORMAL, -1);
+	assert_non_null(f);
+	assert_int_equal(f->level, RISK_WARN);
+	tensor_result_free(&r);
+}
+
+/* Per-channel axis 0 on [3, 4] with row 1 all zeros: a zero-channel warning
+ * on channel 1, whose scale is 1 and whose error is 0. */
+static void test_zero_channel(void **state)
+{
+	(void)state;
+	const int64_t shape[2] = {3, 4};
+	const float x[12] = {1, 2, 3, 4, 0, 0, 0, 0, -1, 0.5f, 0.25f, 2};
+	struct tensor_result r;
+	struct qspec s = spec_of(8, true, GRAN_CHANNEL, 0, 0);
+	assert_int_equal(sim(x, shape, 2, &s, NULL, &r, NULL), 0);
+	const struct finding *f = find_kind(&r, FIND_ZERO_CHANNEL, 1);
+	assert_non_null(f);
+	assert_int_equal(f->level, RISK_WARN);
+	assert_null(find_kind(&r, FIND_ZERO_CHANNEL, 0));
+	assert_int_equal(r.ch[1].risk, RISK_WARN);
+	assert_close(r.ch[1].scale, 1, 0, 0);
+	assert_true(isinf(r.ch[1].m.sqnr_db));
+	assert_close(r.ch[0].scale, 4 / 127.0, 1e-7, 0); /* narrow */
+	assert_int_equal(r.zero_point, 0);
+	tensor_result_free(&r);
+}
+
+/* Tiny scales: a channel of ±1e-7 quantizes with 1e-7/127 < 1e-5. */
+static void test_tiny_scale(void **state)
+{
+	(void)state;
+	const int64_t shape[2] = {2, 2};
+	const float x[4] = {1, -1, 1e-7f, -1e-7f};
+	struct tensor_result r;
+	struct qspec s = spec_of(8, true, GRAN_CHANNEL, 0, 0);
+	assert_int_equal(sim(x, shape, 2, &s, NULL, &r, NULL), 0);
+	const struct finding *f = find_kind(&r, FIND_TINY_SCALE, 1);
+	assert_non_null(f);
+	assert_int_equal(r.ch[1].risk, RISK_WARN);
+	assert_null(find_kind(&r, FIND_TINY_SCALE, 0));
+	tensor_result_free(&r);
+	s.scheme.scale_floor = 1e-5;
+	assert_int_equal(sim(x, shape, 2, &s, NULL, &r, NULL), 0);
+	assert_null(find_kind(&r, FIND_TINY_SCALE, 1));
+	assert_close(r.scale_min, 1e-5, 1e-6, 0);
+	tensor_result_free(&r);
+}
+
+/* Graph facts: W [2, 3], output axis 0, inputs int8 with s_in = 1e-3,
+ * full-range symmetric int8 weights (scale = absmax/127.5).
+ * Row 0 = [−127.5, 64, 1] → s_w = 1, codes −128, 64, 1; bias 0.5 → 500.
+ * Row 1 = [1000, 0, 0] → s_w = 1000/127.5; bias 1e9 → q = 1e9 / (1e-3·7.843)
+ * = 1.275e11 outside int32: risk on channel 1. The int16 pair of weight
+ * codes down to −128 with int8 inputs reaches 2·(−128)·(−128) = 32768;
+ * narrow weights (−127..127) stop at 2·127·128 = 32512. */
+static void test_graph_bias_and_pair(void **state)
+{
+	(void)state;
+	const int64_t shape[2] = {2, 3};
+	const float w[6] = {-127.5f, 64, 1, 1000, 0, 0};
+	const float bias[2] = {0.5f, 1e9f};
+	struct graph_facts g = {.role = ROLE_WEIGHT,
+	                        .out_axis = 0,
+	                        .reduce_k = 3,
+	                        .has_input = true,
+	                        .s_in = 1e-3,
+	                        .x_qmin = -128,
+	                        .x_qmax = 127,
+	                        .bias = bias,
+	                        .nbias = 2};
+	struct tensor_result r;
+	struct qspec s = spec_of(8, false, GRAN_CHANNEL, 1, 0); /* graph axis 0 wins */
+	assert_int_equal(sim(w, shape, 2, &s, &g, &r, NULL), 0);
+	assert_int_equal(r.nchannels, 2);
+	const struct finding *b1 = find_kind(&r, FIND_BIAS_OVERFLOW, 1);
+	assert_non_null(b1);
+	assert_int_equal(b1->level, RISK_RISK);
+	assert_close(b1->value, 1e9 / (1e-3 * (1000 / 127.5)), 1e-6, 0);
+	assert_int_equal(r.ch[1].risk, RISK_RISK);
+	assert_null(find_kind(&r, FIND_BIAS_OVERFLOW, 0)); /* 500 is fine */
+	assert_close(r.ch[0].scale, 1, 0, 0);
+	const struct finding *p = find_kind(&r, FIND_ACC_INT16_PAIR, -1);
+	assert_non_null(p);
+	assert_int_equal(p->level, RISK_RISK);
+	assert_close(p->value, 32768, 0, 0);
+	assert_int_equal(r.risk, RISK_RISK);
+	tensor_result_free(&r);
+
+	/* narrow weights: no pair overflow */
+	s.scheme.narrow = true;
+	g.bias = NULL;
+	assert_int_equal(sim(w, shape, 2, &s, &g, &r, NULL), 0);
+	p = find_kind(&r, FIND_ACC_INT16_PAIR, -1);
+	assert_non_null(p);
+	assert_int_equal(p->level, RISK_OK);
+	assert_close(fabs(p->value), 32512, 0, 0);
+	tensor_result_free(&r);
+}
+
+/* int32 accumulator: one output row of K = 140 000 weights all 1 quantized
+ * to 127, inputs up to 128: 127·140000·128 = 2 275 840 000 > 2^31 − 1. */
+static void test_graph_acc_int32(void **state)
+{
+	(void)state;
+	enum {
+		K = 140000
+	};
+	const int64_t shape[2] = {1, K};
+	float *w = malloc(K * sizeof *w);
+	struct graph_facts g = {.role = ROLE_WEIGHT,
+	                        .out_axis = 0,
+	                        .reduce_k = K,
+	                        .has_input = true,
+	                        .s_in = 0.1,
+	                        .x_qmin = -128,
+	                        .x_qmax = 127};
+	struct tensor_result r;
+	struct qspec s = spec_of(8, true, GRAN_CHANNEL, 0, 0);
+	assert_non_null(w);
+	for (int i = 0; i < K; i++)
+		w[i] = 1;
+	assert_int_equal(sim(w, shape, 2, &s, &g, &r, NULL), 0);
+	const struct finding *f = find_kind(&r, FIND_ACC_INT32, 0);
+	assert_non_null(f);
+	assert_int_equal(f->level, RISK_RISK);
+	assert_close(f->value, 127.0 * K * 128, 1e-12, 0);
+	tensor_result_free(&r);
+	free(w);
+}
+
+/* Q8_0 against llama.cpp's formula written here: d = amax/127,
+ * q = roundf(x·(1/d)), stored fp16(d), x̂ = q·fp16(d). */
+static void test_block_q8_0(void **state)
+{
+	(void)state;
+	const struct qtype *qt = qtype_find("Q8_0");
+	if (!qt || !qt->quantize_ref)
+		skip();
+	enum {
+		R = 3,
+		C = 64
+	};
+	const int64_t shape[2] = {R, C};
+	float x[R * C], xh[R * C];
+	struct qs_rng rng = {21};
+	for (int i = 0; i < R * C; i++)
+		x[i] = (float)qs_rng_gauss(&rng) * (i < C ? 0.01f : 1.0f);
+	struct qspec s = spec_of(8, true, GRAN_TENSOR, 0, 0);
+	s.qt = qt;
+	struct tensor_result r;
+	assert_int_equal(sim(x, shape, 2, &s, NULL, &r, xh), 0);
+	double se2 = 0, dmin = INFINITY, dmax = 0;
+	for (int b = 0; b < R * C / 32; b++) {
+		float amax = 0;
+		for (int j = 0; j < 32; j++)
+			amax = fmaxf(amax, fabsf(x[b * 32 + j]));
+		float d = amax / 127, id = d ? 1.0f / d : 0.0f;
+		float dh = (float)(_Float16)d;
+		dmin = fmin(dmin, dh);
+		dmax = fmax(dmax, dh);
+		for (int j = 0; j < 32; j++) {
+			float want = roundf(x[b * 32 + j] * id) * dh;
+			assert_close(xh[b * 32 + j], want, 0, 0);
+			se2 += ((double)x[b * 32 + j] - want) * ((double)x[b * 32 + j] - want);
+		}
+	}
+	assert_close(r.m.mse, se2 / (R * C), 1e-12, 0);
+	assert_close(r.scale_min, dmin, 0, 0);
+	assert_close(r.scale_max, dmax, 0, 0);
+	assert_int_equal(r.nchannels, R); /* rows */
+	assert_int_equal(r.zero_point, 0);
+	assert_true(r.m.levels_used > 100 && r.m.levels_used <= 255);
+	assert_close(r.m.clipped_pct, 0, 0, 0);
+	print_message("Q8_0 gaussian rows: sqnr %.3f dB, levels %llu, entropy %.3f bits\n",
+	              r.m.sqnr_db, (unsigned long long)r.m.levels_used, r.m.entropy_bits);
+	tensor_result_free(&r);
+
+	const int64_t odd[2] = {2, 48};
+	struct qs_error err = {0};
+	assert_int_equal(analyze_simulate(x, odd, 2, &s, NULL, &r, NULL, NULL, &err), QS_ERR_USAGE);
+}
+
+/* F16 cast: x̂ = (_Float16)x; 70000 saturates at 65504 and counts as clipped. */
+static void test_float_cast(void **state)
+{
+	(void)state;
+	const struct qtype *qt = qtype_find("F16");
+	assert_non_null(qt);
+	const int64_t shape[1] = {4};
+	const float x[4] = {0.1f, -3.14159f, 70000, 1e-8f};
+	float xh[4];
+	struct qspec s = spec_of(8, true, GRAN_TENSOR, 0, 0);
+	s.qt = qt;
+	struct tensor_result r;
+	assert_int_equal(sim(x, shape, 1, &s, NULL, &r, xh), 0);
+	for (int i = 0; i < 4; i++)
+		assert_close(xh[i], i == 2 ? 65504.0f : (float)(_Float16)x[i], 0, 0);
+	assert_close(r.m.clipped_pct, 25, 0, 0);
+	assert_int_equal(r.m.levels_used, 4);
+	assert_close(r.m.entropy_bits, 2, 1e-12, 0);
+	assert_int_equal(r.bits, 16);
+	tensor_result_free(&r);
+	assert_non_null(qtype_find("int4"));
+	assert_int_equal(qtype_find("UINT8")->family, QTYPE_LINEAR);
+	assert_null(qtype_find("int3"));
+	assert_true(qtype_count() >= 11);
+	assert_non_null(qtype_at(qtype_count() - 1));
+	assert_null(qtype_at(qtype_count()));
+}
+
+/* Measure mode on the hand vector of test_metrics: x = [1,2,3,4],
+ * x̂ = codes = [1,2,2,5] (scale 1, zp 0, clip [−8, 7] at 4 bits):
+ * MSE 0.5, SQNR 11.7609 dB, levels 3, entropy 1.5 bits. */
+static void test_measure(void **state)
+{
+	(void)state;
+	const int64_t shape[1] = {4};
+	const float x[4] = {1, 2, 3, 4}, xh[4] = {1, 2, 2, 5};
+	const int32_t codes[4] = {1, 2, 2, 5};
+	struct quantized q = {.xhat = xh, .codes = codes, .bits = 4, .qmin = -8, .qmax = 7};
+	struct qparam p = {.scale = 1, .zero_point = 0, .clip_lo = -8, .clip_hi = 7};
+	struct tensor_result r;
+	struct qs_error err = {0};
+	assert_true(layout_init(&q.layout, shape, 1, GRAN_TENSOR, 0, 0, NULL));
+	q.params = &p;
+	assert_int_equal(analyze_measure(x, &q, NULL, &r, &err), 0);
+	assert_close(r.m.mse, 0.5, 1e-15, 0);
+	assert_close(r.m.sqnr_db, 11.760912590556813, 1e-12, 0);
+	assert_int_equal(r.m.levels_used, 3);
+	assert_close(r.m.entropy_bits, 1.5, 1e-15, 0);
+	assert_close(r.m.rmse_over_scale, sqrt(0.5), 1e-12, 0);
+	assert_close(r.xhs.max, 5, 0, 0);
+	assert_int_equal(r.nchannels, 4);
+	tensor_result_free(&r);
+	q.codes = NULL; /* levels from the distinct x̂ values */
+	assert_int_equal(analyze_measure(x, &q, NULL, &r, &err), 0);
+	assert_int_equal(r.m.levels_used, 3);
+	tensor_result_free(&r);
+}
+
+/* A per-channel finding on more than 16 channels is folded into a summary. */
+static void test_findings_folded(void **state)
+{
+	(void)state;
+	enum {
+		R = 40,
+		C = 2
+	};
+	const int64_t shape[2] = {R, C};
+	float x[R * C];
+	for (int i = 0; i < R * C; i++)
+		x[i] = (i / C) % 2 ? 0.0f : 1.0f; /* odd rows all zero: 20 channels */
+	struct tensor_result r;
+	struct qspec s = spec_of(8, true, GRAN_CHANNEL, 0, 0);
+	assert_int_equal(sim(x, shape, 2, &s, NULL, &r, NULL), 0);
+	int listed = 0;
+	const struct finding *sum = NULL;
+	for (uint64_t k = 0; k < r.nfind; k++) {
+		if (r.find[k].kind != FIND_ZERO_CHANNEL)
+			continue;
+		if (r.find[k].channel >= 0)
+			listed++;
+		else
+			sum = &r.find[k];
+	}
+	assert_int_equal(listed, 16);
+	assert_non_null(sum);
+	assert_close(sum->value, 4, 0, 0);
+	assert_int_equal(r.ch[39].risk, RISK_WARN);
+	tensor_result_free(&r);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	analysis_init();
+	return 0;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test(test_seed_vector),
+	        cmocka_unit_test(test_per_tensor_channel_table),
+	        cmocka_unit_test(test_per_group_partial),
+	        cmocka_unit_test(test_axis_last_and_negative),
+	        cmocka_unit_test(test_empty_one_constant),
+	        cmocka_unit_test(test_nonfinite_and_denormal),
+	        cmocka_unit_test(test_zero_channel),
+	        cmocka_unit_test(test_tiny_scale),
+	        cmocka_unit_test(test_graph_bias_and_pair),
+	        cmocka_unit_test(test_graph_acc_int32),
+	        cmocka_unit_test(test_block_q8_0),
+	        cmocka_unit_test(test_float_cast),
+	        cmocka_unit_test(test_measure),
+	        cmocka_unit_test(test_findings_folded),
+	};
+	return cmocka_run_group_tests(tests, setup, NULL);
+}
