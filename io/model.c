@@ -14,7 +14,7 @@
 #include "gguf.h"
 #include "npy.h"
 #include "npz.h"
-#include "onnx.h"
+#include "safetensors.h"
 
 /* The format registry: one row per format, sniffed in this order, then
  * matched by extension. Each format's engineer adds its one row here, with
@@ -23,7 +23,7 @@ static const struct model_format_ops *const model_formats[] = {
         &npy_format_ops, &npz_format_ops,
         /* ---- other formats: add one row each below this line ---- */
         &gguf_format_ops,
-        &onnx_format_ops,
+        &safetensors_format_ops,
 };
 
 #define NFORMATS (sizeof model_formats / sizeof model_formats[0])
