@@ -14,6 +14,7 @@
 #include "gguf.h"
 #include "npy.h"
 #include "npz.h"
+#include "onnx.h"
 #include "safetensors.h"
 
 /* The format registry: one row per format, sniffed in this order, then
@@ -24,6 +25,7 @@ static const struct model_format_ops *const model_formats[] = {
         /* ---- other formats: add one row each below this line ---- */
         &gguf_format_ops,
         &safetensors_format_ops,
+        &onnx_format_ops,
 };
 
 #define NFORMATS (sizeof model_formats / sizeof model_formats[0])
