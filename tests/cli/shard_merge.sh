@@ -20,7 +20,7 @@ PYEOF
 scheme=(--bits 4 --method mse --granularity channel)
 opts=("${scheme[@]}" --quiet)
 run_rc 0 "$QSCOPE" report m.npz "${opts[@]}" --csv full.csv --channels-csv full_ch.csv
-parallel --halt now,fail=1 "$QSCOPE" report m.npz "${opts[@]}" --shard {}/4 --csv part{}.csv \
+parallel --will-cite --halt now,fail=1 "$QSCOPE" report m.npz "${opts[@]}" --shard {}/4 --csv part{}.csv \
 	--channels-csv ch{}.csv ::: 1 2 3 4 || fail "a shard job failed"
 
 # The shards partition the tensors and are balanced by size.
@@ -61,6 +61,6 @@ grep -q "run" "$T/err" || fail "foreign run not reported: $(cat "$T/err")"
 [ ! -e bad.csv ] || fail "a failed merge wrote its output"
 
 # More shards than tensors: empty shards still merge to the full report.
-parallel "$QSCOPE" report m.npz "${opts[@]}" --shard {}/16 --csv s{}.csv ::: $(seq 1 16)
+parallel --will-cite "$QSCOPE" report m.npz "${opts[@]}" --shard {}/16 --csv s{}.csv ::: $(seq 1 16)
 run_rc 0 "$QSCOPE" merge s*.csv -o merged16.csv
 cmp full.csv merged16.csv || fail "16-shard merge differs"
