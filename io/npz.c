@@ -505,109 +505,305 @@ int npz_link_quant(struct model *m, const char *label, struct qs_error *err)
 
 /* ---- writer ------------------------------------------------------------ */
 
-static int add_array(zip_t *za, const struct npy_out *a, const char *label, struct qs_error *err)
+/* The archive goes straight into the output stream through a writable
+ * libzip source, and each member's bytes are produced when libzip asks for
+ * them, one source tensor at a time, so memory stays at one tensor's
+ * arrays however large the model. */
+struct zsink {
+	FILE *f;
+	off_t base;
+	zip_error_t ze;
+};
+
+static zip_int64_t sink_seek(struct zsink *s, void *data, zip_uint64_t len)
 {
-	char hdr[640], name[1100];
-	size_t hl = npy_header_format(hdr, sizeof hdr, a->dtype, a->big_endian, a->fortran_order,
-	                              a->shape, a->ndim);
-	uint8_t *img;
+	zip_source_args_seek_t *a = ZIP_SOURCE_GET_ARGS(zip_source_args_seek_t, data, len, &s->ze);
+	off_t to;
+
+	if (!a)
+		return -1;
+	to = a->whence == SEEK_SET ? s->base + a->offset : a->offset;
+	if (fseeko(s->f, to, a->whence) != 0) {
+		zip_error_set(&s->ze, ZIP_ER_SEEK, errno);
+		return -1;
+	}
+	return 0;
+}
+
+static zip_int64_t sink_cb(void *ud, void *data, zip_uint64_t len, zip_source_cmd_t cmd)
+{
+	struct zsink *s = ud;
+
+	switch (cmd) {
+	case ZIP_SOURCE_STAT:
+		zip_stat_init(data);
+		((zip_stat_t *)data)->valid = ZIP_STAT_SIZE; /* size 0: a new archive */
+		return sizeof(zip_stat_t);
+	case ZIP_SOURCE_BEGIN_WRITE:
+		s->base = ftello(s->f);
+		return s->base < 0 ? -1 : 0;
+	case ZIP_SOURCE_WRITE:
+		if (fwrite(data, 1, len, s->f) != len) {
+			zip_error_set(&s->ze, ZIP_ER_WRITE, errno);
+			return -1;
+		}
+		return (zip_int64_t)len;
+	case ZIP_SOURCE_SEEK_WRITE:
+		return sink_seek(s, data, len);
+	case ZIP_SOURCE_TELL_WRITE:
+		return ftello(s->f) - s->base;
+	case ZIP_SOURCE_COMMIT_WRITE:
+		return fseeko(s->f, 0, SEEK_END) == 0 && fflush(s->f) == 0 ? 0 : -1;
+	case ZIP_SOURCE_ERROR:
+		return zip_error_to_data(&s->ze, data, len);
+	case ZIP_SOURCE_SUPPORTS:
+		return ZIP_SOURCE_SUPPORTS_WRITABLE;
+	case ZIP_SOURCE_OPEN:
+	case ZIP_SOURCE_READ:
+	case ZIP_SOURCE_CLOSE:
+	case ZIP_SOURCE_SEEK:
+	case ZIP_SOURCE_TELL:
+	case ZIP_SOURCE_ROLLBACK_WRITE:
+	case ZIP_SOURCE_REMOVE:
+	case ZIP_SOURCE_FREE:
+		return 0;
+	default:
+		zip_error_set(&s->ze, ZIP_ER_OPNOTSUPP, 0);
+		return -1;
+	}
+}
+
+/* The arrays of one source tensor, computed on first use. */
+struct member_cache {
+	const struct model *src;
+	const struct write_opts *o;
+	int64_t tensor; /* whose arrays are in outs; −1: none */
+	struct npy_out *outs;
+	size_t nouts;
+	int rc;
+	struct qs_error err;
+};
+
+struct member {
+	struct member_cache *c;
+	size_t tensor, k;
+	char hdr[640];
+	size_t hl, pos;
+	zip_error_t ze;
+};
+
+static const struct npy_out *member_array(struct member *m)
+{
+	struct member_cache *c = m->c;
+
+	if (c->tensor != (int64_t)m->tensor) {
+		npy_outs_free(c->outs, c->nouts);
+		c->outs = NULL, c->nouts = 0, c->tensor = -1;
+		c->rc = npy_outputs_for_tensor(c->src, m->tensor,
+		                               c->o->plan ? &c->o->plan[m->tensor] : NULL,
+		                               c->o->fake_quant, &c->outs, &c->nouts, &c->err);
+		if (c->rc)
+			return NULL;
+		c->tensor = (int64_t)m->tensor;
+	}
+	if (m->k >= c->nouts) {
+		c->rc = qs_error_set(&c->err, QS_ERR_FORMAT, "tensor '%s': array %zu missing",
+		                     c->src->tensors[m->tensor].name, m->k);
+		return NULL;
+	}
+	return &c->outs[m->k];
+}
+
+static zip_int64_t member_open(struct member *m, zip_stat_t *st)
+{
+	const struct npy_out *a = member_array(m);
+
+	if (!a) {
+		zip_error_set(&m->ze, ZIP_ER_INTERNAL, 0);
+		return -1;
+	}
+	m->hl = npy_header_format(m->hdr, sizeof m->hdr, a->dtype, a->big_endian, a->fortran_order,
+	                          a->shape, a->ndim);
+	if (!m->hl) {
+		m->c->rc = qs_error_set(&m->c->err, QS_ERR_UNSUPPORTED,
+		                        "array '%s': no .npy dtype for %s", a->name,
+		                        dtype_name(a->dtype));
+		zip_error_set(&m->ze, ZIP_ER_INTERNAL, 0);
+		return -1;
+	}
+	m->pos = 0;
+	if (st) {
+		zip_stat_init(st);
+		st->size = m->hl + a->nbytes;
+		st->valid = ZIP_STAT_SIZE;
+		return sizeof *st;
+	}
+	return 0;
+}
+
+static zip_int64_t member_read(struct member *m, uint8_t *dst, zip_uint64_t len)
+{
+	const struct npy_out *a = member_array(m);
+	size_t done = 0;
+
+	if (!a) {
+		zip_error_set(&m->ze, ZIP_ER_INTERNAL, 0);
+		return -1;
+	}
+	while (done < len && m->pos < m->hl + a->nbytes) {
+		const uint8_t *from = m->pos < m->hl ? (const uint8_t *)m->hdr + m->pos
+		                                     : (const uint8_t *)a->data + (m->pos - m->hl);
+		size_t avail = m->pos < m->hl ? m->hl - m->pos : m->hl + a->nbytes - m->pos;
+		size_t n = avail < len - done ? avail : len - done;
+		memcpy(dst + done, from, n);
+		done += n, m->pos += n;
+	}
+	return (zip_int64_t)done;
+}
+
+static zip_int64_t member_cb(void *ud, void *data, zip_uint64_t len, zip_source_cmd_t cmd)
+{
+	struct member *m = ud;
+
+	switch (cmd) {
+	case ZIP_SOURCE_STAT:
+		return member_open(m, data);
+	case ZIP_SOURCE_OPEN:
+		return member_open(m, NULL);
+	case ZIP_SOURCE_READ:
+		return member_read(m, data, len);
+	case ZIP_SOURCE_CLOSE:
+		return 0;
+	case ZIP_SOURCE_ERROR:
+		return zip_error_to_data(&m->ze, data, len);
+	case ZIP_SOURCE_FREE:
+		free(m);
+		return 0;
+	case ZIP_SOURCE_SUPPORTS:
+		return ZIP_SOURCE_SUPPORTS_READABLE;
+	default:
+		zip_error_set(&m->ze, ZIP_ER_OPNOTSUPP, 0);
+		return -1;
+	}
+}
+
+/* Names of tensor i's arrays (npy_outputs_for_tensor makes them in this
+ * order): T, and T.q, T.scale, T.zero_point, T.qinfo for linear quantized
+ * tensors unless fake_quant. */
+static size_t member_names(const struct model *src, size_t i, const struct write_opts *o,
+                           const char **suffix)
+{
+	static const char *const quant_suffix[] = {"", ".q", ".scale", ".zero_point", ".qinfo"};
+	const struct tensor_plan *p = o->plan ? &o->plan[i] : NULL;
+	bool arrays = p && p->quantize && !o->fake_quant &&
+	              (!p->spec.qt || p->spec.qt->family == QTYPE_LINEAR);
+
+	(void)src;
+	for (size_t k = 0; k < 5; k++)
+		suffix[k] = quant_suffix[k];
+	return arrays ? 5 : 1;
+}
+
+static int add_zip_member(zip_t *za, struct member_cache *c, size_t i, size_t k, const char *suffix,
+                          const char *label, struct qs_error *err)
+{
+	struct member *m = calloc(1, sizeof *m);
+	char name[1100];
 	zip_source_t *s;
 	zip_int64_t idx;
 
-	if (!hl)
-		return qs_error_set(err, QS_ERR_UNSUPPORTED, "%s: array '%s': no .npy dtype for %s",
-		                    label, a->name, dtype_name(a->dtype));
-	if ((size_t)snprintf(name, sizeof name, "%s.npy", a->name) >= sizeof name)
-		return qs_error_set(err, QS_ERR_USAGE, "%s: array name too long: %.40s...", label,
-		                    a->name);
-	if (!(img = malloc(hl + a->nbytes)))
+	if (!m)
 		return qs_error_set(err, QS_ERR_NOMEM, "%s: out of memory", label);
-	memcpy(img, hdr, hl);
-	if (a->nbytes)
-		memcpy(img + hl, a->data, a->nbytes);
-	if (!(s = zip_source_buffer(za, img, hl + a->nbytes, 1))) {
-		free(img);
-		return qs_error_set(err, QS_ERR_NOMEM, "%s: %s", label,
-		                    zip_error_strerror(zip_get_error(za)));
+	*m = (struct member){.c = c, .tensor = i, .k = k};
+	zip_error_init(&m->ze);
+	if ((size_t)snprintf(name, sizeof name, "%s%s.npy", c->src->tensors[i].name, suffix) >=
+	    sizeof name) {
+		free(m);
+		return qs_error_set(err, QS_ERR_USAGE, "%s: tensor name too long: %.40s...", label,
+		                    c->src->tensors[i].name);
+	}
+	if (!(s = zip_source_function(za, member_cb, m))) {
+		free(m);
+		return qs_error_set(err, QS_ERR_NOMEM, "%s: out of memory", label);
 	}
 	if ((idx = zip_file_add(za, name, s, ZIP_FL_ENC_UTF_8)) < 0) {
 		zip_source_free(s);
-		return qs_error_set(err, QS_ERR_USAGE, "%s: cannot add array '%s': %s", label,
-		                    a->name, zip_error_strerror(zip_get_error(za)));
+		return qs_error_set(err, QS_ERR_USAGE, "%s: cannot add array '%s': %s", label, name,
+		                    zip_error_strerror(zip_get_error(za)));
 	}
 	zip_set_file_compression(za, (zip_uint64_t)idx, ZIP_CM_STORE, 0);
 	return 0;
 }
 
-static int add_tensors(zip_t *za, const struct model *src, const struct write_opts *o,
-                       const char *label, struct qs_error *err)
+static int add_members(zip_t *za, struct member_cache *c, const char *label, struct qs_error *err)
 {
-	for (size_t i = 0; i < src->ntensors; i++) {
-		struct npy_out *v;
-		size_t n;
-		int rc = npy_outputs_for_tensor(src, i, o->plan ? &o->plan[i] : NULL, o->fake_quant,
-		                                &v, &n, err);
-		for (size_t k = 0; rc == 0 && k < n; k++)
-			rc = add_array(za, &v[k], label, err);
-		npy_outs_free(v, n);
-		if (rc)
-			return rc;
+	const char *suffix[5];
+
+	for (size_t i = 0; i < c->src->ntensors; i++) {
+		size_t n = member_names(c->src, i, c->o, suffix);
+		for (size_t k = 0; k < n; k++) {
+			int rc = add_zip_member(za, c, i, k, suffix[k], label, err);
+			if (rc)
+				return rc;
+		}
 	}
 	return 0;
 }
 
-static int copy_source(zip_source_t *s, FILE *out, const char *label, struct qs_error *err)
+static int write_empty(FILE *out, const char *label, struct qs_error *err)
 {
-	uint8_t buf[1 << 16];
-	zip_int64_t got;
+	static const uint8_t eocd[22] = {'P', 'K', 5, 6};
 
-	if (zip_source_open(s) < 0)
-		return qs_error_set(err, QS_ERR_IO, "%s: %s", label,
-		                    zip_error_strerror(zip_source_error(s)));
-	while ((got = zip_source_read(s, buf, sizeof buf)) > 0)
-		if (fwrite(buf, 1, (size_t)got, out) != (size_t)got) {
-			zip_source_close(s);
-			return qs_error_set(err, QS_ERR_IO, "%s: write failed: %s", label,
-			                    strerror(errno));
-		}
-	zip_source_close(s);
-	return got < 0 ? qs_error_set(err, QS_ERR_IO, "%s: %s", label,
-	                              zip_error_strerror(zip_source_error(s)))
-	               : 0;
+	if (fwrite(eocd, 1, sizeof eocd, out) != sizeof eocd)
+		return qs_error_set(err, QS_ERR_IO, "%s: write failed: %s", label, strerror(errno));
+	return 0;
+}
+
+static int npz_close(zip_t *za, struct member_cache *c, const char *label, struct qs_error *err)
+{
+	int rc = 0;
+
+	if (zip_close(za) != 0) {
+		if (c->rc && err)
+			*err = c->err;
+		rc = c->rc ? c->rc
+		           : qs_error_set(err, QS_ERR_IO, "%s: %s", label,
+		                          zip_error_strerror(zip_get_error(za)));
+		zip_discard(za);
+	}
+	return rc;
 }
 
 static int npz_write(const struct model *src, const struct write_opts *o, FILE *out,
                      const char *out_path, struct qs_error *err)
 {
 	const char *label = strrchr(out_path, '/') ? strrchr(out_path, '/') + 1 : out_path;
-	zip_error_t ze;
+	struct member_cache c = {.src = src, .o = o, .tensor = -1};
+	struct zsink sink = {.f = out};
 	zip_source_t *s;
+	zip_error_t ze;
 	zip_t *za;
 	int rc;
 
+	if (src->ntensors == 0)
+		return write_empty(out, label, err);
 	zip_error_init(&ze);
-	if (!(s = zip_source_buffer_create(NULL, 0, 0, &ze)) ||
+	zip_error_init(&sink.ze);
+	if (!(s = zip_source_function_create(sink_cb, &sink, &ze)) ||
 	    !(za = zip_open_from_source(s, ZIP_TRUNCATE, &ze))) {
-		rc = qs_error_set(err, QS_ERR_NOMEM, "%s: %s", label, zip_error_strerror(&ze));
+		rc = qs_error_set(err, QS_ERR_IO, "%s: %s", label, zip_error_strerror(&ze));
 		zip_source_free(s);
 		zip_error_fini(&ze);
 		return rc;
 	}
 	zip_error_fini(&ze);
-	zip_source_keep(s);
-	if ((rc = add_tensors(za, src, o, label, err)) != 0) {
+	rc = add_members(za, &c, label, err);
+	if (rc)
 		zip_discard(za);
-		zip_source_free(s);
-		return rc;
-	}
-	if (zip_close(za) != 0) {
-		rc = qs_error_set(err, QS_ERR_IO, "%s: %s", label,
-		                  zip_error_strerror(zip_get_error(za)));
-		zip_discard(za);
-	} else {
-		rc = copy_source(s, out, label, err);
-	}
-	zip_source_free(s);
+	else
+		rc = npz_close(za, &c, label, err);
+	npy_outs_free(c.outs, c.nouts);
+	zip_error_fini(&sink.ze);
 	return rc;
 }
 

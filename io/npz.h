@@ -37,9 +37,11 @@
  * shorter than D[a]: per group with block = ceil(D[a]/nblk)).
  *
  * Writing (npz_format_ops.write) stores every array uncompressed (so the
- * result mmaps back), member names "<name>.npy", via libzip. Memory while
- * writing: the whole archive is assembled in memory (about twice the output
- * size at the peak) and then copied to the output stream.
+ * result mmaps back), member names "<name>.npy", via libzip writing straight
+ * into the output stream. Each member's bytes are made when libzip asks for
+ * them, one source tensor at a time: memory while writing is one tensor's
+ * arrays (its x̂, codes and scales), whatever the model's size. A model with
+ * no tensors is written as an empty archive (the 22-byte end record).
  */
 #ifndef QS_NPZ_H
 #define QS_NPZ_H

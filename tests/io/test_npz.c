@@ -329,6 +329,74 @@ static void test_foreign_quant(void **state)
 	assert_non_null(strstr(err.msg, "does not tell the quantization axis"));
 }
 
+/* fake_quant writes floats only; a block qtype writes its dequantized values;
+ * a failing tensor aborts the write with its message and no file. */
+static void test_write_variants(void **state)
+{
+	struct model *m;
+	struct qs_error err;
+	struct tensor_plan plan[3];
+	struct write_opts o = {.plan = plan, .fake_quant = true};
+
+	(void)state;
+	assert_int_equal(model_load(path_of("float.npz"), &m, &err), 0);
+	assert_int_equal(m->ntensors, 3);
+	for (size_t i = 0; i < 3; i++) {
+		plan[i] = (struct tensor_plan){.quantize = true};
+		plan[i].spec.scheme = scheme_default();
+		plan[i].spec.scheme.gran = GRAN_TENSOR;
+		plan[i].spec.method.kind = METHOD_MINMAX;
+	}
+	plan[2].quantize = false;
+	assert_int_equal(model_write(m, &o, path_of("fq.npz"), &err), 0);
+	assert_int_equal(
+	        run_py("import numpy as np\n"
+	               "f = np.load('float.npz'); q = np.load('fq.npz')\n"
+	               "assert q.files == ['conv', 'fc', 'bias'], q.files\n"
+	               "x = f['fc']; s = np.abs(x).max() / np.float32(127.5)\n"
+	               "want = (np.clip(np.round(x / s), -128, 127) * s).astype(np.float32)\n"
+	               "assert np.abs(q['fc'] - want).max() <= s * 1.0001\n"
+	               "assert (q['bias'] == f['bias']).all()\n"),
+	        0);
+	plan[1].spec.qt = qtype_find("Q8_0");
+	assert_non_null(plan[1].spec.qt);
+	plan[0].quantize = false;
+	o.fake_quant = false;
+	/* fc is 16x10: rows are not whole Q8_0 blocks */
+	assert_int_equal(model_write(m, &o, path_of("q8.npz"), &err), QS_ERR_USAGE);
+	assert_non_null(strstr(err.msg, "multiple of 32"));
+	{
+		struct model *g;
+		assert_int_equal(
+		        run_py("import numpy as np\n"
+		               "rng = np.random.default_rng(5)\n"
+		               "np.savez('g.npz', w=rng.normal(size=(4, 64)).astype('<f4'))\n"),
+		        0);
+		struct write_opts og = {.plan = &plan[1]}; /* g has one tensor */
+		assert_int_equal(model_load(path_of("g.npz"), &g, &err), 0);
+		assert_int_equal(model_write(g, &og, path_of("q8.npz"), &err), 0);
+		model_free(g);
+	}
+	/* Q8_0 by hand in numpy: per 32-block d = amax/127, q = round half away */
+	assert_int_equal(
+	        run_py("import numpy as np\n"
+	               "f = np.load('g.npz'); q = np.load('q8.npz')\n"
+	               "assert q.files == ['w'], q.files\n"
+	               "x = f['w'].reshape(-1, 32).astype(np.float32)\n"
+	               "d = np.abs(x).max(axis=1, keepdims=True) / np.float32(127)\n"
+	               "qq = np.trunc(x * (1 / d) + np.copysign(np.float32(0.5), x))\n"
+	               "want = (qq * d.astype(np.float16).astype(np.float32)).reshape(4, 64)\n"
+	               "err = np.abs(q['w'] - want).max()\n"
+	               "assert err <= 1e-6 * np.abs(want).max(), err\n"),
+	        0);
+	plan[1].spec.qt = NULL;
+	plan[1].spec.scheme.bits = 1; /* invalid */
+	assert_int_equal(model_write(m, &o, path_of("bad.npz"), &err), QS_ERR_USAGE);
+	assert_non_null(strstr(err.msg, "tensor 'fc'"));
+	assert_null(fopen(path_of("bad.npz"), "r"));
+	model_free(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -338,6 +406,7 @@ int main(void)
 	        cmocka_unit_test(test_not_npz),
 	        cmocka_unit_test(test_quantized_roundtrip),
 	        cmocka_unit_test(test_foreign_quant),
+	        cmocka_unit_test(test_write_variants),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
