@@ -216,6 +216,7 @@ static int finish_rule(struct rparse *p)
 
 	if (p->row_blank) {
 		free(p->cur.pattern);
+		p->cur.pattern = NULL;
 		return 0;
 	}
 	if (!p->cur.pattern || !*p->cur.pattern)

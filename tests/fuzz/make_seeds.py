@@ -326,8 +326,10 @@ def st_index_seeds(out):
                           "l1.weight": "model-00002-of-00002.safetensors",
                           "l1.bias": "model-00002-of-00002.safetensors"}}
     put(out, "safetensors_index", "two_shards.bin", json.dumps(idx).encode() + SEP + a + SEP + b)
-    idx1 = {"weight_map": {"l0.weight": "model-00001-of-00002.safetensors"}}
-    put(out, "safetensors_index", "one_shard.bin", json.dumps(idx1).encode() + SEP + a)
+    idx1 = {"weight_map": {"l0.weight": "model-00001-of-00002.safetensors",
+                           "l1.weight": "model-00002-of-00002.safetensors"}}
+    b1 = st_bytes({"l1.weight": rng.standard_normal((3, 2)).astype(np.float16)})
+    put(out, "safetensors_index", "fp16_shard.bin", json.dumps(idx1).encode() + SEP + a + SEP + b1)
 
 
 def recipe_seeds(out):
