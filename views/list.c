@@ -293,6 +293,15 @@ static void move_sel(struct list *l, long delta)
 	list_scroll(l, 0);
 }
 
+static bool col_visible(const struct list *l, int c)
+{
+	for (int k = 0; k < l->nvis; k++)
+		if (l->vis[k] == c)
+			return true;
+	return l->nvis == 0;
+}
+
+/* s: the next visible column (sorting by a hidden one would puzzle). */
 static void next_sort(struct list *l, bool reverse)
 {
 	if (reverse) {
@@ -300,10 +309,17 @@ static void next_sort(struct list *l, bool reverse)
 			l->sort_col = 0;
 		else
 			l->reverse = !l->reverse;
-	} else {
-		l->sort_col = (l->sort_col + 1) % l->ncols;
-		l->reverse = false;
+		list_rebuild(l);
+		return;
 	}
+	int c = l->sort_col;
+	for (int i = 0; i < l->ncols; i++) {
+		c = (c + 1) % l->ncols;
+		if (col_visible(l, c))
+			break;
+	}
+	l->sort_col = c;
+	l->reverse = false;
 	list_rebuild(l);
 }
 

@@ -27,7 +27,7 @@ static const struct list_col compare_cols[KC_COUNT] = {
         [KC_WI_METHOD] = {.title = "what-if", .width = 16, .prio = 1},
         [KC_WI_TYPE] = {.title = "type", .width = 8, .prio = 3},
         [KC_WI_SQNR] = {.title = "SQNR", .width = 6, .right = true, .numeric = true},
-        [KC_GAIN] = {.title = "gain dB", .width = 7, .right = true, .numeric = true},
+        [KC_GAIN] = {.title = "gain", .width = 7, .right = true, .numeric = true},
         [KC_RISK] = {.title = "risk", .width = 11, .numeric = true, .prio = 1},
 };
 
@@ -59,11 +59,15 @@ static void compare_get_row(void *ctx, size_t i, struct list_cells *c)
 	snprintf(c->text[KC_NAME], LIST_CELL, "%s", sh.name);
 	snprintf(c->text[KC_SH_TYPE], LIST_CELL, "%s", sh.qtype);
 	view_fmt_db(c->text[KC_SH_SQNR], LIST_CELL, a);
+	if (sh.state != WB_DONE)
+		snprintf(c->text[KC_SH_SQNR], LIST_CELL, "...");
 	c->key[KC_SH_SQNR] = a;
 	c->style[KC_SH_SQNR] = view_sqnr_style(a);
 	snprintf(c->text[KC_WI_METHOD], LIST_CELL, "%s", wi.keep_float ? "keep-float" : wi.method);
 	snprintf(c->text[KC_WI_TYPE], LIST_CELL, "%s", wi.keep_float ? wi.dtype : wi.qtype);
 	view_fmt_db(c->text[KC_WI_SQNR], LIST_CELL, b);
+	if (wi.state != WB_DONE && !wi.keep_float)
+		snprintf(c->text[KC_WI_SQNR], LIST_CELL, "...");
 	c->key[KC_WI_SQNR] = b;
 	c->style[KC_WI_SQNR] = view_sqnr_style(b);
 	double gain = isfinite(a) && isfinite(b)         ? b - a
@@ -78,8 +82,8 @@ static void compare_get_row(void *ctx, size_t i, struct list_cells *c)
 	c->key[KC_GAIN] = gain;
 	c->style[KC_GAIN] = gain > 0.05 ? ST_OK : gain < -0.05 ? ST_RISK : ST_NORMAL;
 	if (sh.res && wi.res && sh.state == WB_DONE && wi.state == WB_DONE) {
-		snprintf(c->text[KC_RISK], LIST_CELL, "%s>%s", risk_level_name(sh.res->risk),
-		         risk_level_name(wi.res->risk));
+		snprintf(c->text[KC_RISK], LIST_CELL, "%s%s%s", risk_level_name(sh.res->risk),
+		         s->wb->utf8 ? "\u2192" : ">", risk_level_name(wi.res->risk));
 		c->key[KC_RISK] = -(double)sh.res->risk;
 	}
 	c->marked = i < s->wb->nmarked_cap && s->wb->marked[i];
@@ -137,21 +141,22 @@ static void compare_draw(struct view *v, struct grid *g)
 	}
 	compare_sync(c);
 	double sum_gain = 0;
-	size_t better = 0, worse = 0;
+	size_t better = 0, worse = 0, counted = 0;
 	for (size_t i = 0; i < c->l.norder; i++) {
 		struct list_cells cells;
 		compare_get_row(c, c->l.order[i], &cells);
 		double gn = cells.key[KC_GAIN];
 		if (isfinite(gn)) {
 			sum_gain += gn;
+			counted++;
 			better += gn > 0.05;
 			worse += gn < -0.05;
 		}
 	}
-	grid_printf(
-	        g, v->x + 1, v->y, v->w - 1, ST_NORMAL,
-	        "as shipped vs what-if: %zu better, %zu worse, mean gain %+.2f dB over %zu shown",
-	        better, worse, c->l.norder ? sum_gain / (double)c->l.norder : 0.0, c->l.norder);
+	grid_printf(g, v->x + 1, v->y, v->w - 1, ST_NORMAL,
+	            "as shipped vs what-if: %zu better, %zu worse, mean gain %+.2f dB over %zu "
+	            "compared",
+	            better, worse, counted ? sum_gain / (double)counted : 0.0, counted);
 	list_draw(&c->l, g);
 }
 
@@ -190,7 +195,7 @@ static bool compare_row(const struct view *v, size_t *row)
 
 const struct view_ops view_compare_ops = {
         .name = "compare",
-        .hints = "Esc back|Enter detail|s sort|S reverse|Space mark|m retune|? help|q quit",
+        .hints = "? help|Esc back|Enter detail|s sort|S reverse|Space mark|m retune|q quit",
         .open = compare_open,
         .close = compare_close,
         .layout = compare_layout,

@@ -318,7 +318,7 @@ static void draw_info(struct detail_state *d, struct grid *g, const struct view 
 		cx += grid_text(g, cx, v->y + 1, v->w, ST_NORMAL, "SQNR ");
 		cx += grid_printf(g, cx, v->y + 1, v->w, view_sqnr_style(d->res->m.sqnr_db),
 		                  "%s dB", view_fmt_db(a, sizeof a, d->res->m.sqnr_db));
-		cx += grid_text(g, cx, v->y + 1, v->w, ST_NORMAL, "  risk ");
+		cx += grid_text(g, cx, v->y + 1, v->w, ST_NORMAL, "  overflow/numeric risk: ");
 		cx += grid_text(g, cx, v->y + 1, v->w, view_risk_style(d->res->risk),
 		                risk_level_name(d->res->risk));
 		grid_printf(g, cx, v->y + 1, v->w - cx, ST_DIM, "  (%s; v switches, m retunes)",
@@ -361,10 +361,9 @@ static void draw_float_hist(struct detail_state *d, struct grid *g, int x, int y
 	ensure_hists(d, w, d->he_w ? d->he_w : 0);
 	double per_col = chart_histogram(g, x, y + 1, w, h - 1, d->hx, &ov, d->log_scale);
 	char s[32], a[32], b[32];
-	grid_printf(g, x, y, w, ST_HEADER,
-	            "float values%s | grid %s%s (%.2g levels/col) | clip %s..%s",
+	grid_printf(g, x, y, w, ST_HEADER, "x%s: step %s%s, %.2g/col; clip %s..%s",
 	            d->log_scale ? " (log)" : "", chart_fmt(s, sizeof s, step, 3),
-	            r->scale_min < r->scale_max ? " (largest scale)" : "", per_col,
+	            r->scale_min < r->scale_max ? " (max)" : "", per_col,
 	            chart_fmt(a, sizeof a, r->clip_min, 3), chart_fmt(b, sizeof b, r->clip_max, 3));
 }
 
@@ -377,7 +376,7 @@ static void draw_err_hist(struct detail_state *d, struct grid *g, int x, int y, 
 	        .has_clip = half > 0 && half < r->m.max_abs_err, .clip_lo = -half, .clip_hi = half};
 	chart_histogram(g, x, y + 1, w, h - 1, d->he, &ov, d->log_scale);
 	char s[32];
-	grid_printf(g, x, y, w, ST_HEADER, "error x-x^%s | lines at +-scale/2 = %s",
+	grid_printf(g, x, y, w, ST_HEADER, "error x-x^%s; lines at +-step/2 = %s",
 	            d->log_scale ? " (log)" : "", chart_fmt(s, sizeof s, half, 3));
 }
 
@@ -403,11 +402,10 @@ static void draw_strip(struct detail_state *d, struct grid *g, int x, int y, int
 		lo = hi = 0;
 	char a[32], b[32], c[32];
 	grid_printf(g, x, y, w, ST_HEADER,
-	            "per-channel %s: %zu channels, %s..%s, worst ch %zu = %s, flagged %zu (x: %s)",
+	            "per-channel %s: %zu channels, %s..%s, worst ch %zu = %s, flagged %zu",
 	            d->strip_scale ? "scale" : "SQNR dB", n, chart_fmt(a, sizeof a, lo, 3),
 	            chart_fmt(b, sizeof b, hi, 3), worst,
-	            chart_fmt(c, sizeof c, d->strip_v[worst], 3), nflag,
-	            d->strip_scale ? "SQNR" : "scale");
+	            chart_fmt(c, sizeof c, d->strip_v[worst], 3), nflag);
 	chart_strip(g, x, y + 1, w, 1, d->strip_v, n, d->flag, lo - (hi - lo) * 0.05, hi, true);
 }
 
@@ -517,6 +515,8 @@ static void detail_draw(struct view *v, struct grid *g)
 		return;
 	}
 	struct detail_geom gm = geom_of(v);
+	if (gm.wide && (d->pane == PANE_STATS || d->pane == PANE_ERRORS))
+		d->pane = PANE_CHANNELS;
 	if (d->err[0])
 		grid_text(g, v->x + 1, gm.hist_y, v->w - 1, ST_ERROR, d->err);
 	else
@@ -591,7 +591,7 @@ static bool detail_row(const struct view *v, size_t *row)
 
 const struct view_ops view_detail_ops = {
         .name = "tensor detail",
-        .hints = "Esc back|Tab pane|s sort|L log|x strip|v shipped/what-if|m retune|u undo|? help",
+        .hints = "? help|Esc back|Tab pane|s sort|L log|x strip|m retune|u undo|v shipped/what-if",
         .open = detail_open,
         .close = detail_close,
         .layout = detail_layout,

@@ -347,7 +347,7 @@ static void draw_compare(struct retune_state *t, struct grid *g, int x, int y, i
 	const char *why;
 	const struct tensor_result *after = after_result(t, &why);
 	const char *arrow = g->utf8 ? "\u2192" : "->";
-	grid_printf(g, x, y, w, ST_HEADER, "%-12s %12s    %12s", "", "before", "after");
+	grid_printf(g, x, y, w, ST_HEADER, "%-12s %12s    %12s", "", "current", "new");
 	for (size_t i = 0; i < sizeof cmp_lines / sizeof cmp_lines[0]; i++) {
 		char a[32] = "-", b[32] = "";
 		if (before)
@@ -362,13 +362,26 @@ static void draw_compare(struct retune_state *t, struct grid *g, int x, int y, i
 		grid_printf(g, x + 12 + 1 + 12 + 4, y + 1 + (int)i, w - 29, st, "%12s", b);
 	}
 	int ry = y + 1 + (int)(sizeof cmp_lines / sizeof cmp_lines[0]);
-	grid_printf(g, x, ry, w, ST_DIALOG, "%-12s %12s %s ", "risk",
+	grid_printf(g, x, ry, w, ST_DIALOG, "%-12s %12s %s ", "risk level",
 	            before ? risk_level_name(before->risk) : "-", arrow);
 	if (after)
 		grid_printf(g, x + 29, ry, w - 29, view_risk_style(after->risk), "%12s",
 		            risk_level_name(after->risk));
 	if (why)
 		grid_text(g, x, ry + 1, w, ST_DIM, why);
+}
+
+/* In measure mode, the model's own quantization for reference. */
+static void draw_shipped(struct retune_state *t, struct grid *g, int x, int y, int w)
+{
+	struct wb_row r;
+	char a[32];
+	if (!t->wb->quant_path)
+		return;
+	t->wb->src.get_row(t->wb->src.ctx, t->row, WB_SHIPPED, &r);
+	if (r.state == WB_DONE && r.res)
+		grid_printf(g, x, y, w, ST_DIM, "as shipped (%s %s %s): SQNR %s dB", r.qtype,
+		            r.scheme, r.gran, view_fmt_db(a, sizeof a, r.res->m.sqnr_db));
 }
 
 static void retune_draw(struct view *v, struct grid *g)
@@ -382,6 +395,7 @@ static void retune_draw(struct view *v, struct grid *g)
 	grid_box(g, x, y, w, h, ST_DIALOG, title);
 	grid_clip(g, x + 1, y + 1, w - 2, h - 2);
 	draw_fields(t, g, x + 2, y + 1, w - 4);
+	draw_shipped(t, g, x + 2, y + 1 + NFIELDS, w - 4);
 	draw_compare(t, g, x + 2, y + 2 + NFIELDS, w - 4);
 	grid_text(g, x + 2, y + h - 2, w - 4, ST_DIM,
 	          "Up/Down field  Left/Right change  Enter apply  Esc cancel");

@@ -110,6 +110,12 @@ static void table_get_row(void *ctx, size_t i, struct list_cells *c)
 		c->style[COL_NAME] = r.state == WB_FAILED ? ST_ERROR : ST_DIM;
 		return;
 	}
+	if (r.keep_float) {
+		snprintf(c->text[COL_SQNR], LIST_CELL, "float");
+		c->key[COL_SQNR] = INFINITY;
+		c->style[COL_SQNR] = ST_OK;
+		return;
+	}
 	snprintf(c->text[COL_BITS], LIST_CELL, "%d", r.res->bits);
 	c->key[COL_BITS] = r.res->bits;
 	result_cells(c, &r);
@@ -169,8 +175,9 @@ static void add_total(struct totals *s, const struct wb_row *r)
 	s->bytes_q += r->keep_float ? r->bytes_float : r->bytes_quant;
 	if (r->state == WB_FAILED)
 		s->failed++;
-	if (r->state != WB_DONE || !r->res) {
+	if (r->state != WB_DONE || !r->res || r->keep_float) {
 		s->pending += r->state == WB_PENDING || r->state == WB_RUNNING;
+		s->count[RISK_OK] += r->state == WB_DONE && r->keep_float;
 		return;
 	}
 	s->count[r->res->risk]++;
@@ -191,7 +198,7 @@ static void draw_totals(struct table_state *t, struct grid *g, int x, int y, int
 	}
 	char a[32], b[32], c[32], d[32], sort[48];
 	grid_printf(g, x + 1, y, w - 1, ST_NORMAL,
-	            "params %s   float %s %s quantized %s (%.1fx)   SQNR %s dB (param-weighted)",
+	            "params %s  float %s %s %s (%.1fx)  weighted SQNR %s dB",
 	            view_fmt_count(a, sizeof a, s.params), view_fmt_bytes(b, sizeof b, s.bytes_f),
 	            g->utf8 ? "\u2192" : "->", view_fmt_bytes(c, sizeof c, s.bytes_q),
 	            s.bytes_q > 0 ? s.bytes_f / s.bytes_q : 0.0,
@@ -201,9 +208,10 @@ static void draw_totals(struct table_state *t, struct grid *g, int x, int y, int
 	cx += grid_printf(g, cx, y + 1, w, ST_RISK, "risk %zu", s.count[RISK_RISK]);
 	cx += grid_printf(g, cx, y + 1, w, ST_WARN, "  warn %zu", s.count[RISK_WARN]);
 	cx += grid_printf(g, cx, y + 1, w, ST_OK, "  ok %zu", s.count[RISK_OK]);
-	if (s.pending || s.failed)
-		cx += grid_printf(g, cx, y + 1, w, ST_DIM, "  pending %zu  failed %zu", s.pending,
-		                  s.failed);
+	if (s.pending)
+		cx += grid_printf(g, cx, y + 1, w, ST_DIM, "  pending %zu", s.pending);
+	if (s.failed)
+		cx += grid_printf(g, cx, y + 1, w, ST_ERROR, "  failed %zu", s.failed);
 	cx += grid_printf(g, cx, y + 1, w, ST_NORMAL, "   shown %zu", t->l.norder);
 	if (t->wb->filter[0])
 		cx += grid_printf(g, cx, y + 1, w, ST_MARKED, "  filter \"%s\"", t->wb->filter);
@@ -296,8 +304,8 @@ static bool table_row(const struct view *v, size_t *row)
 
 const struct view_ops view_table_ops = {
         .name = "tensors",
-        .hints = "Enter detail|/ filter|s sort|Space mark|m retune|c compare|v shipped/what-if|e "
-                 "export|w write|r recipe|u undo|? help|q quit",
+        .hints = "? help|q quit|Enter detail|/ filter|s sort|Space mark|m retune|c compare|e "
+                 "csv|w write|r recipe|u undo|v shipped/what-if",
         .open = table_open,
         .close = table_close,
         .layout = table_layout,
