@@ -10,10 +10,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "batch.h"
-#include "batch_csv.h"
-#include "cli.h"
-
 /* One unit of work: (re)compute row `row` with this spec; gen tells a stale
  * result (the row was edited meanwhile) from a current one. */
 struct job {
@@ -202,18 +198,25 @@ static void shard_rows(struct session *s, int k, int n)
 	free(load);
 }
 
+/* Defaults, the graph's channel axis, then the first matching recipe rule.
+ * Biases stay in float unless a rule says otherwise: runtimes quantize them
+ * to int32 from the input and weight scales, not with the weight scheme. */
 static void apply_choices(struct session *s, const struct session_opts *o)
 {
 	for (size_t i = 0; i < s->nrows; i++) {
 		struct session_row *r = &s->rows[i];
 		const struct model_tensor *t = r->ft ? r->ft : r->qt;
 		r->spec = o->defaults;
-		if (!o->axis_explicit && t->facts.out_axis >= 0)
+		if (!o->axis_explicit && t->facts.out_axis >= 0 &&
+		    r->spec.scheme.gran == GRAN_CHANNEL)
 			r->spec.scheme.axis = t->facts.out_axis;
-		if (o->recipe) {
-			const struct recipe_rule *rule =
-			        recipe_apply(o->recipe, r->name, &r->spec, &r->keep_float);
-			if (rule && rule->has_min_sqnr)
+		r->keep_float = t->facts.role == ROLE_BIAS;
+		bool keep = false;
+		const struct recipe_rule *rule =
+		        o->recipe ? recipe_apply(o->recipe, r->name, &r->spec, &keep) : NULL;
+		if (rule) {
+			r->keep_float = keep;
+			if (rule->has_min_sqnr)
 				r->min_sqnr = rule->min_sqnr;
 		}
 		r->state = (r->ft && (r->qt || !s->qm)) ? ROW_PENDING : ROW_UNPAIRED;
@@ -787,57 +790,34 @@ int session_write_model(struct session *s, const char *path, bool fake_quant, st
 	return session_write_model_opts(s, path, &o, err);
 }
 
-/* fnmatch treats *?[\ specially; a saved recipe names each tensor exactly. */
-static void glob_escape(const char *name, char *buf, size_t len)
-{
-	size_t k = 0;
-
-	for (; *name && k + 2 < len; name++) {
-		if (strchr("*?[]\\", *name))
-			buf[k++] = '\\';
-		buf[k++] = *name;
-	}
-	buf[k] = '\0';
-}
-
-static void put_cell(FILE *f, const char *v, bool last)
-{
-	batch_csv_cell(f, v, last);
-}
-
-static void recipe_row(FILE *f, const struct session_row *r)
-{
-	char pat[1024], bits[16], gran[48], meth[64], sqnr[40] = "";
-	const struct scheme *sc = &r->spec.scheme;
-
-	glob_escape(r->name, pat, sizeof pat);
-	snprintf(bits, sizeof bits, "%d", sc->bits);
-	cli_granularity_name(sc->gran, sc->group_size, gran, sizeof gran);
-	method_format(&r->spec.method, meth, sizeof meth);
-	if (!isnan(r->min_sqnr))
-		snprintf(sqnr, sizeof sqnr, "%.17g", r->min_sqnr);
-	put_cell(f, pat, false);
-	put_cell(f, r->keep_float ? "keep-float" : "quantize", false);
-	put_cell(f, bits, false);
-	put_cell(f, sc->symmetric ? "sym" : "asym", false);
-	put_cell(f, gran, false);
-	put_cell(f, meth, false);
-	put_cell(f, r->spec.qt ? r->spec.qt->name : "", false);
-	put_cell(f, sqnr, true);
-}
-
 int session_save_recipe(struct session *s, const char *path, struct qs_error *err)
 {
-	struct atomic_file af;
+	struct recipe *rc = recipe_new();
+	char pat[1024];
+	int status = rc ? 0 : qs_error_set(err, QS_ERR_NOMEM, "%s: out of memory", path);
 
-	if (atomic_open(&af, path, err))
-		return err ? err->code : QS_ERR_IO;
-	fputs("pattern,action,bits,scheme,granularity,method,qtype,min_sqnr\n", af.f);
-	for (size_t i = 0; i < s->nrows; i++)
-		if (s->rows[i].ft)
-			recipe_row(af.f, &s->rows[i]);
-	int rc = atomic_commit(&af, err);
-	if (!rc)
+	for (size_t i = 0; !status && i < s->nrows; i++) {
+		const struct session_row *r = &s->rows[i];
+		if (!r->ft)
+			continue;
+		if (!recipe_glob_escape(r->name, pat, sizeof pat)) {
+			status = qs_error_set(err, QS_ERR_USAGE,
+			                      "%s: tensor name too long for a recipe", r->name);
+			break;
+		}
+		if (recipe_add(rc, pat, &r->spec, r->keep_float)) {
+			status = qs_error_set(err, QS_ERR_NOMEM, "%s: out of memory", path);
+			break;
+		}
+		if (!isnan(r->min_sqnr)) {
+			rc->rules[rc->n - 1].has_min_sqnr = true;
+			rc->rules[rc->n - 1].min_sqnr = r->min_sqnr;
+		}
+	}
+	if (!status)
+		status = recipe_save(path, rc, err);
+	recipe_free(rc);
+	if (!status)
 		session_mark_saved(s);
-	return rc;
+	return status;
 }
