@@ -21,7 +21,8 @@
  * matched by extension. Each format's engineer adds its one row here, with
  * the ops declared extern in its own header (io/onnx.h, io/gguf.h, ...). */
 static const struct model_format_ops *const model_formats[] = {
-        &npy_format_ops, &npz_format_ops,
+        &npy_format_ops,
+        &npz_format_ops,
         /* ---- other formats: add one row each below this line ---- */
         &gguf_format_ops,
         &safetensors_format_ops,
@@ -79,12 +80,14 @@ int model_map_file(const char *path, const uint8_t **data, size_t *len, struct q
 	*len = 0;
 	if (fd < 0)
 		return qs_error_set(err, QS_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+	if (fstat(fd, &st) != 0) {
 		int e = errno;
 		close(fd);
-		return qs_error_set(err, QS_ERR_IO, "%s: not a regular file%s%s", path,
-		                    S_ISREG(st.st_mode) ? ": " : "",
-		                    S_ISREG(st.st_mode) ? strerror(e) : "");
+		return qs_error_set(err, QS_ERR_IO, "%s: cannot stat: %s", path, strerror(e));
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		return qs_error_set(err, QS_ERR_IO, "%s: not a regular file", path);
 	}
 	if (st.st_size == 0) {
 		close(fd);

@@ -160,6 +160,12 @@ static int inflate_member(zip_t *za, zip_uint64_t i, const zip_stat_t *st, const
 	if (!nb)
 		return qs_error_set(err, QS_ERR_NOMEM, "%s: out of memory", label);
 	im->bufs = nb;
+	/* deflate cannot expand more than about 1032:1 */
+	if (st->size / 1032 > st->comp_size + 1024)
+		return qs_error_set(err, QS_ERR_FORMAT,
+		                    "%s: claims %llu bytes inflated from %llu compressed (corrupt)",
+		                    label, (unsigned long long)st->size,
+		                    (unsigned long long)st->comp_size);
 	if (st->size > SIZE_MAX || !(buf = malloc(st->size ? (size_t)st->size : 1)))
 		return qs_error_set(err, QS_ERR_NOMEM,
 		                    "%s: cannot allocate %llu bytes to inflate the member", label,
