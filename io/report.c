@@ -246,21 +246,21 @@ static void metric_cells(struct cells *c, const struct tensor_result *r)
 	cell_u64(c, m->n_inf);
 }
 
-static void whatif_cells(struct cells *c, const struct report_row *row)
+/* n must outlive emit(): the cells point into it. */
+static void whatif_cells(struct cells *c, const struct report_row *row, struct spec_names *n)
 {
-	struct spec_names n;
 	const struct tensor_result *r = row->whatif;
 
 	if (!row->whatif_spec || !r) {
 		cell_empty(c, 10);
 		return;
 	}
-	names_of(row->whatif_spec, &n);
-	cell_str(c, n.qtype);
+	names_of(row->whatif_spec, n);
+	cell_str(c, n->qtype);
 	cell_i64(c, r->bits);
-	cell_str(c, n.scheme);
-	cell_str(c, n.gran);
-	cell_str(c, n.method);
+	cell_str(c, n->scheme);
+	cell_str(c, n->gran);
+	cell_str(c, n->method);
 	cell_dbl(c, r->m.mse);
 	cell_dbl(c, r->m.sqnr_db);
 	cell_dbl(c, r->m.max_abs_err);
@@ -281,7 +281,7 @@ static int add_tensor_row(struct report_writer *w, const struct report_row *row,
                           struct qs_error *err)
 {
 	struct cells *c = calloc(1, sizeof *c);
-	struct spec_names n;
+	struct spec_names n, wn;
 	char shape[256];
 	bool failed = row->status && strcmp(row->status, "failed") == 0;
 	const struct tensor_result *r = failed ? NULL : row->res;
@@ -308,7 +308,7 @@ static int add_tensor_row(struct report_writer *w, const struct report_row *row,
 		cell_empty(c, 18);
 	cell_str(c, row->status ? row->status : "ok");
 	cell_str(c, row->note ? row->note : worst_reason(r));
-	whatif_cells(c, row);
+	whatif_cells(c, row, &wn);
 	rc = emit(w, c->c, c->n, err);
 	free(c);
 	return rc;
