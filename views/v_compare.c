@@ -164,10 +164,10 @@ static void compare_handle(struct view *v, const struct input *in, struct action
 {
 	struct compare_state *c = v->st;
 	size_t row = 0;
+	compare_sync(c);
 	bool has = list_selected(&c->l, &row);
 	out->kind = ACT_NONE;
 	out->row = row;
-	compare_sync(c);
 	if (in->kind == IN_CLICK) {
 		list_click(&c->l, in->my);
 	} else if (in->kind != IN_KEY) {

@@ -57,8 +57,8 @@ enum {
 	FC_COUNT
 };
 static const struct list_col find_cols[FC_COUNT] = {
-        [FC_LEVEL] = {.title = "level", .width = 5, .numeric = true},
-        [FC_KIND] = {.title = "finding", .width = 12, .prio = 1},
+        [FC_LEVEL] = {.title = "level", .width = 6, .numeric = true},
+        [FC_KIND] = {.title = "finding", .width = 15, .prio = 1},
         [FC_CH] = {.title = "ch", .width = 4, .right = true, .numeric = true, .prio = 2},
         [FC_VALUE] = {.title = "value", .width = 10, .right = true, .numeric = true, .prio = 1},
         [FC_REASON] = {.title = "reason", .width = 0},
@@ -189,7 +189,8 @@ static int cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* Flag channels at risk and the worst twentieth (at least one) of the strip. */
+/* Flag channels at risk level and the worst twentieth (at least one) of the
+ * strip; warn-level findings (a little saturation) are too common to flag. */
 static void build_strip(struct detail_state *d)
 {
 	size_t n = (size_t)d->res->nchannels;
@@ -209,7 +210,7 @@ static void build_strip(struct detail_state *d)
 	size_t k = n / 20 ? n / 20 : 1;
 	double cut = n ? sorted[k - 1] : 0;
 	for (size_t i = 0; i < n; i++)
-		d->flag[i] = d->res->ch[i].risk != RISK_OK ||
+		d->flag[i] = d->res->ch[i].risk == RISK_RISK ||
 		             (n > 1 && isfinite(cut) && d->strip_v[i] <= cut);
 	free(sorted);
 }
@@ -255,6 +256,7 @@ static int detail_open(struct view *v, const struct view_args *a)
 	d->pane = PANE_STATS;
 	list_init(&d->ch_list, chan_cols, CC_COUNT, chan_count, chan_get_row, d);
 	list_init(&d->find_list, find_cols, FC_COUNT, find_count, find_get_row, d);
+	d->find_list.sort_col = FC_LEVEL; /* worst first: the key is −level */
 	v->st = d;
 	detail_sync(d);
 	return 0;

@@ -260,10 +260,10 @@ static void table_handle(struct view *v, const struct input *in, struct action *
 {
 	struct table_state *t = v->st;
 	size_t row = 0;
+	table_sync(t);
 	bool has = list_selected(&t->l, &row);
 	out->kind = ACT_NONE;
 	out->row = row;
-	table_sync(t);
 	if (in->kind != IN_KEY) {
 		table_mouse(t, in, out);
 		return;
