@@ -301,6 +301,12 @@ static int quantize_tensor(const struct model *m, const struct model_tensor *t,
 	if (!layout_init(&r->l, t->shape, t->ndim, r->s.gran, r->s.axis, r->s.group_size, &why))
 		return qs_error_set(err, QS_ERR_USAGE, "tensor '%s': %s", t->name, why);
 	r->storage = storage_of(&r->s);
+	/* One group is per-tensor to the runtimes (ONNX Runtime refuses a
+	 * block_size with a one-element scale). */
+	if (r->l.ngroups == 1 && r->s.gran != GRAN_TENSOR) {
+		r->s.gran = GRAN_TENSOR;
+		layout_init(&r->l, t->shape, t->ndim, GRAN_TENSOR, 0, 0, &why);
+	}
 	float *x = malloc((t->nelem ? t->nelem : 1) * sizeof *x);
 	if (!x)
 		return qs_error_set(err, QS_ERR_NOMEM, "tensor '%s': out of memory", t->name);

@@ -1,6 +1,10 @@
 // Run ONNX models in ONNX Runtime on the same seeded input and compare
 // their outputs. Usage:
 //   node onnx_run.js REF.onnx OTHER.onnx [OTHER2.onnx ...] [--dim NAME=V] [--value NAME=V]
+//                    [--no-opt]
+// --no-opt disables ONNX Runtime's graph optimizations (fusions such as
+// Conv+BatchNormalization change the order of float operations), so that two
+// models computing the same arithmetic give the same numbers.
 // Dynamic dims default to 1 unless --dim names them; int64 inputs take
 // --value (default 1). Float inputs are uniform in [-1, 1) from a fixed
 // seed (mulberry32); rank-4 float inputs (images) are, like photographs,
@@ -22,15 +26,18 @@ function mulberry32(a) {
 
 function parseArgs(argv) {
   const models = [], dims = {}, values = {};
+  let opts = {};
   for (let i = 0; i < argv.length; i++) {
-    if (argv[i] === '--dim' || argv[i] === '--value') {
+    if (argv[i] === '--no-opt') {
+      opts = { graphOptimizationLevel: 'disabled' };
+    } else if (argv[i] === '--dim' || argv[i] === '--value') {
       const [k, v] = argv[++i].split('=');
       (argv[i - 1] === '--dim' ? dims : values)[k] = Number(v);
     } else {
       models.push(argv[i]);
     }
   }
-  return { models, dims, values };
+  return { models, dims, values, opts };
 }
 
 function smoothImage(shape, rng) {
@@ -76,18 +83,18 @@ function makeFeeds(sess, dims, values) {
   return feeds;
 }
 
-async function run(path, feeds) {
-  const sess = await ort.InferenceSession.create(path);
+async function run(path, feeds, opts) {
+  const sess = await ort.InferenceSession.create(path, opts);
   return sess.run(feeds);
 }
 
 (async () => {
-  const { models, dims, values } = parseArgs(process.argv.slice(2));
-  const refSess = await ort.InferenceSession.create(models[0]);
+  const { models, dims, values, opts } = parseArgs(process.argv.slice(2));
+  const refSess = await ort.InferenceSession.create(models[0], opts);
   const feeds = makeFeeds(refSess, dims, values);
   const ref = await refSess.run(feeds);
   for (const path of models.slice(1)) {
-    const out = await run(path, feeds);
+    const out = await run(path, feeds, opts);
     for (const name of Object.keys(ref)) {
       const a = ref[name].data, b = out[name].data;
       let s2 = 0, e2 = 0, maxd = 0, amax = 0;

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# labels: interop realmodels slow
+# Models written by `qscope quantize` from each ONNX model of ../shared/models
+# load and run in ONNX Runtime (onnxruntime-node): int8 per-channel minmax QDQ
+# and its --fake-quant twin agree to float rounding, their output SQNR
+# against the float model is reported (≥ 20 dB required, see FLOORS), the
+# int8 codes and scales equal a numpy quantization, and uint8 per-tensor and
+# int4 blocked models also load and run. The demo pair runs too.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+models="$QSCOPE_SHARED/models"
+nm="$QSCOPE_SRC/share/setup/node_modules"
+[ -d "$models" ] || { echo "skipped: $models missing"; exit 77; }
+[ -d "$nm/onnxruntime-node" ] && command -v node >/dev/null || { echo "skipped: no onnxruntime-node"; exit 77; }
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+run() { NODE_PATH="$nm" node "$here/onnx_run.js" "$@" 2>/dev/null; }
+
+# name | runtime dims/values for dynamic inputs | per-output SQNR floors below 20 dB (none)
+cases=(
+  "silero_vad_legacy.onnx|--dim batch=1 --dim sequence=512 --value sr=16000|"
+  "ch_ppocr_mobile_v2.0_cls_infer.onnx|--dim p2o.DynamicDimension.0=1 --dim p2o.DynamicDimension.1=48 --dim p2o.DynamicDimension.2=192|"
+  "face_detection_front_128x128_barracuda.onnx||"
+)
+status=0
+for c in "${cases[@]}"; do
+  IFS='|' read -r name dims floors <<<"$c"
+  f="$models/$name"
+  [ -f "$f" ] || { echo "missing $f"; status=1; continue; }
+  echo "== $name"
+  "$QSCOPE" quantize "$f" -o "$tmp/q8.onnx" --qtype int8 --granularity channel --method minmax -q
+  "$QSCOPE" quantize "$f" -o "$tmp/f8.onnx" --qtype int8 --granularity channel --method minmax --fake-quant -q
+  "$PY" "$here/onnx_check_codes.py" "$f" "$tmp/q8.onnx"
+  others=("$tmp/q8.onnx" "$tmp/f8.onnx")
+  "$QSCOPE" quantize "$f" -o "$tmp/u8.onnx" --qtype uint8 --scheme asym --granularity tensor -q
+  others+=("$tmp/u8.onnx")
+  if "$QSCOPE" quantize "$f" -o "$tmp/i4.onnx" --qtype int4 --granularity group:32 -q 2>"$tmp/err"; then
+    others+=("$tmp/i4.onnx")
+  else
+    echo "  int4 blocked not written: $(cat "$tmp/err")"
+    grep -q "raising opset" "$tmp/err" || status=1
+  fi
+  # shellcheck disable=SC2086
+  run "$f" "${others[@]}" $dims >"$tmp/vs_float.jsonl"
+  # shellcheck disable=SC2086
+  run "$tmp/q8.onnx" "$tmp/f8.onnx" $dims --no-opt >"$tmp/agree.jsonl"
+  # shellcheck disable=SC2086
+  "$PY" "$here/onnx_check_run.py" "$tmp/agree.jsonl" "$tmp/vs_float.jsonl" q8.onnx 20 $floors || status=1
+  rm -f "$tmp"/*.onnx
+done
+
+echo "== demo"
+run "$QSCOPE_SRC/share/demo/demo_float.onnx" "$QSCOPE_SRC/share/demo/demo_int8.onnx" >"$tmp/demo.jsonl"
+"$PY" -c 'import json,sys; r=json.loads(open(sys.argv[1]).readline()); print("  demo_int8 logits SQNR %.2f dB" % r["sqnr_db"])' "$tmp/demo.jsonl"
+exit $status
