@@ -597,24 +597,44 @@ static int quant_new(struct model_tensor *t, const char *float_name, int bits, i
 	return 0;
 }
 
-/* Scale shape → layout on the weight [out, in, ...]: (1,)/() per tensor,
- * (out, 1) per channel, (out, G) per group along the last axis. */
+/* Scale shape → layout on the weight: one element per tensor; (out, 1) per
+ * channel of axis 0 (compressed-tensors, any weight rank); otherwise the
+ * weight's rank with exactly one axis a differing: s[a] = w[a] and 1
+ * elsewhere per channel of a, or s[a] = ceil(w[a]/block) and w elsewhere
+ * per group along a (compressed-tensors (out, G), qscope's own files). */
 static bool scale_layout(const struct model_tensor *w, const struct model_tensor *s,
                          struct layout *l)
 {
 	const char *why;
-	uint64_t out = w->ndim ? (uint64_t)w->shape[0] : 1;
+	int axis = -1, nd = w->ndim;
+	bool chan = true, group = true;
 
 	if (s->nelem == 1)
-		return layout_init(l, w->shape, w->ndim, GRAN_TENSOR, 0, 0, &why);
-	if (w->ndim < 1 || s->ndim != 2 || (uint64_t)s->shape[0] != out)
+		return layout_init(l, w->shape, nd, GRAN_TENSOR, 0, 0, &why);
+	if (nd >= 2 && s->ndim == 2 && s->shape[0] == w->shape[0] && s->shape[1] == 1)
+		return layout_init(l, w->shape, nd, GRAN_CHANNEL, 0, 0, &why);
+	if (s->ndim != nd)
 		return false;
-	if (s->shape[1] == 1)
-		return layout_init(l, w->shape, w->ndim, GRAN_CHANNEL, 0, 0, &why);
-	uint64_t in = (uint64_t)w->shape[w->ndim - 1], g = (uint64_t)s->shape[1];
-	if (w->ndim != 2 || g > in)
+	for (int d = 0; d < nd; d++) {
+		if (s->shape[d] == w->shape[d] && w->shape[d] > 1 && axis < 0 && chan)
+			axis = d;
+		else if (s->shape[d] != 1)
+			chan = false;
+	}
+	if (chan && axis >= 0)
+		return layout_init(l, w->shape, nd, GRAN_CHANNEL, axis, 0, &why);
+	axis = -1;
+	for (int d = 0; d < nd; d++) {
+		if (s->shape[d] == w->shape[d])
+			continue;
+		if (axis >= 0 || s->shape[d] < 1 || s->shape[d] > w->shape[d])
+			group = false;
+		axis = d;
+	}
+	if (!group || axis < 0)
 		return false;
-	return layout_init(l, w->shape, w->ndim, GRAN_GROUP, 1, (in + g - 1) / g, &why) &&
+	uint64_t dim = (uint64_t)w->shape[axis], g = (uint64_t)s->shape[axis];
+	return layout_init(l, w->shape, nd, GRAN_GROUP, axis, (dim + g - 1) / g, &why) &&
 	       l->nblk == g;
 }
 
@@ -885,8 +905,7 @@ static int apply_conventions(struct model *m, struct st_impl *im, struct qs_erro
 		} else if (ends_with(t->name, ".qweight")) {
 			snprintf(base, sizeof base, "%.*s", (int)(n - 8), t->name);
 			rc = gptq_awq(m, im, i, base, err);
-		} else if (ends_with(t->name, ".weight") &&
-		           (t->dtype == DTYPE_I8 || t->dtype == DTYPE_U8)) {
+		} else if (t->dtype == DTYPE_I8 || t->dtype == DTYPE_U8) {
 			rc = ct_int8(t, find_t(m, t->name, "_scale"),
 			             find_t(m, t->name, "_zero_point"), err);
 		}

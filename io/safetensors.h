@@ -28,8 +28,9 @@
  * at load into a buffer the model owns (dtype I8/U8/I32 as needed, shape
  * [out, in]), and the scale / zero-point / index tensors become auxiliary:
  *   compressed-tensors int8 (`<m>.weight` I8 + `<m>.weight_scale`
- *     [+ `<m>.weight_zero_point`]): scale shape (1,) per tensor, (out, 1)
- *     per channel, (out, G) per group of ceil(in/G);
+ *     [+ `<m>.weight_zero_point`]; any I8/U8 tensor T with a float T_scale,
+ *     as qscope writes them): scale shape (1,) per tensor, (out, 1) per
+ *     channel, (out, G) per group of ceil(in/G); the float name is T itself;
  *   compressed-tensors pack-quantized (`<m>.weight_packed` I32 +
  *     `<m>.weight_shape` + `<m>.weight_scale` [+ zero point packed along
  *     dim 0]): offset-binary codes q + 2^(b−1), 32/b per word, first element
