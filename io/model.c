@@ -594,7 +594,9 @@ void quantized_tensor_free(struct quantized_tensor *q)
 	*q = (struct quantized_tensor){0};
 }
 
-static struct scheme resolve_scheme(const struct qspec *spec)
+/* As analyze_simulate does, so a written model matches its report: a
+ * LINEAR qtype fixes bits/signedness, the graph's output axis wins. */
+static struct scheme resolve_scheme(const struct qspec *spec, const struct graph_facts *g)
 {
 	struct scheme s = spec->scheme;
 
@@ -602,6 +604,8 @@ static struct scheme resolve_scheme(const struct qspec *spec)
 		s.bits = spec->qt->bits;
 		s.is_signed = spec->qt->is_signed;
 	}
+	if (g && g->out_axis >= 0 && s.gran != GRAN_GROUP)
+		s.axis = g->out_axis;
 	return s;
 }
 
@@ -633,7 +637,7 @@ static int quantize_linear(const struct model_tensor *t, const float *x, const s
 	uint64_t gmax;
 	int rc = 0;
 
-	q->scheme = resolve_scheme(spec);
+	q->scheme = resolve_scheme(spec, &t->facts);
 	if (!scheme_valid(&q->scheme, &why) ||
 	    !layout_init(&q->layout, t->shape, t->ndim, q->scheme.gran, q->scheme.axis,
 	                 q->scheme.group_size, &why))
@@ -659,12 +663,15 @@ static int quantize_linear(const struct model_tensor *t, const float *x, const s
 	return rc;
 }
 
-static int quantize_block(const struct model_tensor *t, const float *x, const struct qspec *spec,
+static int quantize_block(const struct model_tensor *t, float *x, const struct qspec *spec,
                           struct quantized_tensor *q, struct qs_error *err)
 {
 	const struct qtype *qt = spec->qt;
 	uint64_t nb;
 
+	if (!qt->quantize_ref || !qt->dequantize)
+		return qs_error_set(err, QS_ERR_UNSUPPORTED,
+		                    "tensor '%s': qscope cannot quantize to %s", t->name, qt->name);
 	if (t->nelem % qt->block_elems || (t->ndim && t->shape[t->ndim - 1] % qt->block_elems))
 		return qs_error_set(err, QS_ERR_USAGE,
 		                    "tensor '%s': %s needs rows that are a multiple of %u elements",
@@ -673,6 +680,9 @@ static int quantize_block(const struct model_tensor *t, const float *x, const st
 	q->nbytes_blocks = nb * qt->block_bytes;
 	if (!(q->blocks = malloc(q->nbytes_blocks ? q->nbytes_blocks : 1)))
 		return qs_error_set(err, QS_ERR_NOMEM, "tensor '%s': out of memory", t->name);
+	for (uint64_t i = 0; i < t->nelem; i++)
+		if (!isfinite(x[i]))
+			x[i] = 0.0f; /* as analyze_simulate: one NaN must not poison a block */
 	if (qt->quantize_method && spec->method.kind != METHOD_MINMAX)
 		qt->quantize_method(x, q->blocks, (int64_t)t->nelem, &spec->method);
 	else
@@ -682,29 +692,17 @@ static int quantize_block(const struct model_tensor *t, const float *x, const st
 	return 0;
 }
 
+/* Float casts saturate and map NaN/Inf exactly as the report's simulation:
+ * take x̂ from analyze_simulate itself. */
 static int quantize_cast(const struct model_tensor *t, const float *x, const struct qspec *spec,
                          struct quantized_tensor *q, struct qs_error *err)
 {
-	enum dtype s = spec->qt->storage;
+	struct tensor_result r = {0};
+	int rc = analyze_simulate(x, t->shape, t->ndim, spec, &t->facts, &r, q->xhat, NULL, err);
 
-	for (uint64_t i = 0; i < t->nelem; i++) {
-		float v = x[i];
-		if (s == DTYPE_F16)
-			v = f16_to_f32(f32_to_f16(v));
-		else if (s == DTYPE_BF16)
-			v = bf16_to_f32(f32_to_bf16(v));
-		else if (s == DTYPE_F8E4M3FN)
-			v = f8e4m3fn_to_f32(f32_to_f8e4m3fn(v, true));
-		else if (s == DTYPE_F8E5M2)
-			v = f8e5m2_to_f32(f32_to_f8e5m2(v, true));
-		else if (s != DTYPE_F32)
-			return qs_error_set(err, QS_ERR_UNSUPPORTED,
-			                    "tensor '%s': cannot cast to %s", t->name,
-			                    spec->qt->name);
-		q->xhat[i] = v;
-	}
-	q->bits = (int)dtype_info(s)->bits;
-	return 0;
+	tensor_result_free(&r);
+	q->bits = (int)dtype_info(spec->qt->storage)->bits;
+	return rc;
 }
 
 int model_tensor_quantize(const struct model *m, const struct model_tensor *t,

@@ -375,6 +375,16 @@ static void test_write_variants(void **state)
 		struct write_opts og = {.plan = &plan[1]}; /* g has one tensor */
 		assert_int_equal(model_load(path_of("g.npz"), &g, &err), 0);
 		assert_int_equal(model_write(g, &og, path_of("q8.npz"), &err), 0);
+		plan[1].spec.qt = qtype_find("F16");
+		assert_non_null(plan[1].spec.qt);
+		assert_int_equal(model_write(g, &og, path_of("h.npz"), &err), 0);
+		plan[1].spec.qt = qtype_find("Q8_0");
+		assert_int_equal(
+		        run_py("import numpy as np\n"
+		               "w = np.load('g.npz')['w']; h = np.load('h.npz')['w']\n"
+		               "assert h.dtype == np.float32\n"
+		               "assert (h == w.astype(np.float16).astype(np.float32)).all()\n"),
+		        0);
 		model_free(g);
 	}
 	/* Q8_0 by hand in numpy: per 32-block d = amax/127, q = round half away */
