@@ -130,6 +130,18 @@ static void row_bytes(const struct report_ctx *c, const struct session_row *r, u
 
 /* ---- stored quantization as text (measure mode) ----------------------- */
 
+/* A float tensor of the quantized model by its storage type's qtype name
+ * ("F16"), or the dtype's name when no qtype stores it. */
+static const char *float_qtype_name(enum dtype d)
+{
+	const struct qtype *q;
+
+	for (size_t i = 0; (q = qtype_at(i)); i++)
+		if (q->family == QTYPE_FLOAT && q->storage == d)
+			return q->name;
+	return dtype_name(d);
+}
+
 static void stored_text(const struct model_tensor *t, struct row_text *tx)
 {
 	const struct tensor_quant *q = t->quant;
@@ -142,7 +154,7 @@ static void stored_text(const struct model_tensor *t, struct row_text *tx)
 		return;
 	}
 	if (!q) {
-		snprintf(tx->qtype, sizeof tx->qtype, "%s", dtype_name(t->dtype));
+		snprintf(tx->qtype, sizeof tx->qtype, "%s", float_qtype_name(t->dtype));
 		return;
 	}
 	snprintf(tx->qtype, sizeof tx->qtype, "%sint%d", q->qmin < 0 ? "" : "u", q->bits);
@@ -171,6 +183,7 @@ static void fill_report_row(const struct report_ctx *c, const struct session_row
 	                          .dtype = t->dtype,
 	                          .spec = &r->spec};
 	if (r->state == ROW_UNPAIRED) {
+		rr->qtype_str = rr->scheme_str = rr->gran_str = rr->method_str = "";
 		rr->status = "unpaired";
 		rr->note = r->ft ? "no counterpart in the quantized model" : "no float tensor";
 	} else if (r->state == ROW_FAILED) {

@@ -75,3 +75,24 @@ run_rc 0 "$QSCOPE" demo new/dir/../demo
 touch plain
 run_rc 2 "$QSCOPE" demo plain/sub
 grep -q "plain" "$T/err" || fail "demo into a file: $(cat "$T/err")"
+
+# Unpaired tensors on either side are listed, never dropped.
+"$PY" -c "
+import numpy as np
+r = np.random.default_rng(0)
+a = r.normal(size=(4, 8)).astype(np.float32)
+np.savez('uf.npz', a=a, b=r.normal(size=(3, 3)).astype(np.float32))
+np.savez('uq.npz', a=a.astype(np.float16), c=r.normal(size=(5,)).astype(np.float32))"
+run_rc 0 "$QSCOPE" report uf.npz uq.npz --csv u.csv
+grep -q "^unpaired: b " "$T/out" && grep -q "^unpaired: c " "$T/out" || fail "unpaired: $(cat "$T/out")"
+"$PY" - <<'PYEOF'
+import csv
+import numpy as np
+rows = {r["tensor"]: r for r in csv.DictReader(open("u.csv", newline=""))}
+assert rows["b"]["status"] == rows["c"]["status"] == "unpaired", rows
+assert rows["b"]["sqnr_db"] == "" and rows["b"]["qtype"] == ""
+a = np.load("uf.npz")["a"].astype(np.float64)
+e = a - np.load("uq.npz")["a"].astype(np.float64)          # the float16 cast, measured
+assert rows["a"]["qtype"] == "F16" and rows["a"]["method"] == "stored", rows["a"]
+assert abs(float(rows["a"]["sqnr_db"]) - 10 * np.log10((a * a).sum() / (e * e).sum())) < 1e-9
+PYEOF
