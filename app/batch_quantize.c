@@ -18,19 +18,27 @@ static bool same_file(const char *a, const char *b)
 	return !strcmp(a, b);
 }
 
-static void print_plan(const struct session *s, const char *out)
+/* Count what the written file holds (the writer may keep a tensor in float
+ * that its format cannot quantize, e.g. rows not a multiple of a block). */
+static void print_written(const char *out)
 {
-	size_t q = 0, kept = 0;
+	struct model *m = NULL;
+	struct qs_error err = {0};
+	size_t q = 0, f = 0;
 
-	for (size_t i = 0; i < session_rows(s); i++) {
-		const struct session_row *r = session_row(s, i);
-		if (!r->ft)
-			continue;
-		kept += r->keep_float;
-		q += !r->keep_float;
+	if (model_load(out, &m, &err)) {
+		fprintf(stderr, "qscope: wrote %s\n", out);
+		return;
 	}
-	fprintf(stderr, "qscope: wrote %s: %zu tensors quantized, %zu kept in float\n", out, q,
-	        kept);
+	for (size_t i = 0; i < m->ntensors; i++) {
+		const struct model_tensor *t = &m->tensors[i];
+		if (t->quant || (t->block && t->block->family == QTYPE_BLOCK))
+			q++;
+		else if (model_tensor_analysable(t))
+			f++;
+	}
+	fprintf(stderr, "qscope: wrote %s: %zu tensors quantized, %zu in float\n", out, q, f);
+	model_free(m);
 }
 
 int batch_quantize(const struct cli_args *a)
@@ -56,7 +64,7 @@ int batch_quantize(const struct cli_args *a)
 	        .fake_quant = a->fake_quant, .to = a->to, .like = session_quant_model(s)};
 	int rc = session_write_model_opts(s, a->output, &wo, &err);
 	if (!rc && !a->quiet)
-		print_plan(s, a->output);
+		print_written(a->output);
 	session_free(s);
 	recipe_free(rec);
 	return rc ? batch_fail(&err, a->cmd) : EXIT_OK;

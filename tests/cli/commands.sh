@@ -96,3 +96,10 @@ e = a - np.load("uq.npz")["a"].astype(np.float64)          # the float16 cast, m
 assert rows["a"]["qtype"] == "F16" and rows["a"]["method"] == "stored", rows["a"]
 assert abs(float(rows["a"]["sqnr_db"]) - 10 * np.log10((a * a).sum() / (e * e).sum())) < 1e-9
 PYEOF
+
+# No arguments: the bundled demo (a report here, as stdout is not a terminal).
+if [ -f "${QSCOPE_SRC:-/nonexistent}/share/demo/demo_float.onnx" ]; then
+	run_rc 0 "$QSCOPE" </dev/null
+	grep -q "conv1.weight" "$T/out" && grep -q "parameter-weighted" "$T/out" ||
+		fail "no demo report: $(cat "$T/out")"
+fi
