@@ -1,43 +1,63 @@
 #include <curses.h>
+#include <stdio.h>
+#include <string.h>
 
 #include "view.h"
 
-static const struct req_info req_infos[REQ_COUNT] = {
-#define X(id, k, h) [id] = {k, h},
+static const char *const req_helps[REQ_COUNT] = {
+#define X(id, h) [id] = h,
         VIEW_REQUESTS(X)
 #undef X
 };
 
-const struct req_info *view_req_info(enum view_req r)
+const char *view_req_help(enum view_req r)
 {
-	if (r <= REQ_NONE || r >= REQ_COUNT || !req_infos[r].keys)
-		return NULL;
-	return &req_infos[r];
+	return r > REQ_NONE && r < REQ_COUNT ? req_helps[r] : NULL;
 }
 
 #define CTRL(c) ((c)&0x1f)
 
 static const struct key_binding bindings[] = {
-        {KEY_UP, REQ_UP},       {'k', REQ_UP},
-        {KEY_DOWN, REQ_DOWN},   {'j', REQ_DOWN},
-        {KEY_PPAGE, REQ_PGUP},  {KEY_NPAGE, REQ_PGDN},
-        {KEY_HOME, REQ_HOME},   {'g', REQ_HOME},
-        {KEY_END, REQ_END},     {'G', REQ_END},
-        {KEY_LEFT, REQ_LEFT},   {'h', REQ_LEFT},
-        {KEY_RIGHT, REQ_RIGHT}, {'l', REQ_RIGHT},
-        {'\n', REQ_ENTER},      {'\r', REQ_ENTER},
-        {KEY_ENTER, REQ_ENTER}, {27, REQ_BACK},
-        {'\t', REQ_TAB},        {'/', REQ_FILTER},
-        {'s', REQ_SORT},        {'S', REQ_SORT_REV},
-        {' ', REQ_MARK},        {'a', REQ_MARK_ALL},
-        {'m', REQ_RETUNE},      {'u', REQ_UNDO},
-        {CTRL('r'), REQ_REDO},  {'c', REQ_COMPARE},
-        {'v', REQ_SHOW},        {'L', REQ_LOG},
-        {'x', REQ_STRIP},       {'e', REQ_EXPORT},
-        {'w', REQ_WRITE},       {'r', REQ_RECIPE},
-        {'?', REQ_HELP},        {KEY_F(1), REQ_HELP},
-        {'q', REQ_QUIT},        {KEY_BACKSPACE, REQ_BACKSPACE},
-        {127, REQ_BACKSPACE},   {CTRL('h'), REQ_BACKSPACE},
+        {KEY_UP, REQ_UP, "Up"},
+        {'k', REQ_UP, "k"},
+        {KEY_DOWN, REQ_DOWN, "Down"},
+        {'j', REQ_DOWN, "j"},
+        {KEY_PPAGE, REQ_PGUP, "PgUp"},
+        {KEY_NPAGE, REQ_PGDN, "PgDn"},
+        {KEY_HOME, REQ_HOME, "Home"},
+        {'g', REQ_HOME, "g"},
+        {KEY_END, REQ_END, "End"},
+        {'G', REQ_END, "G"},
+        {KEY_LEFT, REQ_LEFT, "Left"},
+        {'h', REQ_LEFT, "h"},
+        {KEY_RIGHT, REQ_RIGHT, "Right"},
+        {'l', REQ_RIGHT, "l"},
+        {'\r', REQ_ENTER, "Enter"},
+        {'\n', REQ_ENTER, NULL},
+        {KEY_ENTER, REQ_ENTER, NULL},
+        {27, REQ_BACK, "Esc"},
+        {'\t', REQ_TAB, "Tab"},
+        {'/', REQ_FILTER, "/"},
+        {'s', REQ_SORT, "s"},
+        {'S', REQ_SORT_REV, "S"},
+        {' ', REQ_MARK, "Space"},
+        {'a', REQ_MARK_ALL, "a"},
+        {'m', REQ_RETUNE, "m"},
+        {'u', REQ_UNDO, "u"},
+        {CTRL('r'), REQ_REDO, "C-r"},
+        {'c', REQ_COMPARE, "c"},
+        {'v', REQ_SHOW, "v"},
+        {'L', REQ_LOG, "L"},
+        {'x', REQ_STRIP, "x"},
+        {'e', REQ_EXPORT, "e"},
+        {'w', REQ_WRITE, "w"},
+        {'r', REQ_RECIPE, "r"},
+        {'?', REQ_HELP, "?"},
+        {KEY_F(1), REQ_HELP, "F1"},
+        {'q', REQ_QUIT, "q"},
+        {KEY_BACKSPACE, REQ_BACKSPACE, NULL},
+        {127, REQ_BACKSPACE, NULL},
+        {CTRL('h'), REQ_BACKSPACE, NULL},
 };
 
 enum view_req view_key_req(int key)
@@ -56,4 +76,16 @@ size_t view_key_count(void)
 const struct key_binding *view_key_at(size_t i)
 {
 	return i < view_key_count() ? &bindings[i] : NULL;
+}
+
+const char *view_req_keys(enum view_req r, char *buf, size_t len)
+{
+	size_t n = 0;
+	buf[0] = 0;
+	for (size_t i = 0; i < view_key_count() && n + 1 < len; i++)
+		if (bindings[i].req == r && bindings[i].name) {
+			int k = snprintf(buf + n, len - n, "%s%s", n ? " " : "", bindings[i].name);
+			n += k > 0 ? (size_t)k : 0;
+		}
+	return buf;
 }

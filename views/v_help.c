@@ -25,9 +25,9 @@ static size_t help_count(void *ctx)
 static void help_get_row(void *ctx, size_t i, struct list_cells *c)
 {
 	struct help_state *h = ctx;
-	const struct req_info *r = view_req_info((enum view_req)h->reqs[i]);
-	snprintf(c->text[0], LIST_CELL, "%s", r->keys);
-	snprintf(c->text[1], LIST_CELL, "%s", r->help);
+	enum view_req r = (enum view_req)h->reqs[i];
+	view_req_keys(r, c->text[0], LIST_CELL);
+	snprintf(c->text[1], LIST_CELL, "%s", view_req_help(r));
 	c->style[0] = ST_KEY;
 }
 
@@ -38,7 +38,7 @@ static int help_open(struct view *v, const struct view_args *a)
 	if (!h)
 		return -1;
 	for (int r = REQ_NONE + 1; r < REQ_COUNT; r++)
-		if (view_req_info((enum view_req)r))
+		if (view_req_help((enum view_req)r))
 			h->reqs[h->n++] = r;
 	list_init(&h->l, help_cols, 2, help_count, help_get_row, h);
 	list_rebuild(&h->l);

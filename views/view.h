@@ -26,55 +26,58 @@
 #define VIEW_MIN_W 80
 #define VIEW_MIN_H 24
 
-/* Requests with their key names and help text, one table (X-macro). */
+/* Requests with their help text (X-macro); their keys are in the binding
+ * table of keys.c. */
 #define VIEW_REQUESTS(X)                                                                           \
-	X(REQ_UP, "Up k", "move up")                                                               \
-	X(REQ_DOWN, "Down j", "move down")                                                         \
-	X(REQ_PGUP, "PgUp", "page up")                                                             \
-	X(REQ_PGDN, "PgDn", "page down")                                                           \
-	X(REQ_HOME, "Home g", "first row")                                                         \
-	X(REQ_END, "End G", "last row")                                                            \
-	X(REQ_LEFT, "Left h", "previous choice (dialogs)")                                         \
-	X(REQ_RIGHT, "Right l", "next choice (dialogs)")                                           \
-	X(REQ_ENTER, "Enter", "open the tensor / confirm")                                         \
-	X(REQ_BACK, "Esc", "back / cancel")                                                        \
-	X(REQ_TAB, "Tab", "next pane (detail: channels, findings, errors)")                        \
-	X(REQ_FILTER, "/", "filter tensors by name")                                               \
-	X(REQ_SORT, "s", "sort by the next column")                                                \
-	X(REQ_SORT_REV, "S", "reverse the sort order")                                             \
-	X(REQ_MARK, "Space", "mark / unmark the row")                                              \
-	X(REQ_MARK_ALL, "a", "mark all shown rows / clear marks")                                  \
-	X(REQ_RETUNE, "m", "retune: method, bits, scheme, granularity ...")                        \
-	X(REQ_UNDO, "u", "undo the last edit")                                                     \
-	X(REQ_REDO, "C-r", "redo")                                                                 \
-	X(REQ_COMPARE, "c", "compare as shipped vs what-if")                                       \
-	X(REQ_SHOW, "v", "table shows as shipped / what-if")                                       \
-	X(REQ_LOG, "L", "histogram log scale on/off")                                              \
-	X(REQ_STRIP, "x", "channel strip: SQNR / scale")                                           \
-	X(REQ_EXPORT, "e", "export per-tensor and per-channel CSV")                                \
-	X(REQ_WRITE, "w", "write the model with the current choices")                              \
-	X(REQ_RECIPE, "r", "save the choices as a recipe CSV")                                     \
-	X(REQ_HELP, "?", "this help")                                                              \
-	X(REQ_QUIT, "q", "quit (asks when choices are unsaved)")
+	X(REQ_UP, "move up")                                                                       \
+	X(REQ_DOWN, "move down")                                                                   \
+	X(REQ_PGUP, "page up")                                                                     \
+	X(REQ_PGDN, "page down")                                                                   \
+	X(REQ_HOME, "first row")                                                                   \
+	X(REQ_END, "last row")                                                                     \
+	X(REQ_LEFT, "previous choice (dialogs)")                                                   \
+	X(REQ_RIGHT, "next choice (dialogs)")                                                      \
+	X(REQ_ENTER, "open the tensor / confirm")                                                  \
+	X(REQ_BACK, "back / cancel")                                                               \
+	X(REQ_TAB, "next pane (detail: channels, findings, errors)")                               \
+	X(REQ_FILTER, "filter tensors by name")                                                    \
+	X(REQ_SORT, "sort by the next column")                                                     \
+	X(REQ_SORT_REV, "reverse the sort order")                                                  \
+	X(REQ_MARK, "mark / unmark the row")                                                       \
+	X(REQ_MARK_ALL, "mark all shown rows / clear marks")                                       \
+	X(REQ_RETUNE, "retune: method, bits, scheme, granularity ...")                             \
+	X(REQ_UNDO, "undo the last edit")                                                          \
+	X(REQ_REDO, "redo")                                                                        \
+	X(REQ_COMPARE, "compare as shipped vs what-if")                                            \
+	X(REQ_SHOW, "table shows as shipped / what-if")                                            \
+	X(REQ_LOG, "histogram log scale on/off")                                                   \
+	X(REQ_STRIP, "channel strip: SQNR / scale")                                                \
+	X(REQ_EXPORT, "export per-tensor and per-channel CSV")                                     \
+	X(REQ_WRITE, "write the model with the current choices")                                   \
+	X(REQ_RECIPE, "save the choices as a recipe CSV")                                          \
+	X(REQ_HELP, "this help")                                                                   \
+	X(REQ_QUIT, "quit (asks when choices are unsaved)")
 
 enum view_req {
 	REQ_NONE,
-#define X(id, keys, help) id,
+#define X(id, help) id,
 	VIEW_REQUESTS(X)
 #undef X
 	REQ_BACKSPACE, /* text fields only; not in the help */
 	REQ_COUNT
 };
 
-struct req_info {
-	const char *keys, *help;
-};
-const struct req_info *view_req_info(enum view_req r); /* NULL for REQ_NONE/BACKSPACE */
+/* Help text of a request; NULL for REQ_NONE/REQ_BACKSPACE. */
+const char *view_req_help(enum view_req r);
+/* Names of every key bound to r, from the binding table ("Up k"). */
+const char *view_req_keys(enum view_req r, char *buf, size_t len);
 
-/* Key bindings: curses key codes (and characters) to requests. */
+/* Key bindings: curses key codes (and characters) to requests, with the
+ * key's name for the help screen — the one table keys and help come from. */
 struct key_binding {
 	int key;
 	enum view_req req;
+	const char *name;
 };
 enum view_req view_key_req(int key);
 size_t view_key_count(void);
