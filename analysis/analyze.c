@@ -120,6 +120,7 @@ struct core_in {
 	float *scratch;          /* n floats */
 	bool xs_done;            /* out->xs already filled */
 	bool assumed_int8_input; /* int16-pair check without graph input */
+	bool codes_in_range;     /* codes are known to lie in [qmin, qmax] */
 };
 
 struct core_state {
@@ -127,8 +128,7 @@ struct core_state {
 	uint64_t *hist;
 	int64_t hlo;
 	size_t hspan;
-	int32_t wq_lo, wq_hi; /* min/max of q − z over finite x */
-	bool any_code;
+	int32_t wq_lo, wq_hi; /* min/max of q − z over finite x; lo > hi: none */
 };
 
 static uint64_t group_base(const struct layout *l, uint64_t o, uint64_t c)
@@ -140,45 +140,72 @@ static uint64_t group_base(const struct layout *l, uint64_t o, uint64_t c)
 	return (o * l->nblk + c / l->block) * l->inner;
 }
 
-static void core_elem(const struct core_in *in, struct core_state *st, struct channel_result *ch,
-                      uint64_t i, uint64_t g, uint64_t chn)
+/* Elements i0 .. i0+cnt−1, one group (p, may be NULL) and one channel: the
+ * sums stay in a local accumulator, merged once per run. */
+static void core_run(const struct core_in *in, struct core_state *st, struct channel_result *ch,
+                     uint64_t i0, uint64_t cnt, const struct qparam *p, struct err_acc *acc)
 {
-	float x = in->x[i], xh = in->xhat[i];
-	bool clipped = in->p && (x < in->p[g].clip_lo || x > in->p[g].clip_hi);
+	struct err_acc a = *acc;
+	float mn = ch->min, mx = ch->max;
+	float lo = p ? p->clip_lo : -INFINITY, hi = p ? p->clip_hi : INFINITY;
+	int32_t z = p ? p->zero_point : 0, wlo = st->wq_lo, whi = st->wq_hi;
 
-	err_acc_add(&st->acc[chn], x, xh, clipped);
-	if (!isfinite(x))
-		return;
-	if (x < ch[chn].min)
-		ch[chn].min = x;
-	if (x > ch[chn].max)
-		ch[chn].max = x;
-	if (!in->codes)
-		return;
-	int32_t q = in->codes[i];
-	if (st->hist)
-		st->hist[(int64_t)q - st->hlo]++;
-	if (in->p) {
-		int32_t d = q - in->p[g].zero_point;
-		st->wq_lo = st->any_code && st->wq_lo < d ? st->wq_lo : d;
-		st->wq_hi = st->any_code && st->wq_hi > d ? st->wq_hi : d;
-		st->any_code = true;
+	for (uint64_t i = i0; i < i0 + cnt; i++) {
+		float x = in->x[i];
+		err_acc_add(&a, x, in->xhat[i], x < lo || x > hi);
+		if (!isfinite(x))
+			continue;
+		mn = x < mn ? x : mn;
+		mx = x > mx ? x : mx;
+		if (!in->codes)
+			continue;
+		int32_t q = in->codes[i];
+		if (st->hist)
+			st->hist[(int64_t)q - st->hlo]++;
+		wlo = q - z < wlo ? q - z : wlo;
+		whi = q - z > whi ? q - z : whi;
 	}
+	*acc = a;
+	ch->min = mn;
+	ch->max = mx;
+	st->wq_lo = wlo;
+	st->wq_hi = whi;
 }
 
-/* One pass over the tensor in (outer, dim, inner) order. */
+static const struct qparam *param_at(const struct core_in *in, uint64_t g)
+{
+	return in->p ? &in->p[g] : NULL;
+}
+
+/* One pass over the tensor in element order, as runs of one channel. */
 static void core_pass(const struct core_in *in, struct core_state *st, struct channel_result *ch)
 {
 	const struct layout *l = in->l;
-	bool grp = l->gran == GRAN_GROUP;
 
+	st->wq_lo = INT32_MAX;
+	st->wq_hi = INT32_MIN;
+	if (l->gran == GRAN_GROUP && l->inner == 1) {
+		/* blocks along the last axis: a channel is a contiguous row */
+		for (uint64_t o = 0; o < l->outer; o++)
+			for (uint64_t b = 0; b < l->nblk; b++) {
+				uint64_t c0 = b * l->block;
+				uint64_t cnt = l->dim - c0 < l->block ? l->dim - c0 : l->block;
+				core_run(in, st, &ch[o], o * l->dim + c0, cnt,
+				         param_at(in, o * l->nblk + b), &st->acc[o]);
+			}
+		return;
+	}
 	for (uint64_t o = 0; o < l->outer; o++) {
 		for (uint64_t c = 0; c < l->dim; c++) {
 			uint64_t base = (o * l->dim + c) * l->inner, gb = group_base(l, o, c);
-			uint64_t cb = grp ? o * l->inner : c;
+			if (l->gran != GRAN_GROUP) {
+				core_run(in, st, &ch[c], base, l->inner, param_at(in, gb),
+				         &st->acc[c]);
+				continue;
+			}
 			for (uint64_t r = 0; r < l->inner; r++)
-				core_elem(in, st, ch, base + r, grp ? gb + r : gb,
-				          grp ? cb + r : cb);
+				core_run(in, st, &ch[o * l->inner + r], base + r, 1,
+				         param_at(in, gb + r), &st->acc[o * l->inner + r]);
 		}
 	}
 }
@@ -221,37 +248,39 @@ static void levels_of_sorted(const void *v, size_t m, size_t width,
 	*entropy = h > 0.0 ? h : 0.0;
 }
 
-/* Number of elements of channel chn and the element index of its k-th. */
-static uint64_t chan_size(const struct layout *l)
-{
-	return l->gran == GRAN_GROUP ? l->dim : l->outer * l->inner;
-}
+/* The elements of channel chn: i = i0 + a·ostride + b for a < nouter,
+ * b = 0, istride, ... (ninner of them). */
+struct chan_span {
+	uint64_t i0, nouter, ostride, ninner, istride;
+};
 
-static uint64_t chan_elem(const struct layout *l, uint64_t chn, uint64_t k)
+static struct chan_span chan_span_of(const struct layout *l, uint64_t chn)
 {
 	if (l->gran == GRAN_GROUP) {
 		uint64_t o = chn / l->inner, r = chn % l->inner;
-		return (o * l->dim + k) * l->inner + r;
+		return (struct chan_span){o * l->dim * l->inner + r, 1, 0, l->dim, l->inner};
 	}
-	uint64_t o = k / l->inner, r = k % l->inner;
-	return (o * l->dim + chn) * l->inner + r;
+	return (struct chan_span){chn * l->inner, l->outer, l->dim * l->inner, l->inner, 1};
 }
 
 /* Per-channel levels/entropy from a histogram reset only where touched. */
-static int chan_levels_hist(const struct core_in *in, const struct core_state *st, uint64_t chn,
-                            uint64_t *hist, int32_t *touched, struct err_metrics *m)
+static void chan_levels_hist(const struct core_in *in, const struct core_state *st, uint64_t chn,
+                             uint64_t *hist, int32_t *touched, struct err_metrics *m)
 {
-	uint64_t cs = chan_size(in->l), nt = 0, tot = 0;
+	struct chan_span sp = chan_span_of(in->l, chn);
+	uint64_t nt = 0, tot = 0;
 	double h = 0.0;
 
-	for (uint64_t k = 0; k < cs; k++) {
-		uint64_t i = chan_elem(in->l, chn, k);
-		if (!isfinite(in->x[i]))
-			continue;
-		int64_t b = (int64_t)in->codes[i] - st->hlo;
-		if (hist[b]++ == 0)
-			touched[nt++] = (int32_t)b;
-		tot++;
+	for (uint64_t a = 0; a < sp.nouter; a++) {
+		uint64_t i = sp.i0 + a * sp.ostride;
+		for (uint64_t b = 0; b < sp.ninner; b++, i += sp.istride) {
+			if (!isfinite(in->x[i]))
+				continue;
+			int64_t k = (int64_t)in->codes[i] - st->hlo;
+			if (hist[k]++ == 0)
+				touched[nt++] = (int32_t)k;
+			tot++;
+		}
 	}
 	for (uint64_t t = 0; t < nt; t++) {
 		double q = (double)hist[touched[t]] / (double)tot;
@@ -260,17 +289,18 @@ static int chan_levels_hist(const struct core_in *in, const struct core_state *s
 	}
 	m->levels_used = nt;
 	m->entropy_bits = h > 0.0 ? h : 0.0;
-	return 0;
 }
 
 static void chan_levels_sort(const struct core_in *in, uint64_t chn, struct err_metrics *m)
 {
-	uint64_t cs = chan_size(in->l), nv = 0;
+	struct chan_span sp = chan_span_of(in->l, chn);
+	uint64_t nv = 0;
 
-	for (uint64_t k = 0; k < cs; k++) {
-		uint64_t i = chan_elem(in->l, chn, k);
-		if (isfinite(in->x[i]))
-			in->scratch[nv++] = in->xhat[i];
+	for (uint64_t a = 0; a < sp.nouter; a++) {
+		uint64_t i = sp.i0 + a * sp.ostride;
+		for (uint64_t b = 0; b < sp.ninner; b++, i += sp.istride)
+			if (isfinite(in->x[i]))
+				in->scratch[nv++] = in->xhat[i];
 	}
 	qsort(in->scratch, nv, sizeof(float), cmp_float);
 	levels_of_sorted(in->scratch, nv, sizeof(float), cmp_float, &m->levels_used,
@@ -367,7 +397,7 @@ static int core_hist_alloc(const struct core_in *in, struct core_state *st)
 
 	if (!in->codes)
 		return 0;
-	for (uint64_t i = 0; i < in->l->n; i++) {
+	for (uint64_t i = 0; !in->codes_in_range && i < in->l->n; i++) {
 		lo = in->codes[i] < lo ? in->codes[i] : lo;
 		hi = in->codes[i] > hi ? in->codes[i] : hi;
 	}
@@ -487,7 +517,7 @@ static void findings_int16(const struct core_in *in, const struct core_state *st
 	const struct graph_facts *g = in->g;
 	struct finding f;
 
-	if (!st->any_code || in->bits > 8 || (g && g->role == ROLE_BIAS))
+	if (st->wq_lo > st->wq_hi || !in->p || in->bits > 8 || (g && g->role == ROLE_BIAS))
 		return;
 	if (g && g->has_input) {
 		overflow_int16_pair(st->wq_lo, st->wq_hi, g->x_qmin, g->x_qmax, &f);
@@ -758,7 +788,8 @@ static int sim_linear(const float *x, const int64_t *shape, int ndim, const stru
 	                     .g = g,
 	                     .scratch = b->scratch,
 	                     .xs_done = true,
-	                     .assumed_int8_input = true};
+	                     .assumed_int8_input = true,
+	                     .codes_in_range = true};
 	rc = core_measure(&in, shape, ndim, out);
 	return rc ? qs_error_set(err, rc, "out of memory measuring %llu elements",
 	                         (unsigned long long)l.n)
@@ -950,7 +981,8 @@ static int sim_float(const float *x, const int64_t *shape, int ndim, const struc
 	                     .qmin = 0,
 	                     .qmax = bits_as_codes ? (1 << dtype_info(t)->bits) - 1 : 0,
 	                     .g = g,
-	                     .scratch = b->scratch};
+	                     .scratch = b->scratch,
+	                     .codes_in_range = true};
 	rc = core_measure(&in, shape, ndim, out);
 	out->zero_point = 0;
 	return rc ? qs_error_set(err, rc, "out of memory measuring %llu elements",

@@ -97,7 +97,6 @@ struct minifloat {
 	uint32_t maxcode; /* largest finite magnitude code */
 };
 
-static const struct minifloat mf_f16 = {5, 10, 15, true, 0x7BFF};
 static const struct minifloat mf_e4m3fn = {4, 3, 7, false, 0x7E};
 static const struct minifloat mf_e5m2 = {5, 2, 15, true, 0x7B};
 
@@ -185,14 +184,51 @@ static uint32_t minifloat_from_f32(const struct minifloat *m, float f, bool satu
 	return sign | mag;
 }
 
-float f16_to_f32(uint16_t h)
+static float f32_of_bits(uint32_t u)
 {
-	return minifloat_to_f32(&mf_f16, h);
+	float f;
+	memcpy(&f, &u, sizeof f);
+	return f;
 }
 
+/* f16 is on every hot path (GGUF scales, F16 tensors), so it gets direct
+ * bit arithmetic; the generic minifloat code is the fp8 path. */
+float f16_to_f32(uint16_t h)
+{
+	uint32_t sign = (uint32_t)(h & 0x8000u) << 16, e = (h >> 10) & 0x1Fu, m = h & 0x3FFu;
+
+	if (e == 0x1F)
+		return f32_of_bits(sign | 0x7F800000u | (m << 13));
+	if (e != 0)
+		return f32_of_bits(sign | ((e + 112) << 23) | (m << 13));
+	float v = (float)m * 0x1p-24f; /* subnormal: m units of 2^-24, exact */
+	return sign ? -v : v;
+}
+
+/* Normal results: drop 13 mantissa bits with round-to-nearest-even by adding
+ * 0xFFF plus the lowest kept bit before the shift; subnormal results: adding
+ * 0.5f makes the float's ulp 2^-24 = the f16 subnormal unit, so the FPU
+ * rounds and the low bits of the sum are the code. */
 uint16_t f32_to_f16(float f)
 {
-	return (uint16_t)minifloat_from_f32(&mf_f16, f, false);
+	uint32_t u, sign;
+
+	memcpy(&u, &f, sizeof u);
+	sign = (u >> 16) & 0x8000u;
+	u &= 0x7FFFFFFFu;
+	if (u > 0x7F800000u)
+		return (uint16_t)(sign | 0x7E00u | ((u >> 13) & 0x1FFu));
+	if (u >= 0x477FF000u) /* ≥ 65520, the midpoint past 65504 */
+		return (uint16_t)(sign | 0x7C00u);
+	if (u < 0x38800000u) { /* below 2^-14 */
+		float t = f32_of_bits(u) + 0.5f;
+		uint32_t tb;
+		memcpy(&tb, &t, sizeof tb);
+		return (uint16_t)(sign | (tb - 0x3F000000u));
+	}
+	u -= 112u << 23;
+	u += 0xFFFu + ((u >> 13) & 1u);
+	return (uint16_t)(sign | (u >> 13));
 }
 
 float bf16_to_f32(uint16_t h)

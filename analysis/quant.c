@@ -57,14 +57,19 @@ void scheme_code_range(const struct scheme *s, int32_t *qmin, int32_t *qmax)
 	}
 }
 
+/* Half to even by adding and removing 2^52: below 2^52 the sum has no
+ * fraction bits left, so the FPU's default round-to-nearest-even does the
+ * rounding (qscope never changes the rounding mode). Larger values are
+ * integers already. */
 double quant_round(double v, enum rounding r)
 {
+	const double big = 4503599627370496.0; /* 2^52 */
+
 	if (r == ROUND_HALF_AWAY)
 		return round(v);
-	double f = floor(v), d = v - f;
-	if (d > 0.5 || (d == 0.5 && fmod(f, 2.0) != 0.0))
-		return f + 1.0;
-	return f;
+	if (!(fabs(v) < big))
+		return v;
+	return v >= 0 ? (v + big) - big : (v - big) + big;
 }
 
 static int32_t clamp_code(double v, int32_t qmin, int32_t qmax)
