@@ -715,29 +715,8 @@ static void test_qoperator_and_facts(void **state)
 	qs_rmtree(dir);
 }
 
-/* `test_onnx_read --count FILE...` prints "<float tensors> <file>" per model
- * (for tests/interop/onnx_count.sh); without arguments it runs the tests. */
-static int count_main(int argc, char **argv)
+int main(void)
 {
-	int rc = 0;
-	for (int i = 2; i < argc; i++) {
-		struct model *m;
-		struct qs_error e = {0};
-		if (model_load(argv[i], &m, &e)) {
-			fprintf(stderr, "%s\n", e.msg);
-			rc = 2;
-			continue;
-		}
-		printf("%zu %s\n", float_count(m), argv[i]);
-		model_free(m);
-	}
-	return rc;
-}
-
-int main(int argc, char **argv)
-{
-	if (argc > 1 && !strcmp(argv[1], "--count"))
-		return count_main(argc, argv);
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_testdata_quant_models),
 	        cmocka_unit_test(test_testdata_qdq_bitexact),
