@@ -106,22 +106,20 @@ static int check_shards(struct merge_state *m)
 	return 0;
 }
 
-static const struct btable *sort_table;
-static int sort_row_col, sort_ch_col;
+struct merge_key {
+	unsigned long long row, channel;
+	size_t at;
+};
 
 static int by_row_channel(const void *a, const void *b)
 {
-	size_t ra = *(const size_t *)a, rb = *(const size_t *)b;
-	unsigned long long xa = strtoull(btable_cell(sort_table, ra, sort_row_col), NULL, 10);
-	unsigned long long xb = strtoull(btable_cell(sort_table, rb, sort_row_col), NULL, 10);
+	const struct merge_key *x = a, *y = b;
 
-	if (xa == xb && sort_ch_col >= 0) {
-		xa = strtoull(btable_cell(sort_table, ra, sort_ch_col), NULL, 10);
-		xb = strtoull(btable_cell(sort_table, rb, sort_ch_col), NULL, 10);
-	}
-	if (xa != xb)
-		return xa < xb ? -1 : 1;
-	return ra < rb ? -1 : ra > rb;
+	if (x->row != y->row)
+		return x->row < y->row ? -1 : 1;
+	if (x->channel != y->channel)
+		return x->channel < y->channel ? -1 : 1;
+	return x->at < y->at ? -1 : x->at > y->at;
 }
 
 /* All rows, in the order of an unsharded run, shard cells reset to 1/1. */
@@ -139,16 +137,17 @@ static struct btable *join(struct merge_state *m)
 			free(all->cells[(all->nrows - 1) * all->ncols + (size_t)cs]);
 			all->cells[(all->nrows - 1) * all->ncols + (size_t)cs] = strdup("1/1");
 		}
-	size_t *order = malloc((all->nrows + 1) * sizeof *order);
+	struct merge_key *order = malloc((all->nrows + 1) * sizeof *order);
+	int cr = btable_col(all, "row");
+	int cc = p0->kind == REPORT_CHANNELS ? btable_col(all, "channel") : -1;
 	for (size_t r = 0; order && r < all->nrows; r++)
-		order[r] = r;
-	sort_table = all;
-	sort_row_col = btable_col(all, "row");
-	sort_ch_col = p0->kind == REPORT_CHANNELS ? btable_col(all, "channel") : -1;
+		order[r] = (struct merge_key){
+		        strtoull(btable_cell(all, r, cr), NULL, 10),
+		        cc < 0 ? 0 : strtoull(btable_cell(all, r, cc), NULL, 10), r};
 	if (order)
 		qsort(order, all->nrows, sizeof *order, by_row_channel);
 	for (size_t r = 0; order && r < all->nrows; r++)
-		btable_add_row(out, &all->cells[order[r] * all->ncols]);
+		btable_add_row(out, &all->cells[order[r].at * all->ncols]);
 	free(order);
 	btable_free(all);
 	return out;

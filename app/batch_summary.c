@@ -45,21 +45,21 @@ void summary_totals(const struct btable *t, struct summary *s)
 	s->weighted_sqnr = w > 0 ? wsum / w : NAN;
 }
 
-static const struct btable *order_table;
-static int order_sqnr_col;
+struct sqnr_key {
+	double sqnr;
+	size_t row;
+};
 
 /* Worst first: −inf, finite ascending, +inf, then rows without a figure. */
 static int by_sqnr(const void *a, const void *b)
 {
-	size_t ra = *(const size_t *)a, rb = *(const size_t *)b;
-	double x = cell_num(order_table, ra, order_sqnr_col);
-	double y = cell_num(order_table, rb, order_sqnr_col);
+	const struct sqnr_key *x = a, *y = b;
 
-	if (isnan(x) != isnan(y))
-		return isnan(x) ? 1 : -1;
-	if (!isnan(x) && x != y)
-		return x < y ? -1 : 1;
-	return ra < rb ? -1 : ra > rb;
+	if (isnan(x->sqnr) != isnan(y->sqnr))
+		return isnan(x->sqnr) ? 1 : -1;
+	if (!isnan(x->sqnr) && x->sqnr != y->sqnr)
+		return x->sqnr < y->sqnr ? -1 : 1;
+	return x->row < y->row ? -1 : x->row > y->row;
 }
 
 static void fmt_num(char *buf, size_t len, double v, const char *fmt)
@@ -105,20 +105,19 @@ static bool has_whatif(const struct btable *t)
 
 void summary_print_table(FILE *f, const struct btable *t)
 {
-	size_t *order = malloc((t->nrows + 1) * sizeof *order);
+	struct sqnr_key *order = malloc((t->nrows + 1) * sizeof *order);
 	bool whatif = has_whatif(t);
+	int c = btable_col(t, "sqnr_db");
 
 	if (!order)
 		return;
 	for (size_t r = 0; r < t->nrows; r++)
-		order[r] = r;
-	order_table = t;
-	order_sqnr_col = btable_col(t, "sqnr_db");
+		order[r] = (struct sqnr_key){cell_num(t, r, c), r};
 	qsort(order, t->nrows, sizeof *order, by_sqnr);
 	fprintf(f, "%9s %10s %10s %7s %-5s %-7s %-12s %s%s\n", "SQNR dB", "RMSE", "max err",
 	        "clip %", "risk", "qtype", "method", whatif ? "what-if   " : "", "tensor");
 	for (size_t i = 0; i < t->nrows; i++)
-		print_row(f, t, order[i], whatif);
+		print_row(f, t, order[i].row, whatif);
 	free(order);
 }
 

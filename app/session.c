@@ -151,42 +151,43 @@ static void filter_rows(struct session *s, const struct session_opts *o)
 	s->nrows = k;
 }
 
-static const struct session_row *sort_base;
+struct shard_key {
+	uint64_t elems;
+	const char *name;
+	size_t row;
+};
 
 static int by_size_then_name(const void *a, const void *b)
 {
-	const struct session_row *ra = &sort_base[*(const size_t *)a];
-	const struct session_row *rb = &sort_base[*(const size_t *)b];
-	uint64_t ea = row_elems(ra), eb = row_elems(rb);
+	const struct shard_key *x = a, *y = b;
 
-	if (ea != eb)
-		return ea > eb ? -1 : 1;
-	int c = strcmp(ra->name, rb->name);
+	if (x->elems != y->elems)
+		return x->elems > y->elems ? -1 : 1;
+	int c = strcmp(x->name, y->name);
 	if (c)
 		return c;
-	return *(const size_t *)a < *(const size_t *)b ? -1 : 1;
+	return x->row < y->row ? -1 : x->row > y->row;
 }
 
 /* Largest tensor first onto the least-loaded shard (ties: lowest shard),
  * which depends only on sizes and names, so every job of a run agrees. */
 static void shard_rows(struct session *s, int k, int n)
 {
-	size_t *order = xrealloc(NULL, s->nrows * sizeof *order);
+	struct shard_key *order = xrealloc(NULL, s->nrows * sizeof *order);
 	int *owner = xrealloc(NULL, s->nrows * sizeof *owner);
 	uint64_t *load = xrealloc(NULL, (size_t)n * sizeof *load);
 
 	for (size_t i = 0; i < s->nrows; i++)
-		order[i] = i;
+		order[i] = (struct shard_key){row_elems(&s->rows[i]), s->rows[i].name, i};
 	memset(load, 0, (size_t)n * sizeof *load);
-	sort_base = s->rows;
 	qsort(order, s->nrows, sizeof *order, by_size_then_name);
 	for (size_t i = 0; i < s->nrows; i++) {
 		int best = 0;
 		for (int j = 1; j < n; j++)
 			if (load[j] < load[best])
 				best = j;
-		owner[order[i]] = best;
-		load[best] += row_elems(&s->rows[order[i]]) + 1;
+		owner[order[i].row] = best;
+		load[best] += order[i].elems + 1;
 	}
 	size_t m = 0;
 	for (size_t i = 0; i < s->nrows; i++)
