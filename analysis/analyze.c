@@ -27,9 +27,11 @@ void tensor_result_free(struct tensor_result *r)
 		return;
 	free(r->ch);
 	free(r->find);
+	free(r->grp);
 	r->ch = NULL;
 	r->find = NULL;
-	r->nchannels = r->nfind = 0;
+	r->grp = NULL;
+	r->nchannels = r->nfind = r->ngroups = 0;
 }
 
 /* ---- findings ---------------------------------------------------------- */
@@ -121,10 +123,12 @@ struct core_in {
 	bool xs_done;            /* out->xs already filled */
 	bool assumed_int8_input; /* int16-pair check without graph input */
 	bool codes_in_range;     /* codes are known to lie in [qmin, qmax] */
+	bool per_group;          /* fill tensor_result.grp */
 };
 
 struct core_state {
-	struct err_acc *acc; /* per channel */
+	struct err_acc *acc;  /* per channel */
+	struct err_acc *gacc; /* per group, when per_group results are asked */
 	uint64_t *hist;
 	int64_t hlo;
 	size_t hspan;
@@ -142,14 +146,19 @@ static uint64_t group_base(const struct layout *l, uint64_t o, uint64_t c)
 
 /* Elements i0 .. i0+cnt−1, one group (p, may be NULL) and one channel: the
  * sums stay in a local accumulator, merged once per run. */
+/* Elements i0 .. i0+cnt−1 of group g (parameters p, may be NULL) and one
+ * channel: the sums run in a local accumulator, merged once per run into
+ * the channel's (and, when asked, the group's). */
 static void core_run(const struct core_in *in, struct core_state *st, struct channel_result *ch,
-                     uint64_t i0, uint64_t cnt, const struct qparam *p, struct err_acc *acc)
+                     uint64_t i0, uint64_t cnt, uint64_t g, struct err_acc *acc)
 {
-	struct err_acc a = *acc;
+	const struct qparam *p = in->p ? &in->p[g] : NULL;
+	struct err_acc a;
 	float mn = ch->min, mx = ch->max;
 	float lo = p ? p->clip_lo : -INFINITY, hi = p ? p->clip_hi : INFINITY;
 	int32_t z = p ? p->zero_point : 0, wlo = st->wq_lo, whi = st->wq_hi;
 
+	err_acc_init(&a);
 	for (uint64_t i = i0; i < i0 + cnt; i++) {
 		float x = in->x[i];
 		err_acc_add(&a, x, in->xhat[i], x < lo || x > hi);
@@ -165,16 +174,13 @@ static void core_run(const struct core_in *in, struct core_state *st, struct cha
 		wlo = q - z < wlo ? q - z : wlo;
 		whi = q - z > whi ? q - z : whi;
 	}
-	*acc = a;
+	err_acc_merge(acc, &a);
+	if (st->gacc)
+		err_acc_merge(&st->gacc[g], &a);
 	ch->min = mn;
 	ch->max = mx;
 	st->wq_lo = wlo;
 	st->wq_hi = whi;
-}
-
-static const struct qparam *param_at(const struct core_in *in, uint64_t g)
-{
-	return in->p ? &in->p[g] : NULL;
 }
 
 /* One pass over the tensor in element order, as runs of one channel. */
@@ -190,8 +196,8 @@ static void core_pass(const struct core_in *in, struct core_state *st, struct ch
 			for (uint64_t b = 0; b < l->nblk; b++) {
 				uint64_t c0 = b * l->block;
 				uint64_t cnt = l->dim - c0 < l->block ? l->dim - c0 : l->block;
-				core_run(in, st, &ch[o], o * l->dim + c0, cnt,
-				         param_at(in, o * l->nblk + b), &st->acc[o]);
+				core_run(in, st, &ch[o], o * l->dim + c0, cnt, o * l->nblk + b,
+				         &st->acc[o]);
 			}
 		return;
 	}
@@ -199,13 +205,12 @@ static void core_pass(const struct core_in *in, struct core_state *st, struct ch
 		for (uint64_t c = 0; c < l->dim; c++) {
 			uint64_t base = (o * l->dim + c) * l->inner, gb = group_base(l, o, c);
 			if (l->gran != GRAN_GROUP) {
-				core_run(in, st, &ch[c], base, l->inner, param_at(in, gb),
-				         &st->acc[c]);
+				core_run(in, st, &ch[c], base, l->inner, gb, &st->acc[c]);
 				continue;
 			}
 			for (uint64_t r = 0; r < l->inner; r++)
-				core_run(in, st, &ch[o * l->inner + r], base + r, 1,
-				         param_at(in, gb + r), &st->acc[o * l->inner + r]);
+				core_run(in, st, &ch[o * l->inner + r], base + r, 1, gb + r,
+				         &st->acc[o * l->inner + r]);
 		}
 	}
 }
@@ -379,8 +384,8 @@ static void tensor_params(const struct core_in *in, struct tensor_result *out, d
 	out->clip_max = -INFINITY;
 	out->zero_point = p[0].zero_point;
 	for (uint64_t g = 0; g < in->l->ngroups; g++) {
-		double a = p[g].scale;
-		s += fabs(a);
+		double a = fabs((double)p[g].scale);
+		s += a;
 		out->scale_min = fmin(out->scale_min, a);
 		out->scale_max = fmax(out->scale_max, a);
 		out->clip_min = fminf(out->clip_min, p[g].clip_lo);
@@ -624,6 +629,50 @@ static int core_findings(const struct core_in *in, const struct core_state *st,
 	return 0;
 }
 
+/* Per-group results from the per-group accumulators. */
+static int core_groups(const struct core_in *in, const struct core_state *st,
+                       struct tensor_result *out)
+{
+	uint64_t ng = in->l->ngroups;
+
+	out->grp = calloc(ng ? ng : 1, sizeof *out->grp);
+	if (!out->grp)
+		return QS_ERR_NOMEM;
+	out->ngroups = ng;
+	for (uint64_t g = 0; g < ng; g++) {
+		struct group_result *gr = &out->grp[g];
+		struct err_metrics m;
+		metrics_finish(&st->gacc[g], NULL, 0, NAN, &m);
+		gr->n = m.n;
+		gr->scale = in->p ? fabsf(in->p[g].scale) : NAN;
+		gr->zero_point = in->p ? in->p[g].zero_point : 0;
+		gr->clip_lo = in->p ? in->p[g].clip_lo : -INFINITY;
+		gr->clip_hi = in->p ? in->p[g].clip_hi : INFINITY;
+		gr->mse = m.mse;
+		gr->max_abs_err = m.max_abs_err;
+		gr->sqnr_db = m.sqnr_db;
+		gr->clipped_pct = m.clipped_pct;
+	}
+	return 0;
+}
+
+static int core_alloc(const struct core_in *in, struct core_state *st, struct tensor_result *out)
+{
+	uint64_t nch = out->nchannels ? out->nchannels : 1;
+
+	out->ch = calloc(nch, sizeof *out->ch);
+	st->acc = calloc(nch, sizeof *st->acc);
+	if (in->per_group)
+		st->gacc = calloc(in->l->ngroups ? in->l->ngroups : 1, sizeof *st->gacc);
+	if (!out->ch || !st->acc || (in->per_group && !st->gacc))
+		return QS_ERR_NOMEM;
+	for (uint64_t c = 0; c < out->nchannels; c++) {
+		out->ch[c].min = INFINITY;
+		out->ch[c].max = -INFINITY;
+	}
+	return core_hist_alloc(in, st);
+}
+
 static int core_measure(const struct core_in *in, const int64_t *shape, int ndim,
                         struct tensor_result *out)
 {
@@ -635,34 +684,29 @@ static int core_measure(const struct core_in *in, const int64_t *shape, int ndim
 
 	out->bits = in->bits;
 	out->nchannels = layout_nchannels(l);
-	out->ch = calloc(out->nchannels ? out->nchannels : 1, sizeof *out->ch);
-	st.acc = calloc(out->nchannels ? out->nchannels : 1, sizeof *st.acc);
-	if (!out->ch || !st.acc || (rc = core_hist_alloc(in, &st)) != 0) {
-		free(st.acc);
-		return QS_ERR_NOMEM;
-	}
-	if (!in->xs_done)
+	rc = core_alloc(in, &st, out);
+	if (!rc && !in->xs_done)
 		metrics_dist_stats(in->x, l->n, in->scratch, &out->xs);
-	for (uint64_t c = 0; c < out->nchannels; c++) {
-		out->ch[c].min = INFINITY;
-		out->ch[c].max = -INFINITY;
+	if (!rc) {
+		core_pass(in, &st, out->ch);
+		err_acc_init(&all);
+		for (uint64_t c = 0; c < out->nchannels; c++)
+			err_acc_merge(&all, &st.acc[c]);
+		tensor_params(in, out, &mean_scale);
+		metrics_finish(&all, st.hist, st.hspan, mean_scale, &out->m);
+		if (!in->codes || !st.hist)
+			rc = tensor_levels_sort(in, &out->m);
 	}
-	core_pass(in, &st, out->ch);
-	err_acc_init(&all);
-	for (uint64_t c = 0; c < out->nchannels; c++)
-		err_acc_merge(&all, &st.acc[c]);
-	tensor_params(in, out, &mean_scale);
-	metrics_finish(&all, st.hist, st.hspan, mean_scale, &out->m);
-	rc = in->codes && !st.hist ? tensor_levels_sort(in, &out->m) : 0;
-	if (!in->codes && !rc)
-		rc = tensor_levels_sort(in, &out->m);
 	if (!rc)
 		rc = core_channels(in, &st, out);
+	if (!rc && in->per_group)
+		rc = core_groups(in, &st, out);
 	if (!rc)
 		metrics_dist_stats(in->xhat, l->n, in->scratch, &out->xhs);
 	if (!rc)
 		rc = core_findings(in, &st, shape, ndim, out);
 	free(st.acc);
+	free(st.gacc);
 	free(st.hist);
 	return rc;
 }
@@ -789,7 +833,8 @@ static int sim_linear(const float *x, const int64_t *shape, int ndim, const stru
 	                     .scratch = b->scratch,
 	                     .xs_done = true,
 	                     .assumed_int8_input = true,
-	                     .codes_in_range = true};
+	                     .codes_in_range = true,
+	                     .per_group = spec->per_group};
 	rc = core_measure(&in, shape, ndim, out);
 	return rc ? qs_error_set(err, rc, "out of memory measuring %llu elements",
 	                         (unsigned long long)l.n)
@@ -801,8 +846,8 @@ static int sim_linear(const float *x, const int64_t *shape, int ndim, const stru
  * a step: d is stored rounded to fp16, so the block's extreme value often
  * lies a hair outside cmax·d without being clipped. K-quants scale
  * sub-blocks separately, so their blocks get no clip range. */
-static void block_params(const struct qtype *qt, const struct layout *l, const float *xhat,
-                         const int32_t *codes, const float *d, struct qparam *p)
+void analyze_block_params(const struct qtype *qt, const struct layout *l, const float *xhat,
+                          const int32_t *codes, const float *d, struct qparam *p)
 {
 	int32_t cmin = qt->is_signed ? -(1 << (qt->bits - 1)) : 0;
 	int32_t cmax = qt->is_signed ? (1 << (qt->bits - 1)) - 1 : (1 << qt->bits) - 1;
@@ -876,7 +921,7 @@ static int sim_block(const float *x, const int64_t *shape, int ndim, const struc
 	sim_block_quantize(x, qt, spec, l.n, out->xs.n_nan + out->xs.n_inf == 0, b);
 	if (qt->block_scales)
 		qt->block_scales(b->blocks, d, (int64_t)l.ngroups);
-	block_params(qt, &l, b->xhat, b->codes, qt->block_scales ? d : NULL, b->p);
+	analyze_block_params(qt, &l, b->xhat, b->codes, qt->block_scales ? d : NULL, b->p);
 	free(d);
 	int32_t cmin = qt->is_signed ? -(1 << (qt->bits - 1)) : 0;
 	int32_t cmax = qt->is_signed ? (1 << (qt->bits - 1)) - 1 : (1 << qt->bits) - 1;
@@ -891,7 +936,8 @@ static int sim_block(const float *x, const int64_t *shape, int ndim, const struc
 	                     .g = g,
 	                     .scratch = b->scratch,
 	                     .xs_done = true,
-	                     .assumed_int8_input = false};
+	                     .assumed_int8_input = false,
+	                     .per_group = spec->per_group};
 	rc = core_measure(&in, shape, ndim, out);
 	if (!rc && !qt->is_signed)
 		out->zero_point = INT32_MIN;
@@ -982,7 +1028,8 @@ static int sim_float(const float *x, const int64_t *shape, int ndim, const struc
 	                     .qmax = bits_as_codes ? (1 << dtype_info(t)->bits) - 1 : 0,
 	                     .g = g,
 	                     .scratch = b->scratch,
-	                     .codes_in_range = true};
+	                     .codes_in_range = true,
+	                     .per_group = spec->per_group};
 	rc = core_measure(&in, shape, ndim, out);
 	out->zero_point = 0;
 	return rc ? qs_error_set(err, rc, "out of memory measuring %llu elements",
@@ -1055,7 +1102,8 @@ int analyze_measure(const float *x, const struct quantized *q, const struct grap
 	                     .qmax = q->qmax,
 	                     .g = g,
 	                     .scratch = scratch,
-	                     .assumed_int8_input = true};
+	                     .assumed_int8_input = true,
+	                     .per_group = q->per_group};
 	rc = core_measure(&in, shape, ndim, out);
 	free(scratch);
 	if (rc) {

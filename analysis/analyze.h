@@ -90,6 +90,7 @@ struct qspec {
 	const struct qtype *qt;
 	struct scheme scheme;
 	struct method method;
+	bool per_group; /* also fill tensor_result.grp (one entry per group/block) */
 };
 
 struct channel_result {
@@ -99,6 +100,16 @@ struct channel_result {
 	int32_t zero_point; /* of the channel's first group */
 	struct err_metrics m;
 	enum risk_level risk;
+};
+
+/* One quantization group (a block of a block format), when asked for:
+ * its parameters and the error over its finite elements. */
+struct group_result {
+	uint64_t n;
+	float scale; /* |scale| (|d| for block formats) */
+	int32_t zero_point;
+	float clip_lo, clip_hi;
+	double mse, max_abs_err, sqnr_db, clipped_pct;
 };
 
 struct tensor_result {
@@ -111,8 +122,10 @@ struct tensor_result {
 	uint64_t nchannels;
 	struct channel_result *ch; /* nchannels entries (owned) */
 	uint64_t nfind;
-	struct finding *find; /* owned */
-	enum risk_level risk; /* the worst finding */
+	struct finding *find;     /* owned */
+	enum risk_level risk;     /* the worst finding */
+	uint64_t ngroups;         /* per_group only: layout.ngroups entries */
+	struct group_result *grp; /* owned; NULL unless per_group was asked */
 };
 
 /* A quantized tensor as stored, for measure mode. codes may be NULL when the
@@ -128,6 +141,7 @@ struct quantized {
 	 * axis. NULL: only an out_axis equal to layout.axis is used. */
 	const int64_t *shape;
 	int ndim;
+	bool per_group; /* also fill tensor_result.grp */
 };
 
 /* Simulate: quantize x (shape/ndim, n = Π shape) per spec and measure.
@@ -144,6 +158,15 @@ int analyze_measure(const float *x, const struct quantized *q, const struct grap
                     struct tensor_result *out, struct qs_error *err);
 
 void tensor_result_free(struct tensor_result *r); /* NULL-safe; frees members */
+
+/* Group parameters of a block-format tensor, as simulate uses them, so that
+ * measuring a stored GGUF tensor matches simulating it: l is GRAN_GROUP along
+ * the last axis with block = qt->block_elems; xhat/codes the dequantized
+ * values and codes (codes may be NULL); d the block scales from
+ * qt->block_scales (NULL: no scale). p gets l->ngroups entries: scale |d|,
+ * zero point 0, clip range as described above (±inf when not derivable). */
+void analyze_block_params(const struct qtype *qt, const struct layout *l, const float *xhat,
+                          const int32_t *codes, const float *d, struct qparam *p);
 
 /* Call once at program start: turns GSL's aborting error handler off (every
  * GSL status is checked instead). */

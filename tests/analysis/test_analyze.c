@@ -135,7 +135,24 @@ static void test_per_group_partial(void **state)
 	assert_close(r.ch[1].m.mse, 0.01 / 5, 1e-6, 0);
 	assert_close(r.ch[0].scale, 6.5 / 3, 1e-6, 0);
 	assert_close(r.ch[1].scale, 4.3 / 3, 1e-6, 0);
+	assert_null(r.grp);
 	tensor_result_free(&r);
+
+	/* per-group results: block errors (1, 0), (0, 0.25), (0), (0, 0),
+	 * (0.1, 0), (0); block 4 = [0.1, −0.3]: SQNR 10·log10(0.1/0.01) = 10 dB */
+	s.per_group = true;
+	assert_int_equal(sim(x, shape, 2, &s, NULL, &r, xh), 0);
+	assert_int_equal(r.ngroups, 6);
+	const double mse[6] = {0.5, 0.03125, 0, 0, 0.005, 0};
+	for (int g = 0; g < 6; g++)
+		assert_close(r.grp[g].mse, mse[g], 1e-6, 1e-12);
+	assert_int_equal(r.grp[2].n, 1);
+	assert_close(r.grp[4].sqnr_db, 10, 1e-5, 0);
+	assert_close(r.grp[4].scale, 0.3, 1e-7, 0);
+	assert_close(r.grp[0].max_abs_err, 1, 0, 0);
+	assert_true(isinf(r.grp[5].sqnr_db));
+	tensor_result_free(&r);
+	assert_null(r.grp);
 }
 
 /* Per-channel on the last axis, given as −1 and as 1: x = [[1, −2, 3],
@@ -429,6 +446,55 @@ static void test_block_q8_0(void **state)
 	assert_int_equal(analyze_simulate(x, odd, 2, &s, NULL, &r, NULL, NULL, &err), QS_ERR_USAGE);
 }
 
+/* Q4_0's reference quantizer (formats.md §3.5): d = (the signed extreme)/−8,
+ * code = min(15, trunc(x/d + 8.5)) − 8. Block [−1, 0.99, 0 ×30]: d = 0.125,
+ * 0.99 → min(15, 16.42) = 15 → 7 → x̂ = 0.875, beyond the top of the block's
+ * range 7·d (+ half a step = 0.9375): clipped, 1 of 32 = 3.125 %.
+ * Measuring the same blocks with analyze_block_params gives the same. */
+static void test_block_q4_0_clip(void **state)
+{
+	(void)state;
+	const struct qtype *qt = qtype_find("Q4_0");
+	if (!qt || !qt->quantize_ref || !qt->codes || !qt->block_scales)
+		skip();
+	const int64_t shape[1] = {32};
+	float x[32] = {-1, 0.99f}, xh[32];
+	int32_t codes[32];
+	struct qspec s = spec_of(4, false, GRAN_TENSOR, 0, 0);
+	s.qt = qt;
+	s.per_group = true;
+	struct tensor_result r, m;
+	struct qs_error err = {0};
+	assert_int_equal(analyze_simulate(x, shape, 1, &s, NULL, &r, xh, codes, &err), 0);
+	assert_close(xh[0], -1, 0, 0);
+	assert_close(xh[1], 0.875, 0, 0);
+	assert_int_equal(codes[1], 7);
+	assert_close(r.m.clipped_pct, 100.0 / 32, 1e-12, 0);
+	assert_close(r.scale_max, 0.125, 0, 0);
+	assert_close(r.clip_max, 0.9375, 1e-7, 0);
+	assert_close(r.clip_min, -1.0625, 1e-7, 0);
+	assert_close(r.m.max_abs_err, 0.115, 1e-6, 0);
+	assert_int_equal(r.ngroups, 1);
+
+	struct quantized q = {
+	        .xhat = xh, .codes = codes, .bits = 4, .qmin = -8, .qmax = 7, .per_group = true};
+	struct qparam p;
+	float d = 0;
+	unsigned char blk[64];
+	assert_true(qt->block_bytes <= sizeof blk);
+	qt->quantize_ref(x, blk, 32);
+	qt->block_scales(blk, &d, 1);
+	assert_true(layout_init(&q.layout, shape, 1, GRAN_GROUP, -1, 32, NULL));
+	analyze_block_params(qt, &q.layout, xh, codes, &d, &p);
+	q.params = &p;
+	assert_int_equal(analyze_measure(x, &q, NULL, &m, &err), 0);
+	assert_close(m.m.mse, r.m.mse, 0, 0);
+	assert_close(m.m.clipped_pct, r.m.clipped_pct, 0, 0);
+	assert_close(m.grp[0].clip_hi, 0.9375, 1e-7, 0);
+	tensor_result_free(&r);
+	tensor_result_free(&m);
+}
+
 /* F16 cast: x̂ = (_Float16)x; 70000 saturates at 65504 and counts as clipped. */
 static void test_float_cast(void **state)
 {
@@ -540,6 +606,7 @@ int main(void)
 	        cmocka_unit_test(test_graph_bias_and_pair),
 	        cmocka_unit_test(test_graph_acc_int32),
 	        cmocka_unit_test(test_block_q8_0),
+	        cmocka_unit_test(test_block_q4_0_clip),
 	        cmocka_unit_test(test_float_cast),
 	        cmocka_unit_test(test_measure),
 	        cmocka_unit_test(test_findings_folded),
