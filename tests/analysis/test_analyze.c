@@ -394,6 +394,67 @@ static void test_graph_acc_int32(void **state)
 	free(w);
 }
 
+/* Per-channel uint8 affine minmax on a [6, 50] tensor built from integers
+ * (so C and numpy see the same float32 values), against numpy 1.24 doing
+ * ONNX Runtime's arithmetic in float32 (Debian's python3):
+ *   i = arange(300); k = (i*7919) % 2001 − 1000
+ *   x = (float32(k) / float32(1000)) * float32(1 + i % 5), reshaped [6, 50]
+ *   per row: rmin = min(x.min(), 0), rmax = max(x.max(), 0),
+ *   scale = float32((rmax − rmin) / 255), zp = round(0 − rmin/scale),
+ *   q = clip(round(x/scale) + zp, 0, 255), x̂ = float32((q − zp)·scale)
+ *   metrics in float64; np.percentile (linear) for the quantiles; clipped =
+ *   x outside [float32((0 − zp)·scale), float32((255 − zp)·scale)]. */
+static void test_numpy_per_channel_affine(void **state)
+{
+	(void)state;
+	enum {
+		R = 6,
+		C = 50
+	};
+	const int64_t shape[2] = {R, C};
+	float x[R * C];
+	for (int i = 0; i < R * C; i++) {
+		int k = (int)(((long)i * 7919) % 2001) - 1000;
+		x[i] = ((float)k / 1000.0f) * (float)(1 + i % 5);
+	}
+	struct qspec s = spec_of(8, false, GRAN_CHANNEL, 0, 0);
+	s.scheme.is_signed = false;
+	s.scheme.symmetric = false;
+	struct tensor_result r;
+	assert_int_equal(sim(x, shape, 2, &s, NULL, &r, NULL), 0);
+	const double scale[R] = {0.03382745012640953,  0.03333333507180214, 0.03333333507180214,
+	                         0.036803923547267914, 0.03333333507180214, 0.03396470472216606};
+	const int32_t zp[R] = {113, 148, 121, 127, 132, 108};
+	for (int c = 0; c < R; c++) {
+		assert_close(r.ch[c].scale, scale[c], 1e-15, 0);
+		assert_int_equal(r.ch[c].zero_point, zp[c]);
+	}
+	assert_int_equal(r.zero_point, INT32_MIN); /* the rows differ */
+	assert_close(r.m.mse, 9.7016294993281681e-05, 1e-12, 0);
+	assert_close(r.m.sqnr_db, 45.702093583961272, 1e-12, 0);
+	assert_close(r.m.cosine, 0.99998654886974558, 1e-14, 0);
+	assert_close(r.m.mae, 0.0085474356853713594, 1e-12, 0);
+	assert_close(r.m.max_abs_err, 0.01807856559753418, 1e-12, 0);
+	assert_int_equal(r.m.levels_used, 152);
+	assert_close(r.m.entropy_bits, 7.0222661188829214, 1e-12, 0);
+	assert_close(r.ch[2].m.mse, 6.9597566433377909e-05, 1e-12, 0);
+	assert_close(r.ch[2].m.sqnr_db, 47.026378026193576, 1e-12, 0);
+	/* the rounded zero point shifts [(0 − z)·s, (255 − z)·s] by up to s/2,
+	 * so 5 extremes lie outside it (numpy: x < lo or x > hi per row) */
+	assert_close(r.m.clipped_pct, 100.0 * 5 / 300, 1e-12, 0);
+	assert_close(r.xs.mean, 0.048160000825300815, 1e-12, 0);
+	assert_close(r.xs.std, 1.9015701421903106, 1e-12, 0);
+	assert_close(r.xs.p01, -4.3108999443054197, 1e-12, 0);
+	assert_close(r.xs.p25, -1.0532499849796295, 1e-12, 0);
+	assert_close(r.xs.p50, 0.037500000558793545, 1e-12, 0);
+	assert_close(r.xs.p75, 1.198500007390976, 1e-12, 0);
+	assert_close(r.xs.p99, 4.45764992713928, 1e-12, 0);
+	assert_close(r.xhs.p01, -4.3010001897811891, 1e-12, 0);
+	assert_close(r.xhs.p50, 0.033580392599105835, 1e-12, 0);
+	assert_close(r.xhs.p99, 4.4691090536117528, 1e-12, 0);
+	tensor_result_free(&r);
+}
+
 /* Q8_0 against llama.cpp's formula written here: d = amax/127,
  * q = roundf(x·(1/d)), stored fp16(d), x̂ = q·fp16(d). */
 static void test_block_q8_0(void **state)
@@ -605,6 +666,7 @@ int main(void)
 	        cmocka_unit_test(test_tiny_scale),
 	        cmocka_unit_test(test_graph_bias_and_pair),
 	        cmocka_unit_test(test_graph_acc_int32),
+	        cmocka_unit_test(test_numpy_per_channel_affine),
 	        cmocka_unit_test(test_block_q8_0),
 	        cmocka_unit_test(test_block_q4_0_clip),
 	        cmocka_unit_test(test_float_cast),
