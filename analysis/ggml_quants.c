@@ -501,51 +501,85 @@ static void block_min_max(const float *x, float *lo, float *hi, float *amax)
 	}
 }
 
+/* The NTOP best grid candidates, each refined afterwards: refining every
+ * grid point costs several times more for little gain on real weights. */
+#define NTOP 6
+
+struct top {
+	struct cand c[NTOP];
+};
+
+static void top_init(struct top *t)
+{
+	for (int i = 0; i < NTOP; i++)
+		t->c[i].err = INFINITY;
+}
+
+static void top_try(const struct legacy_fmt *f, const float *x, double d, double m, struct top *t)
+{
+	struct cand c;
+
+	c.err = INFINITY;
+	cand_try(f, x, d, m, &c);
+	if (!(c.err < t->c[NTOP - 1].err))
+		return;
+	int i = NTOP - 1;
+	for (; i > 0 && c.err < t->c[i - 1].err; i--)
+		t->c[i] = t->c[i - 1];
+	t->c[i] = c;
+}
+
+static void top_refine(const struct legacy_fmt *f, const float *x, struct top *t, struct cand *best)
+{
+	for (int i = 0; i < NTOP; i++) {
+		if (!isfinite(t->c[i].err))
+			break;
+		cand_refine(f, x, &t->c[i]);
+		if (t->c[i].err < best->err)
+			*best = t->c[i];
+	}
+}
+
 static void mse_search_sym(const struct legacy_fmt *f, const float *x, struct cand *best)
 {
 	float lo, hi, amax;
 	int qneg = f->off - f->umin, qpos = f->nlev - 1 - f->off;
+	struct top t;
 
 	block_min_max(x, &lo, &hi, &amax);
 	if (amax == 0.0f)
 		return;
+	top_init(&t);
 	/* Scales that put the block's extreme between 60% and 110% of either
-	 * end of the code range, both signs of d. */
-	for (int k = 0; k <= 40; k++) {
-		double r = 0.6 + 0.0125 * k;
+	 * end of the code range (8 bits: 85% to 105%, finer), both signs of d. */
+	bool fine = f->nlev >= 256;
+	for (int k = 0; k <= (fine ? 40 : 20); k++) {
+		double r = fine ? 0.85 + 0.005 * k : 0.6 + 0.025 * k;
 		for (int s = -1; s <= 1; s += 2) {
-			struct cand c = *best;
-			c.err = INFINITY;
-			cand_try(f, x, s * amax / (r * qneg), 0, &c);
-			cand_try(f, x, s * amax / (r * qpos), 0, &c);
-			cand_refine(f, x, &c);
-			if (c.err < best->err)
-				*best = c;
+			top_try(f, x, s * amax / (r * qneg), 0, &t);
+			top_try(f, x, s * amax / (r * qpos), 0, &t);
 		}
 	}
+	top_refine(f, x, &t, best);
 }
 
 static void mse_search_min(const struct legacy_fmt *f, const float *x, struct cand *best)
 {
 	float lo, hi, amax;
+	struct top t;
 
 	block_min_max(x, &lo, &hi, &amax);
 	double range = (double)hi - lo;
 	if (!(range > 0))
 		return;
-	for (int a = 0; a <= 10; a++) {
-		for (int b = 0; b <= 10; b++) {
+	top_init(&t);
+	for (int a = 0; a <= 8; a++) {
+		for (int b = 0; b <= 8; b++) {
 			double l = lo + 0.025 * a * range, h = hi - 0.025 * b * range;
-			if (h <= l)
-				continue;
-			struct cand c = *best;
-			c.err = INFINITY;
-			cand_try(f, x, (h - l) / (f->nlev - 1), l, &c);
-			cand_refine(f, x, &c);
-			if (c.err < best->err)
-				*best = c;
+			top_try(f, x, (h - l) / (f->nlev - 1), l, &t);
 		}
 	}
+	top_refine(f, x, &t, best);
 }
 
 /* A range method's (scale, clip_lo) per block through range_choose. */
