@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <zip.h>
 
 #include "npy.h"
@@ -30,13 +31,20 @@ static uint64_t rd64(const uint8_t *p)
 	return (uint64_t)rd32(p) | (uint64_t)rd32(p + 4) << 32;
 }
 
+/* A ZIP whose first member is a .npy (when its name fits in head), or any
+ * ZIP named .npz: other zip-based formats are not claimed by magic alone. */
 static bool npz_sniff(const uint8_t *head, size_t len, const char *path)
 {
-	(void)path;
-	/* Any ZIP starts so; the .npz extension decides between zip-based
-	 * formats, and an empty archive starts with the end record. */
-	return len >= 4 && head[0] == 'P' && head[1] == 'K' &&
-	       ((head[2] == 3 && head[3] == 4) || (head[2] == 5 && head[3] == 6));
+	size_t pl = path ? strlen(path) : 0, nl;
+
+	if (len < 4 || head[0] != 'P' || head[1] != 'K')
+		return false;
+	if (pl >= 4 && strcasecmp(path + pl - 4, ".npz") == 0)
+		return (head[2] == 3 && head[3] == 4) || (head[2] == 5 && head[3] == 6);
+	if (head[2] != 3 || head[3] != 4 || len < 30)
+		return false;
+	nl = rd16(head + 26);
+	return nl > 4 && 30 + nl <= len && memcmp(head + 30 + nl - 4, ".npy", 4) == 0;
 }
 
 /* ---- central directory: where each member's local header is ------------ */

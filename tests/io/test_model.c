@@ -52,6 +52,10 @@ static int setup(void **state)
 	                     "import shutil; shutil.copy('a.npy', 'a.weights')\n"
 	                     "open('junk.npy', 'wb').write(b'hello world')\n"
 	                     "open('junk.xyz', 'wb').write(b'hello world')\n"
+	                     "np.savez(open('arch.data', 'wb'), w=np.zeros(3, 'f4'))\n"
+	                     "import zipfile\n"
+	                     "with zipfile.ZipFile('other.data', 'w') as z:\n"
+	                     "    z.writestr('readme.txt', 'hi')\n"
 	                     "z = np.zeros\n"
 	                     "np.savez('f.npz', w1=z((4, 4), 'f4'), w2=z((8, 2), 'f4'),\n"
 	                     "         w3=z((3,), 'f4'), only_f=z((5, 5), 'f4'), idx=z(3, 'i8'))\n"
@@ -99,6 +103,11 @@ static void test_load_by_magic(void **state)
 	assert_non_null(strstr(err.msg, "junk.npy: bad magic"));
 	assert_int_equal(model_load(path_of("junk.xyz"), &m, &err), QS_ERR_UNSUPPORTED);
 	assert_non_null(strstr(err.msg, "unknown model format"));
+	/* a zip is an npz by its first member's name, not by magic alone */
+	assert_int_equal(model_load(path_of("arch.data"), &m, &err), 0);
+	assert_int_equal(m->format, FMT_NPZ);
+	model_free(m);
+	assert_int_equal(model_load(path_of("other.data"), &m, &err), QS_ERR_UNSUPPORTED);
 	assert_int_equal(model_load(path_of("missing.npy"), &m, &err), QS_ERR_IO);
 	assert_int_equal(model_load(dir, &m, &err), QS_ERR_IO);
 	model_free(NULL);
