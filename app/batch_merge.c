@@ -52,8 +52,8 @@ static int part_shard(struct merge_state *m, size_t i, int *k)
 	for (size_t r = 1; r < t->nrows; r++)
 		if (strcmp(report_table_cell(t, r, (size_t)cs), sh) ||
 		    strcmp(report_table_cell(t, r, (size_t)cr), run))
-			return merge_bad(m, "%s: line %s: rows of several shards or runs",
-			                 m->a->pos[i], "2+");
+			return merge_bad(m, "%s: rows of several shards or runs%s", m->a->pos[i],
+			                 " (not one part of a sharded report)");
 	if (cli_parse_shard(sh, k, &n, &e))
 		return merge_bad(m, "%s: bad shard cell '%s'", m->a->pos[i], sh);
 	if (!m->n) {

@@ -422,6 +422,9 @@ int batch_report(const struct cli_args *a)
 	make_run_id(a, c.run);
 	snprintf(c.shard, sizeof c.shard, "%d/%d", a->shard_n ? a->shard_k : 1,
 	         a->shard_n ? a->shard_n : 1);
+	if (!session_rows_total(c.s))
+		fprintf(stderr, "qscope: warning: %s: no tensor to analyse%s\n", a->pos[0],
+		        a->nselect || a->nexclude ? " (check --select/--exclude)" : "");
 	progress_init(&pg, "analysing", a->quiet);
 	session_wait(c.s, progress_update, &pg);
 	progress_end(&pg);
