@@ -37,8 +37,8 @@
  *   - like: src is the float model and o->like an existing quantized ONNX
  *     model; the output is like's file with, for each of its quantized
  *     tensors paired with a float tensor of src, new codes, scales and zero
- *     points chosen by the plan's method and scheme (bits, type, layout,
- *     axis and block of like kept).
+ *     points chosen by the plan's method (bits, type, layout, axis, block
+ *     and symmetry — read from like's zero points — kept).
  */
 #include <math.h>
 #include <stdlib.h>
@@ -670,6 +670,23 @@ static int64_t find_named(const struct model *m, const char *name, const char *s
 	return i;
 }
 
+/* The scheme like's zero points show: all at the middle code (0 signed;
+ * 128, or 127 with a narrow range, unsigned) is symmetric, else affine. */
+static void like_symmetry(const struct tensor_quant *tq, struct scheme *s)
+{
+	bool sym = true, narrow = true;
+	for (uint64_t g = 0; g < tq->layout.ngroups; g++) {
+		int32_t z = tq->zero_point ? tq->zero_point[g] : 0;
+		if (s->is_signed ? z != 0 : (z != 128 && z != 127))
+			sym = false;
+		if (z != 127)
+			narrow = false;
+	}
+	s->symmetric = sym;
+	if (!s->is_signed && tq->bits == 8)
+		s->narrow = sym && narrow;
+}
+
 static int like_one(const struct model *src, const struct model *like, struct cp *c, int64_t f,
                     int64_t q, const struct qspec *spec, struct qs_error *err)
 {
@@ -693,6 +710,7 @@ static int like_one(const struct model *src, const struct model *like, struct cp
 	r.s.group_size = tq->layout.block;
 	r.l = tq->layout;
 	r.storage = qt->dtype;
+	like_symmetry(tq, &r.s);
 	float *x = malloc((ft->nelem ? ft->nelem : 1) * sizeof *x);
 	if (!x)
 		return qs_error_set(err, QS_ERR_NOMEM, "out of memory");
