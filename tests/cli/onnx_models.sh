@@ -97,6 +97,30 @@ PYEOF
 run_rc 0 "$QSCOPE" inspect out.onnx
 grep -q "conv2.weight_quantized.*quant 4-bit" "$T/out" || fail "inspect: $(cat "$T/out")"
 
+# --like: keep the int8 model's structure (activation Q/DQ, int32 biases,
+# each weight's layout), replace the weights' codes and scales with the
+# chosen method. The written weights measure exactly as the what-if column
+# predicted where the stored layout is the what-if's (per channel).
+run_rc 0 "$QSCOPE" quantize d/demo_float.onnx -o like.onnx --like d/demo_int8.onnx --method mse
+run_rc 0 "$QSCOPE" report d/demo_float.onnx d/demo_int8.onnx --method mse --csv pred.csv --quiet
+run_rc 0 "$QSCOPE" report d/demo_float.onnx like.onnx --csv got.csv --quiet
+"$PY" - <<'PYEOF'
+import csv, onnx
+ops = lambda p: [n.op_type for n in onnx.load(p).graph.node]
+assert ops("like.onnx") == ops("d/demo_int8.onnx"), (ops("like.onnx"), ops("d/demo_int8.onnx"))
+pred = {r["tensor"]: r for r in csv.DictReader(open("pred.csv", newline=""))}
+got = {r["tensor"]: r for r in csv.DictReader(open("got.csv", newline=""))}
+# --like keeps each tensor's stored layout; where it is per channel (as the
+# what-if), the figures must agree exactly
+same = [n for n in ("conv1.weight", "conv2.weight", "dw3.weight", "fc.weight")
+        if pred[n]["granularity"].startswith("channel")]
+assert len(same) == 3, same
+for name in same:
+    p, g = float(pred[name]["whatif_sqnr_db"]), float(got[name]["sqnr_db"])
+    assert abs(p - g) <= 1e-9 * abs(p), (name, p, g)
+print("ok like")
+PYEOF
+
 ort=${QSCOPE_SRC:-}/share/setup/node_modules/onnxruntime-node
 if [ -n "${QSCOPE_SRC:-}" ] && [ -d "$ort" ] && command -v node >/dev/null; then
 	cat >run.js <<'JS'
@@ -110,6 +134,7 @@ const ort = require(process.argv[2]);
 })().catch((e) => { console.error(String(e)); process.exit(1); });
 JS
 	node run.js "$ort" out.onnx >q.txt || fail "ONNX Runtime cannot run the written model"
+	node run.js "$ort" like.onnx >/dev/null || fail "ONNX Runtime cannot run the --like model"
 	node run.js "$ort" d/demo_float.onnx >f.txt
 	"$PY" -c "
 import numpy as np
