@@ -782,10 +782,9 @@ static int plan_qtype(const struct model_tensor *t, const struct tensor_plan *p,
 		                    "%s: tensor %s: %d-bit linear quantization has no GGUF type "
 		                    "(use --qtype Q8_0, Q4_0, ...)",
 		                    path, t->name, p->spec.scheme.bits);
-	/* a block type needs rows of whole blocks, and llama-quantize leaves
-	 * 1-D tensors alone */
-	if (qt->family == QTYPE_BLOCK &&
-	    (t->ndim < 2 || t->shape[t->ndim - 1] % (int64_t)qt->block_elems))
+	/* a block type needs rows of whole blocks, and llama.cpp leaves 1-D
+	 * tensors (norms, biases) in their float type, F16 files included */
+	if (t->ndim < 2 || t->shape[t->ndim - 1] % (int64_t)qt->block_elems)
 		return 0;
 	*out = qt;
 	return 0;

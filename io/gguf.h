@@ -29,9 +29,9 @@
  * Q4_0, Q4_1, Q5_0, Q5_1; method minmax = llama.cpp's reference quantizer,
  * other methods = ggml_quants.h's quantize_method). A spec without a ggml
  * qtype picks one from bits/scheme: 8 → Q8_0, 5 → Q5_0 (sym) / Q5_1 (asym),
- * 4 → Q4_0 / Q4_1. Tensors that cannot take a block type (fewer than 2 dims,
- * or a last dim not a multiple of the block) stay as they are (F32 for float
- * sources), as llama-quantize does. fake_quant writes x̂ as F32. Unplanned
+ * 4 → Q4_0 / Q4_1. Tensors with fewer than 2 dims, or whose last dim is not
+ * a multiple of the block, stay as they are (F32 for float sources), as
+ * llama.cpp does — also for F16/BF16 targets. fake_quant writes x̂ as F32. Unplanned
  * tensors keep their bytes and type when the source is GGUF, else their
  * dtype when GGUF has it, else F32. Metadata KVs of a GGUF source are copied
  * byte for byte in order, except general.file_type (set to the llama_ftype of
