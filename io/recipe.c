@@ -146,6 +146,9 @@ static void header_cell(struct rparse *p, const char *s)
 {
 	int col = -1;
 
+	if (p->ncell == 0 && strncmp(s, "\xEF\xBB\xBF", 3) == 0)
+		s += 3; /* spreadsheet programs start UTF-8 CSV with a BOM */
+
 	for (int c = 0; c < COL_COUNT; c++)
 		if (strcmp(s, col_names[c]) == 0)
 			col = c;

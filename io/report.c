@@ -540,6 +540,9 @@ static int take_header(struct csv_read *r)
 	struct report_table *t = r->t;
 	bool tens = r->nrow >= CONTRACT_TENSOR_COLS, chan = r->nrow >= NCHANNEL_COLS;
 
+	if (r->nrow && strncmp(r->row[0], "\xEF\xBB\xBF", 3) == 0) /* a spreadsheet's BOM */
+		memmove(r->row[0], r->row[0] + 3, strlen(r->row[0] + 3) + 1);
+
 	for (size_t i = 0; tens && i < CONTRACT_TENSOR_COLS; i++)
 		tens = strcmp(r->row[i], tensor_cols[i]) == 0;
 	for (size_t i = 0; chan && i < NCHANNEL_COLS; i++)

@@ -123,6 +123,13 @@ static void test_optional_columns(void **state)
 	assert_false(r->rules[1].has_qtype);
 	assert_false(r->rules[1].has_min_sqnr);
 	recipe_free(r);
+	/* a spreadsheet's BOM and CRLF line ends */
+	put("x.csv", "\xEF\xBB\xBFpattern,action,bits\r\nw,quantize,6\r\n");
+	assert_int_equal(recipe_load(path_of("x.csv"), &r, &err), 0);
+	assert_int_equal(r->n, 1);
+	assert_string_equal(r->rules[0].pattern, "w");
+	assert_int_equal(r->rules[0].bits, 6);
+	recipe_free(r);
 	/* bits without a qtype drop a linear qtype that would override them */
 	put("b.csv", "pattern,action,bits\nw,quantize,4\n");
 	assert_int_equal(recipe_load(path_of("b.csv"), &r, &err), 0);
