@@ -514,6 +514,7 @@ static int run_script(struct tui *t, const char *keys, const char *dump)
 			tui_input(t, &tok.in);
 		}
 		settle(t);
+		view_stack_draw(&t->vs, t->g); /* every frame, as on a terminal */
 	}
 	view_stack_draw(&t->vs, t->g);
 	if (dump && *dump && !dump_grid(t->g, dump))
