@@ -7,7 +7,8 @@ usage: st_ref.py COMMAND ARGS...
   compare EXPECT.txt DUMP.txt          the dump equals the expectation exactly
   pairs DIR                            float.safetensors and its quantized
         siblings ct.safetensors (compressed-tensors int8 per channel),
-        ctpack.safetensors (compressed-tensors int4 packed, group 32),
+        ctpack.safetensors (compressed-tensors int4 packed, group 32; module b
+        asymmetric with its zero point packed along dim 0),
         gptq.safetensors (4-bit, group 32, module b act-order) and
         awq.safetensors (4-bit, group 32); DIR/<kind>.csv holds numpy's
         tensor,rmse,sqnr_db
@@ -208,6 +209,21 @@ def ct_pack4(W, gs):
     return pack_cols(q + 8, 4), s, q.astype(np.float32) * sg
 
 
+def ct_pack4_asym(W, gs):
+    """asymmetric int4 groups: zero point packed along dim 0 (offset +8)."""
+    out, inn = W.shape
+    Wg = W.reshape(out, inn // gs, gs)
+    lo = np.minimum(Wg.min(axis=2), 0)
+    hi = np.maximum(Wg.max(axis=2), 0)
+    s = ((hi - lo) / np.float32(15)).astype(np.float16)  # [out, G]
+    s32 = s.astype(np.float32)
+    zp = np.clip(np.round(-8 - lo / s32), -8, 7).astype(np.int64)
+    sg, zg = np.repeat(s32, gs, axis=1), np.repeat(zp, gs, axis=1)
+    q = np.clip(np.round(W / sg) + zg, -8, 7).astype(np.int64)
+    zpk = np.ascontiguousarray(pack_cols(np.ascontiguousarray((zp + 8).T), 4).T)
+    return pack_cols(q + 8, 4), s, zpk, (q - zg).astype(np.float32) * sg
+
+
 def pairs(d):
     rng = np.random.default_rng(42)
     Wa = (rng.standard_normal((64, 128)) * 0.05).astype(np.float32)
@@ -227,8 +243,12 @@ def pairs(d):
     open(f"{d}/ct.csv", "w").write(metrics_rows(p))
     t, p = [], []
     for m, W in (("a", Wa), ("b", Wb)):
-        pk, s, xh = ct_pack4(W, 32)
         shp = np.array(W.shape, dtype=np.int32)
+        if m == "a":
+            pk, s, xh = ct_pack4(W, 32)
+        else:
+            pk, s, zpk, xh = ct_pack4_asym(W, 32)
+            t.append((f"{m}.weight_zero_point", "I32", zpk.shape, zpk.tobytes()))
         t += [(f"{m}.weight_packed", "I32", pk.shape, pk.tobytes()),
               (f"{m}.weight_shape", "I32", shp.shape, shp.tobytes()),
               (f"{m}.weight_scale", "F16", s.shape, s.tobytes())]
