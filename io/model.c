@@ -254,25 +254,38 @@ static uint64_t fortran_walk_next(struct fortran_walk *w, const struct model_ten
 	return base;
 }
 
+/* Runs are decoded FORTRAN_TILE at a time and scattered element by element
+ * across the tile, so the writes into C order land in short contiguous
+ * stretches instead of one element per cache line. */
+#define FORTRAN_TILE 32
+
 static int raw_to_f32(const struct model_tensor *t, float *dst)
 {
 	struct fortran_walk w;
-	float *run;
+	uint64_t base[FORTRAN_TILE], tile;
+	float *buf;
 
 	if (!layout_is_transposed(t)) {
 		dtype_to_f32(t->dtype, t->data, 0, t->nelem, t->big_endian, t->nibbles, dst);
 		return 0;
 	}
 	fortran_walk_init(&w, t);
-	if (!(run = malloc(w.run * sizeof *run)))
+	/* at most about 4 MiB of scratch, however long a run is */
+	tile = w.run >= (1u << 20) ? 1 : (1u << 20) / w.run;
+	tile = tile > FORTRAN_TILE ? FORTRAN_TILE : tile;
+	if (!(buf = malloc(tile * w.run * sizeof *buf)))
 		return QS_ERR_NOMEM;
-	for (uint64_t r = 0; r < w.nruns; r++) {
-		uint64_t base = fortran_walk_next(&w, t);
-		dtype_to_f32(t->dtype, t->data, r * w.run, w.run, t->big_endian, t->nibbles, run);
+	for (uint64_t r0 = 0; r0 < w.nruns; r0 += tile) {
+		uint64_t nb = w.nruns - r0 < tile ? w.nruns - r0 : tile;
+		for (uint64_t b = 0; b < nb; b++)
+			base[b] = fortran_walk_next(&w, t);
+		dtype_to_f32(t->dtype, t->data, r0 * w.run, (size_t)(nb * w.run), t->big_endian,
+		             t->nibbles, buf);
 		for (uint64_t i = 0; i < w.run; i++)
-			dst[base + i * w.stride0] = run[i];
+			for (uint64_t b = 0; b < nb; b++)
+				dst[base[b] + i * w.stride0] = buf[b * w.run + i];
 	}
-	free(run);
+	free(buf);
 	return 0;
 }
 

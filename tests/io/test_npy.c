@@ -73,6 +73,7 @@ static const char *gen_cases =
         "emit('vec', np.array([1, -2, 3.5], dtype='<f8'))\n"
         "emit('special', np.array([np.inf, -np.inf, np.nan, 0.0, -0.0, 1e-40], dtype='<f4'))\n"
         "emit('f16sub', np.array([6e-8, 65504, -65504, np.inf], dtype='>f2'))\n"
+        "emit('ftile', np.asfortranarray(rng.normal(size=(3, 70, 2)).astype('<f4')))\n"
         "emit('rank8', rng.normal(size=(1, 2, 1, 2, 1, 2, 1, 3)).astype('<f4'))\n"
         "open('cases.txt', 'w').write('\\n'.join(names) + '\\n')\n";
 
@@ -159,7 +160,7 @@ static void test_numpy_cases(void **state)
 		}
 	}
 	fclose(f);
-	assert_int_equal(count, 3 * 2 + 9 * 4 + 3 + 6); /* all cases ran */
+	assert_int_equal(count, 3 * 2 + 9 * 4 + 3 + 7); /* all cases ran */
 }
 
 static void test_shapes_and_flags(void **state)
