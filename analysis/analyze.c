@@ -127,8 +127,10 @@ struct core_in {
 };
 
 struct core_state {
-	struct err_acc *acc;  /* per channel */
-	struct err_acc *gacc; /* per group, when per_group results are asked */
+	struct err_acc *acc;              /* per channel */
+	struct err_acc *gacc;             /* per group, when per_group results are asked */
+	uint64_t *sat;                    /* per channel: values the clamp moved (see core_run) */
+	const struct channel_result *ch0; /* out->ch, to index sat */
 	uint64_t *hist;
 	int64_t hlo;
 	size_t hspan;
@@ -156,7 +158,10 @@ static void core_run(const struct core_in *in, struct core_state *st, struct cha
 	struct err_acc a;
 	float mn = ch->min, mx = ch->max;
 	float lo = p ? p->clip_lo : -INFINITY, hi = p ? p->clip_hi : INFINITY;
+	float half = p && isfinite(p->scale) ? fabsf(p->scale) / 2 : 0.0f;
+	float slo = lo - half, shi = hi + half;
 	int32_t z = p ? p->zero_point : 0, wlo = st->wq_lo, whi = st->wq_hi;
+	uint64_t sat = 0;
 
 	err_acc_init(&a);
 	for (uint64_t i = i0; i < i0 + cnt; i++) {
@@ -166,6 +171,7 @@ static void core_run(const struct core_in *in, struct core_state *st, struct cha
 			continue;
 		mn = x < mn ? x : mn;
 		mx = x > mx ? x : mx;
+		sat += x < slo || x > shi;
 		if (!in->codes)
 			continue;
 		int32_t q = in->codes[i];
@@ -175,6 +181,7 @@ static void core_run(const struct core_in *in, struct core_state *st, struct cha
 		whi = q - z > whi ? q - z : whi;
 	}
 	err_acc_merge(acc, &a);
+	st->sat[ch - st->ch0] += sat;
 	if (st->gacc)
 		err_acc_merge(&st->gacc[g], &a);
 	ch->min = mn;
@@ -474,11 +481,30 @@ static void findings_values(const struct tensor_result *out, struct find_list *f
 		find_simple(fl, FIND_CONSTANT, RISK_OK, xs->min,
 		            "constant tensor: all %llu finite values are %.9g",
 		            (unsigned long long)xs->n, xs->min);
-	if (out->m.n > 0) {
-		struct finding f;
-		if (overflow_saturation(out->m.clipped_pct, -1, &f) > RISK_OK)
-			find_append(fl, &f);
+}
+
+/* Saturation: the share of values the clamp actually moved, i.e. beyond the
+ * clip range by more than half a step. Values within half a step outside it
+ * (the rounded affine zero point, an fp16-rounded block scale) would have
+ * rounded to the end code anyway; they count in clipped_pct only. */
+static void findings_saturation(const struct core_state *st, struct tensor_result *out,
+                                struct find_list *fl)
+{
+	uint64_t total = 0;
+	struct finding f;
+
+	for (uint64_t c = 0; c < out->nchannels; c++) {
+		const struct channel_result *cr = &out->ch[c];
+		total += st->sat[c];
+		if (out->nchannels > 1 && cr->m.n > 0) {
+			overflow_saturation(100.0 * (double)st->sat[c] / (double)cr->m.n,
+			                    (int64_t)c, &f);
+			find_add(fl, &f, out->ch, out->nchannels);
+		}
 	}
+	if (out->m.n > 0 &&
+	    overflow_saturation(100.0 * (double)total / (double)out->m.n, -1, &f) > RISK_OK)
+		find_append(fl, &f);
 }
 
 static void findings_channels(const struct core_in *in, struct tensor_result *out,
@@ -495,10 +521,6 @@ static void findings_channels(const struct core_in *in, struct tensor_result *ou
 			                     .channel = (int64_t)c};
 			snprintf(f.reason, sizeof f.reason, "channel %llu is all zeros",
 			         (unsigned long long)c);
-			find_add(fl, &f, out->ch, out->nchannels);
-		}
-		if (out->nchannels > 1 && cr->m.n > 0) {
-			overflow_saturation(cr->m.clipped_pct, (int64_t)c, &f);
 			find_add(fl, &f, out->ch, out->nchannels);
 		}
 		if (!in->p || in->l->gran == GRAN_TENSOR)
@@ -612,6 +634,7 @@ static int core_findings(const struct core_in *in, const struct core_state *st,
 	struct find_list fl = {0};
 
 	findings_values(out, &fl);
+	findings_saturation(st, out, &fl);
 	findings_channels(in, out, &fl);
 	findings_int16(in, st, &fl);
 	int rc = findings_graph(in, shape, ndim, out, &fl);
@@ -662,9 +685,11 @@ static int core_alloc(const struct core_in *in, struct core_state *st, struct te
 
 	out->ch = calloc(nch, sizeof *out->ch);
 	st->acc = calloc(nch, sizeof *st->acc);
+	st->sat = calloc(nch, sizeof *st->sat);
+	st->ch0 = out->ch;
 	if (in->per_group)
 		st->gacc = calloc(in->l->ngroups ? in->l->ngroups : 1, sizeof *st->gacc);
-	if (!out->ch || !st->acc || (in->per_group && !st->gacc))
+	if (!out->ch || !st->acc || !st->sat || (in->per_group && !st->gacc))
 		return QS_ERR_NOMEM;
 	for (uint64_t c = 0; c < out->nchannels; c++) {
 		out->ch[c].min = INFINITY;
@@ -706,6 +731,7 @@ static int core_measure(const struct core_in *in, const int64_t *shape, int ndim
 	if (!rc)
 		rc = core_findings(in, &st, shape, ndim, out);
 	free(st.acc);
+	free(st.sat);
 	free(st.gacc);
 	free(st.hist);
 	return rc;
@@ -842,9 +868,7 @@ static int sim_linear(const float *x, const int64_t *shape, int ndim, const stru
 }
 
 /* Block formats: clip range of a block from its scale d and the offset
- * x̂ − d·q (0 for Q4_0/Q5_0/Q8_0, the min m for Q4_1/Q5_1), widened by half
- * a step: d is stored rounded to fp16, so the block's extreme value often
- * lies a hair outside cmax·d without being clipped. K-quants scale
+ * x̂ − d·q (0 for Q4_0/Q5_0/Q8_0, the min m for Q4_1/Q5_1). K-quants scale
  * sub-blocks separately, so their blocks get no clip range. */
 void analyze_block_params(const struct qtype *qt, const struct layout *l, const float *xhat,
                           const int32_t *codes, const float *d, struct qparam *p)
@@ -864,8 +888,8 @@ void analyze_block_params(const struct qtype *qt, const struct layout *l, const 
 		uint64_t i = k * qt->block_elems;
 		float off = xhat[i] - dk * (float)codes[i];
 		float a = off + dk * (float)cmin, c = off + dk * (float)cmax;
-		p[k].clip_lo = fminf(a, c) - fabsf(dk) / 2;
-		p[k].clip_hi = fmaxf(a, c) + fabsf(dk) / 2;
+		p[k].clip_lo = fminf(a, c);
+		p[k].clip_hi = fmaxf(a, c);
 	}
 }
 

@@ -38,10 +38,14 @@
  *   - Block qtypes: scale = |d| of each block (the super-block d for K-quants);
  *     clip range = offset + d·[cmin, cmax] with offset = x̂ − d·q (Q4_0, Q5_0,
  *     Q8_0: 0; Q4_1, Q5_1: the block min) and [cmin, cmax] the full code range
- *     of the type's bits, widened by |d|/2 (d is stored as fp16, so a block's
- *     extreme may lie a hair past cmax·d without being clipped); K-quants scale sub-blocks separately and report no
+ *     of the type's bits; K-quants scale sub-blocks separately and report no
  *     clipping. zero_point: 0 for signed block types, INT32_MIN for the ones
  *     with a min.
+ *   - clipped_pct counts x outside [clip_lo, clip_hi] of its group, as
+ *     metrics.h says; the FIND_SATURATION finding counts only the values the
+ *     clamp moved, beyond the clip range by more than half a step (|scale|/2):
+ *     minmax ranges put a few extremes just outside (the rounded affine zero
+ *     point, Q8_0's fp16-rounded d) without any clipping error beyond rounding.
  *   - Findings: tensor-wide (channel −1) and per channel; at most 16
  *     per-channel findings of one kind are listed, the rest are folded into
  *     one summary finding (value = how many), but every channel's risk is

@@ -442,6 +442,7 @@ static void test_numpy_per_channel_affine(void **state)
 	/* the rounded zero point shifts [(0 − z)·s, (255 − z)·s] by up to s/2,
 	 * so 5 extremes lie outside it (numpy: x < lo or x > hi per row) */
 	assert_close(r.m.clipped_pct, 100.0 * 5 / 300, 1e-12, 0);
+	assert_null(find_kind(&r, FIND_SATURATION, -2)); /* none moved by the clamp */
 	assert_close(r.xs.mean, 0.048160000825300815, 1e-12, 0);
 	assert_close(r.xs.std, 1.9015701421903106, 1e-12, 0);
 	assert_close(r.xs.p01, -4.3108999443054197, 1e-12, 0);
@@ -477,6 +478,7 @@ static void test_block_q8_0(void **state)
 	struct tensor_result r;
 	assert_int_equal(sim(x, shape, 2, &s, NULL, &r, xh), 0);
 	double se2 = 0, dmin = INFINITY, dmax = 0;
+	int outside = 0; /* x beyond the codes' range [−128·fp16(d), 127·fp16(d)] */
 	for (int b = 0; b < R * C / 32; b++) {
 		float amax = 0;
 		for (int j = 0; j < 32; j++)
@@ -489,6 +491,7 @@ static void test_block_q8_0(void **state)
 			float want = roundf(x[b * 32 + j] * id) * dh;
 			assert_close(xh[b * 32 + j], want, 0, 0);
 			se2 += ((double)x[b * 32 + j] - want) * ((double)x[b * 32 + j] - want);
+			outside += x[b * 32 + j] > 127 * dh || x[b * 32 + j] < -128 * dh;
 		}
 	}
 	assert_close(r.m.mse, se2 / (R * C), 1e-12, 0);
@@ -497,7 +500,9 @@ static void test_block_q8_0(void **state)
 	assert_int_equal(r.nchannels, R); /* rows */
 	assert_int_equal(r.zero_point, 0);
 	assert_true(r.m.levels_used > 100 && r.m.levels_used <= 255);
-	assert_close(r.m.clipped_pct, 0, 0, 0);
+	assert_close(r.m.clipped_pct, 100.0 * outside / (R * C), 1e-12, 0);
+	assert_null(find_kind(&r, FIND_SATURATION, -2)); /* nothing beyond half a step */
+	print_message("Q8_0 gaussian rows: %d of %d just past 127·fp16(d)\n", outside, R * C);
 	print_message("Q8_0 gaussian rows: sqnr %.3f dB, levels %llu, entropy %.3f bits\n",
 	              r.m.sqnr_db, (unsigned long long)r.m.levels_used, r.m.entropy_bits);
 	tensor_result_free(&r);
@@ -510,7 +515,8 @@ static void test_block_q8_0(void **state)
 /* Q4_0's reference quantizer (formats.md §3.5): d = (the signed extreme)/−8,
  * code = min(15, trunc(x/d + 8.5)) − 8. Block [−1, 0.99, 0 ×30]: d = 0.125,
  * 0.99 → min(15, 16.42) = 15 → 7 → x̂ = 0.875, beyond the top of the block's
- * range 7·d (+ half a step = 0.9375): clipped, 1 of 32 = 3.125 %.
+ * range [−8·d, 7·d] = [−1, 0.875] by more than half a step (0.0625): clipped
+ * and saturated, 1 of 32 = 3.125 % (a saturation warning).
  * Measuring the same blocks with analyze_block_params gives the same. */
 static void test_block_q4_0_clip(void **state)
 {
@@ -532,8 +538,9 @@ static void test_block_q4_0_clip(void **state)
 	assert_int_equal(codes[1], 7);
 	assert_close(r.m.clipped_pct, 100.0 / 32, 1e-12, 0);
 	assert_close(r.scale_max, 0.125, 0, 0);
-	assert_close(r.clip_max, 0.9375, 1e-7, 0);
-	assert_close(r.clip_min, -1.0625, 1e-7, 0);
+	assert_close(r.clip_max, 0.875, 0, 0);
+	assert_close(r.clip_min, -1, 0, 0);
+	assert_non_null(find_kind(&r, FIND_SATURATION, -1));
 	assert_close(r.m.max_abs_err, 0.115, 1e-6, 0);
 	assert_int_equal(r.ngroups, 1);
 
@@ -551,7 +558,7 @@ static void test_block_q4_0_clip(void **state)
 	assert_int_equal(analyze_measure(x, &q, NULL, &m, &err), 0);
 	assert_close(m.m.mse, r.m.mse, 0, 0);
 	assert_close(m.m.clipped_pct, r.m.clipped_pct, 0, 0);
-	assert_close(m.grp[0].clip_hi, 0.9375, 1e-7, 0);
+	assert_close(m.grp[0].clip_hi, 0.875, 0, 0);
 	tensor_result_free(&r);
 	tensor_result_free(&m);
 }
@@ -611,6 +618,25 @@ static void test_measure(void **state)
 	q.codes = NULL; /* levels from the distinct x̂ values */
 	assert_int_equal(analyze_measure(x, &q, NULL, &r, &err), 0);
 	assert_int_equal(r.m.levels_used, 3);
+	tensor_result_free(&r);
+
+	/* clip [−2, 2] (scale 1, codes −2..2): x = [0, 2.3, 3, 10, −1, −2.4]
+	 * → x̂ = [0, 2, 2, 2, −1, −2]; outside the range: 2.3, 3, 10, −2.4
+	 * (4 of 6 clipped); beyond half a step (2.5): 3 and 10, 2 of 6 = 33 %
+	 * saturated → risk. */
+	const int64_t six[1] = {6};
+	const float y[6] = {0, 2.3f, 3, 10, -1, -2.4f}, yh[6] = {0, 2, 2, 2, -1, -2};
+	const int32_t yc[6] = {0, 2, 2, 2, -1, -2};
+	struct qparam p2 = {.scale = 1, .zero_point = 0, .clip_lo = -2, .clip_hi = 2};
+	struct quantized q2 = {
+	        .xhat = yh, .codes = yc, .params = &p2, .bits = 3, .qmin = -2, .qmax = 2};
+	assert_true(layout_init(&q2.layout, six, 1, GRAN_TENSOR, 0, 0, NULL));
+	assert_int_equal(analyze_measure(y, &q2, NULL, &r, &err), 0);
+	assert_close(r.m.clipped_pct, 400.0 / 6, 1e-12, 0);
+	const struct finding *f = find_kind(&r, FIND_SATURATION, -1);
+	assert_non_null(f);
+	assert_close(f->value, 200.0 / 6, 1e-12, 0);
+	assert_int_equal(f->level, RISK_RISK);
 	tensor_result_free(&r);
 }
 
