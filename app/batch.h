@@ -58,6 +58,9 @@ int atomic_open(struct atomic_file *af, const char *path, struct qs_error *err);
 int atomic_commit(struct atomic_file *af, struct qs_error *err);
 void atomic_abort(struct atomic_file *af);
 
+/* mkdir -p: create every missing folder on the way to dir. */
+int batch_make_dirs(const char *dir, struct qs_error *err);
+
 /* 64-bit FNV-1a, for run ids. */
 uint64_t batch_hash(uint64_t h, const void *data, size_t n);
 #define BATCH_HASH_INIT 0xcbf29ce484222325ULL

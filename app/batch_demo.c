@@ -6,8 +6,7 @@
 #include "../io/onnx.h"
 #include "batch.h"
 
-/* mkdir -p: create every missing folder on the way to dir. */
-static int make_dirs(const char *dir, struct qs_error *err)
+int batch_make_dirs(const char *dir, struct qs_error *err)
 {
 	char buf[PATH_MAX];
 	size_t n = strlen(dir);
@@ -33,7 +32,7 @@ int batch_demo(const struct cli_args *a)
 	const char *dir = a->npos ? a->pos[0] : ".";
 	struct qs_error err = {0};
 
-	if (make_dirs(dir, &err) || onnx_demo_write(dir, &err))
+	if (batch_make_dirs(dir, &err) || onnx_demo_write(dir, &err))
 		return batch_fail(&err, a->cmd);
 	if (!a->quiet)
 		fprintf(stderr, "qscope: wrote %s/demo_float.onnx and %s/demo_int8.onnx\n", dir,

@@ -4,33 +4,34 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../io/onnx.h"
 #include "../io/recipe.h"
 #include "batch.h"
 #include "cli.h"
 #include "session.h"
 #include "tui.h"
 
-static const char *const demo_names[2] = {"demo/demo_float.onnx", "demo/demo_int8.onnx"};
+static const char *const demo_names[2] = {"demo_float.onnx", "demo_int8.onnx"};
 
-static bool demo_in(const char *share, char out[2][PATH_MAX])
+static bool demo_in(const char *dir, char out[2][PATH_MAX])
 {
 	for (int i = 0; i < 2; i++) {
-		snprintf(out[i], PATH_MAX, "%s/%s", share, demo_names[i]);
+		snprintf(out[i], PATH_MAX, "%s/%s", dir, demo_names[i]);
 		if (access(out[i], R_OK))
 			return false;
 	}
 	return true;
 }
 
-/* The bundled demo: the source tree's share/ (QSCOPE_SHARE_DIR), then
+/* The bundled demo: the source tree's share/demo (QSCOPE_SHARE_DIR), then
  * beside the executable (build tree, or an install's ../share/qscope). */
 static bool find_demo(char out[2][PATH_MAX])
 {
-	static const char *const rel[] = {"share", "../share", "../share/qscope"};
+	static const char *const rel[] = {"share/demo", "../share/demo", "../share/qscope/demo"};
 	char exe[PATH_MAX], dir[PATH_MAX + 32];
 	ssize_t n;
 
-	if (demo_in(QSCOPE_SHARE_DIR, out))
+	if (demo_in(QSCOPE_SHARE_DIR "/demo", out))
 		return true;
 	n = readlink("/proc/self/exe", exe, sizeof exe - 1);
 	if (n <= 0)
@@ -47,18 +48,38 @@ static bool find_demo(char out[2][PATH_MAX])
 	return false;
 }
 
+/* No bundled copy (an install without share/): write the demo once into
+ * the user's cache; its bytes depend only on qscope's code. */
+static int cached_demo(char out[2][PATH_MAX], struct qs_error *err)
+{
+	const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+	char dir[PATH_MAX];
+
+	if (xdg && *xdg)
+		snprintf(dir, sizeof dir, "%s/qscope/demo-%s", xdg, QSCOPE_VERSION);
+	else if (home && *home)
+		snprintf(dir, sizeof dir, "%s/.cache/qscope/demo-%s", home, QSCOPE_VERSION);
+	else
+		snprintf(dir, sizeof dir, "/tmp/qscope-demo-%s-%ld", QSCOPE_VERSION,
+		         (long)getuid());
+	if (demo_in(dir, out))
+		return 0;
+	int rc = batch_make_dirs(dir, err);
+	if (!rc)
+		rc = onnx_demo_write(dir, err);
+	if (!rc && !demo_in(dir, out))
+		rc = qs_error_set(err, QS_ERR_IO, "%s: the demo models were not written", dir);
+	return rc;
+}
+
 static int run_tui(struct cli_args *a)
 {
 	static char demo[2][PATH_MAX];
 	struct qs_error err = {0};
 
 	if (!a->npos) {
-		if (!find_demo(demo)) {
-			qs_error_set(&err, QS_ERR_IO,
-			             "the bundled demo models are missing; write them with "
-			             "'qscope demo DIR' and open DIR/demo_float.onnx");
+		if (!find_demo(demo) && cached_demo(demo, &err))
 			return batch_fail(&err, CMD_TUI);
-		}
 		a->pos[0] = demo[0];
 		a->pos[1] = demo[1];
 		a->npos = 2;
