@@ -69,11 +69,12 @@ run_rc 2 "$QSCOPE" quantize f.npz -o f.npz
 cmp f.npz f_copy.npz || fail "the input was modified"
 
 # --save-recipe round trip: the saved recipe reproduces the report.
-printf 'pattern,action,bits,scheme,granularity,method\nfc.*,quantize,6,asym,group:16,mse\nconv1.*,keep-float,,,,\n' >r2.csv
+printf 'pattern,action,bits,scheme,granularity,method,qtype,min_sqnr\nfc.*,quantize,6,asym,group:16,mse,,12.5\nconv1.*,keep-float,,,,,,\n' >r2.csv
 run_rc 0 "$QSCOPE" report f.npz --recipe r2.csv --bits 5 --save-recipe saved.csv --csv a.csv --quiet
 [ "$(head -1 saved.csv)" = "pattern,action,bits,scheme,granularity,method,qtype,min_sqnr" ] ||
 	fail "saved recipe header: $(head -1 saved.csv)"
 [ "$(wc -l <saved.csv)" -eq 4 ] || fail "saved recipe should have one row per tensor"
+grep -q '^fc\.weight,quantize,6,asym,group:16,mse,,12\.5$' saved.csv || fail "saved fc row: $(cat saved.csv)"
 run_rc 0 "$QSCOPE" report f.npz --recipe saved.csv --csv b.csv --quiet
 "$PY" - <<'PYEOF'
 import csv
