@@ -425,54 +425,55 @@ bool model_tensor_analysable(const struct model_tensor *t)
 	return t->dtype < DTYPE_COUNT && dtype_info(t->dtype)->is_float;
 }
 
-/* ---- pairing ----------------------------------------------------------- */
+/* ---- name index -------------------------------------------------------- */
 
-struct name_index {
-	const struct model *m;
-	size_t n;
-	size_t *idx; /* analysable tensors sorted by name */
-};
-
-static const struct model *cmp_model;
-
-static int cmp_by_name(const void *a, const void *b)
+static int cmp_ref(const void *a, const void *b)
 {
-	return strcmp(cmp_model->tensors[*(const size_t *)a].name,
-	              cmp_model->tensors[*(const size_t *)b].name);
+	return strcmp(((const struct model_name_ref *)a)->name,
+	              ((const struct model_name_ref *)b)->name);
 }
 
-static int name_index_build(struct name_index *ni, const struct model *m)
+int model_names_build(const struct model *m, bool analysable_only, struct model_names *out)
 {
-	ni->m = m;
-	ni->n = 0;
-	ni->idx = malloc((m->ntensors ? m->ntensors : 1) * sizeof *ni->idx);
-	if (!ni->idx)
+	out->n = 0;
+	out->refs = malloc((m->ntensors ? m->ntensors : 1) * sizeof *out->refs);
+	if (!out->refs)
 		return QS_ERR_NOMEM;
 	for (size_t i = 0; i < m->ntensors; i++)
-		if (model_tensor_analysable(&m->tensors[i]))
-			ni->idx[ni->n++] = i;
-	/* qsort has no context argument in C11; pairing runs on one thread. */
-	cmp_model = m;
-	qsort(ni->idx, ni->n, sizeof *ni->idx, cmp_by_name);
+		if (m->tensors[i].name &&
+		    (!analysable_only || model_tensor_analysable(&m->tensors[i])))
+			out->refs[out->n++] = (struct model_name_ref){m->tensors[i].name, i};
+	qsort(out->refs, out->n, sizeof *out->refs, cmp_ref);
 	return 0;
 }
 
-static int64_t name_index_find(const struct name_index *ni, const char *name)
+int64_t model_names_find(const struct model_names *ix, const char *name)
 {
-	size_t lo = 0, hi = ni->n;
+	struct model_name_ref key = {name, 0};
+	const struct model_name_ref *r =
+	        ix->n ? bsearch(&key, ix->refs, ix->n, sizeof key, cmp_ref) : NULL;
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = strcmp(ni->m->tensors[ni->idx[mid]].name, name);
-		if (c == 0)
-			return (int64_t)ni->idx[mid];
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return -1;
+	return r ? (int64_t)r->i : -1;
 }
+
+const char *model_names_duplicate(const struct model_names *ix)
+{
+	for (size_t k = 1; k < ix->n; k++)
+		if (strcmp(ix->refs[k - 1].name, ix->refs[k].name) == 0)
+			return ix->refs[k].name;
+	return NULL;
+}
+
+void model_names_free(struct model_names *ix)
+{
+	if (!ix)
+		return;
+	free(ix->refs);
+	ix->refs = NULL;
+	ix->n = 0;
+}
+
+/* ---- pairing ----------------------------------------------------------- */
 
 static bool same_shape(const struct model_tensor *a, const struct model_tensor *b)
 {
@@ -498,7 +499,7 @@ static void pair_set(struct pair_state *s, int64_t f, int64_t q, const char *how
 	s->how_of_f[f] = how;
 }
 
-static void pair_by_names(struct pair_state *s, const struct name_index *fi, bool convention)
+static void pair_by_names(struct pair_state *s, const struct model_names *fi, bool convention)
 {
 	for (size_t q = 0; q < s->qm->ntensors; q++) {
 		const struct model_tensor *t = &s->qm->tensors[q];
@@ -507,7 +508,7 @@ static void pair_by_names(struct pair_state *s, const struct name_index *fi, boo
 
 		if (!want || s->f_of_q[q] >= 0 || !model_tensor_analysable(t))
 			continue;
-		f = name_index_find(fi, want);
+		f = model_names_find(fi, want);
 		if (f >= 0 && s->q_of_f[f] < 0)
 			pair_set(s, f, (int64_t)q, convention ? "convention" : "name");
 	}
@@ -558,7 +559,7 @@ int model_pair(const struct model *fm, const struct model *qm, struct pairing *o
                struct qs_error *err)
 {
 	struct pair_state s = {fm, qm, NULL, NULL, NULL};
-	struct name_index fi = {0};
+	struct model_names fi = {0};
 	size_t nq = qm ? qm->ntensors : 0;
 	int rc = QS_ERR_NOMEM;
 
@@ -566,7 +567,7 @@ int model_pair(const struct model *fm, const struct model *qm, struct pairing *o
 	s.f_of_q = malloc((nq ? nq : 1) * sizeof *s.f_of_q);
 	s.q_of_f = malloc((fm->ntensors ? fm->ntensors : 1) * sizeof *s.q_of_f);
 	s.how_of_f = calloc(fm->ntensors ? fm->ntensors : 1, sizeof *s.how_of_f);
-	if (s.f_of_q && s.q_of_f && s.how_of_f && name_index_build(&fi, fm) == 0) {
+	if (s.f_of_q && s.q_of_f && s.how_of_f && model_names_build(fm, true, &fi) == 0) {
 		for (size_t i = 0; i < nq; i++)
 			s.f_of_q[i] = -1;
 		for (size_t i = 0; i < fm->ntensors; i++)
@@ -578,7 +579,7 @@ int model_pair(const struct model *fm, const struct model *qm, struct pairing *o
 		}
 		rc = pairs_emit(&s, out);
 	}
-	free(fi.idx);
+	model_names_free(&fi);
 	free(s.f_of_q);
 	free(s.q_of_f);
 	free(s.how_of_f);

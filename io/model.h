@@ -109,6 +109,22 @@ const struct model_format_ops *model_format_by_path(const char *path);
 /* Index of the tensor named name, or −1. */
 int64_t model_find(const struct model *m, const char *name);
 
+/* Sorted name lookup (model_find is a linear scan): build once, then
+ * O(log n) finds. refs borrow the model's names; free before model_free. */
+struct model_name_ref {
+	const char *name;
+	size_t i; /* tensor index */
+};
+struct model_names {
+	size_t n;
+	struct model_name_ref *refs; /* owned, sorted by name */
+};
+/* Index every named tensor, or only the analysable ones. 0 or QS_ERR_NOMEM. */
+int model_names_build(const struct model *m, bool analysable_only, struct model_names *out);
+int64_t model_names_find(const struct model_names *ix, const char *name); /* index or −1 */
+const char *model_names_duplicate(const struct model_names *ix); /* a repeated name or NULL */
+void model_names_free(struct model_names *ix);                   /* NULL-safe */
+
 /* Decode tensor t to float (dequantizing block types and quant tensors:
  * x = (q − z)·s). dst holds t->nelem floats. */
 int model_tensor_to_f32(const struct model *m, const struct model_tensor *t, float *dst,

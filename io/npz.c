@@ -248,8 +248,6 @@ static int load_member(zip_t *za, zip_uint64_t i, uint64_t local, const char *fi
 		rc = inflate_member(za, i, &st, label, im, &data, err);
 	if (rc || (rc = npy_parse(data, (size_t)st.size, label, &a, err)) != 0)
 		return rc;
-	if (model_find(m, st.name) >= 0)
-		return qs_error_set(err, QS_ERR_FORMAT, "%s: member name repeated", label);
 	return add_member(m, st.name, &a, data, label, err);
 }
 
@@ -336,14 +334,15 @@ struct qarrays {
 	char *base; /* "T" */
 };
 
-static struct model_tensor *find_suffix(struct model *m, const char *base, const char *suffix)
+static struct model_tensor *find_suffix(struct model *m, const struct model_names *ix,
+                                        const char *base, const char *suffix)
 {
 	char name[1024];
 	int64_t i;
 
 	if ((size_t)snprintf(name, sizeof name, "%s%s", base, suffix) >= sizeof name)
 		return NULL;
-	i = model_find(m, name);
+	i = model_names_find(ix, name);
 	return i >= 0 ? &m->tensors[i] : NULL;
 }
 
@@ -491,30 +490,39 @@ static void mark_aux(struct qarrays *a)
 			aux[k]->is_aux = true;
 }
 
+static int link_one(struct model *m, const struct model_names *ix, struct model_tensor *t,
+                    const char *label, struct qs_error *err)
+{
+	size_t n = strlen(t->name);
+	struct qarrays a = {.q = t};
+	int rc;
+
+	if (n < 3 || strcmp(t->name + n - 2, ".q") != 0 || t->quant)
+		return 0;
+	if (!(a.base = strndup(t->name, n - 2)))
+		return qs_error_set(err, QS_ERR_NOMEM, "out of memory");
+	a.scale = find_suffix(m, ix, a.base, ".scale");
+	a.zp = find_suffix(m, ix, a.base, ".zero_point");
+	a.info = find_suffix(m, ix, a.base, ".qinfo");
+	a.xhat = find_suffix(m, ix, a.base, "");
+	rc = a.scale ? build_quant(m, &a, label, err) : 0;
+	if (rc == 0 && a.scale)
+		mark_aux(&a);
+	free(a.base);
+	return rc;
+}
+
 int npz_link_quant(struct model *m, const char *label, struct qs_error *err)
 {
-	for (size_t i = 0; i < m->ntensors; i++) {
-		struct model_tensor *t = &m->tensors[i];
-		size_t n = strlen(t->name);
-		struct qarrays a = {.q = t};
-		int rc;
+	struct model_names ix;
+	int rc = 0;
 
-		if (n < 3 || strcmp(t->name + n - 2, ".q") != 0 || t->quant)
-			continue;
-		if (!(a.base = strndup(t->name, n - 2)))
-			return qs_error_set(err, QS_ERR_NOMEM, "out of memory");
-		a.scale = find_suffix(m, a.base, ".scale");
-		a.zp = find_suffix(m, a.base, ".zero_point");
-		a.info = find_suffix(m, a.base, ".qinfo");
-		a.xhat = find_suffix(m, a.base, "");
-		rc = a.scale ? build_quant(m, &a, label, err) : 0;
-		if (rc == 0 && a.scale)
-			mark_aux(&a);
-		free(a.base);
-		if (rc)
-			return rc;
-	}
-	return 0;
+	if (model_names_build(m, false, &ix))
+		return qs_error_set(err, QS_ERR_NOMEM, "%s: out of memory", label);
+	for (size_t i = 0; rc == 0 && i < m->ntensors; i++)
+		rc = link_one(m, &ix, &m->tensors[i], label, err);
+	model_names_free(&ix);
+	return rc;
 }
 
 /* ---- writer ------------------------------------------------------------ */

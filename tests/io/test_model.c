@@ -141,6 +141,21 @@ static void test_pairing(void **state)
 	                         "only_f=-:unpaired -=extra:unpaired ");
 	pairing_free(&p);
 	pairing_free(&p);
+	{
+		struct model_names ix;
+		assert_int_equal(model_names_build(q, false, &ix), 0);
+		assert_int_equal(ix.n, 5);
+		assert_int_equal(model_names_find(&ix, "w1.scale"), 1);
+		assert_int_equal(model_names_find(&ix, "extra"), 4);
+		assert_int_equal(model_names_find(&ix, "w1"), -1);
+		assert_null(model_names_duplicate(&ix));
+		model_names_free(&ix);
+		assert_int_equal(model_names_build(q, true, &ix), 0);
+		assert_int_equal(ix.n, 4); /* w1.scale is auxiliary */
+		assert_int_equal(model_names_find(&ix, "w1.scale"), -1);
+		model_names_free(&ix);
+		model_names_free(&ix);
+	}
 	assert_int_equal(model_pair(f, NULL, &p, &err), 0);
 	assert_int_equal(p.n, 4);
 	pairing_free(&p);

@@ -211,6 +211,16 @@ static void test_not_npz(void **state)
 	               "    b = io.BytesIO(); np.save(b, np.array([1, 'a'], dtype=object))\n"
 	               "    z.writestr('o.npy', b.getvalue())\n"),
 	        0);
+	assert_int_equal(run_py("import zipfile, warnings, numpy as np, io\n"
+	                        "warnings.simplefilter('ignore')\n"
+	                        "b = io.BytesIO(); np.save(b, np.zeros(2, 'f4'))\n"
+	                        "with zipfile.ZipFile('dup.npz', 'w') as z:\n"
+	                        "    z.writestr('w.npy', b.getvalue())\n"
+	                        "    z.writestr('w.npy', b.getvalue())\n"),
+	                 0);
+	assert_int_equal(model_load(path_of("dup.npz"), &m, &err), QS_ERR_FORMAT);
+	/* libzip refuses repeated names when it opens the archive */
+	assert_non_null(strstr(err.msg, "dup.npz: not a readable ZIP archive"));
 	assert_int_equal(model_load(path_of("other.npz"), &m, &err), QS_ERR_FORMAT);
 	assert_non_null(strstr(err.msg, "without .npy members"));
 	assert_int_equal(model_load(path_of("obj.npz"), &m, &err), QS_ERR_UNSUPPORTED);
