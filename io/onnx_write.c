@@ -38,7 +38,9 @@
  *     model; the output is like's file with, for each of its quantized
  *     tensors paired with a float tensor of src, new codes, scales and zero
  *     points chosen by the plan's method (bits, type, layout, axis, block
- *     and symmetry — read from like's zero points — kept).
+ *     and symmetry — read from like's zero points — kept). The int32 bias
+ *     of the op the weight feeds (QDQ `<b>_quantized` + scale, or
+ *     QLinearConv's input 8) is re-quantized with the new s_in·s_w.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -687,6 +689,74 @@ static void like_symmetry(const struct tensor_quant *tq, struct scheme *s)
 		s->narrow = sym && narrow;
 }
 
+/* The int32 bias of the op a re-quantized weight feeds, whose scale is
+ * s_in·s_w: the QDQ form (Conv/Gemm input 2 from a DequantizeLinear of
+ * `<b>_quantized` with `<b>_quantized_scale`) or QLinearConv's input 8. */
+struct find_bias {
+	const char *w;
+	const char *wout; /* DequantizeLinear output of the weight */
+	const char *bout; /* the bias input of the consumer */
+	const char *bq, *bs;
+};
+
+static void find_bias_node(Onnx__GraphProto *g, Onnx__NodeProto *n, void *ctx)
+{
+	(void)g;
+	struct find_bias *f = ctx;
+	const char *op = n->op_type ? n->op_type : "";
+	if (!strcmp(op, "DequantizeLinear") && n->n_input >= 2 && n->n_output) {
+		if (!strcmp(n->input[0], f->w))
+			f->wout = n->output[0];
+		if (f->bout && !strcmp(n->output[0], f->bout)) {
+			f->bq = n->input[0];
+			f->bs = n->input[1];
+		}
+	} else if (!strcmp(op, "QLinearConv") && n->n_input > 8 && !strcmp(n->input[3], f->w)) {
+		f->bq = n->input[8];
+	} else if (f->wout && bias_op(n) && n->n_input > 2 && !strcmp(n->input[1], f->wout)) {
+		f->bout = n->input[2];
+	}
+}
+
+static void like_bias(const struct model *src, const struct model *like, struct cp *c,
+                      const struct model_tensor *wt, const float *sw, uint64_t ns)
+{
+	struct find_bias fb = {.w = wt->name};
+	for (int pass = 0; pass < 3 && !fb.bq; pass++) /* producers may follow consumers */
+		onnx_walk_nodes(c->mp->graph, 0, find_bias_node, &fb);
+	int64_t bi = fb.bq ? model_find(like, fb.bq) : -1;
+	int64_t si = fb.bs ? model_find(like, fb.bs) : -1;
+	if (bi < 0 || !wt->facts.has_input || !c->s[bi].tp || (fb.bs && (si < 0 || !c->s[si].tp)))
+		return;
+	const struct model_tensor *bt = &like->tensors[bi];
+	if (bt->dtype != DTYPE_I32 || (ns != 1 && ns != bt->nelem))
+		return;
+	float *b = onnx_xmalloc(bt->nelem * sizeof *b), *bs = onnx_xmalloc(bt->nelem * sizeof *bs);
+	int32_t *q = onnx_xmalloc(bt->nelem * sizeof *q);
+	int64_t fi =
+	        bt->quant && bt->quant->float_name ? model_find(src, bt->quant->float_name) : -1;
+	if (fi < 0 || src->tensors[fi].nelem != bt->nelem ||
+	    model_tensor_to_f32(src, &src->tensors[fi], b, NULL))
+		model_tensor_to_f32(like, bt, b, NULL);
+	for (uint64_t k = 0; k < bt->nelem; k++) {
+		bs[k] = (float)wt->facts.s_in * sw[ns > 1 ? k : 0];
+		double v = quant_round((double)b[k] / (double)bs[k], ROUND_HALF_EVEN);
+		q[k] = v >= 2147483647.0 ? INT32_MAX : v <= -2147483648.0 ? INT32_MIN : (int32_t)v;
+	}
+	tp_set_raw(c->s[bi].tp, q, bt->nelem * sizeof *q);
+	if (si >= 0) {
+		const struct model_tensor *st = &like->tensors[si];
+		size_t nb;
+		uint8_t *sb = floats_to_bytes(st->dtype, bs, st->nelem, &nb);
+		if (st->nelem == bt->nelem || st->nelem == 1)
+			tp_set_raw(c->s[si].tp, sb, nb);
+		free(sb);
+	}
+	free(b);
+	free(bs);
+	free(q);
+}
+
 static int like_one(const struct model *src, const struct model *like, struct cp *c, int64_t f,
                     int64_t q, const struct qspec *spec, struct qs_error *err)
 {
@@ -742,6 +812,7 @@ static int like_one(const struct model *src, const struct model *like, struct cp
 		tp_set_raw(c->s[zi].tp, b, nb);
 		free(b);
 	}
+	like_bias(src, like, c, qt, sc, ng);
 	free(sc);
 	free(zp);
 	qres_free(&r);

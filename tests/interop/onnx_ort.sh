@@ -53,7 +53,11 @@ for c in "${cases[@]}"; do
   rm -f "$tmp"/*.onnx
 done
 
-echo "== demo"
-run "$QSCOPE_SRC/share/demo/demo_float.onnx" "$QSCOPE_SRC/share/demo/demo_int8.onnx" >"$tmp/demo.jsonl"
-"$PY" -c 'import json,sys; r=json.loads(open(sys.argv[1]).readline()); print("  demo_int8 logits SQNR %.2f dB" % r["sqnr_db"])' "$tmp/demo.jsonl"
+echo "== demo (and the demo re-quantized with --like --method mse, int32 biases following)"
+demo="$QSCOPE_SRC/share/demo"
+"$QSCOPE" quantize "$demo/demo_float.onnx" --like "$demo/demo_int8.onnx" --method mse -o "$tmp/demo_mse.onnx" -q
+"$PY" "$here/onnx_check_like.py" "$demo/demo_float.onnx" "$demo/demo_int8.onnx" "$tmp/demo_mse.onnx"
+run "$demo/demo_float.onnx" "$demo/demo_int8.onnx" "$tmp/demo_mse.onnx" >"$tmp/demo.jsonl"
+"$PY" -c 'import json,sys
+for l in open(sys.argv[1]): r = json.loads(l); print("  %s logits SQNR %.2f dB" % (r["model"].rsplit("/", 1)[-1], r["sqnr_db"]))' "$tmp/demo.jsonl"
 exit $status

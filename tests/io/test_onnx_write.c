@@ -491,6 +491,59 @@ static void test_like(void **state)
 	qs_rmtree(dir);
 }
 
+/* --like on the demo pair (QDQ with int32 biases): the biases follow the
+ * new weight scales, q_b = round(b / (s_in·s_w)) — checked here as
+ * |q_b·s_b − b| ≤ s_b/2 with s_b read from the written model. */
+static void test_like_bias(void **state)
+{
+	(void)state;
+	char *dir = qs_tmpdir(), fpath[512], qpath[512], opath[512];
+	struct qs_error e = {0};
+	if (onnx_demo_write(dir, &e))
+		fail_msg("%s", e.msg);
+	snprintf(fpath, sizeof fpath, "%s/demo_float.onnx", dir);
+	snprintf(qpath, sizeof qpath, "%s/demo_int8.onnx", dir);
+	snprintf(opath, sizeof opath, "%s/like.onnx", dir);
+	struct model *fm = load_ok(fpath), *lm = load_ok(qpath);
+	struct tensor_plan *plan = calloc(fm->ntensors, sizeof *plan);
+	for (size_t i = 0; i < fm->ntensors; i++) {
+		plan[i].quantize = true;
+		plan[i].spec = spec_of("int8", GRAN_CHANNEL, 0);
+		plan[i].spec.method.kind = METHOD_MSE;
+	}
+	struct write_opts o = {.plan = plan, .like = lm};
+	if (model_write(fm, &o, opath, &e))
+		fail_msg("%s", e.msg);
+	struct model *om = load_ok(opath);
+	const char *biases[] = {"conv1.bias", "conv2.bias", "fc.bias"};
+	for (int k = 0; k < 3; k++) {
+		char qn[64], sn[64];
+		snprintf(qn, sizeof qn, "%s_quantized", biases[k]);
+		snprintf(sn, sizeof sn, "%s_quantized_scale", biases[k]);
+		const struct model_tensor *ft = find(fm, biases[k]), *qt = find(om, qn),
+		                          *st = find(om, sn), *old = find(lm, sn);
+		float b[32], sb[32], so[32];
+		model_tensor_to_f32(fm, ft, b, NULL);
+		model_tensor_to_f32(om, st, sb, NULL);
+		model_tensor_to_f32(lm, old, so, NULL);
+		bool changed = false;
+		for (uint64_t c = 0; c < ft->nelem; c++) {
+			double q = (double)dtype_get_int(qt->dtype, qt->data, c, qt->nibbles);
+			uint64_t sc = st->nelem > 1 ? c : 0; /* fc's weight is per-tensor */
+			if (fabs(q * sb[sc] - b[c]) > 0.5 * sb[sc] * (1 + 1e-6))
+				fail_msg("%s[%llu]: q %g · s %g = %g, float bias %g", biases[k],
+				         (unsigned long long)c, q, sb[sc], q * sb[sc], b[c]);
+			changed |= sb[sc] != so[sc];
+		}
+		assert_true(changed); /* mse moved the weight scales, the bias followed */
+	}
+	free(plan);
+	model_free(om);
+	model_free(lm);
+	model_free(fm);
+	qs_rmtree(dir);
+}
+
 /* Fields qscope does not know (here field 100 of ModelProto, a varint)
  * survive a round trip. */
 static void test_unknown_fields(void **state)
@@ -568,6 +621,7 @@ int main(void)
 	        cmocka_unit_test(test_opset_conversion),
 	        cmocka_unit_test(test_samsung_bias_overflow),
 	        cmocka_unit_test(test_like),
+	        cmocka_unit_test(test_like_bias),
 	        cmocka_unit_test(test_unknown_fields),
 	        cmocka_unit_test(test_demo_bytes),
 	};
