@@ -341,17 +341,17 @@ static const struct aciq_prior_info aciq_priors[PRIOR_COUNT] = {
 
 /* Scan for a bracket, then polish with Brent. The scan guarantees
  * f(guess) < f(lower), f(upper), which gsl_min_fminimizer_set insists on. */
-static int aciq_alpha(enum aciq_prior prior, double bits, double *alpha, struct qs_error *err)
+#define ACIQ_SCAN 400
+
+static int aciq_alpha_search(enum aciq_prior prior, double bits, double *alpha,
+                             struct qs_error *err)
 {
 	const struct aciq_prior_info *pi = &aciq_priors[prior];
 	gsl_function f = {.function = pi->mse, .params = &bits};
-	enum {
-		SCAN = 400
-	};
-	double step = pi->upper / SCAN, best = GSL_POSINF;
+	double step = pi->upper / ACIQ_SCAN, best = GSL_POSINF;
 	int k_best = 1, status = GSL_CONTINUE;
 
-	for (int k = 1; k < SCAN; k++) {
+	for (int k = 1; k < ACIQ_SCAN; k++) {
 		double v = pi->mse(k * step, &bits);
 		if (v < best) {
 			best = v;
@@ -359,7 +359,7 @@ static int aciq_alpha(enum aciq_prior prior, double bits, double *alpha, struct 
 		}
 	}
 	*alpha = k_best * step;
-	if (k_best == 1 || k_best == SCAN - 1 || !(best < pi->mse(*alpha - step, &bits)) ||
+	if (k_best == 1 || k_best == ACIQ_SCAN - 1 || !(best < pi->mse(*alpha - step, &bits)) ||
 	    !(best < pi->mse(*alpha + step, &bits)))
 		return 0;
 	gsl_min_fminimizer *mz = gsl_min_fminimizer_alloc(gsl_min_fminimizer_brent);
@@ -382,6 +382,29 @@ static int aciq_alpha(enum aciq_prior prior, double bits, double *alpha, struct 
 		return qs_error_set(err, QS_ERR_NUMERIC, "aciq: %s clip search failed: %s",
 		                    pi->name, gsl_strerror(status));
 	return 0;
+}
+
+/* Groups of one tensor share the scheme, so the last α per prior is kept
+ * (per thread: workers quantize tensors in parallel). */
+static int aciq_alpha(enum aciq_prior prior, double bits, double *alpha, struct qs_error *err)
+{
+	static _Thread_local struct {
+		double bits, alpha;
+		bool valid;
+	} memo[PRIOR_COUNT];
+	int rc;
+
+	if (memo[prior].valid && memo[prior].bits == bits) {
+		*alpha = memo[prior].alpha;
+		return 0;
+	}
+	rc = aciq_alpha_search(prior, bits, alpha, err);
+	if (rc == 0) {
+		memo[prior].bits = bits;
+		memo[prior].alpha = *alpha;
+		memo[prior].valid = true;
+	}
+	return rc;
 }
 
 int aciq_alpha_laplace(int bits, double *alpha, struct qs_error *err)
@@ -644,6 +667,8 @@ static int choose_kl(const struct range_job *j, double *lo, double *hi, struct q
  * the zero point z and use hn = z − qmin, hp = qmax − z). The group is seen
  * either as its exact values (weight 1 each) or, for large groups, as a
  * uniform histogram of n/16 (256..2048) bins keeping count, Σx and Σx² per bin. */
+#define MSE_WINDOW 0.06 /* relative half-width of the polishing window */
+
 enum {
 	MSE_EXACT_MAX = 1024, /* groups up to this size are searched on their values */
 	MSE_BINS_MIN = 256,
@@ -653,8 +678,9 @@ enum {
 	 * it is cheap anyway (n·levels small). */
 	MSE_SWEEP_COST = 150,
 	MSE_SWEEP_EVENTS = 4096,
-	MSE_GRID = 48,
+	MSE_GRID = 24,
 	MSE_DENSE = 64,
+	MSE_WINDOW_EVENTS = 32, /* windowed sweep when at most this many breakpoints per value */
 	MSE_REFINE_ITERS = 8,
 	MSE_ZERO_ITERS = 8,
 	MSE_ZERO_SPAN_MAX = 4096,
@@ -676,10 +702,10 @@ struct mse_codes {
  * truncation a floor for every in-range value (|v| ≤ 2^16). */
 static inline double mse_code(double v, const struct mse_codes *c)
 {
-	if (!(v > -c->hn))
-		return -c->hn;
-	if (v >= c->hp)
-		return c->hp;
+	double lo = -c->hn, hi = c->hp;
+
+	v = v > lo ? v : lo; /* NaN lands on lo */
+	v = v < hi ? v : hi;
 	return (double)(int32_t)(v + 65536.5) - 65536.0;
 }
 
@@ -739,19 +765,27 @@ static int mse_pts_build(const struct range_job *j, struct mse_pts *p)
 /* Squared error at scale s: exact for exact points and for bins inside one
  * code; bins that straddle codes and are wider than a step get the uniform
  * rounding noise w·s²/12. Only the candidate search uses the estimate. */
-static double mse_pts_err(const struct mse_pts *p, double s, const struct mse_codes *c)
+static double mse_pts_err_exact(const struct mse_pts *p, double s, const struct mse_codes *c)
 {
 	double e = 0.0, inv = 1.0 / s;
 
 	for (size_t k = 0; k < p->m; k++) {
+		double d = p->mean[k] - s * mse_code(p->mean[k] * inv, c);
+		e += p->w[k] * d * d;
+	}
+	return e;
+}
+
+static double mse_pts_err(const struct mse_pts *p, double s, const struct mse_codes *c)
+{
+	double e = 0.0, inv = 1.0 / s;
+
+	if (p->width == 0.0)
+		return mse_pts_err_exact(p, s, c);
+	for (size_t k = 0; k < p->m; k++) {
 		if (p->w[k] == 0.0)
 			continue;
 		double mean = p->mean[k], q = mse_code(mean * inv, c);
-		if (p->width == 0.0) {
-			double d = mean - s * q;
-			e += p->w[k] * d * d;
-			continue;
-		}
 		if (q > -c->hn && q < c->hp && p->width >= s) {
 			double e0 = p->lo + (double)k * p->width;
 			if (mse_code(e0 * inv, c) != mse_code((e0 + p->width) * inv, c)) {
@@ -798,41 +832,47 @@ static void mse_heap_down(struct mse_event *h, size_t n, size_t i)
 	h[i] = v;
 }
 
-/* Exact global minimum over s > 0 for exact points: E(s) = C − 2sA + s²B
- * with A = Σx·c, B = Σw·c², piecewise constant between the scales where
- * some |x|/s crosses a half-integer (s = |x|/(q − ½)). Each piece is a
- * parabola minimised at A/B clipped to the piece. Each point's breakpoints
- * come in increasing order, so a heap of one pending breakpoint per point
- * merges them (ev holds p->m entries). */
+/* Exact minimum over s in [lo, hi] for exact points (lo = 0, hi = ∞: over
+ * all s > 0): E(s) = C − 2sA + s²B with A = Σx·c, B = Σw·c², piecewise
+ * constant between the scales where some |x|/s crosses a half-integer
+ * (s = |x|/(q − ½)). Each piece is a parabola minimised at A/B clipped to
+ * the piece. Each point's breakpoints come in increasing order, so a heap of
+ * one pending breakpoint per point merges them (ev holds p->m entries).
+ * Returns the error (C, with *best_s = 0, if nothing beats all-zero codes). */
 static double mse_sweep(const struct mse_pts *p, const struct mse_codes *c, struct mse_event *ev,
-                        double *best_s)
+                        double lo, double hi, double *best_s)
 {
-	double a = 0.0, b = 0.0, best = p->sum2, prev = 0.0;
+	double a = 0.0, b = 0.0, best = p->sum2, prev = lo;
 	size_t ne = 0;
 
 	*best_s = 0.0;
 	for (size_t k = 0; k < p->m; k++) {
-		int h = p->sx[k] > 0.0 ? c->hp : p->sx[k] < 0.0 ? c->hn : 0;
-		a += fabs(p->sx[k]) * h;
-		b += p->w[k] * h * h;
-		if (h > 0)
-			ev[ne++] = (struct mse_event){fabs(p->mean[k]) / (h - 0.5),
-			                              fabs(p->mean[k]), (uint32_t)k, h};
+		int h = p->mean[k] > 0.0 ? c->hp : p->mean[k] < 0.0 ? c->hn : 0;
+		double m = fabs(p->mean[k]);
+		int q = lo > 0.0 && m / lo + 0.5 < h ? (int)(m / lo + 0.5) : h;
+		a += m * p->w[k] * q;
+		b += p->w[k] * q * q;
+		if (q > 0)
+			ev[ne++] = (struct mse_event){m / (q - 0.5), m, (uint32_t)k, q};
 	}
 	for (size_t i = ne / 2; i-- > 0;)
 		mse_heap_down(ev, ne, i);
-	while (ne > 0) {
-		struct mse_event *e = &ev[0];
+	for (;;) {
+		bool last = ne == 0 || ev[0].s > hi;
+		double end = last ? hi : ev[0].s;
 		if (b > 0.0) {
-			double s = a / b < prev ? prev : a / b > e->s ? e->s : a / b;
+			double s = a / b < prev ? prev : a / b > end ? end : a / b;
 			double v = p->sum2 - 2.0 * s * a + s * s * b;
 			if (v < best && s > 0.0) {
 				best = v;
 				*best_s = s;
 			}
 		}
+		if (last)
+			break;
+		struct mse_event *e = &ev[0];
 		prev = e->s;
-		a -= fabs(p->sx[e->k]);
+		a -= e->m * p->w[e->k];
 		b -= p->w[e->k] * (2.0 * e->q - 1.0);
 		if (--e->q > 0)
 			e->s = e->m / (e->q - 0.5);
@@ -875,14 +915,26 @@ static double mse_brent(gsl_function *f, double lo, double guess, double hi, dou
 	return guess;
 }
 
-/* Exact points have a ragged E(s) (the rounding of few values): scan ±15 %
- * around the smooth optimum densely to land in the deepest nearby dip. */
-static double mse_dense(const struct mse_pts *p, const struct mse_codes *c, double *s_io, double e)
+/* Exact points have a ragged E(s) (the rounding of few values): find the
+ * deepest dip within ±MSE_WINDOW of the smooth optimum, exactly with a windowed
+ * sweep when its breakpoints are few, else by a dense scan. */
+static double mse_polish(const struct mse_pts *p, const struct mse_codes *c, struct mse_event *ev,
+                         double *s_io, double e)
 {
-	double s0 = *s_io;
+	double s0 = *s_io, lo = (1.0 - MSE_WINDOW) * s0, hi = (1.0 + MSE_WINDOW) * s0, breaks = 0.0;
 
+	for (size_t k = 0; k < p->m; k++)
+		breaks += fabs(p->mean[k]) * (1.0 / lo - 1.0 / hi);
+	if (ev && breaks <= MSE_WINDOW_EVENTS * (double)p->m) {
+		double s, v = mse_sweep(p, c, ev, lo, hi, &s);
+		if (v < e && s > 0.0) {
+			*s_io = s;
+			e = v;
+		}
+		return e;
+	}
 	for (int k = 0; k < MSE_DENSE; k++) {
-		double s = s0 * (0.85 + 0.3 * k / (MSE_DENSE - 1));
+		double s = lo + (hi - lo) * k / (MSE_DENSE - 1);
 		double v = mse_pts_err(p, s, c);
 		if (v < e) {
 			e = v;
@@ -895,8 +947,8 @@ static double mse_dense(const struct mse_pts *p, const struct mse_codes *c, doub
 /* Geometric grid of scales from 1.5·s_max·2⁻¹² to 1.5·s_max (clipping can
  * pay off far below the max when there are outliers), then Brent in the
  * best grid cell. */
-static double mse_search(const struct mse_pts *p, const struct mse_codes *c, double smax,
-                         double *best_s)
+static double mse_search(const struct mse_pts *p, const struct mse_codes *c, struct mse_event *heap,
+                         double smax, double *best_s)
 {
 	struct mse_fn_ctx ctx = {p, c};
 	gsl_function f = {.function = mse_fn, .params = &ctx};
@@ -919,23 +971,24 @@ static double mse_search(const struct mse_pts *p, const struct mse_codes *c, dou
 			*best_s = s;
 		}
 	}
-	return p->width == 0.0 ? mse_dense(p, c, best_s, e) : e;
+	return p->width == 0.0 ? mse_polish(p, c, heap, best_s, e) : e;
 }
 
 /* Best scale for the code range c on the points: the exact sweep when it is
- * small enough, else the grid search. Returns the error; *s = 0 when no
- * scale beats quantizing everything to zero. */
+ * cheap enough, else the grid search. Returns the error; *s = 0 when no
+ * scale beats quantizing everything to zero. ev: sweep heap for exact
+ * points (NULL for a histogram). */
 static double mse_solve(const struct range_job *j, const struct mse_pts *p,
-                        const struct mse_codes *c, struct mse_event *ev, double *s)
+                        const struct mse_codes *c, struct mse_event *ev, bool sweep, double *s)
 {
 	double smax = mse_scale_max(j, c);
 
 	*s = 0.0;
 	if (smax == 0.0)
 		return p->sum2;
-	if (ev && p->width == 0.0)
-		return mse_sweep(p, c, ev, s);
-	return mse_search(p, c, smax, s);
+	if (sweep)
+		return mse_sweep(p, c, ev, 0.0, GSL_POSINF, s);
+	return mse_search(p, c, ev, smax, s);
 }
 
 /* Alternate optimal codes for s and the least-squares s = Σx·c / Σc² for
@@ -971,16 +1024,13 @@ static struct mse_codes mse_codes_for_zero(const struct range_job *j, int32_t z)
 	return (struct mse_codes){.hn = (int)(z - j->qmin), .hp = (int)(j->qmax - z)};
 }
 
-/* Heap entries for the sweep (one per point), or 0 when the grid search is
- * cheaper. */
-static size_t mse_sweep_size(const struct range_job *j, const struct mse_pts *p)
+/* Whether the full sweep is cheaper than the grid search (or cheap anyway). */
+static bool mse_use_sweep(const struct range_job *j, const struct mse_pts *p)
 {
 	double span = (double)j->qmax - j->qmin;
 
-	if (p->width > 0.0 || (span * log2((double)p->m + 1.0) > MSE_SWEEP_COST &&
-	                       span * (double)p->m > MSE_SWEEP_EVENTS))
-		return 0;
-	return p->m;
+	return p->width == 0.0 && (span * log2((double)p->m + 1.0) <= MSE_SWEEP_COST ||
+	                           span * (double)p->m <= MSE_SWEEP_EVENTS);
 }
 
 /* Exact best zero point for a fixed scale. r = round(x/s) does not depend on
@@ -1039,7 +1089,7 @@ struct mse_best {
  * best zero point for the scale, until the zero point stays. Starts from the
  * minmax zero point; each step lowers the (exact-points) error. */
 static int mse_descend_zero(const struct range_job *j, const struct mse_pts *p,
-                            struct mse_event *ev, struct mse_best *best)
+                            struct mse_event *ev, bool sweep, struct mse_best *best)
 {
 	for (int it = 0; it < MSE_ZERO_ITERS && j->qmax - j->qmin <= MSE_ZERO_SPAN_MAX; it++) {
 		int32_t z = best->z;
@@ -1048,7 +1098,7 @@ static int mse_descend_zero(const struct range_job *j, const struct mse_pts *p,
 		if (z == best->z)
 			break;
 		struct mse_codes c = mse_codes_for_zero(j, z);
-		double s, e = mse_solve(j, p, &c, ev, &s);
+		double s, e = mse_solve(j, p, &c, ev, sweep, &s);
 		if (!(s > 0.0))
 			break;
 		*best = (struct mse_best){.z = z, .s = s, .e = e};
@@ -1060,17 +1110,17 @@ static int mse_best_params(const struct range_job *j, const struct mse_pts *p,
                            struct mse_best *best)
 {
 	struct mse_event *ev = NULL;
-	size_t ne = mse_sweep_size(j, p);
+	bool sweep = mse_use_sweep(j, p);
 	int rc = 0;
 
-	if (ne && !(ev = malloc(ne * sizeof *ev)))
+	if (p->width == 0.0 && !(ev = malloc(p->m * sizeof *ev)))
 		return -1;
 	best->z = j->s->symmetric ? symmetric_zero(j)
 	                          : quant_param_from_range(j->s, j->min, j->max).zero_point;
 	struct mse_codes c = mse_codes_for_zero(j, best->z);
-	best->e = mse_solve(j, p, &c, ev, &best->s);
+	best->e = mse_solve(j, p, &c, ev, sweep, &best->s);
 	if (!j->s->symmetric && best->s > 0.0)
-		rc = mse_descend_zero(j, p, ev, best);
+		rc = mse_descend_zero(j, p, ev, sweep, best);
 	free(ev);
 	return rc;
 }

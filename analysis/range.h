@@ -15,27 +15,29 @@
  *                 E = Σ(x − x̂)². With codes c = clamp(round(x/s), −hn, hp)
  *                 (symmetric: hn = z − qmin, hp = qmax − z; affine: z fixed,
  *                 likewise) E(s) = Σx² − 2s·Σx·c + s²·Σc², piecewise quadratic
- *                 in s. Small groups (n·(L−1) ≤ 4096, or when cheaper than the
- *                 search) get the exact global minimum by sweeping every
- *                 breakpoint s = |x|/(k + ½) in order (a heap merge) and
- *                 minimising each parabola (s = Σx·c / Σc² clipped to its
- *                 piece). Larger groups: a geometric grid of 48 scales from
- *                 1.5·s_max·2⁻¹² to 1.5·s_max, Brent (gsl_min) in the best
- *                 cell, for ≤ 1024 values a dense ±15 % scan, all on the exact
- *                 values (n ≤ 1024) or on a histogram of n/16 (256..2048)
- *                 bins (count, Σx, Σx² per bin; exact for bins inside one code,
+ *                 in s with breakpoints s = |x|/(k + ½). The sweep visits the
+ *                 breakpoints in order (a heap merge) and minimises each
+ *                 parabola (s = Σx·c / Σc² clipped to its piece): the exact
+ *                 minimum over an interval of s. Small groups (n·(L−1) ≤ 4096,
+ *                 or n·(L−1)·log2 n ≤ 150·n) are swept over all s > 0: the
+ *                 exact global minimum. Otherwise a geometric grid of 24
+ *                 scales from 1.5·s_max·2⁻¹² to 1.5·s_max and Brent (gsl_min)
+ *                 in the best cell find the smooth optimum, on the exact values
+ *                 (n ≤ 1024) or on a histogram of n/16 (256..2048) bins
+ *                 (count, Σx, Σx² per bin; exact for bins inside one code,
  *                 uniform noise w·s²/12 for wider bins that straddle codes);
- *                 then exact alternation on all values of c = round(x/s) and
- *                 the least-squares s = Σx·c / Σc² (each step lowers E).
- *                 Affine schemes alternate that scale search with the exact
- *                 best zero point for the scale (one pass of per-code sums,
- *                 every z priced in O(1) by prefix sums; skipped above 12
- *                 bits), starting from the minmax zero point. Finally the
- *                 candidate and minmax are both quantized as the runtime does
- *                 (float32, scale floor) and the better one is returned, so mse
- *                 is never worse than minmax. mse alone may return a range
- *                 wider than [min x, max x]: with few values the best scale
- *                 can exceed max|x|/qmax (e.g. 8-bit on 16 values).
+ *                 exact values are then swept exactly within ±6 % of it (the
+ *                 ragged dips of few values). Last, on all values, alternate
+ *                 c = round(x/s) and the least-squares s = Σx·c / Σc² (each
+ *                 step lowers E) until the gain is below 1e-5. Affine schemes
+ *                 alternate that scale search with the exact best zero point
+ *                 for the scale (one pass of per-code sums, every z priced in
+ *                 O(1) by prefix sums; up to 12 bits), from the minmax zero
+ *                 point. Finally the candidate and minmax are both quantized as
+ *                 the runtime does (float32, scale floor) and the better is
+ *                 returned, so mse is never worse than minmax. mse alone may
+ *                 return a range wider than [min x, max x]: with few values the
+ *                 best scale can exceed max|x|/qmax (8-bit on 16 values).
  *   aciq-laplace  clip at α·b̂ around the mean, b̂ = mean|x − mean|, α
  *                 minimising the expected MSE of a Laplace(0, b) source with
  *                 uniform quantization of [−α, α] into 2^M levels (Banner et

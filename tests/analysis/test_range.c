@@ -248,10 +248,10 @@ static void mse_case_run(const struct mse_case *c, int bits, bool symmetric, boo
 		                      : brute_sse(&s, x, c->n, qmin, qmax, pm.scale, 400);
 		if (ee / eb > worst_ratio)
 			worst_ratio = ee / eb;
-		if (ee > eb * 1.01)
+		if (ee > eb * 1.001)
 			print_error("%s %d-bit %s: mse %.9g, brute force %.9g\n", c->name, bits,
 			            symmetric ? "sym" : "affine", ee, eb);
-		assert_true(ee <= eb * 1.01);
+		assert_true(ee <= eb * 1.001);
 	}
 	free(x);
 }
