@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "onnx_impl.h"
+#include "pb_depth.h"
 
 /* Elements beyond this are not a model but a hostile header (2^48). */
 #define ONNX_MAX_ELEMS (UINT64_C(1) << 48)
@@ -553,6 +554,15 @@ static int onnx_load(const char *path, struct model *m, struct qs_error *err)
 	if (rc)
 		return rc;
 	om->dir = dir_of(path);
+	/* protobuf-c recurses without a limit: refuse nesting bombs first. A
+	 * subgraph level is three messages deep (Graph, Node, Attribute). */
+	size_t deep_at = 0;
+	if (!pb_depth_check(&onnx__model_proto__descriptor, om->map, om->map_len,
+	                    3 * ONNX_MAX_DEPTH + 32, &deep_at))
+		return qs_error_set(err, QS_ERR_FORMAT,
+		                    "%s: messages nested more than %d deep at offset %zu "
+		                    "(subgraphs or types)",
+		                    file, 3 * ONNX_MAX_DEPTH + 32, deep_at);
 	om->mp = onnx__model_proto__unpack(NULL, om->map_len, om->map);
 	if (!om->mp)
 		return qs_error_set(err, QS_ERR_FORMAT,
