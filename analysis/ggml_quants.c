@@ -295,8 +295,10 @@ static void legacy_scales(int type, const void *blocks, float *scale, int64_t nb
 	float m;
 
 	size_t bytes = type_bytes(type);
-	for (int64_t i = 0; i < nblocks; i++)
+	for (int64_t i = 0; i < nblocks; i++) {
 		f->unpack((const uint8_t *)blocks + i * bytes, u, &scale[i], &m);
+		scale[i] = fabsf(scale[i]);
+	}
 }
 
 /* ---- reference quantizers (llama.cpp quantize_row_*_ref) -----------------
@@ -831,7 +833,7 @@ static void k_scales(int type, const void *blocks, float *scale, int64_t nblocks
 
 	size_t bytes = type_bytes(type);
 	for (int64_t i = 0; i < nblocks; i++)
-		scale[i] = kblock_super_d(type, (const uint8_t *)blocks + i * bytes);
+		scale[i] = fabsf(kblock_super_d(type, (const uint8_t *)blocks + i * bytes));
 }
 
 /* ---- float types: casts ------------------------------------------------- */

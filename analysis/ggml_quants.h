@@ -13,8 +13,11 @@
  *   Q4_0 nibble−8 (−8..7), Q5_0 q−16 (−16..15), Q8_0 int8 (−127..127),
  *   Q4_1 nibble (0..15), Q5_1 q (0..31), Q2_K 0..3, Q3_K −4..3, Q4_K 0..15,
  *   Q5_K 0..31, Q6_K −32..31, Q8_K int8.
- * Block scales (qtype.block_scales), one float per block: d (fp16 → float;
- * the super-block d for K-quants; the fp32 d of Q8_K).
+ * Block scales (qtype.block_scales), one float per block: the step |d|
+ * (fp16 → float; the super-block d for K-quants; the fp32 d of Q8_K). The
+ * reference Q4_0/Q5_0 quantizers store a negative d to put the block's
+ * extreme at code −8/−16; that sign belongs to the code mapping (x̂ =
+ * code·d) and is not part of the reported scale.
  *
  * quantize_method (range methods inside the same block format, so files stay
  * readable by llama.cpp):

@@ -78,6 +78,16 @@ static void test_q4_0_by_hand(void **state)
 	float s;
 	q->block_scales(b, &s, 1);
 	assert_close(s, 2, 0, 0);
+	/* the largest magnitude positive: d = 16/−8 = −2 is stored, the step
+	 * reported is 2 */
+	for (int j = 0; j < 32; j++)
+		x[j] = (float)(16 - j);
+	q->quantize_ref(x, b, 32);
+	assert_int_equal(b[1], 0xC0); /* fp16 −2.0 = 0xC000 */
+	q->block_scales(b, &s, 1);
+	assert_close(s, 2, 0, 0);
+	q->dequantize(b, y, 32);
+	assert_close(y[0], 16, 0, 0);
 }
 
 /* Q8_0 of x_j = j − 16: d = 16/127, stored as fp16 0.1259765625 (mantissa
