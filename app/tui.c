@@ -21,7 +21,9 @@
 #include "tui_int.h"
 #include "tui_keys.h"
 
-/* The preview worker: one request slot (newest wins), one answer slot. */
+/* The worker: retune previews and detail values, each with one request slot
+ * (newest wins) and one answer slot; values first (the user is waiting on a
+ * screen that opened). */
 struct preview_worker {
 	struct session *s;
 	pthread_t th;
@@ -35,6 +37,13 @@ struct preview_worker {
 	int res_status;
 	struct tensor_result res;
 	char res_msg[256];
+	bool has_vreq, has_vres;
+	uint64_t vreq_seq, vres_seq;
+	size_t vreq_row;
+	enum wb_which vreq_which;
+	struct qspec vreq_spec;
+	bool vreq_keep;
+	struct wb_values vres;
 };
 
 struct tui {
@@ -43,7 +52,7 @@ struct tui {
 	struct view_stack vs;
 	struct grid *g;
 	struct preview_worker pw;
-	uint64_t sent_seq;
+	uint64_t sent_seq, vsent_seq;
 	bool curses, color, dirty, quit;
 	int w, h;
 	char status_shown[256];
@@ -58,15 +67,41 @@ static void on_signal(int sig)
 
 /* ---- preview worker --------------------------------------------------- */
 
+/* Called with the lock held; drops it while computing. */
+static void values_job(struct preview_worker *p)
+{
+	struct wb_values v = {.seq = p->vreq_seq};
+	size_t row = p->vreq_row;
+	enum wb_which which = p->vreq_which;
+	struct qspec spec = p->vreq_spec;
+	bool keep = p->vreq_keep;
+	struct qs_error err = {0};
+	p->has_vreq = false;
+	pthread_mutex_unlock(&p->mu);
+	v.status = tui_values(p->s, row, which, &spec, keep, &v.x, &v.xh, &v.n, &err);
+	snprintf(v.msg, sizeof v.msg, "%.255s", v.status ? err.msg : "");
+	pthread_mutex_lock(&p->mu);
+	free(p->vres.x);
+	free(p->vres.xh);
+	p->vres = v;
+	p->vres_seq = v.seq;
+	p->has_vres = true;
+	pthread_cond_broadcast(&p->done_cv);
+}
+
 static void *preview_main(void *arg)
 {
 	struct preview_worker *p = arg;
 	pthread_mutex_lock(&p->mu);
 	for (;;) {
-		while (!p->stop && !p->has_req)
+		while (!p->stop && !p->has_req && !p->has_vreq)
 			pthread_cond_wait(&p->cv, &p->mu);
 		if (p->stop)
 			break;
+		if (p->has_vreq) {
+			values_job(p);
+			continue;
+		}
 		uint64_t seq = p->req_seq;
 		size_t row = p->req_row;
 		struct qspec spec = p->req_spec;
@@ -109,6 +144,8 @@ static void preview_stop(struct preview_worker *p)
 		pthread_join(p->th, NULL);
 	}
 	tensor_result_free(&p->res);
+	free(p->vres.x);
+	free(p->vres.xh);
 	pthread_mutex_destroy(&p->mu);
 	pthread_cond_destroy(&p->cv);
 	pthread_cond_destroy(&p->done_cv);
@@ -128,8 +165,27 @@ static bool preview_sync(struct tui *t, bool wait)
 		p->has_req = true;
 		pthread_cond_signal(&p->cv);
 	}
-	while (wait && p->started && t->sent_seq && p->res_seq != t->sent_seq)
+	if (t->wb.vreq_seq != t->vsent_seq) {
+		p->vreq_seq = t->vsent_seq = t->wb.vreq_seq;
+		p->vreq_row = t->wb.vreq_row;
+		p->vreq_which = t->wb.vreq_which;
+		p->vreq_spec = t->wb.vreq_spec;
+		p->vreq_keep = t->wb.vreq_keep_float;
+		p->has_vreq = true;
+		pthread_cond_signal(&p->cv);
+	}
+	while (wait && p->started &&
+	       ((t->sent_seq && p->res_seq != t->sent_seq) ||
+	        (t->vsent_seq && p->vres_seq != t->vsent_seq)))
 		pthread_cond_wait(&p->done_cv, &p->mu);
+	if (p->has_vres) {
+		free(t->wb.vals.x);
+		free(t->wb.vals.xh);
+		t->wb.vals = p->vres;
+		memset(&p->vres, 0, sizeof p->vres);
+		p->has_vres = false;
+		changed = true;
+	}
 	if (p->has_res) {
 		tensor_result_free(&t->wb.preview.res);
 		t->wb.preview.res = p->res;
@@ -320,6 +376,7 @@ static int tui_init(struct tui *t, struct session *s, bool utf8, int w, int h)
 	const struct model *qm = session_quant_model(s);
 	wb_init(&t->wb, &src, session_float_model(s)->path, qm ? qm->path : NULL, utf8);
 	default_paths(t);
+	t->wb.async_values = true;
 	t->w = w;
 	t->h = h;
 	t->g = grid_new(w, h, utf8);

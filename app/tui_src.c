@@ -118,10 +118,9 @@ static void src_get_row(void *ctx, size_t i, enum wb_which which, struct wb_row 
 		o->res = shipped ? &r->shipped : &r->whatif;
 }
 
-static int src_values(void *ctx, size_t i, enum wb_which which, float **x, float **xh, size_t *n,
-                      struct qs_error *err)
+int tui_values(struct session *s, size_t i, enum wb_which which, const struct qspec *spec,
+               bool keep_float, float **x, float **xh, size_t *n, struct qs_error *err)
 {
-	struct session *s = ctx;
 	const struct session_row *r = session_row(s, i);
 	*x = *xh = NULL;
 	*n = 0;
@@ -134,12 +133,12 @@ static int src_values(void *ctx, size_t i, enum wb_which which, float **x, float
 	int rc = fh ? 0 : qs_error_set(err, QS_ERR_NOMEM, "%s: no memory for x^", r->name);
 	if (!rc && which == WB_SHIPPED && r->qt) {
 		rc = model_tensor_to_f32(session_quant_model(s), r->qt, fh, err);
-	} else if (!rc && r->keep_float) {
+	} else if (!rc && keep_float) {
 		memcpy(fh, fx, r->ft->nelem * sizeof *fh);
 	} else if (!rc) {
 		struct tensor_result tmp = {0};
-		rc = analyze_simulate(fx, r->ft->shape, r->ft->ndim, &r->spec, &r->ft->facts, &tmp,
-		                      fh, NULL, err);
+		rc = analyze_simulate(fx, r->ft->shape, r->ft->ndim, spec, &r->ft->facts, &tmp, fh,
+		                      NULL, err);
 		tensor_result_free(&tmp);
 	}
 	if (rc) {
@@ -151,6 +150,14 @@ static int src_values(void *ctx, size_t i, enum wb_which which, float **x, float
 	*xh = fh;
 	*n = r->ft->nelem;
 	return 0;
+}
+
+static int src_values(void *ctx, size_t i, enum wb_which which, float **x, float **xh, size_t *n,
+                      struct qs_error *err)
+{
+	struct session *s = ctx;
+	const struct session_row *r = session_row(s, i);
+	return tui_values(s, i, which, &r->spec, r->keep_float, x, xh, n, err);
 }
 
 void tui_source_init(struct wb_source *src, struct session *s)

@@ -78,6 +78,8 @@ struct detail_state {
 	size_t row;
 	struct snap snap;
 	bool loaded;
+	bool waiting;  /* for values from the app's worker */
+	uint64_t vseq; /* our request */
 	char err[512];
 	float *x, *xh;
 	size_t n;
@@ -183,6 +185,20 @@ static struct snap take_snap(const struct wb_row *r, enum wb_which which)
 	return s;
 }
 
+static bool same(double a, double b)
+{
+	return a == b || (isnan(a) && isnan(b));
+}
+
+/* Field by field: memcmp would see padding bytes. */
+static bool snap_equal(const struct snap *a, const struct snap *b)
+{
+	return a->state == b->state && a->which == b->which && a->res == b->res &&
+	       same(a->mse, b->mse) && same(a->scale_max, b->scale_max) &&
+	       same(a->clip_min, b->clip_min) && same(a->clip_max, b->clip_max) &&
+	       a->nch == b->nch && a->keep_float == b->keep_float;
+}
+
 static int cmp_double(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -215,15 +231,47 @@ static void build_strip(struct detail_state *d)
 	free(sorted);
 }
 
+static void request_values(struct detail_state *d)
+{
+	struct wb *w = d->wb;
+	d->vseq = ++w->vreq_seq;
+	w->vreq_row = d->row;
+	w->vreq_which = d->snap.which;
+	w->vreq_spec = d->wr.spec;
+	w->vreq_keep_float = d->wr.keep_float;
+	d->waiting = true;
+}
+
+/* Take the app's answer when it is ours. */
+static void collect_values(struct detail_state *d)
+{
+	struct wb_values *v = &d->wb->vals;
+	if (!d->waiting || v->seq != d->vseq)
+		return;
+	d->waiting = false;
+	d->hx_w = d->he_w = 0;
+	if (v->status != 0) {
+		snprintf(d->err, sizeof d->err, "%s", v->msg);
+		return;
+	}
+	d->x = v->x;
+	d->xh = v->xh;
+	d->n = v->n;
+	v->x = v->xh = NULL;
+}
+
 static void load_data(struct detail_state *d)
 {
 	struct qs_error err = {0};
 	free_data(d);
 	d->err[0] = 0;
+	d->waiting = false;
 	if (!d->res || d->wr.state != WB_DONE)
 		return;
-	if (d->wb->src.values(d->wb->src.ctx, d->row, d->snap.which, &d->x, &d->xh, &d->n, &err) !=
-	    0) {
+	if (d->wb->async_values)
+		request_values(d);
+	else if (d->wb->src.values(d->wb->src.ctx, d->row, d->snap.which, &d->x, &d->xh, &d->n,
+	                           &err) != 0) {
 		snprintf(d->err, sizeof d->err, "%s", err.msg);
 		d->x = d->xh = NULL;
 		d->n = 0;
@@ -239,8 +287,10 @@ static void detail_sync(struct detail_state *d)
 	d->wb->src.get_row(d->wb->src.ctx, d->row, which, &d->wr);
 	d->res = d->wr.state == WB_DONE ? d->wr.res : NULL;
 	struct snap s = take_snap(&d->wr, which);
-	if (d->loaded && memcmp(&s, &d->snap, sizeof s) == 0)
+	if (d->loaded && snap_equal(&s, &d->snap)) {
+		collect_values(d);
 		return;
+	}
 	d->snap = s;
 	d->loaded = true;
 	load_data(d);
@@ -521,9 +571,13 @@ static void detail_draw(struct view *v, struct grid *g)
 		d->pane = PANE_CHANNELS;
 	if (d->err[0])
 		grid_text(g, v->x + 1, gm.hist_y, v->w - 1, ST_ERROR, d->err);
+	else if (d->waiting)
+		grid_printf(g, v->x + 1, gm.hist_y, v->w - 1, ST_DIM,
+		            "reading %llu values for the histograms...",
+		            (unsigned long long)d->wr.nelem);
 	else
 		draw_float_hist(d, g, v->x + 1, gm.hist_y, gm.hist_w, gm.hist_h);
-	if (gm.wide && !d->err[0])
+	if (gm.wide && !d->err[0] && !d->waiting)
 		draw_err_hist(d, g, gm.err_x, gm.hist_y, v->w - (gm.err_x - v->x) - 1, gm.hist_h);
 	draw_strip(d, g, v->x + 1, gm.strip_y, v->w - 2);
 	if (gm.wide)
@@ -573,7 +627,12 @@ static void detail_handle(struct view *v, const struct input *in, struct action 
 		d->log_scale = !d->log_scale;
 	} else if (in->req == REQ_STRIP) {
 		d->strip_scale = !d->strip_scale;
-		d->loaded = false;
+		free(d->strip_v);
+		free(d->flag);
+		d->strip_v = NULL;
+		d->flag = NULL;
+		if (d->res)
+			build_strip(d);
 	} else if (in->req == REQ_RETUNE) {
 		out->kind = ACT_OPEN;
 		out->open = VIEW_RETUNE;

@@ -27,6 +27,9 @@ void wb_release(struct wb *w)
 	w->nmarked_cap = 0;
 	tensor_result_free(&w->preview.res);
 	memset(&w->preview, 0, sizeof w->preview);
+	free(w->vals.x);
+	free(w->vals.xh);
+	memset(&w->vals, 0, sizeof w->vals);
 }
 
 size_t wb_count(const struct wb *w)

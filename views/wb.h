@@ -74,6 +74,14 @@ struct wb_preview {
 	char msg[256];
 };
 
+struct wb_values {
+	uint64_t seq; /* the request this answers */
+	int status;   /* 0 ok, else error (msg) */
+	float *x, *xh;
+	size_t n;
+	char msg[256];
+};
+
 struct wb {
 	struct wb_source src;
 	const char *float_path, *quant_path; /* quant_path NULL: simulate */
@@ -93,6 +101,18 @@ struct wb {
 	size_t req_row;
 	struct qspec req_spec;
 	struct wb_preview preview;
+	/* Detail values: with async_values set, the detail view asks by
+	 * bumping vreq_seq (row, which and the row's spec at that moment) and
+	 * the app answers in vals from a worker; the view takes ownership of
+	 * vals.x / vals.xh (and sets them NULL). Without it, the view calls
+	 * src.values itself. */
+	bool async_values;
+	uint64_t vreq_seq;
+	size_t vreq_row;
+	enum wb_which vreq_which;
+	struct qspec vreq_spec;
+	bool vreq_keep_float;
+	struct wb_values vals;
 	/* Per-channel/tensor defaults for the export prompt etc. */
 	char default_export[256], default_model[256], default_recipe[256];
 };
