@@ -334,17 +334,23 @@ static int check_gates(const struct report_ctx *c)
 	return tripped;
 }
 
+/* A row that could not be analysed is bad input: every output is withheld
+ * (nothing written), the first failures are named, exit 2. */
 static int report_failures(const struct report_ctx *c)
 {
-	int bad = 0;
+	size_t bad = 0;
+
 	for (size_t i = 0; i < session_rows(c->s); i++) {
 		const struct session_row *r = session_row(c->s, i);
-		if (r->state == ROW_FAILED) {
+		if (r->state == ROW_FAILED && bad++ < 5)
 			fprintf(stderr, "qscope: %s\n", r->error);
-			bad = 1;
-		}
 	}
-	return bad;
+	if (bad > 5)
+		fprintf(stderr, "qscope: ... and %zu more tensors failed\n", bad - 5);
+	if (bad)
+		fprintf(stderr, "hint: leave such tensors out with --exclude GLOB or a recipe "
+		                "keep-float row\n");
+	return bad > 0;
 }
 
 /* ---- outputs ---------------------------------------------------------- */
@@ -430,12 +436,12 @@ int batch_report(const struct cli_args *a)
 	progress_end(&pg);
 	c.tensors = btable_new();
 	int rc = EXIT_OK;
-	if (produce(&c)) {
+	if (report_failures(&c)) {
+		rc = EXIT_BAD;
+	} else if (produce(&c)) {
 		if (c.ch_open)
 			atomic_abort(&c.ch);
 		rc = batch_fail(&c.err, a->cmd);
-	} else if (report_failures(&c)) {
-		rc = EXIT_BAD;
 	} else if (check_gates(&c)) {
 		rc = EXIT_GATE;
 	}

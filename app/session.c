@@ -304,6 +304,13 @@ static int measure_row(const struct session *s, const struct session_row *r, con
 	struct quantized q = {0};
 	int32_t *codes = NULL;
 	int rc = QS_ERR_NOMEM;
+
+	if (r->qt->nelem != r->ft->nelem ||
+	    (r->qt->quant && r->qt->quant->layout.n != r->qt->nelem))
+		return qs_error_set(err, QS_ERR_FORMAT,
+		                    "%s: %s: %llu float elements paired with %llu quantized ones",
+		                    s->qm->path, r->name, (unsigned long long)r->ft->nelem,
+		                    (unsigned long long)r->qt->nelem);
 	float *xhat = decode(s->qm, r->qt, err);
 	struct qparam *p = xhat ? stored_params(r->qt, &q, err) : NULL;
 
@@ -357,8 +364,16 @@ static void compute_job(const struct session *s, struct job_done *d)
 		d->status = analyze_simulate(x, r->ft->shape, r->ft->ndim, &d->job.spec,
 		                             row_facts(r), &d->whatif, NULL, NULL, &err);
 	free(x);
-	if (d->status)
-		copy_trunc(d->error, sizeof d->error, err.msg[0] ? err.msg : "analysis failed");
+	if (!d->status)
+		return;
+	/* Name the tensor (and its file) when the message does not. */
+	const char *msg = err.msg[0] ? err.msg : "analysis failed";
+	char tag[160];
+	snprintf(tag, sizeof tag, "%s: ", r->name);
+	if (strstr(msg, tag))
+		copy_trunc(d->error, sizeof d->error, msg);
+	else
+		snprintf(d->error, sizeof d->error, "%s: %s: %.200s", s->fm->path, r->name, msg);
 }
 
 /* ---- the worker pool -------------------------------------------------- */

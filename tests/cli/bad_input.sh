@@ -77,3 +77,17 @@ usage "--qtype" "report " report good.npy --qtype int8 --bits 4
 usage "report" "report " report
 usage "--format" "inspect " inspect good.npy --format csv
 [ ! -e x.npz ] && [ ! -e y.csv ] || fail "a usage error wrote a file"
+
+# Tensors that cannot be analysed: named with their file, nothing written.
+"$PY" -c "
+import numpy as np
+np.savez('s1.npz', a=np.ones((4, 4), np.float32), b=np.ones((2, 64), np.float32))
+np.savez('s2.npz', a=np.ones((5, 4), np.float16), b=np.ones((2, 64), np.float16))"
+run_rc 2 "$QSCOPE" report s1.npz s2.npz --csv out.csv
+head -1 "$T/err" | grep -q "s2.npz: a: 16 float elements paired with 20" || fail "$(cat "$T/err")"
+[ ! -e out.csv ] || fail "out.csv written"
+run_rc 2 "$QSCOPE" report s1.npz --qtype Q4_0 --csv out.csv
+head -1 "$T/err" | grep -q "s1.npz: a: .*multiple of 32" || fail "$(cat "$T/err")"
+! grep -q " b: " "$T/err" || fail "tensor b (64 wide) should quantize to Q4_0"
+[ ! -e out.csv ] || fail "out.csv written"
+run_rc 0 "$QSCOPE" report s1.npz --qtype Q4_0 --exclude a --csv out.csv
