@@ -32,9 +32,12 @@ static const struct cli_command commands[CMD_COUNT] = {
                             "risk counts, unpaired tensors). With FLOAT only the chosen scheme "
                             "and method are simulated; with QUANT the quantized model is "
                             "measured as it is and the chosen method appears as what-if "
-                            "columns beside it. The CSV files carry the columns of the design "
-                            "contract first, then float_bytes, quant_bytes, status, the what-if "
-                            "columns and row, shard, run (used by merge).",
+                            "columns beside it. The per-tensor CSV carries the columns of the "
+                            "design contract first, then rmse_over_scale, n_nan, n_inf, status, "
+                            "note, the whatif_* columns, float_bytes, quant_bytes, and row, "
+                            "shard, run (used by merge); the per-channel CSV ends with row, "
+                            "shard, run too. A tensor that cannot be analysed is an error: "
+                            "nothing is written.",
                  .min_pos = 1,
                  .max_pos = 2},
         [CMD_QUANTIZE] = {.cmd = CMD_QUANTIZE,
