@@ -92,22 +92,81 @@ const char *method_kind_help(enum method_kind k)
 	return method_table[k].help;
 }
 
+/* P is read and written without the C library's locale-dependent number
+ * routines (the TUI sets LC_ALL from the environment): digits with an
+ * optional '.', at most 15 significant digits, so P = N / 10^k with N and
+ * 10^k exact doubles and one correctly rounded division. */
+enum {
+	PCT_DIGITS_MAX = 15
+};
+
+static double pow10_exact(int k)
+{
+	double v = 1.0;
+	while (k-- > 0)
+		v *= 10.0;
+	return v;
+}
+
 static int parse_percentile(const char *arg, double *p)
 {
-	char *end;
+	long long num = 0;
+	int digits = 0, frac = -1;
 
-	if (!*arg)
+	for (const char *c = arg; *c; c++) {
+		if (*c == '.' && frac < 0) {
+			frac = 0;
+			continue;
+		}
+		if (*c < '0' || *c > '9' || digits == PCT_DIGITS_MAX)
+			return -1;
+		num = num * 10 + (*c - '0');
+		digits += num > 0;
+		frac += frac >= 0;
+	}
+	if (digits == 0 && !strpbrk(arg, "0123456789"))
 		return -1;
-	*p = strtod(arg, &end);
-	if (*end || !(*p > 0.0 && *p <= 100.0))
-		return -1;
-	return 0;
+	*p = (double)num / pow10_exact(frac > 0 ? frac : 0);
+	return *p > 0.0 && *p <= 100.0 ? 0 : -1;
+}
+
+/* Fewest decimals that read back (through parse_percentile) as the same
+ * double, so 99.9 is "99.9" and 100 is "100". */
+static void format_percentile(char *buf, size_t len, double v)
+{
+	long long num = 0;
+	int k = 0;
+
+	for (; k <= PCT_DIGITS_MAX - 3; k++) {
+		num = llround(v * pow10_exact(k));
+		if ((double)num / pow10_exact(k) == v)
+			break;
+	}
+	if (k > PCT_DIGITS_MAX - 3)
+		k = PCT_DIGITS_MAX - 3;
+	long long scale = (long long)pow10_exact(k);
+	if (k == 0)
+		snprintf(buf, len, "%lld", num);
+	else
+		snprintf(buf, len, "%lld.%0*lld", num / scale, k, num % scale);
+}
+
+/* "minmax, percentile:P, ..." from the table, for messages. */
+static const char *method_names(char *buf, size_t len)
+{
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (int k = 0; k < METHOD_COUNT && used < len; k++)
+		used += (size_t)snprintf(buf + used, len - used, "%s%s%s", k ? ", " : "",
+		                         method_table[k].name,
+		                         method_table[k].takes_arg ? ":P" : "");
+	return buf;
 }
 
 int method_parse(const char *s, struct method *m, struct qs_error *err)
 {
-	static const char accepted[] =
-	        "minmax, percentile:P, mse, aciq, aciq-laplace, aciq-gauss, kl";
+	char accepted[160];
 
 	for (int k = 0; s && k < METHOD_COUNT; k++) {
 		const struct method_info *mi = &method_table[k];
@@ -130,19 +189,7 @@ int method_parse(const char *s, struct method *m, struct qs_error *err)
 		}
 	}
 	return qs_error_set(err, QS_ERR_USAGE, "unknown method \"%s\" (accepted: %s)", s ? s : "",
-	                    accepted);
-}
-
-/* Fewest decimals that read back as the same double, so "99.9" stays
- * "99.9" and 100 stays "100" (P is in (0, 100]). */
-static void format_shortest(char *buf, size_t len, double v)
-{
-	for (int prec = 0; prec <= 20; prec++) {
-		snprintf(buf, len, "%.*f", prec, v);
-		if (strtod(buf, NULL) == v)
-			return;
-	}
-	snprintf(buf, len, "%.17g", v);
+	                    method_names(accepted, sizeof accepted));
 }
 
 const char *method_format(const struct method *m, char *buf, size_t len)
@@ -159,7 +206,7 @@ const char *method_format(const struct method *m, char *buf, size_t len)
 		snprintf(buf, len, "%s", method_table[m->kind].name);
 		return buf;
 	}
-	format_shortest(num, sizeof num, m->percentile);
+	format_percentile(num, sizeof num, m->percentile);
 	snprintf(buf, len, "%s:%s", method_table[m->kind].name, num);
 	return buf;
 }

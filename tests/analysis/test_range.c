@@ -311,6 +311,18 @@ static void test_kl(void **state)
 	assert_true(p.scale * 127.5 > 3.0);
 	free(x);
 
+	/* one-sided (post-ReLU-like) data on an affine uint8 scheme: all 256
+	 * codes go to [0, T] and T still stops short of the outliers */
+	x = fill(N, 5, qs_rng_gauss);
+	for (size_t i = 0; i < N; i++)
+		x[i] = fabsf(x[i]);
+	x[7] = x[77] = 100.0f;
+	struct scheme af = affine_scheme(8);
+	p = choose(METHOD_KL, &af, x, N);
+	assert_int_equal(p.zero_point, 0);
+	assert_true(p.scale * 255.0 < 20.0 && p.scale * 255.0 > 3.0);
+	free(x);
+
 	x = fill(N, 4, qs_rng_uniform);
 	for (size_t i = 0; i < N; i++)
 		x[i] = 2.0f * x[i] - 1.0f;
@@ -384,6 +396,46 @@ static void test_bounds(void **state)
 	free(x);
 }
 
+/* Every scheme shape (2..16 bits, signed/unsigned, symmetric/affine, narrow,
+ * reduced range) and every method: a finite positive scale, a range holding
+ * 0, a zero point inside the codes, and mse never worse than minmax. */
+static void test_all_schemes(void **state)
+{
+	static const int bits[] = {2, 3, 4, 6, 8, 12, 16};
+	static const size_t sizes[] = {7, 300, 3000};
+	float *x = fill(3000, 77, gen_outlier);
+
+	(void)state;
+	for (size_t i = 0; i < 3000; i += 7)
+		x[i] = fabsf(x[i]) * 0.01f;
+	for (size_t b = 0; b < sizeof bits / sizeof *bits; b++) {
+		for (int shape = 0; shape < 16; shape++) {
+			struct scheme s = sym_scheme(bits[b], shape & 4);
+			s.is_signed = shape & 1;
+			s.symmetric = shape & 2;
+			s.reduce_range = (shape & 8) && bits[b] >= 3;
+			int32_t qmin, qmax;
+			scheme_code_range(&s, &qmin, &qmax);
+			for (size_t z = 0; z < sizeof sizes / sizeof *sizes; z++) {
+				size_t n = sizes[z];
+				double emm = -1.0;
+				for (int k = 0; k < METHOD_COUNT; k++) {
+					struct qparam p = choose((enum method_kind)k, &s, x, n);
+					assert_true(p.scale > 0.0f && isfinite(p.scale));
+					assert_true(p.zero_point >= qmin && p.zero_point <= qmax);
+					assert_true(p.clip_lo <= 0.0f && p.clip_hi >= 0.0f);
+					double e = sse_of(&s, &p, x, n);
+					if (k == METHOD_MINMAX)
+						emm = e;
+					if (k == METHOD_MSE)
+						assert_true(e <= emm);
+				}
+			}
+		}
+	}
+	free(x);
+}
+
 /* ---- 5. edge cases ---------------------------------------------------------- */
 
 static void test_edges(void **state)
@@ -424,8 +476,22 @@ static void test_edges(void **state)
 	p = choose(METHOD_MSE, &fl, zero, 3);
 	assert_close(p.scale, 1e-3, 1e-6, 0.0);
 	static const float tiny[2] = {1e-6f, -2e-6f};
-	p = choose(METHOD_MINMAX, &fl, tiny, 2);
-	assert_close(p.scale, 1e-3, 1e-6, 0.0);
+	for (int k = 0; k < METHOD_COUNT; k++) {
+		p = choose((enum method_kind)k, &fl, tiny, 2);
+		assert_close(p.scale, 1e-3, 1e-6, 0.0);
+	}
+	/* a large constant group */
+	float *big = malloc(5000 * sizeof *big);
+	assert_non_null(big);
+	for (size_t i = 0; i < 5000; i++)
+		big[i] = -0.75f;
+	for (int k = 0; k < METHOD_COUNT; k++) {
+		p = choose((enum method_kind)k, &af, big, 5000);
+		assert_close(sse_of(&af, &p, big, 5000), 0.0, 0.0, 1e-9);
+		p = choose((enum method_kind)k, &sy, big, 5000);
+		assert_true(sse_of(&sy, &p, big, 5000) <= 5000.0 * p.scale * p.scale);
+	}
+	free(big);
 
 	struct method m = {.kind = METHOD_MINMAX};
 	struct qs_error err = {0};
@@ -485,6 +551,15 @@ static void test_names(void **state)
 		assert_int_equal(method_parse(good[i], &m, &err), 0);
 		assert_string_equal(method_format(&m, buf, sizeof buf), good[i]);
 	}
+	static const double pcts[] = {0.05, 0.5, 1.0, 12.345, 50.0, 99.0, 99.99, 99.999, 100.0};
+	for (size_t i = 0; i < sizeof pcts / sizeof *pcts; i++) {
+		struct method r, w = {.kind = METHOD_PERCENTILE, .percentile = pcts[i]};
+		assert_int_equal(method_parse(method_format(&w, buf, sizeof buf), &r, &err), 0);
+		assert_true(r.percentile == pcts[i]);
+	}
+	assert_string_equal(
+	        method_format(&(struct method){METHOD_PERCENTILE, 0.05}, buf, sizeof buf),
+	        "percentile:0.05");
 	assert_int_equal(method_parse("percentile:99.9", &m, &err), 0);
 	assert_int_equal(m.kind, METHOD_PERCENTILE);
 	assert_close(m.percentile, 99.9, 0.0, 0.0);
@@ -521,6 +596,7 @@ int main(void)
 	        cmocka_unit_test(test_kl),
 	        cmocka_unit_test(test_percentile),
 	        cmocka_unit_test(test_bounds),
+	        cmocka_unit_test(test_all_schemes),
 	        cmocka_unit_test(test_edges),
 	        cmocka_unit_test(test_names),
 	        cmocka_unit_test(test_sse_matches_quant_one),
