@@ -148,6 +148,29 @@ static uint64_t group_base(const struct layout *l, uint64_t o, uint64_t c)
 
 /* Elements i0 .. i0+cnt−1, one group (p, may be NULL) and one channel: the
  * sums stay in a local accumulator, merged once per run. */
+/* One element straight into the channel's accumulator (runs of one, e.g.
+ * per-channel on the last axis, where a local accumulator costs more). */
+static void core_one(const struct core_in *in, struct core_state *st, struct channel_result *ch,
+                     uint64_t i, const struct qparam *p, struct err_acc *acc)
+{
+	float x = in->x[i], lo = p ? p->clip_lo : -INFINITY, hi = p ? p->clip_hi : INFINITY;
+	float half = p && isfinite(p->scale) ? fabsf(p->scale) / 2 : 0.0f;
+
+	err_acc_add(acc, x, in->xhat[i], x < lo || x > hi);
+	if (!isfinite(x))
+		return;
+	ch->min = x < ch->min ? x : ch->min;
+	ch->max = x > ch->max ? x : ch->max;
+	st->sat[ch - st->ch0] += x < lo - half || x > hi + half;
+	if (!in->codes)
+		return;
+	int32_t q = in->codes[i], d = q - (p ? p->zero_point : 0);
+	if (st->hist)
+		st->hist[(int64_t)q - st->hlo]++;
+	st->wq_lo = d < st->wq_lo ? d : st->wq_lo;
+	st->wq_hi = d > st->wq_hi ? d : st->wq_hi;
+}
+
 /* Elements i0 .. i0+cnt−1 of group g (parameters p, may be NULL) and one
  * channel: the sums run in a local accumulator, merged once per run into
  * the channel's (and, when asked, the group's). */
@@ -156,6 +179,11 @@ static void core_run(const struct core_in *in, struct core_state *st, struct cha
 {
 	const struct qparam *p = in->p ? &in->p[g] : NULL;
 	struct err_acc a;
+
+	if (cnt == 1 && !st->gacc) {
+		core_one(in, st, ch, i0, p, acc);
+		return;
+	}
 	float mn = ch->min, mx = ch->max;
 	float lo = p ? p->clip_lo : -INFINITY, hi = p ? p->clip_hi : INFINITY;
 	float half = p && isfinite(p->scale) ? fabsf(p->scale) / 2 : 0.0f;
@@ -275,32 +303,92 @@ static struct chan_span chan_span_of(const struct layout *l, uint64_t chn)
 	return (struct chan_span){chn * l->inner, l->outer, l->dim * l->inner, l->inner, 1};
 }
 
-/* Per-channel levels/entropy from a histogram reset only where touched. */
-static void chan_levels_hist(const struct core_in *in, const struct core_state *st, uint64_t chn,
-                             uint64_t *hist, int32_t *touched, struct err_metrics *m)
-{
-	struct chan_span sp = chan_span_of(in->l, chn);
-	uint64_t nt = 0, tot = 0;
-	double h = 0.0;
+/* Per-channel levels/entropy for a tile of channels [c0, c0 + t): their
+ * elements are visited in memory order (a tile of adjacent channels shares
+ * cache lines even when one channel is strided), counted in one histogram
+ * per channel that is reset only where touched. */
+struct chan_tile {
+	uint64_t *hist;   /* t × span */
+	int32_t *touched; /* t × span */
+	uint64_t nt[64], tot[64];
+	uint64_t c0, t;
+};
 
-	for (uint64_t a = 0; a < sp.nouter; a++) {
-		uint64_t i = sp.i0 + a * sp.ostride;
-		for (uint64_t b = 0; b < sp.ninner; b++, i += sp.istride) {
-			if (!isfinite(in->x[i]))
-				continue;
-			int64_t k = (int64_t)in->codes[i] - st->hlo;
-			if (hist[k]++ == 0)
-				touched[nt++] = (int32_t)k;
-			tot++;
+static void tile_count(const struct core_in *in, const struct core_state *st, struct chan_tile *ct,
+                       uint64_t chn, uint64_t i)
+{
+	if (!isfinite(in->x[i]))
+		return;
+	uint64_t j = chn - ct->c0, k = (uint64_t)((int64_t)in->codes[i] - st->hlo);
+	if (ct->hist[j * st->hspan + k]++ == 0)
+		ct->touched[j * st->hspan + ct->nt[j]++] = (int32_t)k;
+	ct->tot[j]++;
+}
+
+static void tile_visit(const struct core_in *in, const struct core_state *st, struct chan_tile *ct)
+{
+	const struct layout *l = in->l;
+	uint64_t c1 = ct->c0 + ct->t;
+
+	if (l->gran != GRAN_GROUP) {
+		for (uint64_t o = 0; o < l->outer; o++)
+			for (uint64_t c = ct->c0; c < c1; c++)
+				for (uint64_t r = 0, i = (o * l->dim + c) * l->inner; r < l->inner;
+				     r++, i++)
+					tile_count(in, st, ct, c, i);
+		return;
+	}
+	for (uint64_t chn = ct->c0; chn < c1;) {
+		uint64_t o = chn / l->inner, r0 = chn % l->inner;
+		uint64_t r1 = l->inner - r0 < c1 - chn ? l->inner : r0 + (c1 - chn);
+		for (uint64_t c = 0; c < l->dim; c++)
+			for (uint64_t r = r0; r < r1; r++)
+				tile_count(in, st, ct, o * l->inner + r,
+				           (o * l->dim + c) * l->inner + r);
+		chn += r1 - r0;
+	}
+}
+
+static void tile_finish(const struct core_state *st, struct chan_tile *ct,
+                        struct channel_result *ch)
+{
+	for (uint64_t j = 0; j < ct->t; j++) {
+		uint64_t *h = ct->hist + j * st->hspan;
+		const int32_t *tv = ct->touched + j * st->hspan;
+		double e = 0.0;
+		for (uint64_t k = 0; k < ct->nt[j]; k++) {
+			double q = (double)h[tv[k]] / (double)ct->tot[j];
+			e -= q * log2(q);
+			h[tv[k]] = 0;
 		}
+		ch[ct->c0 + j].m.levels_used = ct->nt[j];
+		ch[ct->c0 + j].m.entropy_bits = e > 0.0 ? e : 0.0;
+		ct->nt[j] = ct->tot[j] = 0;
 	}
-	for (uint64_t t = 0; t < nt; t++) {
-		double q = (double)hist[touched[t]] / (double)tot;
-		h -= q * log2(q);
-		hist[touched[t]] = 0;
+}
+
+static int chan_levels_tiled(const struct core_in *in, const struct core_state *st,
+                             struct tensor_result *out)
+{
+	uint64_t t = ((uint64_t)1 << 18) / st->hspan;
+	struct chan_tile ct = {0};
+
+	t = t < 1 ? 1 : t > 64 ? 64 : t;
+	ct.hist = calloc(t * st->hspan, sizeof *ct.hist);
+	ct.touched = malloc(t * st->hspan * sizeof *ct.touched);
+	if (!ct.hist || !ct.touched) {
+		free(ct.hist);
+		free(ct.touched);
+		return QS_ERR_NOMEM;
 	}
-	m->levels_used = nt;
-	m->entropy_bits = h > 0.0 ? h : 0.0;
+	for (ct.c0 = 0; ct.c0 < out->nchannels; ct.c0 += ct.t) {
+		ct.t = out->nchannels - ct.c0 < t ? out->nchannels - ct.c0 : t;
+		tile_visit(in, st, &ct);
+		tile_finish(st, &ct, out->ch);
+	}
+	free(ct.hist);
+	free(ct.touched);
+	return 0;
 }
 
 static void chan_levels_sort(const struct core_in *in, uint64_t chn, struct err_metrics *m)
@@ -423,18 +511,6 @@ static int core_hist_alloc(const struct core_in *in, struct core_state *st)
 
 static int core_channels(const struct core_in *in, struct core_state *st, struct tensor_result *out)
 {
-	uint64_t *h = NULL;
-	int32_t *touched = NULL;
-
-	if (st->hist && out->nchannels > 1) {
-		h = calloc(st->hspan, sizeof *h);
-		touched = malloc(st->hspan * sizeof *touched);
-		if (!h || !touched) {
-			free(h);
-			free(touched);
-			return QS_ERR_NOMEM;
-		}
-	}
 	for (uint64_t c = 0; c < out->nchannels; c++) {
 		struct channel_result *cr = &out->ch[c];
 		double mean, minabs;
@@ -448,14 +524,12 @@ static int core_channels(const struct core_in *in, struct core_state *st, struct
 		if (out->nchannels == 1) {
 			cr->m.levels_used = out->m.levels_used;
 			cr->m.entropy_bits = out->m.entropy_bits;
-		} else if (h) {
-			chan_levels_hist(in, st, c, h, touched, &cr->m);
-		} else {
+		} else if (!st->hist) {
 			chan_levels_sort(in, c, &cr->m);
 		}
 	}
-	free(h);
-	free(touched);
+	if (st->hist && out->nchannels > 1)
+		return chan_levels_tiled(in, st, out);
 	return 0;
 }
 
@@ -786,21 +860,75 @@ static size_t compact_finite(float *v, size_t m)
 	return k;
 }
 
-/* Choose every group's parameters; gathered groups go through the x̂
- * buffer, which is not yet in use. */
+/* Start of group g when every group is stored contiguously in group order
+ * (group_major below). */
+static uint64_t group_offset(const struct layout *l, uint64_t g)
+{
+	if (l->gran == GRAN_TENSOR)
+		return 0;
+	if (l->gran == GRAN_CHANNEL)
+		return g * l->outer * l->inner;
+	uint64_t r = g % l->inner, b = (g / l->inner) % l->nblk, o = g / (l->inner * l->nblk);
+	return (o * l->dim + b * l->block) * l->inner + r * layout_group_size(l, g);
+}
+
+/* Copy x into dst with each group contiguous, in one pass: tiles of 16 rows
+ * (channels) or 16 columns (blocks along a non-last axis) keep both the
+ * reads and the writes on few cache lines. */
+static void group_major(const struct layout *l, const float *x, float *dst)
+{
+	enum {
+		T = 16
+	};
+
+	if (l->gran == GRAN_CHANNEL) {
+		uint64_t oi = l->outer * l->inner;
+		for (uint64_t o0 = 0; o0 < l->outer; o0 += T) {
+			uint64_t o1 = l->outer - o0 < T ? l->outer : o0 + T;
+			for (uint64_t c = 0; c < l->dim; c++)
+				for (uint64_t o = o0; o < o1; o++)
+					memcpy(dst + c * oi + o * l->inner,
+					       x + (o * l->dim + c) * l->inner,
+					       l->inner * sizeof *x);
+		}
+		return;
+	}
+	for (uint64_t o = 0; o < l->outer; o++)
+		for (uint64_t b = 0; b < l->nblk; b++) {
+			uint64_t base = (o * l->dim + b * l->block) * l->inner;
+			uint64_t cnt =
+			        l->dim - b * l->block < l->block ? l->dim - b * l->block : l->block;
+			for (uint64_t r0 = 0; r0 < l->inner; r0 += T) {
+				uint64_t r1 = l->inner - r0 < T ? l->inner : r0 + T;
+				for (uint64_t k = 0; k < cnt; k++)
+					for (uint64_t r = r0; r < r1; r++)
+						dst[base + r * cnt + k] =
+						        x[base + k * l->inner + r];
+			}
+		}
+}
+
+/* Choose every group's parameters. Groups that are not contiguous in x
+ * (or hold NaN/inf to drop) are arranged group by group in the x̂ buffer,
+ * which is not in use yet. */
 static int sim_choose(const float *x, const struct layout *l, const struct qspec *spec,
                       const struct scheme *s, bool all_finite, struct sim_bufs *b,
                       struct qs_error *err)
 {
+	bool in_place =
+	        all_finite && (l->gran == GRAN_TENSOR || (l->gran == GRAN_GROUP && l->inner == 1) ||
+	                       (l->gran == GRAN_CHANNEL && l->outer == 1));
+	float *buf = in_place ? NULL : b->xhat;
+
+	if (buf && l->gran == GRAN_TENSOR)
+		memcpy(buf, x, l->n * sizeof *x);
+	else if (buf)
+		group_major(l, x, buf);
 	for (uint64_t g = 0; g < l->ngroups; g++) {
-		const float *v = x;
-		size_t m = (size_t)l->n;
-		if (l->gran != GRAN_TENSOR || !all_finite) {
-			m = (size_t)layout_group_size(l, g);
-			layout_gather(l, x, g, b->xhat);
-			m = compact_finite(b->xhat, m);
-			v = b->xhat;
-		}
+		const float *v = (buf ? buf : x) + group_offset(l, g);
+		size_t m = (size_t)layout_group_size(l, g);
+		if (buf && !all_finite)
+			m = compact_finite(buf + group_offset(l, g), m);
 		int rc = range_choose(&spec->method, s, v, m, b->scratch, &b->p[g], err);
 		if (rc)
 			return rc;

@@ -135,6 +135,8 @@ static void test_per_group_partial(void **state)
 	assert_close(r.ch[1].m.mse, 0.01 / 5, 1e-6, 0);
 	assert_close(r.ch[0].scale, 6.5 / 3, 1e-6, 0);
 	assert_close(r.ch[1].scale, 4.3 / 3, 1e-6, 0);
+	assert_int_equal(r.ch[0].m.levels_used, 3); /* codes 0 −1 | 1 0 | 1 */
+	assert_int_equal(r.ch[1].m.levels_used, 2); /* codes −1 0 | 0 −1 | −1 */
 	assert_null(r.grp);
 	tensor_result_free(&r);
 
@@ -153,6 +155,41 @@ static void test_per_group_partial(void **state)
 	assert_true(isinf(r.grp[5].sqnr_db));
 	tensor_result_free(&r);
 	assert_null(r.grp);
+}
+
+/* Blocks of 2 along axis 0 of [4, 3] (the ONNX blocked layout; channels
+ * are the 3 columns), 2-bit narrow. Groups g = block·3 + column:
+ *   block 0: {1, −4} → 4, {2, 0.5} → 2, {3, 0.1} → 3
+ *   block 1: {0.2, 0} → 0.2, {−0.3, 0} → 0.3, {8, −1} → 8
+ * x̂ columns: [0, −4, 0.2, 0], [2, 0, −0.3, 0], [3, 0, 8, 0]
+ * column MSE: 1/4, 0.25/4, (0.01 + 1)/4; codes per column:
+ * [0, −1, 1, 0], [1, 0, −1, 0], [1, 0, 1, 0] → 3, 3, 2 levels. */
+static void test_per_group_axis0(void **state)
+{
+	(void)state;
+	const int64_t shape[2] = {4, 3};
+	const float x[12] = {1, 2, 3, -4, 0.5f, 0.1f, 0.2f, -0.3f, 8, 0, 0, -1};
+	float xh[12];
+	struct tensor_result r;
+	struct qspec s = spec_of(2, true, GRAN_GROUP, 0, 2);
+	s.per_group = true;
+	assert_int_equal(sim(x, shape, 2, &s, NULL, &r, xh), 0);
+	const float want[12] = {0, 2, 3, -4, 0, 0, 0.2f, -0.3f, 8, 0, 0, 0};
+	for (int i = 0; i < 12; i++)
+		assert_close(xh[i], want[i], 1e-7, 0);
+	const double scale[6] = {4, 2, 3, 0.2, 0.3, 8};
+	assert_int_equal(r.ngroups, 6);
+	for (int g = 0; g < 6; g++)
+		assert_close(r.grp[g].scale, scale[g], 1e-7, 0);
+	assert_int_equal(r.nchannels, 3);
+	assert_close(r.ch[0].m.mse, 0.25, 1e-6, 0);
+	assert_close(r.ch[1].m.mse, 0.0625, 1e-6, 0);
+	assert_close(r.ch[2].m.mse, 0.2525, 1e-6, 0);
+	assert_int_equal(r.ch[0].m.levels_used, 3);
+	assert_int_equal(r.ch[1].m.levels_used, 3);
+	assert_int_equal(r.ch[2].m.levels_used, 2);
+	assert_close(r.ch[2].m.entropy_bits, 1, 1e-12, 0);
+	tensor_result_free(&r);
 }
 
 /* Per-channel on the last axis, given as −1 and as 1: x = [[1, −2, 3],
@@ -258,6 +295,21 @@ static void test_nonfinite_and_denormal(void **state)
 	assert_close(r.m.mse, r.m.mse, 0, 0);
 	assert_true(isfinite(r.m.mse));
 	assert_close(xh[0], 1, 1e-7, 0); /* block {1, NaN}: scale 1/127 */
+	tensor_result_free(&r);
+
+	/* per-channel on the last axis (columns gathered group by group):
+	 * [1, NaN, 2; −1, 0.5, inf] → column absmax 1, 0.5, 2 → scale /127 */
+	const int64_t s23[2] = {2, 3};
+	const float y[6] = {1, NAN, 2, -1, 0.5f, INFINITY};
+	struct qspec c = spec_of(8, true, GRAN_CHANNEL, -1, 0);
+	assert_int_equal(sim(y, s23, 2, &c, NULL, &r, xh), 0);
+	assert_close(r.ch[0].scale, 1.0 / 127, 1e-7, 0);
+	assert_close(r.ch[1].scale, 0.5 / 127, 1e-7, 0);
+	assert_close(r.ch[2].scale, 2.0 / 127, 1e-7, 0);
+	assert_int_equal(r.ch[1].m.n_nan, 1);
+	assert_int_equal(r.ch[2].m.n_inf, 1);
+	assert_int_equal(r.m.n, 4); /* each finite value is its column's absmax: exact */
+	assert_true(isinf(r.m.sqnr_db));
 	tensor_result_free(&r);
 
 	const float d[3] = {1e-40f, 1, -1};
@@ -685,6 +737,7 @@ int main(void)
 	        cmocka_unit_test(test_seed_vector),
 	        cmocka_unit_test(test_per_tensor_channel_table),
 	        cmocka_unit_test(test_per_group_partial),
+	        cmocka_unit_test(test_per_group_axis0),
 	        cmocka_unit_test(test_axis_last_and_negative),
 	        cmocka_unit_test(test_empty_one_constant),
 	        cmocka_unit_test(test_nonfinite_and_denormal),
