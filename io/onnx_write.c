@@ -27,11 +27,13 @@
  *     non-float tensors, single-element operands of non-weight inputs
  *     (exponents, epsilons, clip bounds) and the inputs of shape-defining
  *     ops (Resize, Upsample, ConstantOfShape, Range).
+ *   - float8e4m3fn / float8e5m2: the weight cast to the type (saturated,
+ *     non-finite → 0) behind a DequantizeLinear with scale 1 (opset 19).
  *   - fake_quant: float tensors keep their place and type but hold the
  *     dequantized values (bias likewise).
  *   - Opset: the default-domain opset is raised only as far as the types
- *     need (int8/uint8 per-tensor 10, per-axis 13, int16/uint16/int4/uint4
- *     or blocked 21; an int32 per-channel bias 13), converting older ops
+ *     need (int8/uint8 per-tensor 10, per-axis 13, float8 19,
+ *     int16/uint16/int4/uint4 or blocked 21; an int32 per-channel bias 13), converting older ops
  *     (onnx_opset_raise); ir_version follows.
  *   - External data of the source is read and written inline.
  *   - like: src is the float model and o->like an existing quantized ONNX
@@ -202,6 +204,7 @@ struct qres {
 	struct qparam *p; /* l.ngroups */
 	int32_t *codes;   /* n */
 	float *xhat;      /* n */
+	uint8_t *raw;     /* float8 casts: the stored bytes (codes NULL) */
 };
 
 static void qres_free(struct qres *r)
@@ -209,6 +212,7 @@ static void qres_free(struct qres *r)
 	free(r->p);
 	free(r->codes);
 	free(r->xhat);
+	free(r->raw);
 	*r = (struct qres){0};
 }
 
@@ -273,7 +277,7 @@ static int scheme_for(const struct model_tensor *t, const struct qspec *spec, st
 		if (spec->qt->family != QTYPE_LINEAR)
 			return qs_error_set(err, QS_ERR_UNSUPPORTED,
 			                    "tensor '%s': qtype %s cannot be stored in ONNX (use "
-			                    "int8, uint8, int16, uint16, int4 or uint4)",
+			                    "int8, uint8, int16, uint16, int4, uint4 or float8)",
 			                    t->name, spec->qt->name);
 		s->bits = spec->qt->bits;
 		s->is_signed = spec->qt->is_signed;
@@ -292,10 +296,52 @@ static int scheme_for(const struct model_tensor *t, const struct qspec *spec, st
 	return 0;
 }
 
+/* float8 qtypes: the value cast to the type (saturated, non-finite → 0, as
+ * the engine simulates it), stored behind a DequantizeLinear with scale 1. */
+static int cast_tensor(const struct model *m, const struct model_tensor *t,
+                       const struct qspec *spec, struct qres *r, struct qs_error *err)
+{
+	enum dtype st = spec->qt->storage;
+	if (st != DTYPE_F8E4M3FN && st != DTYPE_F8E5M2)
+		return qs_error_set(
+		        err, QS_ERR_UNSUPPORTED,
+		        "tensor '%s': qtype %s cannot be stored in ONNX (use int8, "
+		        "uint8, int16, uint16, int4, uint4, float8e4m3fn or float8e5m2)",
+		        t->name, spec->qt->name);
+	const char *why;
+	r->storage = st;
+	r->s = spec->scheme;
+	r->s.gran = GRAN_TENSOR;
+	layout_init(&r->l, t->shape, t->ndim, GRAN_TENSOR, 0, 0, &why);
+	r->p = calloc(1, sizeof *r->p);
+	r->xhat = malloc((t->nelem ? t->nelem : 1) * sizeof *r->xhat);
+	r->raw = malloc(t->nelem ? t->nelem : 1);
+	if (!r->p || !r->xhat || !r->raw)
+		return qs_error_set(err, QS_ERR_NOMEM, "tensor '%s': out of memory", t->name);
+	r->p[0].scale = 1.0f;
+	int rc = model_tensor_to_f32(m, t, r->xhat, err);
+	float lim = st == DTYPE_F8E4M3FN ? 448.0f : 57344.0f;
+	for (uint64_t i = 0; !rc && i < t->nelem; i++) {
+		float v = isfinite(r->xhat[i]) ? r->xhat[i] : 0.0f;
+		v = v > lim ? lim : v < -lim ? -lim : v;
+		r->raw[i] =
+		        st == DTYPE_F8E4M3FN ? f32_to_f8e4m3fn(v, true) : f32_to_f8e5m2(v, true);
+		r->xhat[i] = st == DTYPE_F8E4M3FN ? f8e4m3fn_to_f32(r->raw[i])
+		                                  : f8e5m2_to_f32(r->raw[i]);
+	}
+	return rc;
+}
+
 static int quantize_tensor(const struct model *m, const struct model_tensor *t,
                            const struct qspec *spec, struct qres *r, struct qs_error *err)
 {
 	*r = (struct qres){0};
+	if (spec->qt && spec->qt->family == QTYPE_FLOAT) {
+		int rc = cast_tensor(m, t, spec, r, err);
+		if (rc)
+			qres_free(r);
+		return rc;
+	}
 	int rc = scheme_for(t, spec, &r->s, err);
 	if (rc)
 		return rc;
@@ -324,6 +370,8 @@ static int quantize_tensor(const struct model *m, const struct model_tensor *t,
 /* Opset a quantized tensor needs. */
 static int64_t opset_needed(const struct qres *r)
 {
+	if (r->raw)
+		return 19;
 	if (r->storage != DTYPE_I8 && r->storage != DTYPE_U8)
 		return 21;
 	if (r->l.gran == GRAN_GROUP)
@@ -420,7 +468,12 @@ static void write_qdq(struct cp_src *cs, const struct model_tensor *t, const str
 {
 	size_t nb;
 	int32_t ot = onnx_dtype_from_qs(r->storage);
-	uint8_t *codes = ints_to_bytes(r->storage, r->codes, t->nelem, &nb);
+	uint8_t *codes = r->raw ? NULL : ints_to_bytes(r->storage, r->codes, t->nelem, &nb);
+	if (r->raw) {
+		nb = t->nelem;
+		codes = onnx_xmalloc(nb);
+		memcpy(codes, r->raw, nb);
+	}
 	char *qn = cat(t->name, "_quantized"), *sn = cat(t->name, "_scale"),
 	     *zn = cat(t->name, "_zero_point");
 	Onnx__TensorProto *q = onnx_pb_tensor(qn, ot, t->shape, t->ndim, codes, nb);
@@ -436,7 +489,8 @@ static void write_qdq(struct cp_src *cs, const struct model_tensor *t, const str
 	int nd;
 	scale_dims(t, &r->l, dims, &nd);
 	Onnx__TensorProto *s = onnx_pb_tensor(sn, 1, dims, nd, sc, ng * sizeof *sc);
-	uint8_t *zb = ints_to_bytes(r->storage, zp, ng, &nb);
+	uint8_t *zb = r->raw ? onnx_xmalloc(nb = 1) /* float8 0 is 0x00 */
+	                     : ints_to_bytes(r->storage, zp, ng, &nb);
 	Onnx__TensorProto *z = onnx_pb_tensor(zn, ot, dims, nd, zb, nb);
 	free(zb);
 	free(sc);
@@ -488,7 +542,7 @@ static void bias_node(Onnx__GraphProto *g, Onnx__NodeProto *n, void *ctx)
 		return;
 	const struct model_tensor *wt = &w->m->tensors[wi], *bt = &w->m->tensors[bi];
 	const struct qres *r = &w->res[wi];
-	if (!wt->facts.has_input || r->l.gran == GRAN_GROUP || bt->ndim != 1 ||
+	if (!wt->facts.has_input || r->raw || r->l.gran == GRAN_GROUP || bt->ndim != 1 ||
 	    !dtype_info(bt->dtype)->is_float || !w->c->s[bi].tp ||
 	    (r->l.gran == GRAN_CHANNEL &&
 	     (r->l.axis != wt->facts.out_axis || r->l.dim != bt->nelem)))

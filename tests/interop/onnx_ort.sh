@@ -5,7 +5,7 @@
 # and its --fake-quant twin agree to float rounding, their output SQNR
 # against the float model is reported (≥ 20 dB required, see FLOORS), the
 # int8 codes and scales equal a numpy quantization, and uint8 per-tensor and
-# int4 blocked models also load and run, as does the uint8 model re-quantized
+# int4 blocked and float8e4m3fn models also load and run, as does the uint8 model re-quantized
 # with --like --method mse (same structure). The demo pair runs too.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -38,6 +38,8 @@ for c in "${cases[@]}"; do
   "$QSCOPE" quantize "$f" --like "$tmp/u8.onnx" -o "$tmp/like.onnx" --method mse -q
   "$PY" "$here/onnx_check_like.py" "$f" "$tmp/u8.onnx" "$tmp/like.onnx"
   others+=("$tmp/u8.onnx" "$tmp/like.onnx")
+  "$QSCOPE" quantize "$f" -o "$tmp/fp8.onnx" --qtype float8e4m3fn -q
+  others+=("$tmp/fp8.onnx")
   if "$QSCOPE" quantize "$f" -o "$tmp/i4.onnx" --qtype int4 --granularity group:32 -q 2>"$tmp/err"; then
     others+=("$tmp/i4.onnx")
   else

@@ -544,6 +544,47 @@ static void test_like_bias(void **state)
 	qs_rmtree(dir);
 }
 
+/* float8e4m3fn: the weight cast to the type behind DequantizeLinear with
+ * scale 1 at opset 19; bytes checked against the E4M3FN encoding by hand:
+ * 1.0 = 0 0111 000 = 0x38, 0.5 = 0x30, −2 = 1 1000 000 = 0xC0,
+ * 448 = 0 1111 110 = 0x7E, 1000 saturates to 448, NaN becomes 0. */
+static void test_float8(void **state)
+{
+	(void)state;
+	char *dir = qs_tmpdir(), fpath[512], qpath[512];
+	snprintf(fpath, sizeof fpath, "%s/f.onnx", dir);
+	Onnx__ModelProto *mp = model_new(13);
+	int64_t dm[] = {2, 3};
+	float w[6] = {1.0f, 0.5f, -2.0f, 448.0f, 1000.0f, NAN};
+	onnx_pb_graph_add_init(mp->graph, onnx_pb_tensor("M", 1, dm, 2, w, sizeof w));
+	const char *mi[] = {"x", "M"};
+	node(mp->graph, "MatMul", mi, 2, "y");
+	save(mp, fpath);
+	struct model *fm = load_ok(fpath);
+	struct qspec s = {.qt = qtype_find("float8e4m3fn"), .scheme = scheme_default()};
+	assert_non_null(s.qt);
+	struct qs_error e = {0};
+	snprintf(qpath, sizeof qpath, "%s/q.onnx", dir);
+	if (write_all(fm, &s, false, qpath, &e))
+		fail_msg("%s", e.msg);
+	mp = unpack_file(qpath);
+	assert_int_equal(onnx_default_opset(mp), 19);
+	const Onnx__NodeProto *dq = find_node(mp->graph, "DequantizeLinear", "M");
+	assert_non_null(dq);
+	onnx__model_proto__free_unpacked(mp, NULL);
+	struct model *qm = load_ok(qpath);
+	const struct model_tensor *t = find(qm, "M_quantized");
+	assert_int_equal(t->dtype, DTYPE_F8E4M3FN);
+	const uint8_t want[6] = {0x38, 0x30, 0xC0, 0x7E, 0x7E, 0x00};
+	assert_memory_equal(t->data, want, 6);
+	float sc;
+	model_tensor_to_f32(qm, find(qm, "M_scale"), &sc, NULL);
+	assert_close(sc, 1.0, 0, 0);
+	model_free(qm);
+	model_free(fm);
+	qs_rmtree(dir);
+}
+
 /* Fields qscope does not know (here field 100 of ModelProto, a varint)
  * survive a round trip. */
 static void test_unknown_fields(void **state)
@@ -622,6 +663,7 @@ int main(void)
 	        cmocka_unit_test(test_samsung_bias_overflow),
 	        cmocka_unit_test(test_like),
 	        cmocka_unit_test(test_like_bias),
+	        cmocka_unit_test(test_float8),
 	        cmocka_unit_test(test_unknown_fields),
 	        cmocka_unit_test(test_demo_bytes),
 	};
