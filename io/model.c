@@ -1,4 +1,5 @@
 #include "model.h"
+#include "name_check.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -186,7 +187,7 @@ int model_load(const char *path, struct model **out, struct qs_error *err)
 	}
 	m->format = ops->format;
 	m->ops = ops;
-	if ((rc = ops->load(path, m, err)) != 0) {
+	if ((rc = ops->load(path, m, err)) != 0 || (rc = name_check_model(m, path, err)) != 0) {
 		model_free(m);
 		return rc;
 	}
