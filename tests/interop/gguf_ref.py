@@ -11,6 +11,8 @@ usage: gguf_ref.py COMMAND ARGS...
   metrics F.gguf Q.gguf          per-tensor CSV name,rmse,sqnr_db computed with
                                  numpy (float64) from gguf-py's values
   total-rmse F.gguf Q.gguf       RMSE over all block-quantized tensors
+  st-quant-equal F.safetensors Q.gguf QTYPE   gguf-py's quantizer on the F32
+                                 2-D tensors of F gives Q's tensor bytes
 Needs GGUF_PY (folder holding the gguf package).
 """
 import os
@@ -148,9 +150,37 @@ def total_rmse(fpath, qpath):
     return 0
 
 
+def st_quant_equal(st_path, gguf_path, qtype):
+    """gguf-py's reference quantizer applied to the F32 2-D tensors of a
+    safetensors file (parsed here) gives the bytes of the GGUF's tensors."""
+    import json
+    import struct
+    b = open(st_path, "rb").read()
+    n = struct.unpack("<Q", b[:8])[0]
+    hdr = json.loads(b[8:8 + n])
+    hdr.pop("__metadata__", None)
+    out = {t.name: t for t in gguf.GGUFReader(gguf_path).tensors}
+    qt = gguf.GGMLQuantizationType[qtype]
+    bad = checked = 0
+    for name, e in hdr.items():
+        if e["dtype"] != "F32" or len(e["shape"]) != 2 or e["shape"][1] % 32:
+            continue
+        s, t = e["data_offsets"]
+        x = np.frombuffer(b[8 + n + s:8 + n + t], dtype=np.float32).reshape(e["shape"])
+        want = quants.quantize(x, qt)
+        got = out[name]
+        checked += 1
+        if got.tensor_type != qt or np.array(got.data).tobytes() != want.tobytes():
+            print(f"{name}: {got.tensor_type.name} data differs from gguf-py's {qtype}")
+            bad += 1
+    print(f"{gguf_path}: {checked} tensors quantized like gguf-py's {qtype}, {bad} differ")
+    return 1 if bad or not checked else 0
+
+
 def main(argv):
     cmds = {"dequant-f32": dequant_f32, "kquants": kquants, "same-data": same_data,
-            "readall": readall, "metrics": metrics, "total-rmse": total_rmse}
+            "readall": readall, "metrics": metrics, "total-rmse": total_rmse,
+            "st-quant-equal": st_quant_equal}
     if len(argv) < 2 or argv[1] not in cmds:
         print(__doc__, file=sys.stderr)
         return 2
