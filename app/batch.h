@@ -22,6 +22,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "../io/atomic.h"
+
 #include "../analysis/error.h"
 #include "cli.h"
 
@@ -48,15 +50,8 @@ struct session_opts;
 struct recipe;
 int batch_session_opts(const struct cli_args *a, struct session_opts *o, struct recipe **rec);
 
-/* A file written to a temporary name beside the target and renamed into
- * place on commit (fsync first); path "-" writes to stdout directly. */
-struct atomic_file {
-	FILE *f;
-	char *path, *tmp; /* tmp NULL for stdout */
-};
-int atomic_open(struct atomic_file *af, const char *path, struct qs_error *err);
-int atomic_commit(struct atomic_file *af, struct qs_error *err);
-void atomic_abort(struct atomic_file *af);
+/* Outputs are written with io/atomic.h (temporary + rename; "-" and
+ * devices such as /dev/null in place). */
 
 /* mkdir -p: create every missing folder on the way to dir. */
 int batch_make_dirs(const char *dir, struct qs_error *err);
