@@ -606,17 +606,37 @@ struct kl_sum {
 	double qsum; /* Σ q */
 };
 
+/* ln of the last argument again: consecutive candidates of sparse
+ * histograms mostly repeat the same counts, and ln dominates the cost. */
+struct kl_log {
+	double arg, val;
+};
+
+static double kl_ln(struct kl_log *m, double v)
+{
+	if (v != m->arg) {
+		m->arg = v;
+		m->val = log(v);
+	}
+	return m->val;
+}
+
+struct kl_logs {
+	struct kl_log pl, q, qsum;
+};
+
 /* One target bin covering source bins [a, e); out > 0 only for the last
- * target bin of candidate i = e (the outliers fold into source bin e − 1). */
+ * target bin of candidate i = e (the outliers fold into source bin e − 1).
+ * h·ln h of one source bin is a difference of the hlh prefix. */
 static void kl_target_bin(const struct kl_prefix *p, size_t a, size_t e, double out,
-                          struct kl_sum *acc)
+                          struct kl_logs *lg, struct kl_sum *acc)
 {
 	double hs = p->cnt[e] - p->cnt[a], ps = hs, nnz = p->nz[e] - p->nz[a];
 	double s = p->hlh[e] - p->hlh[a];
 
 	if (out > 0.0) {
 		double last = p->cnt[e] - p->cnt[e - 1], pl = last + out;
-		s += pl * log(pl) - (last > 0.0 ? last * log(last) : 0.0);
+		s += pl * kl_ln(&lg->pl, pl) - (p->hlh[e] - p->hlh[e - 1]);
 		nnz += last > 0.0 ? 0.0 : 1.0;
 		ps += out;
 	}
@@ -627,7 +647,7 @@ static void kl_target_bin(const struct kl_prefix *p, size_t a, size_t e, double 
 		acc->qsum += KL_EPS * nnz;
 		return;
 	}
-	acc->s += s - ps * log(hs / nnz);
+	acc->s += s - ps * kl_ln(&lg->q, hs / nnz);
 	acc->qsum += hs;
 }
 
@@ -637,22 +657,24 @@ static void kl_target_bin(const struct kl_prefix *p, size_t a, size_t e, double 
  * nothing to compare (Q would be smoothing alone) and is skipped. */
 static size_t kl_best_bin(const struct kl_prefix *p, size_t t)
 {
-	double total = p->cnt[KL_BINS], best = GSL_POSINF;
+	double total = p->cnt[KL_BINS], best = GSL_POSINF, ln_total = log(total);
 	size_t best_i = KL_BINS, per = 0;
 	struct kl_sum head = {0};
+	struct kl_logs lg = {{-1.0, 0.0}, {-1.0, 0.0}, {-1.0, 0.0}};
+	struct kl_logs hl = lg;
 
 	for (size_t i = t; i <= KL_BINS; i++) {
 		if (i / t != per) {
 			per = i / t;
 			head = (struct kl_sum){0};
 			for (size_t b = 0; b + 1 < t; b++)
-				kl_target_bin(p, b * per, (b + 1) * per, 0.0, &head);
+				kl_target_bin(p, b * per, (b + 1) * per, 0.0, &hl, &head);
 		}
 		if (p->cnt[i] == 0.0)
 			continue;
 		struct kl_sum acc = head;
-		kl_target_bin(p, (t - 1) * per, i, total - p->cnt[i], &acc);
-		double d = acc.s / total - log(total) + log(acc.qsum);
+		kl_target_bin(p, (t - 1) * per, i, total - p->cnt[i], &lg, &acc);
+		double d = acc.s / total - ln_total + kl_ln(&lg.qsum, acc.qsum);
 		if (d < best) {
 			best = d;
 			best_i = i;
