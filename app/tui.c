@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "../views/view.h"
+#include "batch.h"
 #include "tui.h"
 #include "tui_int.h"
 #include "tui_keys.h"
@@ -56,6 +57,9 @@ struct tui {
 	bool curses, color, dirty, quit;
 	int w, h;
 	char status_shown[256];
+	char snapshot_path[256];
+	bool snapshot_pending; /* drawn without the prompt, then saved */
+	char snapshot_to[256];
 };
 
 static volatile sig_atomic_t got_signal;
@@ -251,6 +255,9 @@ static void handle_req(struct tui *t, enum view_req req)
 	else if (req == REQ_RECIPE)
 		push_prompt(t, PROMPT_RECIPE, "Save the choices as a recipe CSV",
 		            t->wb.default_recipe);
+	else if (req == REQ_SNAPSHOT)
+		push_prompt(t, PROMPT_SNAPSHOT, "Save this screen (.svg, or .txt for text)",
+		            t->snapshot_path);
 	else if (req == REQ_SHOW && t->wb.quant_path)
 		t->wb.show = t->wb.show == WB_SHIPPED ? WB_WHATIF : WB_SHIPPED;
 }
@@ -304,6 +311,11 @@ static void do_path(struct tui *t, const struct action *a)
 		if (!rc)
 			wb_status(&t->wb, false, "wrote %s", a->text);
 		snprintf(t->wb.default_model, sizeof t->wb.default_model, "%s", a->text);
+	} else if (a->purpose == PROMPT_SNAPSHOT) {
+		snprintf(t->snapshot_path, sizeof t->snapshot_path, "%s", a->text);
+		snprintf(t->snapshot_to, sizeof t->snapshot_to, "%s", a->text);
+		t->snapshot_pending = true;
+		return;
 	} else {
 		rc = session_save_recipe(t->s, a->text, &err);
 		if (!rc)
@@ -312,6 +324,32 @@ static void do_path(struct tui *t, const struct action *a)
 	}
 	if (rc)
 		wb_status(&t->wb, true, "%s", err.msg);
+}
+
+/* The screen as the user sees it (the prompt already closed), as SVG or,
+ * for a .txt name, as text; written to a temp file and renamed. */
+static void save_snapshot(struct tui *t)
+{
+	struct qs_error err = {0};
+	struct atomic_file af;
+	const char *p = t->snapshot_to;
+	size_t n = strlen(p);
+	bool txt = n > 4 && strcmp(p + n - 4, ".txt") == 0;
+	t->snapshot_pending = false;
+	view_stack_draw(&t->vs, t->g);
+	char *doc = txt ? grid_to_text(t->g) : grid_to_svg(t->g, 8, 16);
+	int rc = doc ? atomic_open(&af, p, &err) : qs_error_set(&err, QS_ERR_NOMEM, "no memory");
+	if (!rc && fputs(doc, af.f) < 0) {
+		atomic_abort(&af);
+		rc = qs_error_set(&err, QS_ERR_IO, "%s: write failed", p);
+	} else if (!rc) {
+		rc = atomic_commit(&af, &err);
+	}
+	free(doc);
+	if (rc)
+		wb_status(&t->wb, true, "%s", err.msg);
+	else
+		wb_status(&t->wb, false, "saved the screen to %s", p);
 }
 
 static void tui_input(struct tui *t, const struct input *in)
@@ -328,6 +366,8 @@ static void tui_input(struct tui *t, const struct input *in)
 		do_path(t, &a);
 	else if (a.kind == ACT_QUIT)
 		t->quit = true;
+	if (t->snapshot_pending)
+		save_snapshot(t);
 	t->dirty = true;
 }
 
@@ -377,6 +417,7 @@ static int tui_init(struct tui *t, struct session *s, bool utf8, int w, int h)
 	wb_init(&t->wb, &src, session_float_model(s)->path, qm ? qm->path : NULL, utf8);
 	default_paths(t);
 	t->wb.async_values = true;
+	snprintf(t->snapshot_path, sizeof t->snapshot_path, "qscope_screen.svg");
 	t->w = w;
 	t->h = h;
 	t->g = grid_new(w, h, utf8);

@@ -52,6 +52,7 @@ static const struct key_binding bindings[] = {
         {'e', REQ_EXPORT, "e"},
         {'w', REQ_WRITE, "w"},
         {'r', REQ_RECIPE, "r"},
+        {'p', REQ_SNAPSHOT, "p"},
         {'?', REQ_HELP, "?"},
         {KEY_F(1), REQ_HELP, "F1"},
         {'q', REQ_QUIT, "q"},

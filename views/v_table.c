@@ -202,7 +202,7 @@ static void draw_totals(struct table_state *t, struct grid *g, int x, int y, int
 	            view_fmt_count(a, sizeof a, s.params), view_fmt_bytes(b, sizeof b, s.bytes_f),
 	            g->utf8 ? "\u2192" : "->", view_fmt_bytes(c, sizeof c, s.bytes_q),
 	            s.bytes_q > 0 ? s.bytes_f / s.bytes_q : 0.0,
-	            view_fmt_db(d, sizeof d, s.wn > 0 ? s.wsum / s.wn : NAN));
+	            s.wn > 0 ? view_fmt_db(d, sizeof d, s.wsum / s.wn) : "...");
 	int cx = x + 1;
 	cx += grid_printf(g, cx, y + 1, w, ST_NORMAL, "%zu tensors  ", n);
 	cx += grid_printf(g, cx, y + 1, w, ST_RISK, "risk %zu", s.count[RISK_RISK]);

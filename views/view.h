@@ -55,6 +55,7 @@
 	X(REQ_EXPORT, "export per-tensor and per-channel CSV")                                     \
 	X(REQ_WRITE, "write the model with the current choices")                                   \
 	X(REQ_RECIPE, "save the choices as a recipe CSV")                                          \
+	X(REQ_SNAPSHOT, "save this screen as SVG (or text: a .txt name)")                          \
 	X(REQ_HELP, "this help")                                                                   \
 	X(REQ_QUIT, "quit (asks when choices are unsaved)")
 
@@ -112,7 +113,8 @@ enum prompt_purpose {
 	PROMPT_FILTER,
 	PROMPT_EXPORT,
 	PROMPT_WRITE,
-	PROMPT_RECIPE
+	PROMPT_RECIPE,
+	PROMPT_SNAPSHOT
 };
 
 enum act_kind {
