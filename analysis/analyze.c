@@ -146,6 +146,19 @@ static uint64_t group_base(const struct layout *l, uint64_t o, uint64_t c)
 	return (o * l->nblk + c / l->block) * l->inner;
 }
 
+/* The clip bounds (qmax − z)·s are computed in float from a float scale, so
+ * the largest |x| of a minmax range can lie one rounding step beyond them;
+ * such a value is not clipped. Widen each bound by its own float rounding. */
+static inline float clip_bound_lo(const struct qparam *p)
+{
+	return p ? p->clip_lo - fabsf(p->clip_lo) * FLT_EPSILON : -INFINITY;
+}
+
+static inline float clip_bound_hi(const struct qparam *p)
+{
+	return p ? p->clip_hi + fabsf(p->clip_hi) * FLT_EPSILON : INFINITY;
+}
+
 /* Elements i0 .. i0+cnt−1, one group (p, may be NULL) and one channel: the
  * sums stay in a local accumulator, merged once per run. */
 /* One element straight into the channel's accumulator (runs of one, e.g.
@@ -153,7 +166,7 @@ static uint64_t group_base(const struct layout *l, uint64_t o, uint64_t c)
 static void core_one(const struct core_in *in, struct core_state *st, struct channel_result *ch,
                      uint64_t i, const struct qparam *p, struct err_acc *acc)
 {
-	float x = in->x[i], lo = p ? p->clip_lo : -INFINITY, hi = p ? p->clip_hi : INFINITY;
+	float x = in->x[i], lo = clip_bound_lo(p), hi = clip_bound_hi(p);
 	float half = p && isfinite(p->scale) ? fabsf(p->scale) / 2 : 0.0f;
 
 	err_acc_add(acc, x, in->xhat[i], x < lo || x > hi);
@@ -185,7 +198,7 @@ static void core_run(const struct core_in *in, struct core_state *st, struct cha
 		return;
 	}
 	float mn = ch->min, mx = ch->max;
-	float lo = p ? p->clip_lo : -INFINITY, hi = p ? p->clip_hi : INFINITY;
+	float lo = clip_bound_lo(p), hi = clip_bound_hi(p);
 	float half = p && isfinite(p->scale) ? fabsf(p->scale) / 2 : 0.0f;
 	float slo = lo - half, shi = hi + half;
 	int32_t z = p ? p->zero_point : 0, wlo = st->wq_lo, whi = st->wq_hi;
