@@ -352,7 +352,7 @@ void dtype_to_f32(enum dtype t, const void *src, uint64_t first, size_t n, bool 
 	const unsigned char *p = src;
 	const struct dtype_info *d = dtype_info(t);
 
-	if (!d)
+	if (!d || n == 0)
 		return;
 	if (t == DTYPE_F32 && !big_endian) {
 		memcpy(dst, p + first * 4, n * sizeof *dst);
