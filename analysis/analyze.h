@@ -11,9 +11,13 @@
  * model's graph gives them.
  *
  * Thread safety: the functions keep no state; results from different threads
- * need no locking. Memory: x̂ and codes (unless the caller passes them), one
- * n-float scratch (the quantile selection needs a mutable copy), the group
+ * need no locking. Memory: x̂ and codes (unless the caller passes them; the
+ * x̂ buffer first holds x arranged group by group for the range methods),
+ * one n-float scratch (range methods, quantile candidates), the group
  * parameters and small per-channel arrays; block formats add their blocks.
+ * Passes over x: two for its statistics, one arrangement (skipped when the
+ * groups are already contiguous), the range method's, one to quantize, one
+ * to measure, one for per-channel levels, two for the statistics of x̂.
  *
  * Rules shared by both modes:
  *   - NaN/±inf in x are left out of range choice, metrics and statistics

@@ -40,7 +40,10 @@ enum dtype {
 
 /* Which half of a byte holds the even-numbered element of a 4-bit tensor.
  * ONNX, TFLite and GGUF use LOW_FIRST; bitsandbytes uses HIGH_FIRST. */
-enum nibble_order { NIBBLE_LOW_FIRST, NIBBLE_HIGH_FIRST };
+enum nibble_order {
+	NIBBLE_LOW_FIRST,
+	NIBBLE_HIGH_FIRST
+};
 
 struct dtype_info {
 	const char *name; /* "f32", "bf16", "f8e4m3fn", "i4", ... */
@@ -72,8 +75,8 @@ uint8_t f32_to_f8e5m2(float f, bool saturate); /* saturate: ±57344, else ±inf 
 /* Convert n elements starting at element index `first` of src (type t,
  * little-endian unless big_endian) to float. For 4-bit types `first` may be
  * odd; order gives the nibble order. Never reads past element first+n-1. */
-void dtype_to_f32(enum dtype t, const void *src, uint64_t first, size_t n,
-		  bool big_endian, enum nibble_order order, float *dst);
+void dtype_to_f32(enum dtype t, const void *src, uint64_t first, size_t n, bool big_endian,
+                  enum nibble_order order, float *dst);
 
 /* Read one element as a signed 64-bit integer (integer types only). */
 int64_t dtype_get_int(enum dtype t, const void *src, uint64_t i, enum nibble_order order);

@@ -13,12 +13,12 @@
 
 enum qs_status {
 	QS_OK = 0,
-	QS_ERR_IO = -1,       /* open/read/write/mmap failed (errno in msg) */
-	QS_ERR_FORMAT = -2,   /* malformed or hostile input file */
+	QS_ERR_IO = -1,          /* open/read/write/mmap failed (errno in msg) */
+	QS_ERR_FORMAT = -2,      /* malformed or hostile input file */
 	QS_ERR_UNSUPPORTED = -3, /* valid but not handled (e.g. object arrays) */
-	QS_ERR_USAGE = -4,    /* bad argument or option value */
-	QS_ERR_NOMEM = -5,    /* allocation refused (size from the file too big) */
-	QS_ERR_NUMERIC = -6,  /* a numeric routine failed (GSL status in msg) */
+	QS_ERR_USAGE = -4,       /* bad argument or option value */
+	QS_ERR_NOMEM = -5,       /* allocation refused (size from the file too big) */
+	QS_ERR_NUMERIC = -6,     /* a numeric routine failed (GSL status in msg) */
 };
 
 struct qs_error {
@@ -29,7 +29,7 @@ struct qs_error {
 /* Set err (if not NULL) to code and a printf-formatted message; returns
  * code so callers can write `return qs_error_set(err, QS_ERR_FORMAT, ...)`. */
 int qs_error_set(struct qs_error *err, enum qs_status code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+        __attribute__((format(printf, 3, 4)));
 
 /* Prefix the message already in err with "prefix: " (e.g. a file name). */
 void qs_error_prefix(struct qs_error *err, const char *prefix);
