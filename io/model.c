@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "atomic.h"
 #include "gguf.h"
 #include "npy.h"
 #include "npz.h"
@@ -31,12 +31,6 @@ static const struct model_format_ops *const model_formats[] = {
 };
 
 #define NFORMATS (sizeof model_formats / sizeof model_formats[0])
-
-static const char *base_name(const char *path)
-{
-	const char *b = strrchr(path, '/');
-	return b ? b + 1 : path;
-}
 
 const struct model_format_ops *model_format_by_name(const char *name)
 {
@@ -747,82 +741,19 @@ int model_tensor_quantize(const struct model *m, const struct model_tensor *t,
 
 /* ---- writing ----------------------------------------------------------- */
 
-static bool same_file(const char *a, const char *b)
-{
-	struct stat sa, sb;
-
-	if (!a || !b || stat(a, &sa) != 0 || stat(b, &sb) != 0)
-		return false;
-	return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
-}
-
 static int check_target(const struct model *src, const struct write_opts *o, const char *path,
                         struct qs_error *err)
 {
-	struct stat st;
-
-	if (same_file(path, src->path) || (o->like && same_file(path, o->like->path)))
+	if (atomic_same_file(path, src->path) || (o->like && atomic_same_file(path, o->like->path)))
 		return qs_error_set(err, QS_ERR_USAGE,
 		                    "%s: refusing to overwrite an input model (choose another "
 		                    "output name)",
 		                    path);
-	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
-		return qs_error_set(err, QS_ERR_USAGE, "%s: exists and is not a regular file",
-		                    path);
+	if (strcmp(path, "-") == 0)
+		return qs_error_set(err, QS_ERR_USAGE,
+		                    "-: models are written to a file (writers seek back), not to "
+		                    "stdout");
 	return 0;
-}
-
-/* mkstemp in the output's folder so rename() stays on one file system. */
-static int open_temp(const char *path, char **tmp, FILE **f, struct qs_error *err)
-{
-	char *dcopy = strdup(path);
-	const char *dir = dcopy ? dirname(dcopy) : NULL;
-	size_t len;
-	int fd;
-	mode_t um;
-
-	if (!dir) {
-		free(dcopy);
-		return qs_error_set(err, QS_ERR_NOMEM, "%s: out of memory", path);
-	}
-	len = strlen(dir) + strlen(base_name(path)) + 16;
-	*tmp = malloc(len);
-	if (*tmp)
-		snprintf(*tmp, len, "%s/.%s.XXXXXX", dir, base_name(path));
-	free(dcopy);
-	if (!*tmp)
-		return qs_error_set(err, QS_ERR_NOMEM, "%s: out of memory", path);
-	if ((fd = mkstemp(*tmp)) < 0) {
-		int e = errno;
-		free(*tmp);
-		*tmp = NULL;
-		return qs_error_set(err, QS_ERR_IO, "%s: cannot create a temporary file: %s", path,
-		                    strerror(e));
-	}
-	um = umask(0);
-	umask(um);
-	fchmod(fd, 0666 & ~um);
-	if (!(*f = fdopen(fd, "wb"))) {
-		close(fd);
-		unlink(*tmp);
-		free(*tmp);
-		*tmp = NULL;
-		return qs_error_set(err, QS_ERR_IO, "%s: %s", path, strerror(errno));
-	}
-	return 0;
-}
-
-static int finish_temp(FILE *f, const char *tmp, const char *path, int rc, struct qs_error *err)
-{
-	if (rc == 0 && (fflush(f) != 0 || fsync(fileno(f)) != 0))
-		rc = qs_error_set(err, QS_ERR_IO, "%s: write failed: %s", path, strerror(errno));
-	if (fclose(f) != 0 && rc == 0)
-		rc = qs_error_set(err, QS_ERR_IO, "%s: write failed: %s", path, strerror(errno));
-	if (rc == 0 && rename(tmp, path) != 0)
-		rc = qs_error_set(err, QS_ERR_IO, "%s: rename failed: %s", path, strerror(errno));
-	if (rc)
-		unlink(tmp);
-	return rc;
 }
 
 int model_write(const struct model *src, const struct write_opts *o, const char *path,
@@ -830,8 +761,7 @@ int model_write(const struct model *src, const struct write_opts *o, const char 
 {
 	const struct model_format_ops *ops =
 	        o->to ? model_format_by_name(o->to) : model_format_by_path(path);
-	char *tmp = NULL;
-	FILE *f = NULL;
+	struct atomic_file af;
 	int rc;
 
 	if (!ops)
@@ -843,11 +773,11 @@ int model_write(const struct model *src, const struct write_opts *o, const char 
 	if (!ops->write)
 		return qs_error_set(err, QS_ERR_UNSUPPORTED, "%s: qscope cannot write %s files",
 		                    path, ops->name);
-	if ((rc = check_target(src, o, path, err)) != 0 ||
-	    (rc = open_temp(path, &tmp, &f, err)) != 0)
+	if ((rc = check_target(src, o, path, err)) != 0 || (rc = atomic_open(&af, path, err)) != 0)
 		return rc;
-	rc = ops->write(src, o, f, path, err);
-	rc = finish_temp(f, tmp, path, rc, err);
-	free(tmp);
-	return rc;
+	if ((rc = ops->write(src, o, af.f, path, err)) != 0) {
+		atomic_abort(&af);
+		return rc;
+	}
+	return atomic_commit(&af, err);
 }

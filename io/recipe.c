@@ -4,14 +4,13 @@
 #include <errno.h>
 #include <fnmatch.h>
 #include <inttypes.h>
-#include <libgen.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
-#include <unistd.h>
+
+#include "atomic.h"
 
 enum recipe_col {
 	COL_PATTERN,
@@ -434,36 +433,15 @@ static int write_all(FILE *f, const struct recipe *r)
 
 int recipe_save(const char *path, const struct recipe *r, struct qs_error *err)
 {
-	char *d = strdup(path), *tmp = malloc(strlen(path) + 24);
-	FILE *f = NULL;
-	int fd = -1, rc = 0;
-	mode_t um;
+	struct atomic_file af;
+	int rc = atomic_open(&af, path, err);
 
-	if (!d || !tmp) {
-		free(d), free(tmp);
-		return qs_error_set(err, QS_ERR_NOMEM, "out of memory");
-	}
-	sprintf(tmp, "%s/.recipe.XXXXXX", dirname(d));
-	free(d);
-	if ((fd = mkstemp(tmp)) < 0 || !(f = fdopen(fd, "w"))) {
-		rc = qs_error_set(err, QS_ERR_IO, "%s: cannot create a temporary file: %s", path,
-		                  strerror(errno));
-		if (fd >= 0)
-			close(fd), unlink(tmp);
-		free(tmp);
+	if (rc)
+		return rc;
+	if (write_all(af.f, r) != 0) {
+		rc = qs_error_set(err, QS_ERR_IO, "%s: write failed: %s", path, strerror(errno));
+		atomic_abort(&af);
 		return rc;
 	}
-	um = umask(0);
-	umask(um);
-	fchmod(fd, 0666 & ~um);
-	if (write_all(f, r) != 0 || fflush(f) != 0 || fsync(fd) != 0)
-		rc = qs_error_set(err, QS_ERR_IO, "%s: write failed: %s", path, strerror(errno));
-	if (fclose(f) != 0 && rc == 0)
-		rc = qs_error_set(err, QS_ERR_IO, "%s: write failed: %s", path, strerror(errno));
-	if (rc == 0 && rename(tmp, path) != 0)
-		rc = qs_error_set(err, QS_ERR_IO, "%s: rename failed: %s", path, strerror(errno));
-	if (rc)
-		unlink(tmp);
-	free(tmp);
-	return rc;
+	return atomic_commit(&af, err);
 }

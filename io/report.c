@@ -3,12 +3,11 @@
 #include <csv.h>
 #include <errno.h>
 #include <inttypes.h>
-#include <libgen.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
+
+#include "atomic.h"
 
 static const char *const tensor_cols[] = {
         "tensor",
@@ -63,8 +62,8 @@ static const char *const channel_cols[] = {
 
 struct report_writer {
 	FILE *f;
-	bool own; /* f is our temp file */
-	char *tmp, *path;
+	bool own; /* af holds the output (report_writer_new) */
+	struct atomic_file af;
 	enum report_kind kind;
 	char label[256];
 };
@@ -361,39 +360,6 @@ static struct report_writer *writer_alloc(const char *label, enum report_kind ki
 	return w;
 }
 
-static int writer_temp(struct report_writer *w, const char *path, struct qs_error *err)
-{
-	char *d = strdup(path);
-	size_t len = strlen(path) + 16;
-	mode_t um;
-	int fd;
-
-	w->tmp = malloc(len);
-	w->path = strdup(path);
-	if (!d || !w->tmp || !w->path) {
-		free(d);
-		return qs_error_set(err, QS_ERR_NOMEM, "%s: out of memory", path);
-	}
-	snprintf(w->tmp, len, "%s/.csv.XXXXXX", dirname(d));
-	free(d);
-	if ((fd = mkstemp(w->tmp)) < 0 || !(w->f = fdopen(fd, "w"))) {
-		int e = errno;
-		if (fd >= 0) {
-			close(fd);
-			unlink(w->tmp);
-		}
-		free(w->tmp);
-		w->tmp = NULL;
-		return qs_error_set(err, QS_ERR_IO, "%s: cannot create a temporary file: %s", path,
-		                    strerror(e));
-	}
-	um = umask(0);
-	umask(um);
-	fchmod(fd, 0666 & ~um);
-	w->own = true;
-	return 0;
-}
-
 static struct report_writer *writer_open(const char *path, enum report_kind kind,
                                          const char *const *hdr, size_t n, struct qs_error *err)
 {
@@ -403,12 +369,12 @@ static struct report_writer *writer_open(const char *path, enum report_kind kind
 		qs_error_set(err, QS_ERR_NOMEM, "%s: out of memory", path);
 		return NULL;
 	}
-	if (strcmp(path, "-") == 0)
-		w->f = stdout;
-	else if (writer_temp(w, path, err)) {
-		report_writer_abort(w);
+	if (atomic_open(&w->af, path, err)) {
+		free(w);
 		return NULL;
 	}
+	w->own = true;
+	w->f = w->af.f;
 	if (emit(w, hdr, n, err)) {
 		report_writer_abort(w);
 		return NULL;
@@ -452,33 +418,18 @@ struct report_writer *report_writer_new_stream(FILE *f, const char *label, enum 
 	return w;
 }
 
-static void writer_release(struct report_writer *w)
-{
-	free(w->tmp);
-	free(w->path);
-	free(w);
-}
-
 int report_writer_close(struct report_writer *w, struct qs_error *err)
 {
 	int rc = 0;
 
 	if (!w)
 		return 0;
-	if (fflush(w->f) != 0 || (w->own && fsync(fileno(w->f)) != 0))
+	if (w->own)
+		rc = atomic_commit(&w->af, err);
+	else if (fflush(w->f) != 0)
 		rc = qs_error_set(err, QS_ERR_IO, "%s: write failed: %s", w->label,
 		                  strerror(errno));
-	if (w->own) {
-		if (fclose(w->f) != 0 && rc == 0)
-			rc = qs_error_set(err, QS_ERR_IO, "%s: write failed: %s", w->label,
-			                  strerror(errno));
-		if (rc == 0 && rename(w->tmp, w->path) != 0)
-			rc = qs_error_set(err, QS_ERR_IO, "%s: rename failed: %s", w->label,
-			                  strerror(errno));
-		if (rc)
-			unlink(w->tmp);
-	}
-	writer_release(w);
+	free(w);
 	return rc;
 }
 
@@ -486,11 +437,9 @@ void report_writer_abort(struct report_writer *w)
 {
 	if (!w)
 		return;
-	if (w->own && w->f) {
-		fclose(w->f);
-		unlink(w->tmp);
-	}
-	writer_release(w);
+	if (w->own)
+		atomic_abort(&w->af);
+	free(w);
 }
 
 /* ---- reading ----------------------------------------------------------- */
@@ -747,14 +696,6 @@ static int merge_write(struct report_table *const *t, size_t n, const char *out_
 	return report_writer_close(w, err);
 }
 
-static bool same_file(const char *a, const char *b)
-{
-	struct stat sa, sb;
-
-	return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
-	       sa.st_ino == sb.st_ino;
-}
-
 int report_merge(const char *const *paths, size_t n, const char *out_path, struct qs_error *err)
 {
 	struct report_table **t = calloc(n ? n : 1, sizeof *t);
@@ -765,7 +706,7 @@ int report_merge(const char *const *paths, size_t n, const char *out_path, struc
 	if (n == 0)
 		rc = qs_error_set(err, QS_ERR_USAGE, "merge: no input reports");
 	for (size_t i = 0; i < n && rc == 0; i++)
-		if (strcmp(out_path, "-") != 0 && same_file(paths[i], out_path))
+		if (strcmp(out_path, "-") != 0 && atomic_same_file(paths[i], out_path))
 			rc = qs_error_set(err, QS_ERR_USAGE,
 			                  "%s: refusing to overwrite an input report", out_path);
 	for (size_t i = 0; i < n && rc == 0; i++)

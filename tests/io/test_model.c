@@ -199,6 +199,9 @@ static void test_write_refusals(void **state)
 	o.like = NULL;
 	assert_int_equal(model_write(m, &o, path_of("out.unknown"), &err), QS_ERR_USAGE);
 	assert_non_null(strstr(err.msg, "cannot tell the output format"));
+	o.to = "npy";
+	assert_int_equal(model_write(m, &o, "-", &err), QS_ERR_USAGE);
+	assert_non_null(strstr(err.msg, "not to stdout"));
 	o.to = "bogus";
 	assert_int_equal(model_write(m, &o, path_of("x.npy"), &err), QS_ERR_USAGE);
 	o.to = NULL;

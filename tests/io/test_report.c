@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "qs_test.h"
 #include "report.h"
@@ -269,6 +270,23 @@ static void test_reader_rejects(void **state)
 	assert_null(t);
 }
 
+/* A device target is written in place, not replaced by a renamed file. */
+static void test_device_target(void **state)
+{
+	struct qs_error err;
+	struct report_writer *w = report_writer_new("/dev/null", REPORT_CHANNELS, &err);
+	struct stat st;
+
+	(void)state;
+	assert_non_null(w);
+	assert_int_equal(report_writer_close(w, &err), 0);
+	assert_int_equal(stat("/dev/null", &st), 0);
+	assert_true(S_ISCHR(st.st_mode));
+	assert_null(report_writer_new(dir, REPORT_CHANNELS, &err)); /* a directory */
+	report_writer_abort(NULL);
+	assert_int_equal(report_writer_close(NULL, &err), 0);
+}
+
 static void test_cell_text(void **state)
 {
 	char b[64];
@@ -295,10 +313,9 @@ static void test_cell_text(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	        cmocka_unit_test(test_python_reads),
-	        cmocka_unit_test(test_reader_and_merge),
-	        cmocka_unit_test(test_reader_rejects),
-	        cmocka_unit_test(test_cell_text),
+	        cmocka_unit_test(test_python_reads),   cmocka_unit_test(test_reader_and_merge),
+	        cmocka_unit_test(test_reader_rejects), cmocka_unit_test(test_cell_text),
+	        cmocka_unit_test(test_device_target),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
