@@ -410,6 +410,22 @@ static int produce(struct report_ctx *c)
 	return 0;
 }
 
+/* An output naming an input (the same file by device and inode: another
+ * spelling, a symlink, a hard link) would destroy the input. */
+static int check_outputs(const struct cli_args *a, struct qs_error *err)
+{
+	const char *outs[] = {a->csv, a->channels_csv, a->save_recipe};
+	const char *ins[] = {a->pos[0], a->npos > 1 ? a->pos[1] : NULL, a->recipe};
+
+	for (size_t i = 0; i < sizeof outs / sizeof outs[0]; i++)
+		for (size_t j = 0; j < sizeof ins / sizeof ins[0]; j++)
+			if (outs[i] && ins[j] && atomic_same_file(outs[i], ins[j]))
+				return qs_error_set(err, QS_ERR_USAGE,
+				                    "%s: refusing to overwrite the input %s",
+				                    outs[i], ins[j]);
+	return 0;
+}
+
 int batch_report(const struct cli_args *a)
 {
 	struct session_opts o;
@@ -417,6 +433,8 @@ int batch_report(const struct cli_args *a)
 	struct report_ctx c = {.a = a};
 	struct progress pg;
 
+	if (check_outputs(a, &c.err))
+		return batch_fail(&c.err, a->cmd);
 	if (batch_session_opts(a, &o, &rec))
 		return EXIT_BAD;
 	c.s = session_new(a->pos[0], a->npos > 1 ? a->pos[1] : NULL, &o, &c.err);
