@@ -201,9 +201,11 @@ struct write_opts {
 				   * whose structure is kept, scales replaced */
 };
 
-/* Write src with plan to path atomically (temporary file in the same folder,
- * fsync, rename). Refuses to overwrite src->path. Nothing is left behind on
- * error. */
+/* Write src with plan to path atomically (io/atomic.h: temporary file in the
+ * same folder, fsync, rename; a device such as /dev/null is written in
+ * place). Refuses to overwrite src->path or o->like->path (same inode, so
+ * links and symlinks count) and refuses "-". Nothing is left behind on
+ * error. The format is o->to, else the extension of path. */
 int model_write(const struct model *src, const struct write_opts *o, const char *path,
                 struct qs_error *err);
 

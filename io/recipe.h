@@ -57,8 +57,8 @@ int recipe_add(struct recipe *r, const char *pattern, const struct qspec *spec, 
 char *recipe_glob_escape(const char *name, char *buf, size_t len);
 
 /* Write r as CSV (header pattern,action,bits,scheme,granularity,method,
- * qtype,min_sqnr; unset fields empty) atomically: temp file in the same
- * folder, fsync, rename. */
+ * qtype,min_sqnr; unset fields empty) atomically (io/atomic.h: temp file in
+ * the same folder, fsync, rename; "-" is stdout). */
 int recipe_save(const char *path, const struct recipe *r, struct qs_error *err);
 
 #endif

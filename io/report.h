@@ -37,11 +37,12 @@
  *   note       the reason of the worst finding (or the error), may be empty.
  * Fields that need it are quoted per RFC 4180 (libcsv's csv_fwrite).
  *
- * Ownership: a report_writer owns its temp file; report_writer_close renames
- * it onto the final path (atomic; fsync first) and frees the writer;
- * report_writer_abort removes the temp file. Writing to "-" (or via
- * report_writer_new_stream) writes straight to the given FILE, which the
- * caller keeps owning. No function here prints.
+ * Ownership: a report_writer owns its output (io/atomic.h): a temp file
+ * beside the target that report_writer_close fsyncs and renames onto it, or
+ * for "-" and non-regular targets (/dev/null, a FIFO) the target itself,
+ * written in place; report_writer_abort removes the temp file. A writer from
+ * report_writer_new_stream writes to the caller's FILE, which the caller
+ * keeps owning (close only flushes it). No function here prints.
  */
 #ifndef QS_REPORT_H
 #define QS_REPORT_H
