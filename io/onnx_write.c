@@ -35,7 +35,8 @@
  *     need (int8/uint8 per-tensor 10, per-axis 13, float8 19,
  *     int16/uint16/int4/uint4 or blocked 21; an int32 per-channel bias 13), converting older ops
  *     (onnx_opset_raise); ir_version follows.
- *   - External data of the source is read and written inline.
+ *   - External data of the source is read and written inline; a result
+ *     over protobuf's 2 GiB limit is refused (QS_ERR_UNSUPPORTED).
  *   - like: src is the float model and o->like an existing quantized ONNX
  *     model; the output is like's file with, for each of its quantized
  *     tensors paired with a float tensor of src, new codes, scales and zero
@@ -608,6 +609,11 @@ static int inline_external(const struct model *m, struct cp *c, struct qs_error 
 static int pack_out(Onnx__ModelProto *mp, FILE *out, const char *out_path, struct qs_error *err)
 {
 	size_t n = onnx__model_proto__get_packed_size(mp);
+	if (n > (size_t)INT32_MAX)
+		return qs_error_set(err, QS_ERR_UNSUPPORTED,
+		                    "%s: the model would be %zu bytes, over protobuf's 2 GiB limit "
+		                    "(writing external data is not supported)",
+		                    out_path, n);
 	uint8_t *buf = malloc(n ? n : 1);
 	if (!buf)
 		return qs_error_set(err, QS_ERR_NOMEM, "%s: out of memory (%zu bytes)", out_path,
