@@ -693,6 +693,62 @@ static void test_measure(void **state)
 	tensor_result_free(&r);
 }
 
+/* Measure without parameters or codes (a float16 copy of x): no scale, no
+ * clipping, levels = distinct x̂ values; and graph facts without the shape:
+ * W [2, 2] per-channel axis 0 = out_axis, K = 2, bias [0, 1e9] with
+ * s_in = 1e-3 and s_w = 1/127 → q = 1.27e14 for channel 1: risk. */
+static void test_measure_no_params_and_graph(void **state)
+{
+	(void)state;
+	const int64_t shape[2] = {2, 2};
+	const float x[4] = {0.1f, -0.2f, 0.3f, 1.0f};
+	float xh[4];
+	for (int i = 0; i < 4; i++)
+		xh[i] = (float)(_Float16)x[i];
+	struct quantized q = {.xhat = xh, .bits = 16};
+	struct tensor_result r;
+	struct qs_error err = {0};
+	assert_true(layout_init(&q.layout, shape, 2, GRAN_TENSOR, 0, 0, NULL));
+	assert_int_equal(analyze_measure(x, &q, NULL, &r, &err), 0);
+	assert_true(isnan(r.scale_min) && isnan(r.m.rmse_over_scale));
+	assert_int_equal(r.m.levels_used, 4);
+	assert_close(r.m.clipped_pct, 0, 0, 0);
+	double se2 = 0;
+	for (int i = 0; i < 4; i++)
+		se2 += ((double)x[i] - xh[i]) * ((double)x[i] - xh[i]);
+	assert_close(r.m.mse, se2 / 4, 1e-12, 0);
+	tensor_result_free(&r);
+
+	const float w[4] = {1, -1, 1, 0.5f}, wh[4] = {1, -1, 1, 0.5f};
+	const int32_t wc[4] = {127, -127, 127, 64};
+	const float bias[2] = {0, 1e9f};
+	struct qparam p[2] = {{.scale = 1 / 127.0f, .clip_lo = -1, .clip_hi = 1},
+	                      {.scale = 1 / 127.0f, .clip_lo = -1, .clip_hi = 1}};
+	struct graph_facts g = {.role = ROLE_WEIGHT,
+	                        .out_axis = 0,
+	                        .reduce_k = 2,
+	                        .has_input = true,
+	                        .s_in = 1e-3,
+	                        .x_qmin = -127,
+	                        .x_qmax = 127,
+	                        .bias = bias,
+	                        .nbias = 2};
+	struct quantized qw = {
+	        .xhat = wh, .codes = wc, .params = p, .bits = 8, .qmin = -127, .qmax = 127};
+	assert_true(layout_init(&qw.layout, shape, 2, GRAN_CHANNEL, 0, 0, NULL));
+	assert_int_equal(analyze_measure(w, &qw, &g, &r, &err), 0);
+	const struct finding *b = find_kind(&r, FIND_BIAS_OVERFLOW, 1);
+	assert_non_null(b);
+	assert_int_equal(b->level, RISK_RISK);
+	assert_close(b->value, 1e9 / (1e-3 / 127.0), 1e-6, 0);
+	assert_null(find_kind(&r, FIND_BIAS_OVERFLOW, 0));
+	/* Σ|w_q|·max|x_q| = (127 + 64)·127 is far from 2^31: ok, not listed */
+	assert_null(find_kind(&r, FIND_ACC_INT32, -2));
+	assert_int_equal(r.ch[1].risk, RISK_RISK);
+	assert_int_equal(r.risk, RISK_RISK);
+	tensor_result_free(&r);
+}
+
 /* A per-channel finding on more than 16 channels is folded into a summary. */
 static void test_findings_folded(void **state)
 {
@@ -751,6 +807,7 @@ int main(void)
 	        cmocka_unit_test(test_block_q4_0_clip),
 	        cmocka_unit_test(test_float_cast),
 	        cmocka_unit_test(test_measure),
+	        cmocka_unit_test(test_measure_no_params_and_graph),
 	        cmocka_unit_test(test_findings_folded),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
