@@ -691,6 +691,23 @@ static void man_options(FILE *f)
 }
 
 static const char *man_tail =
+        ".SH RECIPES\n"
+        "A recipe is a CSV file with the header "
+        "pattern,action,bits,scheme,granularity,method and optionally qtype,min_sqnr. "
+        "pattern is a glob on tensor names; the first matching row wins; action is "
+        "quantize or keep\\-float; empty cells inherit the command\\-line defaults; "
+        "min_sqnr makes report exit 1 when that tensor's SQNR falls below it. Biases "
+        "(when the graph says so) stay in float unless a row quantizes them.\n"
+        ".SH SHARDED RUNS\n"
+        "\\-\\-shard K/N assigns the tensors, largest first, to the least\\-loaded of N "
+        "shards (ties by name), so independent jobs agree without talking. Their CSV "
+        "files end with the columns row (the position in the unsharded order), shard "
+        "(K/N) and run (a hash of the model names and sizes and of every option that "
+        "changes results); merge requires one run and every shard exactly once.\n"
+        ".SH ENVIRONMENT\n"
+        ".TP\n.B NO_COLOR\nthe TUI draws without colours\n"
+        ".TP\n.B XDG_CACHE_HOME\nwhere a bare qscope writes the demo models when no "
+        "bundled copy is found (default ~/.cache)\n"
         ".SH EXIT STATUS\n"
         ".TP\n.B 0\nsuccess\n"
         ".TP\n.B 1\na \\-\\-fail\\-below\\-sqnr or \\-\\-fail\\-on\\-risk gate (or a recipe "
