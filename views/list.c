@@ -354,8 +354,26 @@ bool list_handle(struct list *l, int req)
 	}
 }
 
-bool list_click(struct list *l, int my)
+static bool header_click(struct list *l, int mx)
 {
+	int cx = l->x + l->gutter;
+	for (int k = 0; k < l->nvis; k++) {
+		if (mx >= cx && mx < cx + l->colw[k]) {
+			bool same_col = l->sort_col == l->vis[k];
+			l->sort_col = l->vis[k];
+			l->reverse = same_col ? !l->reverse : false;
+			list_rebuild(l);
+			return true;
+		}
+		cx += l->colw[k] + 1;
+	}
+	return false;
+}
+
+bool list_click(struct list *l, int mx, int my)
+{
+	if (my == l->y)
+		return header_click(l, mx);
 	int r = my - (l->y + 1);
 	if (r < 0 || r >= rows_shown(l) || l->top + (size_t)r >= l->norder)
 		return false;

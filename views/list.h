@@ -61,8 +61,10 @@ void list_layout(struct list *l, int x, int y, int w, int h);
 void list_draw(struct list *l, struct grid *g);
 /* Cursor and sort requests (enum view_req values); true when consumed. */
 bool list_handle(struct list *l, int req);
-/* Select the row at screen row my (a mouse click); true when on a row. */
-bool list_click(struct list *l, int my);
+/* A mouse click at (mx, my): on a row it selects the row; on the header it
+ * sorts by the column under the pointer (again: reverses). True when the
+ * click landed on a row or a column title. */
+bool list_click(struct list *l, int mx, int my);
 void list_scroll(struct list *l, int delta);
 /* Source index of the cursor row; false when the list is empty. */
 bool list_selected(const struct list *l, size_t *row);

@@ -169,7 +169,7 @@ static void compare_handle(struct view *v, const struct input *in, struct action
 	out->kind = ACT_NONE;
 	out->row = row;
 	if (in->kind == IN_CLICK) {
-		list_click(&c->l, in->my);
+		list_click(&c->l, in->mx, in->my);
 	} else if (in->kind != IN_KEY) {
 		list_scroll(&c->l, in->kind == IN_WHEEL_UP ? -3 : 3);
 	} else if (list_handle(&c->l, in->req)) {

@@ -611,7 +611,7 @@ static void detail_handle(struct view *v, const struct input *in, struct action 
 		next_pane(d, true);
 	if (in->kind == IN_CLICK) {
 		if (l)
-			list_click(l, in->my);
+			list_click(l, in->mx, in->my);
 		return;
 	}
 	if (in->kind == IN_WHEEL_UP || in->kind == IN_WHEEL_DOWN) {

@@ -82,7 +82,7 @@ static void help_handle(struct view *v, const struct input *in, struct action *o
 	if (in->kind == IN_WHEEL_UP || in->kind == IN_WHEEL_DOWN)
 		list_scroll(&h->l, in->kind == IN_WHEEL_UP ? -3 : 3);
 	else if (in->kind == IN_CLICK)
-		list_click(&h->l, in->my);
+		list_click(&h->l, in->mx, in->my);
 	else if (in->req == REQ_HELP || in->req == REQ_ENTER)
 		out->kind = ACT_CLOSE;
 	else if (!list_handle(&h->l, in->req))

@@ -249,7 +249,7 @@ static void toggle_marks(struct table_state *t)
 static void table_mouse(struct table_state *t, const struct input *in, struct action *out)
 {
 	if (in->kind == IN_CLICK) {
-		if (!list_click(&t->l, in->my))
+		if (!list_click(&t->l, in->mx, in->my))
 			out->kind = ACT_NONE;
 		return;
 	}

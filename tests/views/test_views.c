@@ -665,9 +665,19 @@ static void test_list_engine(void **state)
 		if ((i * 7919) % 1000 < (best * 7919) % 1000)
 			best = i;
 	assert_int_equal(r, best);
-	assert_false(list_click(&l, 0)); /* the header row */
-	assert_true(list_click(&l, 3));
+	assert_true(list_click(&l, 30, 3)); /* the third shown row */
 	assert_int_equal(l.sel, 2);
+	/* The header: the flexible column "name" takes 40 − (5 + 1) − 1 = 33
+	 * columns (x 0..32), a gap at x 33, then "v"; the gap hits nothing. */
+	assert_int_equal(l.colw[0], 33);
+	assert_false(list_click(&l, 33, 0));
+	assert_true(list_click(&l, 2, 0));
+	assert_int_equal(l.sort_col, 0);
+	assert_false(l.reverse);
+	assert_true(list_click(&l, 2, 0));
+	assert_true(l.reverse);
+	assert_true(list_selected(&l, &r));
+	assert_int_equal(l.order[0], 999); /* "t0999" first in reverse name order */
 	list_free(&l);
 }
 
