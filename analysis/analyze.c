@@ -649,17 +649,32 @@ static void findings_int16(const struct core_in *in, const struct core_state *st
 }
 
 /* Σ|q − z| per output channel along the graph's out_axis. */
+/* Σ|q − z| per output channel along the graph's out_axis (ol). When the
+ * scheme's channels are the output channels, the zero point is found
+ * without an index division per element. */
 static double *sum_abs_wq(const struct core_in *in, const struct layout *ol)
 {
+	const struct layout *l = in->l;
 	double *s = calloc(ol->dim ? ol->dim : 1, sizeof *s);
 
 	if (!s)
 		return NULL;
-	for (uint64_t i = 0; i < in->l->n; i++) {
+	if (l->gran != GRAN_GROUP && l->axis == ol->axis) {
+		for (uint64_t o = 0; o < l->outer; o++)
+			for (uint64_t c = 0; c < l->dim; c++) {
+				uint64_t i = (o * l->dim + c) * l->inner;
+				int32_t z = in->p[l->gran == GRAN_CHANNEL ? c : 0].zero_point;
+				for (uint64_t r = 0; r < l->inner; r++, i++)
+					if (isfinite(in->x[i]))
+						s[c] += fabs((double)in->codes[i] - z);
+			}
+		return s;
+	}
+	for (uint64_t i = 0; i < l->n; i++) {
 		if (!isfinite(in->x[i]))
 			continue;
 		uint64_t oc = (i / ol->inner) % ol->dim;
-		int32_t z = in->p[layout_group(in->l, i)].zero_point;
+		int32_t z = in->p[layout_group(l, i)].zero_point;
 		s[oc] += fabs((double)in->codes[i] - z);
 	}
 	return s;
