@@ -17,7 +17,8 @@
  *
  * Non-finite x (NaN, ±inf) are counted in n_nan / n_inf and left out of every
  * sum, so one bad weight never turns the other figures into NaN; n counts the
- * finite elements only.
+ * finite elements only. With n = 0 the error figures are 0, SQNR +inf and
+ * cosine 1 (nothing was lost), clipped_pct 0.
  */
 #ifndef QS_METRICS_H
 #define QS_METRICS_H

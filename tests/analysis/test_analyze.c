@@ -639,6 +639,10 @@ static void test_float_cast(void **state)
 	assert_non_null(qtype_find("int4"));
 	assert_int_equal(qtype_find("UINT8")->family, QTYPE_LINEAR);
 	assert_null(qtype_find("int3"));
+	assert_ptr_equal(qtype_find("f16"), qt); /* ggml's F16, case-insensitive */
+	assert_int_equal(qtype_find("float8e4m3fn")->storage, DTYPE_F8E4M3FN);
+	if (qtype_find("Q4_0"))
+		assert_ptr_equal(qtype_find("q4_0"), qtype_find("Q4_0"));
 	assert_true(qtype_count() >= 11);
 	assert_non_null(qtype_at(qtype_count() - 1));
 	assert_null(qtype_at(qtype_count()));
