@@ -140,6 +140,12 @@ static const char *in_at(const Onnx__NodeProto *n, size_t i)
 
 /* ---- the analysis state ---- */
 
+struct virt {
+	int64_t x, s, zp; /* tensor indices (zp −1 when absent) */
+	int64_t axis, block;
+	int64_t t; /* the virtual tensor, once added */
+};
+
 struct act {
 	double s;
 	int32_t qmin, qmax; /* minus the zero point */
@@ -159,6 +165,8 @@ struct ga {
 	size_t nacts, capacts;
 	Onnx__NodeProto **nodes;
 	size_t nnodes, capnodes;
+	struct virt *virt; /* QuantizeLinear of float weights */
+	size_t nvirt, capvirt;
 };
 
 static int64_t value_tensor(const struct ga *a, const char *name)
@@ -419,6 +427,29 @@ static void pass_quant(Onnx__GraphProto *g, Onnx__NodeProto *n, void *ctx)
 		if (q.x && smap_get(&a->tensor, in_at(n, 0)) >= 0)
 			set_quant(a, &q, fname, n);
 		free(fname);
+	} else if (op_is(n, "QuantizeLinear")) {
+		int64_t xi = smap_get(&a->tensor, in_at(n, 0)), si = value_tensor(a, in_at(n, 1));
+		if (xi < 0 || si < 0 || !dtype_info(a->m->tensors[xi].dtype)->is_float ||
+		    a->m->tensors[xi].nelem == 0)
+			return;
+		if (a->nvirt == a->capvirt) {
+			size_t cap = a->capvirt ? 2 * a->capvirt : 8;
+			struct virt *v = realloc(a->virt, cap * sizeof *v);
+			if (!v) {
+				fail(a, QS_ERR_NOMEM, "out of memory", n);
+				return;
+			}
+			a->virt = v;
+			a->capvirt = cap;
+		}
+		a->virt[a->nvirt++] = (struct virt){
+		        .x = xi,
+		        .s = si,
+		        .zp = value_tensor(a, in_at(n, 2)),
+		        .axis = onnx_attr_int(n, "axis", 1),
+		        .block = onnx_attr_int(n, "block_size", 0),
+		        .t = -1,
+		};
 	} else if (op_is(n, "QLinearConv") || op_is(n, "QLinearMatMul")) {
 		bool conv = op_is(n, "QLinearConv");
 		q = (struct qsrc){
@@ -521,6 +552,69 @@ static int naming_quant(struct ga *a)
 		free(zn);
 		free(base);
 	}
+	return a->rc;
+}
+
+/* A float weight quantized at run time (QuantizeLinear → DequantizeLinear,
+ * as fake-quant exports write it) becomes a virtual tensor `<w>_quantized`
+ * holding the codes QuantizeLinear produces, q = saturate(round_half_even(
+ * w / s) + zp), with the Q node's parameters; w itself is then auxiliary (the
+ * virtual tensor is what the graph computes with). */
+static int add_virtual(struct ga *a, struct virt *v)
+{
+	struct model *m = a->m;
+	struct onnx_model *om = a->om;
+	struct model_tensor *t = realloc(m->tensors, (m->ntensors + 1) * sizeof *t);
+	if (t)
+		m->tensors = t;
+	struct onnx_src *src = realloc(om->src, (m->ntensors + 1) * sizeof *src);
+	if (src)
+		om->src = src;
+	if (!t || !src)
+		return a->rc = qs_error_set(a->err, QS_ERR_NOMEM, "%s: out of memory", a->file);
+	struct model_tensor *x = &m->tensors[v->x], *s = &m->tensors[v->s];
+	struct model_tensor *zp = v->zp >= 0 ? &m->tensors[v->zp] : NULL;
+	t = &m->tensors[m->ntensors];
+	om->src[m->ntensors] = (struct onnx_src){0};
+	*t = (struct model_tensor){.dtype = zp && is_int(zp->dtype) ? zp->dtype : DTYPE_U8,
+	                           .ndim = x->ndim,
+	                           .nelem = x->nelem,
+	                           .nibbles = NIBBLE_LOW_FIRST};
+	t->facts.out_axis = -1;
+	memcpy(t->shape, x->shape, sizeof t->shape);
+	size_t len = strlen(x->name) + 16, nb;
+	t->name = malloc(len);
+	float *xs = malloc(x->nelem * sizeof *xs);
+	uint8_t *codes = dtype_nbytes(t->dtype, t->nelem, &nb) ? onnx_own(om, nb) : NULL;
+	if (!t->name || !xs || !codes) {
+		free(t->name);
+		free(xs);
+		return a->rc = qs_error_set(a->err, QS_ERR_NOMEM, "%s: out of memory", a->file);
+	}
+	snprintf(t->name, len, "%s_quantized", x->name);
+	if (smap_get(&a->tensor, t->name) >= 0)
+		snprintf(t->name, len, "%s_runtime_q", x->name);
+	t->data = codes;
+	t->nbytes = nb;
+	v->t = (int64_t)m->ntensors++;
+	smap_put(&a->tensor, t->name, v->t);
+	Onnx__NodeProto dummy = ONNX__NODE_PROTO__INIT;
+	dummy.name = x->name;
+	dummy.op_type = "QuantizeLinear";
+	struct qsrc q = {.x = t, .s = s, .zp = zp, .axis = v->axis, .block = v->block};
+	if (set_quant(a, &q, x->name, &dummy) == 0 && t->quant) {
+		model_tensor_to_f32(m, x, xs, NULL);
+		const struct tensor_quant *tq = t->quant;
+		for (uint64_t i = 0; i < t->nelem; i++) {
+			uint64_t g = layout_group(&tq->layout, i);
+			struct qparam p = {.scale = tq->scale[g], .zero_point = tq->zero_point[g]};
+			dtype_set_int(t->dtype, codes, i,
+			              quant_one(xs[i], &p, tq->qmin, tq->qmax, ROUND_HALF_EVEN),
+			              t->nibbles);
+		}
+		x->is_aux = true;
+	}
+	free(xs);
 	return a->rc;
 }
 
@@ -680,10 +774,16 @@ int onnx_graph_analyse(struct model *m, struct qs_error *err)
 		a.rc = qs_error_set(err, QS_ERR_NOMEM, "%s: out of memory", a.file);
 	} else {
 		walk(om->mp->graph, 0, pass_quant, &a);
+		for (size_t i = 0; !a.rc && i < a.nvirt; i++)
+			if (!m->tensors[a.virt[i].x].is_aux)
+				add_virtual(&a, &a.virt[i]);
 		if (!a.rc)
 			naming_quant(&a);
 		if (!a.rc)
 			walk(om->mp->graph, 0, pass_facts, &a);
+		for (size_t i = 0; !a.rc && i < a.nvirt; i++)
+			if (a.virt[i].t >= 0)
+				m->tensors[a.virt[i].t].facts = m->tensors[a.virt[i].x].facts;
 	}
 	smap_free(&a.tensor);
 	smap_free(&a.alias);
@@ -691,5 +791,6 @@ int onnx_graph_analyse(struct model *m, struct qs_error *err)
 	smap_free(&a.consumer);
 	free(a.acts);
 	free(a.nodes);
+	free(a.virt);
 	return a.rc;
 }

@@ -41,6 +41,9 @@ struct onnx_model {
 	void **owned; /* buffers converted from typed fields, bias copies */
 	size_t nowned, capowned;
 	size_t nskipped; /* tensors of types the engine has no dtype for */
+	size_t nreal;    /* tensors 0..nreal-1 have a TensorProto (src[i].tp);
+	                  * the rest are virtual: the codes a QuantizeLinear
+	                  * makes of a float weight at run time */
 };
 
 /* ---- onnx_read.c ---- */

@@ -576,6 +576,7 @@ static int onnx_load(const char *path, struct model *m, struct qs_error *err)
 	rc = collect_graph(&c, om->mp->graph, 0);
 	if (rc)
 		return rc;
+	om->nreal = m->ntensors;
 	return onnx_graph_analyse(m, err);
 }
 

@@ -111,9 +111,9 @@ static int cp_open(const struct model *m, struct cp *c, struct qs_error *err)
 	if (!c->mp || !c->mp->graph)
 		return qs_error_set(err, QS_ERR_FORMAT, "%s: cannot unpack the model again", file);
 	cp_graph(c, c->mp->graph, 0);
-	if (c->n != m->ntensors)
+	if (c->n != om->nreal)
 		return qs_error_set(err, QS_ERR_FORMAT, "%s: tensor list changed (%zu vs %zu)",
-		                    file, c->n, m->ntensors);
+		                    file, c->n, om->nreal);
 	return 0;
 }
 
@@ -539,7 +539,7 @@ static void bias_node(Onnx__GraphProto *g, Onnx__NodeProto *n, void *ctx)
 	if (w->rc || !bias_op(n) || n->n_input < 3 || !n->input[2][0])
 		return;
 	int64_t wi = model_find(w->m, n->input[1]), bi = model_find(w->m, n->input[2]);
-	if (wi < 0 || bi < 0 || !w->res[wi].p || w->done[bi])
+	if (wi < 0 || bi < 0 || (size_t)bi >= w->c->n || !w->res[wi].p || w->done[bi])
 		return;
 	const struct model_tensor *wt = &w->m->tensors[wi], *bt = &w->m->tensors[bi];
 	const struct qres *r = &w->res[wi];
@@ -664,7 +664,7 @@ static int write_plain(const struct model *src, const struct write_opts *o, FILE
 	if (!rc)
 		onnx_walk_nodes(c.mp->graph, 0, bias_node, &w);
 	rc = rc ? rc : w.rc;
-	for (size_t i = 0; !rc && i < src->ntensors; i++) {
+	for (size_t i = 0; !rc && i < c.n; i++) {
 		if (!w.res[i].p || w.done[i])
 			continue;
 		if (o->fake_quant)
@@ -786,7 +786,8 @@ static void like_bias(const struct model *src, const struct model *like, struct 
 		onnx_walk_nodes(c->mp->graph, 0, find_bias_node, &fb);
 	int64_t bi = fb.bq ? model_find(like, fb.bq) : -1;
 	int64_t si = fb.bs ? model_find(like, fb.bs) : -1;
-	if (bi < 0 || !wt->facts.has_input || !c->s[bi].tp || (fb.bs && (si < 0 || !c->s[si].tp)))
+	if (bi < 0 || (size_t)bi >= c->n || (si >= 0 && (size_t)si >= c->n) ||
+	    !wt->facts.has_input || !c->s[bi].tp || (fb.bs && (si < 0 || !c->s[si].tp)))
 		return;
 	const struct model_tensor *bt = &like->tensors[bi];
 	if (bt->dtype != DTYPE_I32 || (ns != 1 && ns != bt->nelem))
@@ -829,8 +830,9 @@ static int like_one(const struct model *src, const struct model *like, struct cp
 	int64_t si = find_named(like, fq.s, qt->name, "_scale");
 	int64_t zi = fq.s ? (fq.z ? model_find(like, fq.z) : -1)
 	                  : find_named(like, NULL, qt->name, "_zero_point");
-	if (si < 0 || !c->s[si].tp || !c->s[q].tp)
-		return 0;
+	if (si < 0 || (size_t)si >= c->n || (size_t)q >= c->n || (zi >= 0 && (size_t)zi >= c->n) ||
+	    !c->s[si].tp || !c->s[q].tp)
+		return 0; /* virtual (run-time Q) tensors have no TensorProto to edit */
 	struct qres r = {0};
 	r.s = spec->scheme;
 	r.s.bits = (int)dtype_info(qt->dtype)->bits;

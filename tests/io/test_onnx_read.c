@@ -715,6 +715,48 @@ static void test_qoperator_and_facts(void **state)
 	qs_rmtree(dir);
 }
 
+/* A float weight quantized at run time: W → QuantizeLinear(axis 0) →
+ * DequantizeLinear → Conv. The reader lists the codes QuantizeLinear makes,
+ * worked out here: w/s = 2, −1.5, 0.6 (s 0.5) and 0.8, 0.5, −160 (s 0.25)
+ * → round half to even, saturate → 2, −2, 1, 1, 0, −128. */
+static void test_runtime_quantize(void **state)
+{
+	(void)state;
+	char *dir = qs_tmpdir(), path[512];
+	snprintf(path, sizeof path, "%s/qdq.onnx", dir);
+	Onnx__ModelProto *mp = model_new(13);
+	Onnx__GraphProto *g = mp->graph;
+	int64_t dw[] = {2, 3, 1, 1}, d2 = 2;
+	float w[6] = {1.0f, -0.75f, 0.3f, 0.2f, 0.125f, -40.0f}, s[2] = {0.5f, 0.25f};
+	int8_t z[2] = {0, 0};
+	onnx_pb_graph_add_init(g, f32_tensor("W", dw, 4, w, 6));
+	onnx_pb_graph_add_init(g, onnx_pb_tensor("W_s", 1, &d2, 1, s, sizeof s));
+	onnx_pb_graph_add_init(g, onnx_pb_tensor("W_z", 3, &d2, 1, z, sizeof z));
+	const char *qi[] = {"W", "W_s", "W_z"}, *di[] = {"Wq", "W_s", "W_z"}, *ci[] = {"x", "Wd"};
+	onnx_pb_attr_int(node(g, "QuantizeLinear", qi, 3, "Wq"), "axis", 0);
+	onnx_pb_attr_int(node(g, "DequantizeLinear", di, 3, "Wd"), "axis", 0);
+	node(g, "Conv", ci, 2, "y");
+	save(mp, path);
+	struct model *m = load_ok(path);
+	const struct model_tensor *t = find(m, "W_quantized");
+	assert_int_equal(t->dtype, DTYPE_I8);
+	assert_non_null(t->quant);
+	assert_string_equal(t->quant->float_name, "W");
+	assert_int_equal(t->quant->layout.gran, GRAN_CHANNEL);
+	const int want[6] = {2, -2, 1, 1, 0, -128};
+	for (int i = 0; i < 6; i++)
+		assert_int_equal(dtype_get_int(t->dtype, t->data, (uint64_t)i, t->nibbles),
+		                 want[i]);
+	assert_int_equal(t->facts.role, ROLE_WEIGHT);
+	assert_string_equal(t->facts.op_type, "Conv");
+	assert_int_equal(t->facts.reduce_k, 3);
+	assert_true(find(m, "W")->is_aux);
+	assert_true(find(m, "W_s")->is_aux);
+	assert_true(model_tensor_analysable(t));
+	model_free(m);
+	qs_rmtree(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -724,6 +766,7 @@ int main(void)
 	        cmocka_unit_test(test_external_data),
 	        cmocka_unit_test(test_malformed),
 	        cmocka_unit_test(test_qoperator_and_facts),
+	        cmocka_unit_test(test_runtime_quantize),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
