@@ -638,6 +638,18 @@ static void test_float_cast(void **state)
 	tensor_result_free(&r);
 	assert_non_null(qtype_find("int4"));
 	assert_int_equal(qtype_find("UINT8")->family, QTYPE_LINEAR);
+	/* float8e4m3fn by hand: 1.0625 is the tie between 1 and 1.125 → 1;
+	 * 500 saturates at 448 (clipped); −0.001 = −0.512 units of 2^−9 → −2^−9 */
+	const float y[4] = {1.0625f, 500, -0.001f, 3};
+	s.qt = qtype_find("float8e4m3fn");
+	assert_int_equal(sim(y, shape, 1, &s, NULL, &r, xh), 0);
+	assert_close(xh[0], 1, 0, 0);
+	assert_close(xh[1], 448, 0, 0);
+	assert_close(xh[2], -0.001953125, 0, 0);
+	assert_close(xh[3], 3, 0, 0);
+	assert_close(r.m.clipped_pct, 25, 0, 0);
+	assert_close(r.clip_max, 448, 0, 0);
+	tensor_result_free(&r);
 	assert_null(qtype_find("int3"));
 	assert_ptr_equal(qtype_find("f16"), qt); /* ggml's F16, case-insensitive */
 	assert_int_equal(qtype_find("float8e4m3fn")->storage, DTYPE_F8E4M3FN);
