@@ -131,6 +131,7 @@ struct core_state {
 	struct err_acc *gacc;             /* per group, when per_group results are asked */
 	uint64_t *sat;                    /* per channel: values the clamp moved (see core_run) */
 	const struct channel_result *ch0; /* out->ch, to index sat */
+	uint64_t bad_xhat;                /* x̂ NaN/inf where x is finite: left out, reported */
 	uint64_t *hist;
 	int64_t hlo;
 	size_t hspan;
@@ -159,17 +160,19 @@ static inline float clip_bound_hi(const struct qparam *p)
 	return p ? p->clip_hi + fabsf(p->clip_hi) * FLT_EPSILON : INFINITY;
 }
 
-/* Elements i0 .. i0+cnt−1, one group (p, may be NULL) and one channel: the
- * sums stay in a local accumulator, merged once per run. */
 /* One element straight into the channel's accumulator (runs of one, e.g.
  * per-channel on the last axis, where a local accumulator costs more). */
 static void core_one(const struct core_in *in, struct core_state *st, struct channel_result *ch,
                      uint64_t i, const struct qparam *p, struct err_acc *acc)
 {
-	float x = in->x[i], lo = clip_bound_lo(p), hi = clip_bound_hi(p);
+	float x = in->x[i], xh = in->xhat[i], lo = clip_bound_lo(p), hi = clip_bound_hi(p);
 	float half = p && isfinite(p->scale) ? fabsf(p->scale) / 2 : 0.0f;
 
-	err_acc_add(acc, x, in->xhat[i], x < lo || x > hi);
+	if (!isfinite(xh) && isfinite(x)) {
+		st->bad_xhat++;
+		return;
+	}
+	err_acc_add(acc, x, xh, x < lo || x > hi);
 	if (!isfinite(x))
 		return;
 	ch->min = x < ch->min ? x : ch->min;
@@ -202,12 +205,16 @@ static void core_run(const struct core_in *in, struct core_state *st, struct cha
 	float half = p && isfinite(p->scale) ? fabsf(p->scale) / 2 : 0.0f;
 	float slo = lo - half, shi = hi + half;
 	int32_t z = p ? p->zero_point : 0, wlo = st->wq_lo, whi = st->wq_hi;
-	uint64_t sat = 0;
+	uint64_t sat = 0, bad = 0;
 
 	err_acc_init(&a);
 	for (uint64_t i = i0; i < i0 + cnt; i++) {
-		float x = in->x[i];
-		err_acc_add(&a, x, in->xhat[i], x < lo || x > hi);
+		float x = in->x[i], xh = in->xhat[i];
+		if (!isfinite(xh) && isfinite(x)) {
+			bad++;
+			continue;
+		}
+		err_acc_add(&a, x, xh, x < lo || x > hi);
 		if (!isfinite(x))
 			continue;
 		mn = x < mn ? x : mn;
@@ -223,6 +230,7 @@ static void core_run(const struct core_in *in, struct core_state *st, struct cha
 	}
 	err_acc_merge(acc, &a);
 	st->sat[ch - st->ch0] += sat;
+	st->bad_xhat += bad;
 	if (st->gacc)
 		err_acc_merge(&st->gacc[g], &a);
 	ch->min = mn;
@@ -592,6 +600,11 @@ static void findings_saturation(const struct core_state *st, struct tensor_resul
 	if (out->m.n > 0 &&
 	    overflow_saturation(100.0 * (double)total / (double)out->m.n, -1, &f) > RISK_OK)
 		find_append(fl, &f);
+	if (st->bad_xhat)
+		find_simple(fl, FIND_NONFINITE, RISK_RISK, (double)st->bad_xhat,
+		            "%llu dequantized values are NaN or inf where x is finite (a scale or "
+		            "code overflowed); left out of the metrics",
+		            (unsigned long long)st->bad_xhat);
 }
 
 static void findings_channels(const struct core_in *in, struct tensor_result *out,

@@ -23,6 +23,9 @@
  *   - NaN/±inf in x are left out of range choice, metrics and statistics
  *     (counted in m.n_nan/n_inf) and reported as a FIND_NONFINITE risk; their
  *     x̂ is the zero point's value (linear), 0 (block/float), never NaN.
+ *     A NaN/inf x̂ where x is finite (a stored tensor, or a block format whose
+ *     fp16 scale overflowed) is likewise left out of the sums and reported as
+ *     a FIND_NONFINITE risk.
  *   - Channels (tensor_result.ch) follow layout_nchannels(): the slices along
  *     the scheme's axis for per-tensor and per-channel schemes (a per-tensor
  *     scheme still gets a per-channel error table), the lines of blocks for

@@ -765,6 +765,28 @@ static void test_measure_no_params_and_graph(void **state)
 	tensor_result_free(&r);
 }
 
+/* A stored x̂ with NaN/inf where x is finite: those elements are left out
+ * (the rest, x = [1, 2] vs x̂ = [1, 2.5], gives MSE 0.125) and reported. */
+static void test_measure_bad_xhat(void **state)
+{
+	(void)state;
+	const int64_t shape[1] = {4};
+	const float x[4] = {1, 3, 2, 4}, xh[4] = {1, NAN, 2.5f, INFINITY};
+	struct quantized q = {.xhat = xh, .bits = 8};
+	struct tensor_result r;
+	struct qs_error err = {0};
+	assert_true(layout_init(&q.layout, shape, 1, GRAN_TENSOR, 0, 0, NULL));
+	assert_int_equal(analyze_measure(x, &q, NULL, &r, &err), 0);
+	assert_int_equal(r.m.n, 2);
+	assert_close(r.m.mse, 0.125, 1e-15, 0);
+	assert_true(isfinite(r.m.sqnr_db));
+	const struct finding *f = find_kind(&r, FIND_NONFINITE, -1);
+	assert_non_null(f);
+	assert_close(f->value, 2, 0, 0);
+	assert_int_equal(r.risk, RISK_RISK);
+	tensor_result_free(&r);
+}
+
 /* A per-channel finding on more than 16 channels is folded into a summary. */
 static void test_findings_folded(void **state)
 {
@@ -824,6 +846,7 @@ int main(void)
 	        cmocka_unit_test(test_float_cast),
 	        cmocka_unit_test(test_measure),
 	        cmocka_unit_test(test_measure_no_params_and_graph),
+	        cmocka_unit_test(test_measure_bad_xhat),
 	        cmocka_unit_test(test_findings_folded),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
