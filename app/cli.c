@@ -92,6 +92,8 @@ static const struct cli_option options[] = {
         {OPT_MAN, "man", 0, NULL, ALL_CMDS, NULL, true, "print the man page (roff)"},
         {OPT_COMPLETION, "completion", 0, NULL, ALL_CMDS, NULL, true,
          "print the bash completion script"},
+        {OPT_LIST_QTYPES, "list-qtypes", 0, NULL, ALL_CMDS, NULL, true,
+         "print the --qtype names, one per line"},
         {OPT_QTYPE, "qtype", 0, "T", SHARED_CMDS, "@qtype", false,
          "storage type by its format's name: int8, uint8, int4, uint4, int16 (ONNX), Q8_0, "
          "Q4_0, Q4_K, ... (GGUF); sets bits and signedness"},
@@ -376,6 +378,7 @@ static void set_flag_opt(struct cli_args *a, enum cli_opt_id id)
 	        [OPT_VERSION] = &a->version,
 	        [OPT_MAN] = &a->man,
 	        [OPT_COMPLETION] = &a->completion,
+	        [OPT_LIST_QTYPES] = &a->list_qtypes,
 	        [OPT_NARROW] = &a->spec.scheme.narrow,
 	        [OPT_REDUCE] = &a->spec.scheme.reduce_range,
 	        [OPT_FAIL_RISK] = &a->fail_risk,
@@ -487,7 +490,7 @@ static int check_positionals(const struct cli_args *a, struct qs_error *err)
 {
 	const struct cli_command *c = &commands[a->cmd];
 
-	if (a->help || a->version || a->man || a->completion)
+	if (a->help || a->version || a->man || a->completion || a->list_qtypes)
 		return 0;
 	if ((int)a->npos < c->min_pos)
 		return qs_error_set(err, QS_ERR_USAGE, "'qscope %s' needs %s", c->name,
@@ -750,12 +753,19 @@ void cli_print_man(FILE *f)
 
 /* ---- bash completion -------------------------------------------------- */
 
+void cli_print_qtypes(FILE *f)
+{
+	const struct qtype *q;
+
+	for (size_t i = 0; (q = qtype_at(i)); i++)
+		fprintf(f, "%s\n", q->name);
+}
+
 static void completion_words(FILE *f, const char *values)
 {
 	if (!strcmp(values, "@qtype")) {
-		const struct qtype *q;
-		for (size_t i = 0; (q = qtype_at(i)); i++)
-			fprintf(f, "%s%s", i ? " " : "", q->name);
+		/* asked of the binary, so the list follows the qtype table */
+		fputs("$(\"${COMP_WORDS[0]}\" --list-qtypes 2>/dev/null)", f);
 	} else if (!strcmp(values, "@method")) {
 		for (int k = 0; k < METHOD_COUNT; k++)
 			fprintf(f, "%s%s%s", k ? " " : "", method_kind_name((enum method_kind)k),

@@ -46,6 +46,7 @@ enum cli_opt_id {
 	OPT_VERSION,
 	OPT_MAN,
 	OPT_COMPLETION,
+	OPT_LIST_QTYPES,
 	OPT_QTYPE,
 	OPT_BITS,
 	OPT_SCHEME,
@@ -105,7 +106,7 @@ const struct cli_command *cli_command(enum cli_cmd c);
 struct cli_args {
 	enum cli_cmd cmd;
 	bool cmd_explicit; /* a subcommand word was given */
-	bool help, version, man, completion;
+	bool help, version, man, completion, list_qtypes;
 	const char **pos; /* positional arguments */
 	size_t npos;
 	struct qspec spec; /* defaults with the scheme options applied */
@@ -141,5 +142,7 @@ void cli_print_version(FILE *f);
 void cli_print_man(FILE *f);
 /* bash completion script. */
 void cli_print_completion(FILE *f);
+/* The --qtype names, one per line (the completion asks the binary). */
+void cli_print_qtypes(FILE *f);
 
 #endif

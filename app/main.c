@@ -127,13 +127,15 @@ int main(int argc, char **argv)
 	} else if (a.help) {
 		cli_print_help(stdout, a.cmd, a.cmd_explicit);
 		rc = EXIT_OK;
-	} else if (a.version || a.man || a.completion) {
+	} else if (a.version || a.man || a.completion || a.list_qtypes) {
 		if (a.version)
 			cli_print_version(stdout);
 		else if (a.man)
 			cli_print_man(stdout);
-		else
+		else if (a.completion)
 			cli_print_completion(stdout);
+		else
+			cli_print_qtypes(stdout);
 		rc = EXIT_OK;
 	} else {
 		rc = a.cmd == CMD_TUI ? run_tui(&a) : commands[a.cmd](&a);

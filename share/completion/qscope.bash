@@ -13,7 +13,7 @@ _qscope()
 	done
 	case $prev in
 	--qtype)
-		COMPREPLY=($(compgen -W "int8 uint8 int16 uint16 int4 uint4 float8e4m3fn float8e5m2 F32 F16 BF16 Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 Q2_K Q3_K Q4_K Q5_K Q6_K Q8_K" -- "$cur"))
+		COMPREPLY=($(compgen -W "$("${COMP_WORDS[0]}" --list-qtypes 2>/dev/null)" -- "$cur"))
 		return ;;
 	--bits)
 		COMPREPLY=($(compgen -W "2 3 4 5 6 7 8 12 16" -- "$cur"))

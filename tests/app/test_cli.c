@@ -181,7 +181,8 @@ static void test_shard_parse(void **state)
 	assert_int_equal(cli_parse_shard("1/2/3", &k, &n, &err), QS_ERR_USAGE);
 }
 
-static char *capture(void (*fn)(FILE *))
+/* noinline: gcc 12 otherwise mistakes the memstream buffer for a local */
+__attribute__((noinline)) static char *capture(void (*fn)(FILE *))
 {
 	char *buf = NULL;
 	size_t len = 0;
@@ -189,6 +190,20 @@ static char *capture(void (*fn)(FILE *))
 	fn(f);
 	fclose(f);
 	return buf;
+}
+
+/* Is opt in one of the completion's option lists (lines `cmd) opts="..."`)? */
+static bool offered(const char *comp, const char *opt)
+{
+	size_t n = strlen(opt);
+
+	for (const char *l = strstr(comp, "opts=\""); l; l = strstr(l + 1, "opts=\"")) {
+		const char *end = strchr(l + 6, '"');
+		for (const char *p = strstr(l, opt); p && p < end; p = strstr(p + 1, opt))
+			if (p[n] == ' ' || p[n] == '"')
+				return true;
+	}
+	return false;
 }
 
 static void print_full_help(FILE *f)
@@ -216,7 +231,7 @@ static void test_generated_docs(void **state)
 			roff[k++] = *p;
 		}
 		roff[k] = '\0';
-		bool in_man = strstr(man, roff) != NULL, in_comp = strstr(comp, want) != NULL;
+		bool in_man = strstr(man, roff) != NULL, in_comp = offered(comp, want);
 		if (in_man == o[i].hidden || in_comp == o[i].hidden)
 			fail_msg("%s: man %d completion %d hidden %d", want, in_man, in_comp,
 			         o[i].hidden);

@@ -36,6 +36,16 @@ COMP_WORDS=(qscope report w.npz --scheme "")
 COMP_CWORD=4
 _qscope || true
 [ "${COMPREPLY[*]}" = "sym asym" ] || fail "completion of --scheme values: ${COMPREPLY[*]}"
+COMP_WORDS=("$QSCOPE" report w.gguf --qtype Q4_)
+COMP_CWORD=4
+_qscope || true
+got=" ${COMPREPLY[*]} "
+[[ $got == *" Q4_0 "* && $got == *" Q4_1 "* && $got != *" Q8_0 "* ]] ||
+	fail "qtype completion: ${COMPREPLY[*]}"
+run_rc 0 "$QSCOPE" --list-qtypes
+for q in int8 uint8 int4 uint4 int16 Q8_0 Q4_0 Q4_K; do
+	grep -qx "$q" "$T/out" || fail "--list-qtypes lacks $q"
+done
 COMP_WORDS=(qscope mer)
 COMP_CWORD=1
 _qscope || true
