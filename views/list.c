@@ -150,6 +150,11 @@ static int rows_shown(const struct list *l)
 	return l->h > 1 ? l->h - 1 : 0;
 }
 
+static int flex_min(const struct list_col *c)
+{
+	return c->min > 0 ? c->min : LIST_FLEX_MIN;
+}
+
 /* Choose visible columns: always-columns first, then by priority. */
 static void fit_columns(struct list *l)
 {
@@ -159,7 +164,7 @@ static void fit_columns(struct list *l)
 		if (l->cols[i].width == 0) {
 			flex = i;
 			on[i] = true;
-			used += LIST_FLEX_MIN + 1;
+			used += flex_min(&l->cols[i]) + 1;
 		} else if (l->cols[i].prio == 0) {
 			on[i] = true;
 			used += l->cols[i].width + 1;
@@ -179,7 +184,7 @@ static void fit_columns(struct list *l)
 		}
 	for (int k = 0; k < l->nvis; k++)
 		if (l->vis[k] == flex)
-			l->colw[k] = LIST_FLEX_MIN + (l->w - used > 0 ? l->w - used : 0);
+			l->colw[k] = flex_min(&l->cols[flex]) + (l->w - used > 0 ? l->w - used : 0);
 }
 
 void list_layout(struct list *l, int x, int y, int w, int h)

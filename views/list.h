@@ -23,7 +23,8 @@
 
 struct list_col {
 	const char *title;
-	int width;    /* 0: flexible (at least 16) */
+	int width;    /* 0: flexible (at least min, or 16) */
+	int min;      /* flexible column only */
 	bool right;   /* right-aligned */
 	bool numeric; /* sort by key[], else by text */
 	int prio;     /* kept before lower values when narrow; 0 = always */

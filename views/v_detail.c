@@ -378,14 +378,23 @@ static void draw_info(struct detail_state *d, struct grid *g, const struct view 
 	}
 }
 
+/* Block formats (Q4_0 ...) have no single clip range: their result says ±inf. */
+static bool has_clip(const struct tensor_result *r)
+{
+	return isfinite(r->clip_min) && isfinite(r->clip_max) && r->clip_min <= r->clip_max;
+}
+
 static void ensure_hists(struct detail_state *d, int w_float, int w_err)
 {
 	if (!d->x || !d->res)
 		return;
 	if (d->hx_w != w_float && w_float > 0) {
 		gsl_histogram_free(d->hx);
-		double lo = fmin(d->res->xs.min, d->res->clip_min);
-		double hi = fmax(d->res->xs.max, d->res->clip_max);
+		double lo = d->res->xs.min, hi = d->res->xs.max;
+		if (has_clip(d->res)) {
+			lo = fmin(lo, d->res->clip_min);
+			hi = fmax(hi, d->res->clip_max);
+		}
 		d->hx = chart_hist_build(d->x, d->n, (size_t)w_float, lo, hi);
 		d->hx_w = w_float;
 	}
@@ -406,17 +415,24 @@ static void ensure_hists(struct detail_state *d, int w_float, int w_err)
 static void draw_float_hist(struct detail_state *d, struct grid *g, int x, int y, int w, int h)
 {
 	const struct tensor_result *r = d->res;
-	struct hist_overlay ov = {.has_clip = true, .clip_lo = r->clip_min, .clip_hi = r->clip_max};
+	struct hist_overlay ov = {
+	        .has_clip = has_clip(r), .clip_lo = r->clip_min, .clip_hi = r->clip_max};
 	double step = r->scale_max;
 	ov.has_grid = step > 0 && isfinite(step) && !d->snap.keep_float;
 	ov.grid_step = step;
 	ensure_hists(d, w, d->he_w ? d->he_w : 0);
 	double per_col = chart_histogram(g, x, y + 1, w, h - 1, d->hx, &ov, d->log_scale);
-	char s[32], a[32], b[32];
-	grid_printf(g, x, y, w, ST_HEADER, "x%s: step %s%s, %.2g/col; clip %s..%s",
-	            d->log_scale ? " (log)" : "", chart_fmt(s, sizeof s, step, 3),
-	            r->scale_min < r->scale_max ? " (max)" : "", per_col,
-	            chart_fmt(a, sizeof a, r->clip_min, 3), chart_fmt(b, sizeof b, r->clip_max, 3));
+	char s[32], a[32], b[32], grid_txt[64] = "no quantization grid", clip_txt[80] = "";
+	if (ov.has_grid)
+		snprintf(grid_txt, sizeof grid_txt, "step %s%s, %.2g/col",
+		         chart_fmt(s, sizeof s, step, 3),
+		         r->scale_min < r->scale_max ? " (max)" : "", per_col);
+	if (ov.has_clip)
+		snprintf(clip_txt, sizeof clip_txt, "; clip %s..%s",
+		         chart_fmt(a, sizeof a, r->clip_min, 3),
+		         chart_fmt(b, sizeof b, r->clip_max, 3));
+	grid_printf(g, x, y, w, ST_HEADER, "x%s: %s%s", d->log_scale ? " (log)" : "", grid_txt,
+	            clip_txt);
 }
 
 static void draw_err_hist(struct detail_state *d, struct grid *g, int x, int y, int w, int h)
@@ -424,12 +440,16 @@ static void draw_err_hist(struct detail_state *d, struct grid *g, int x, int y, 
 	const struct tensor_result *r = d->res;
 	ensure_hists(d, d->hx_w, w);
 	double half = r->scale_max / 2;
+	bool lines = half > 0 && isfinite(half);
 	struct hist_overlay ov = {
-	        .has_clip = half > 0 && half < r->m.max_abs_err, .clip_lo = -half, .clip_hi = half};
+	        .has_clip = lines && half < r->m.max_abs_err, .clip_lo = -half, .clip_hi = half};
 	chart_histogram(g, x, y + 1, w, h - 1, d->he, &ov, d->log_scale);
 	char s[32];
-	grid_printf(g, x, y, w, ST_HEADER, "error x-x^%s; lines at +-step/2 = %s",
-	            d->log_scale ? " (log)" : "", chart_fmt(s, sizeof s, half, 3));
+	if (lines)
+		grid_printf(g, x, y, w, ST_HEADER, "error x-x^%s; lines at +-step/2 = %s",
+		            d->log_scale ? " (log)" : "", chart_fmt(s, sizeof s, half, 3));
+	else
+		grid_printf(g, x, y, w, ST_HEADER, "error x-x^%s", d->log_scale ? " (log)" : "");
 }
 
 static void draw_strip(struct detail_state *d, struct grid *g, int x, int y, int w)

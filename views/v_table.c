@@ -27,10 +27,10 @@ enum {
 };
 
 static const struct list_col table_cols[COL_N] = {
-        [COL_NAME] = {.title = "tensor", .width = 0},
-        [COL_SHAPE] = {.title = "shape", .width = 11, .prio = 6},
-        [COL_TYPE] = {.title = "type", .width = 12, .prio = 3},
-        [COL_BITS] = {.title = "bits", .width = 4, .right = true, .numeric = true, .prio = 4},
+        [COL_NAME] = {.title = "tensor", .width = 0, .min = 22},
+        [COL_SHAPE] = {.title = "shape", .width = 11, .prio = 5},
+        [COL_TYPE] = {.title = "type", .width = 10, .prio = 3},
+        [COL_BITS] = {.title = "bits", .width = 4, .right = true, .numeric = true, .prio = 6},
         [COL_GRAN] = {.title = "gran", .width = 9, .prio = 5},
         [COL_METHOD] = {.title = "method", .width = 10, .prio = 2},
         [COL_SQNR] = {.title = "SQNR", .width = 6, .right = true, .numeric = true},
