@@ -581,7 +581,16 @@ static void detail_draw(struct view *v, struct grid *g)
 	detail_sync(d);
 	draw_info(d, g, v);
 	if (!d->res) {
-		const char *msg = d->wr.state == WB_FAILED ? d->wr.error : "analysing...";
+		static const char *const waiting[] = {
+		        [WB_PENDING] = "analysing...",
+		        [WB_RUNNING] = "analysing...",
+		        [WB_DONE] = "no result",
+		        [WB_FAILED] = "analysis failed",
+		        [WB_UNPAIRED] =
+		                "unpaired: no counterpart in the other model, nothing to measure",
+		};
+		const char *msg = d->wr.state == WB_FAILED && d->wr.error ? d->wr.error
+		                                                          : waiting[d->wr.state];
 		grid_text(g, v->x + 2, v->y + 3, v->w - 2,
 		          d->wr.state == WB_FAILED ? ST_ERROR : ST_DIM, msg ? msg : "not analysed");
 		return;

@@ -717,6 +717,39 @@ static void test_help_from_table(void **state)
 	ui_close(&u);
 }
 
+static bool screen_has(struct ui *u, const char *what)
+{
+	view_stack_draw(&u->vs, u->g);
+	char *t = grid_to_text(u->g);
+	bool yes = strstr(t, what) != NULL;
+	free(t);
+	return yes;
+}
+
+static void test_detail_states(void **state)
+{
+	(void)state;
+	struct ui u;
+	ui_open(&u, 80, 24, true, true);
+	struct view_args a = {.row = 5}; /* head.weight, still pending */
+	assert_int_equal(view_stack_push(&u.vs, VIEW_DETAIL, &a), 0);
+	assert_true(screen_has(&u, "analysing..."));
+	ui_key(&u, 27, NULL);
+	/* fc.bias is kept in float in the what-if: the retune dialog says so
+	 * instead of waiting for a preview. */
+	u.wb.show = WB_WHATIF;
+	struct view_args b = {.row = 4};
+	assert_int_equal(view_stack_push(&u.vs, VIEW_RETUNE, &b), 0);
+	assert_true(screen_has(&u, "keep float    \u25c2 yes"));
+	assert_true(screen_has(&u, "kept in float: no quantization error"));
+	/* Esc cancels without an edit. */
+	struct action out;
+	ui_key(&u, 27, &out);
+	assert_int_equal(out.kind, ACT_NONE);
+	assert_int_equal(u.vs.n, 1);
+	ui_close(&u);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -738,7 +771,7 @@ int main(void)
 	        cmocka_unit_test(test_golden_detail),    cmocka_unit_test(test_golden_retune),
 	        cmocka_unit_test(test_golden_other),     cmocka_unit_test(test_too_small),
 	        cmocka_unit_test(test_sort_filter_mark), cmocka_unit_test(test_list_engine),
-	        cmocka_unit_test(test_help_from_table),
+	        cmocka_unit_test(test_help_from_table),  cmocka_unit_test(test_detail_states),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
