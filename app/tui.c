@@ -479,9 +479,13 @@ static void curses_colors(struct tui *t)
 	if (!t->color)
 		return;
 	start_color();
-	use_default_colors();
-	for (int i = 1; i < ST_COUNT; i++)
-		init_pair((short)i, style_attrs[i].fg, style_attrs[i].bg);
+	/* Without default-colour support, −1 is not a colour: white on black. */
+	bool dflt = use_default_colors() == OK;
+	for (int i = 1; i < ST_COUNT; i++) {
+		short fg = style_attrs[i].fg, bg = style_attrs[i].bg;
+		init_pair((short)i, fg < 0 && !dflt ? COLOR_WHITE : fg,
+		          bg < 0 && !dflt ? COLOR_BLACK : bg);
+	}
 }
 
 static void curses_start(struct tui *t)
@@ -530,9 +534,14 @@ static bool curses_read(struct input *in)
 		in->mx = ev.x;
 		in->my = ev.y;
 		in->req = REQ_NONE;
-		in->kind = ev.bstate & BUTTON4_PRESSED   ? IN_WHEEL_UP
-		           : ev.bstate & BUTTON5_PRESSED ? IN_WHEEL_DOWN
-		                                         : IN_CLICK;
+		if (ev.bstate & BUTTON4_PRESSED)
+			in->kind = IN_WHEEL_UP;
+		else if (ev.bstate & BUTTON5_PRESSED)
+			in->kind = IN_WHEEL_DOWN;
+		else if (ev.bstate & (BUTTON1_PRESSED | BUTTON1_CLICKED))
+			in->kind = IN_CLICK;
+		else
+			return false; /* a release: the press already acted */
 	}
 	return true;
 }

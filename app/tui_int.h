@@ -1,6 +1,15 @@
 /* tui_int.h — internals of the TUI shared by app/tui*.c: the adapter that
  * shows a session through the views' wb_source, and CSV export of the
  * session's current results.
+ *
+ * Test hooks of tui_run (environment):
+ *   QSCOPE_TUI_MAX_FRAMES=N  curses mode: return 0 after N loop turns (one
+ *                            turn per key or per 50 ms poll), like htop -n.
+ *   QSCOPE_TUI_DUMP=FILE     headless mode: no curses at all; wait for the
+ *                            analysis, read QSCOPE_TUI_KEYS (tui_keys.h
+ *                            syntax), settling analysis and previews after
+ *                            every key, then write the screen as text to FILE.
+ *   QSCOPE_TUI_SIZE=WxH      headless screen size (default 80x24).
  */
 #ifndef QS_TUI_INT_H
 #define QS_TUI_INT_H
