@@ -1,9 +1,9 @@
-#include <gsl/gsl_errno.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "../analysis/analyze.h"
 #include "../io/onnx.h"
 #include "../io/recipe.h"
 #include "batch.h"
@@ -121,7 +121,7 @@ int main(int argc, char **argv)
 	struct qs_error err = {0};
 	int rc;
 
-	gsl_set_error_handler_off();
+	analysis_init();
 	if (cli_parse(argc, argv, &a, &err)) {
 		rc = batch_fail(&err, a.cmd);
 	} else if (a.help) {

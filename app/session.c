@@ -199,6 +199,15 @@ static void shard_rows(struct session *s, int k, int n)
 	free(load);
 }
 
+/* A block format (Q4_0, ...) takes matrices whose rows are whole blocks;
+ * like llama.cpp, other tensors (1-D, odd rows) stay in float. */
+static bool fits_block(const struct model_tensor *t, const struct qspec *q)
+{
+	if (!q->qt || q->qt->family != QTYPE_BLOCK)
+		return true;
+	return t->ndim >= 2 && t->shape[t->ndim - 1] % q->qt->block_elems == 0;
+}
+
 /* Defaults, the graph's channel axis, then the first matching recipe rule.
  * Biases stay in float unless a rule says otherwise: runtimes quantize them
  * to int32 from the input and weight scales, not with the weight scheme. */
@@ -220,6 +229,8 @@ static void apply_choices(struct session *s, const struct session_opts *o)
 			if (rule->has_min_sqnr)
 				r->min_sqnr = rule->min_sqnr;
 		}
+		if (!r->keep_float && !fits_block(t, &r->spec))
+			r->keep_float = true;
 		r->state = (r->ft && (r->qt || !s->qm)) ? ROW_PENDING : ROW_UNPAIRED;
 	}
 }
@@ -242,7 +253,9 @@ static float *decode(const struct model *m, const struct model_tensor *t, struct
 	return x;
 }
 
-/* The stored parameters of a quantized tensor as engine qparams. */
+/* The stored parameters of a quantized tensor as engine qparams. Block
+ * types get analyze_block_params (the groups simulate would use, from x̂,
+ * the codes and the block scales); float casts one group with no scale. */
 static struct qparam *stored_params(const struct model_tensor *t, struct quantized *q,
                                     struct qs_error *err)
 {
@@ -264,8 +277,6 @@ static struct qparam *stored_params(const struct model_tensor *t, struct quantiz
 		}
 		return p;
 	}
-	/* Block types and float casts: one group per block (or per tensor) with
-	 * the block's scale where the format exposes it and no clip bounds. */
 	uint64_t block = t->block ? t->block->block_elems : 0;
 	if (!layout_init(&q->layout, t->shape, t->ndim, block ? GRAN_GROUP : GRAN_TENSOR, -1, block,
 	                 &why)) {
@@ -277,16 +288,16 @@ static struct qparam *stored_params(const struct model_tensor *t, struct quantiz
 	q->qmax = t->block ? (t->block->is_signed ? (1 << (q->bits - 1)) - 1 : (1 << q->bits) - 1)
 	                   : 0;
 	p = xrealloc(NULL, q->layout.ngroups * sizeof *p);
+	if (!t->block) {
+		p[0] = (struct qparam){.scale = NAN, .clip_lo = -INFINITY, .clip_hi = INFINITY};
+		return p;
+	}
 	float *sc = NULL;
-	if (t->block && t->block->block_scales) {
+	if (t->block->block_scales) {
 		sc = xrealloc(NULL, q->layout.ngroups * sizeof *sc);
 		t->block->block_scales(t->data, sc, (int64_t)q->layout.ngroups);
 	}
-	for (uint64_t g = 0; g < q->layout.ngroups; g++)
-		p[g] = (struct qparam){.scale = sc ? sc[g] : NAN,
-		                       .zero_point = 0,
-		                       .clip_lo = -INFINITY,
-		                       .clip_hi = INFINITY};
+	analyze_block_params(t->block, &q->layout, q->xhat, q->codes, sc, p);
 	free(sc);
 	return p;
 }
@@ -301,7 +312,8 @@ static const struct graph_facts *row_facts(const struct session_row *r)
 static int measure_row(const struct session *s, const struct session_row *r, const float *x,
                        struct tensor_result *out, struct qs_error *err)
 {
-	struct quantized q = {0};
+	struct quantized q = {
+	        .shape = r->qt->shape, .ndim = r->qt->ndim, .per_group = r->spec.per_group};
 	int32_t *codes = NULL;
 	int rc = QS_ERR_NOMEM;
 
@@ -312,22 +324,22 @@ static int measure_row(const struct session *s, const struct session_row *r, con
 		                    s->qm->path, r->name, (unsigned long long)r->ft->nelem,
 		                    (unsigned long long)r->qt->nelem);
 	float *xhat = decode(s->qm, r->qt, err);
-	struct qparam *p = xhat ? stored_params(r->qt, &q, err) : NULL;
-
-	if (!p)
-		goto out;
-	if (r->qt->quant || r->qt->block) {
+	if (xhat && (r->qt->quant || r->qt->block)) {
 		codes = malloc((r->qt->nelem ? r->qt->nelem : 1) * sizeof *codes);
-		if (!codes || model_tensor_codes(s->qm, r->qt, codes, err)) {
+		if (codes && model_tensor_codes(s->qm, r->qt, codes, NULL)) {
 			free(codes);
 			codes = NULL;
 		}
 	}
 	q.xhat = xhat;
 	q.codes = codes;
-	q.params = p;
-	rc = analyze_measure(x, &q, row_facts(r), out, err);
-out:
+	struct qparam *p = xhat ? stored_params(r->qt, &q, err) : NULL;
+	if (p) {
+		q.params = p;
+		rc = analyze_measure(x, &q, row_facts(r), out, err);
+	} else if (err) {
+		rc = err->code;
+	}
 	free(xhat);
 	free(codes);
 	free(p);

@@ -2,7 +2,10 @@
 # Measure mode on real GGUF files written by llama.cpp's own gguf-py
 # (../shared/models): `report F32.gguf Qx.gguf` must give, per tensor, the
 # error figures numpy computes from gguf-py's reader and dequantizer — for
-# Q8_0, Q4_0 and Q5_1 — and list every tensor once.
+# Q8_0, Q4_0 and Q5_1 — and list every tensor once. With --qtype set to the
+# file's own type, the what-if (qscope's reference quantizer) must reproduce
+# llama.cpp's figures exactly, and the tensors a block format cannot take
+# (1-D, rows not a multiple of 32) stay in float as llama.cpp left them.
 # labels: realmodels interop gguf
 . "$(dirname "$0")/lib.bash"
 : "${QSCOPE_SHARED:?}" "${QSCOPE_SRC:?}"
@@ -13,7 +16,7 @@ gguf_py=$QSCOPE_SRC/share/setup/node_modules/llama.cpp-gguf/gguf-py
 
 for qt in Q8_0 Q4_0 Q5_1; do
 	run_rc 0 "$QSCOPE" report "$models/silero_vad_legacy.F32.gguf" \
-		"$models/silero_vad_legacy.$qt.gguf" --csv "$qt.csv" --quiet
+		"$models/silero_vad_legacy.$qt.gguf" --qtype "$qt" --csv "$qt.csv" --quiet
 	PYTHONPATH=$gguf_py "$PY" - "$models" "$qt" <<'PYEOF'
 import csv, math, sys
 import numpy as np
@@ -49,7 +52,12 @@ for name, (x, _) in f.items():
         assert (g == w) if math.isinf(w) else abs(g - w) <= 1e-6 * abs(w) + 1e-12, (qt, name, col, g, w)
     if typ == qt:
         assert r["qtype"] == qt, (name, r["qtype"])
+        assert r["whatif_qtype"] == qt, r
+        for col in ("sqnr_db", "mse", "max_abs_err", "clipped_pct"):
+            assert r[col] == r["whatif_" + col], (name, col, r[col], r["whatif_" + col])
         blocks += 1
+    else:
+        assert r["whatif_qtype"] == "", (name, r["whatif_qtype"])   # kept in float
 assert blocks == 16, (qt, blocks)       # the README: 16 block-quantized tensors per file
 assert len(rows) == len(set(rows)) and len(rows) >= 16
 print("ok", qt, len(rows), "rows,", blocks, "block tensors")
