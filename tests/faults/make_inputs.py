@@ -48,8 +48,9 @@ elif kind == "deep":
     w = numpy_helper.from_array(rng.standard_normal((4, 4)).astype(np.float32), "Wdeep")
     g = helper.make_graph([helper.make_node("Identity", ["Wdeep"], ["o"])], "g0", [], [vi("o")],
                           initializer=[w])
+    leaf = helper.make_graph([helper.make_node("Identity", ["c"], ["o"])], "leaf", [], [vi("o")])
     for i in range(depth):
-        n = helper.make_node("If", ["c"], ["o"], then_branch=g, else_branch=g)
+        n = helper.make_node("If", ["c"], ["o"], then_branch=g, else_branch=leaf)
         g = helper.make_graph([n], f"g{i + 1}", [], [vi("o")])
     top = helper.make_graph(g.node, "top", [helper.make_tensor_value_info("c", TensorProto.BOOL, [])],
                             [vi("o")])
