@@ -395,6 +395,7 @@ static int chan_levels_tiled(const struct core_in *in, const struct core_state *
 	struct chan_tile ct = {0};
 
 	t = t < 1 ? 1 : t > 64 ? 64 : t;
+	t = t > out->nchannels ? out->nchannels : t;
 	ct.hist = calloc(t * st->hspan, sizeof *ct.hist);
 	ct.touched = malloc(t * st->hspan * sizeof *ct.touched);
 	if (!ct.hist || !ct.touched) {

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include <gsl/gsl_sort_float.h>
+#include <gsl/gsl_statistics_float.h>
 
 void err_acc_merge(struct err_acc *into, const struct err_acc *from)
 {
@@ -275,32 +276,62 @@ static double qsel_quantile(const struct qsel *q, size_t m, double p)
 	return a;
 }
 
+/* Small tensors (biases, norms) are the many: a sorted copy and GSL's
+ * quantile beat zeroing the radix tables for each of them. */
+#define SMALL_N 65536u
+
+static void quantiles_sorted(const float *x, size_t n, size_t m, float *scratch,
+                             struct dist_stats *o, const double *ps)
+{
+	double *outs[NQ] = {&o->p01, &o->p25, &o->p50, &o->p75, &o->p99};
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (isfinite(x[i]))
+			scratch[k++] = x[i];
+	gsl_sort_float(scratch, 1, m);
+	for (size_t j = 0; j < NQ; j++)
+		*outs[j] = gsl_stats_float_quantile_from_sorted_data(scratch, 1, m, ps[j]);
+}
+
+static void quantiles_radix(const float *x, size_t n, size_t m, float *scratch,
+                            struct dist_stats *o, struct qsel *q, const double *ps)
+{
+	double *outs[NQ] = {&o->p01, &o->p25, &o->p50, &o->p75, &o->p99};
+
+	qsel_plan(q, m, ps);
+	stats_pass2(x, n, m, o, q, scratch);
+	qsel_finish(q, scratch);
+	for (size_t j = 0; j < NQ; j++)
+		*outs[j] = qsel_quantile(q, m, ps[j]);
+}
+
 void metrics_dist_stats(const float *x, size_t n, float *scratch, struct dist_stats *out)
 {
 	static const double ps[NQ] = {0.01, 0.25, 0.50, 0.75, 0.99};
 	struct dist_stats *o = out;
-	struct qsel q = {.hist = calloc(RADIX, sizeof(uint64_t)),
-	                 .slot = calloc(RADIX, sizeof(uint16_t))};
-	bool have_q = q.hist && q.slot;
+	struct qsel q = {0};
 	double sum;
 
+	if (n > SMALL_N) {
+		q.hist = calloc(RADIX, sizeof(uint64_t));
+		q.slot = calloc(RADIX, sizeof(uint16_t));
+	}
+	bool radix = q.hist && q.slot;
 	*o = (struct dist_stats){.mean = NAN, .std = NAN, .skew = NAN, .kurtosis = NAN};
 	o->p01 = o->p25 = o->p50 = o->p75 = o->p99 = NAN;
-	size_t m = stats_pass1(x, n, o, &sum, have_q ? q.hist : NULL);
+	size_t m = stats_pass1(x, n, o, &sum, radix ? q.hist : NULL);
 	o->n = m;
 	if (m == 0) {
 		o->min = o->max = o->absmax = NAN;
 	} else {
 		o->absmax = fmax(fabs(o->min), fabs(o->max));
 		o->mean = sum / (double)m;
-		if (have_q)
-			qsel_plan(&q, m, ps);
-		stats_pass2(x, n, m, o, have_q ? &q : NULL, scratch);
-		if (have_q) {
-			qsel_finish(&q, scratch);
-			double *outs[NQ] = {&o->p01, &o->p25, &o->p50, &o->p75, &o->p99};
-			for (size_t j = 0; j < NQ; j++)
-				*outs[j] = qsel_quantile(&q, m, ps[j]);
+		if (radix) {
+			quantiles_radix(x, n, m, scratch, o, &q, ps);
+		} else {
+			stats_pass2(x, n, m, o, NULL, NULL);
+			quantiles_sorted(x, n, m, scratch, o, ps);
 		}
 	}
 	free(q.hist);

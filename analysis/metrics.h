@@ -87,18 +87,20 @@ struct dist_stats {
 	double p01, p25, p50, p75, p99, absmax;
 };
 
-/* Two passes over x: (1) classify, sum, min, max and a histogram of the top
- * 16 bits of each value's order-preserving key; (2) central moments and a
- * copy of only the values in the buckets that hold the wanted ranks, whose
- * low 16 bits then give each order statistic exactly (no sort, no full copy).
+/* Up to 65536 values: two passes (classify, sum, min, max; moments), then a
+ * sorted copy of the finite values and gsl_stats_float_quantile_from_sorted_
+ * data. More: the same two passes over x also build a histogram of the top
+ * 16 bits of each value's order-preserving key and copy out only the values
+ * of the buckets that hold the wanted ranks, whose low 16 bits then give each
+ * order statistic exactly (no sort, no full copy; the sorted path again if
+ * the 576 KiB of tables cannot be allocated).
  * std is the sample std (n − 1), 0 for one value; skew = Σ((x−m)/σ)³/n and
  * kurtosis = Σ((x−m)/σ)⁴/n − 3 as gsl_stats_skew/kurtosis define them, NAN
  * when σ = 0. Quantiles p01..p99 interpolate linearly between order
  * statistics (h = (n−1)·p, as numpy's default and
- * gsl_stats_quantile_from_sorted_data); NAN if the 576 KiB of tables cannot
- * be allocated. n_zero counts ±0, n_denormal the finite non-zero
- * |x| < FLT_MIN. No finite values: everything but the counts is NAN.
- * scratch: n floats (only the candidate buckets are written to it). */
+ * gsl_stats_quantile_from_sorted_data). n_zero counts ±0, n_denormal the
+ * finite non-zero |x| < FLT_MIN. No finite values: everything but the
+ * counts is NAN. scratch: n floats (the sorted copy, or the candidates). */
 void metrics_dist_stats(const float *x, size_t n, float *scratch, struct dist_stats *out);
 
 #endif

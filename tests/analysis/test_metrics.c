@@ -191,6 +191,54 @@ static void test_dist_stats_vs_gsl(void **state)
 	free(ref);
 }
 
+/* More than 65536 values take the radix path: Laplace data with NaN/inf
+ * mixed in, then the same values rounded to a coarse grid (few distinct
+ * values, so the wanted buckets are crowded), against GSL on a sorted copy. */
+static void test_dist_stats_large(void **state)
+{
+	(void)state;
+	enum {
+		N = 200003
+	};
+	float *x = malloc(N * sizeof *x), *s = malloc(N * sizeof *s),
+	      *ref = malloc(N * sizeof *ref);
+	struct qs_rng rng = {17};
+	assert_true(x && s && ref);
+	for (int pass = 0; pass < 2; pass++) {
+		size_t m = 0;
+		for (int i = 0; i < N; i++) {
+			double v = qs_rng_laplace(&rng);
+			x[i] = pass ? (float)(round(v * 4) / 4) : (float)v;
+			if (i % 10007 == 3)
+				x[i] = i % 2 ? NAN : -INFINITY;
+			if (isfinite(x[i]))
+				ref[m++] = x[i];
+		}
+		struct dist_stats d;
+		metrics_dist_stats(x, N, s, &d);
+		double mean = gsl_stats_float_mean(ref, 1, m);
+		double sd = gsl_stats_float_sd_m(ref, 1, m, mean);
+		assert_int_equal(d.n, m);
+		assert_int_equal(d.n_nan + d.n_inf, N - m);
+		assert_close(d.mean, mean, 1e-9, 1e-12);
+		assert_close(d.std, sd, 1e-9, 0);
+		assert_close(d.kurtosis, gsl_stats_float_kurtosis_m_sd(ref, 1, m, mean, sd), 1e-6,
+		             0);
+		gsl_sort_float(ref, 1, m);
+		const double ps[5] = {0.01, 0.25, 0.5, 0.75, 0.99};
+		const double got[5] = {d.p01, d.p25, d.p50, d.p75, d.p99};
+		for (int j = 0; j < 5; j++)
+			assert_close(got[j],
+			             gsl_stats_float_quantile_from_sorted_data(ref, 1, m, ps[j]),
+			             1e-12, 0);
+		assert_close(d.min, ref[0], 0, 0);
+		assert_close(d.max, ref[m - 1], 0, 0);
+	}
+	free(x);
+	free(s);
+	free(ref);
+}
+
 /* [1,2,3,4] plus NaN, inf, a zero's absence and a denormal, by hand:
  * finite values [4,1,3,2,1e-40]: n 5, mean (10+1e-40)/5 = 2,
  * p50 = 2, p25 = 1 (h = 1), p75 = 3 (h = 3), p01: h = 0.04 → 1e-40 + 0.04·(1 − 1e-40). */
@@ -244,6 +292,7 @@ int main(void)
 	        cmocka_unit_test(test_gaussian_entropy),
 	        cmocka_unit_test(test_dist_stats_vs_gsl),
 	        cmocka_unit_test(test_dist_stats_hand),
+	        cmocka_unit_test(test_dist_stats_large),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
