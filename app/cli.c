@@ -103,8 +103,8 @@ static const struct cli_option options[] = {
          "sym (zero point fixed at the middle code, default) or asym (affine)"},
         {OPT_GRANULARITY, "granularity", 0, "G", SHARED_CMDS, "tensor channel group:32 group:128",
          false,
-         "tensor, channel (default; along --axis) or group:N (blocks of N along --axis, "
-         "default the last axis)"},
+         "tensor, channel (default; the graph's output axis, else --axis) or group:N "
+         "(blocks of N along the graph's reduction axis, else --axis or the last axis)"},
         {OPT_METHOD, "method", 0, "M", SHARED_CMDS, "@method", false,
          "range method: minmax (default), percentile:P, mse, aciq, aciq-laplace, aciq-gauss, kl"},
         {OPT_NARROW, "narrow-range", 0, NULL, SHARED_CMDS, NULL, false,

@@ -121,6 +121,24 @@ for name in same:
 print("ok like")
 PYEOF
 
+# Blocked int4 (group:8): blocks run along the reduction axis the graph
+# gives (Gemm with transB: axis 1), the written DequantizeLinear says so, and
+# the written model measures exactly as simulated.
+run_rc 0 "$QSCOPE" quantize d/demo_float.onnx -o g.onnx --bits 4 --granularity group:8
+run_rc 0 "$QSCOPE" report d/demo_float.onnx g.onnx --bits 4 --granularity group:8 --csv g.csv --quiet
+"$PY" - <<'PYEOF'
+import csv, onnx
+m = onnx.load("g.onnx")
+dq = {n.output[0]: {a.name: onnx.helper.get_attribute_value(a) for a in n.attribute}
+      for n in m.graph.node if n.op_type == "DequantizeLinear"}
+assert dq["fc.weight"].get("axis") == 1 and dq["fc.weight"].get("block_size") == 8, dq["fc.weight"]
+assert dq["conv2.weight"].get("axis") == 1 and dq["conv2.weight"].get("block_size") == 8, dq
+rows = {r["tensor"]: r for r in csv.DictReader(open("g.csv", newline=""))}
+for n in ("conv1.weight", "conv2.weight", "fc.weight"):
+    assert rows[n]["granularity"].startswith("group:8") and rows[n]["sqnr_db"] == rows[n]["whatif_sqnr_db"], rows[n]
+print("ok blocked")
+PYEOF
+
 ort=${QSCOPE_SRC:-}/share/setup/node_modules/onnxruntime-node
 if [ -n "${QSCOPE_SRC:-}" ] && [ -d "$ort" ] && command -v node >/dev/null; then
 	cat >run.js <<'JS'
@@ -135,6 +153,7 @@ const ort = require(process.argv[2]);
 JS
 	node run.js "$ort" out.onnx >q.txt || fail "ONNX Runtime cannot run the written model"
 	node run.js "$ort" like.onnx >/dev/null || fail "ONNX Runtime cannot run the --like model"
+	node run.js "$ort" g.onnx >/dev/null || fail "ONNX Runtime cannot run the blocked int4 model"
 	node run.js "$ort" d/demo_float.onnx >f.txt
 	"$PY" -c "
 import numpy as np
