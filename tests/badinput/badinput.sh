@@ -60,7 +60,7 @@ check_error() {
 		fail "$name" "$mode: exit $rc, want 2 ($what); stderr: $(head -c 600 "$tmp/run/stderr")"
 	elif [ "$lines" -ne 1 ]; then
 		fail "$name" "$mode: $lines stderr lines, want 1: $(head -c 600 "$tmp/run/stderr")"
-	elif ! grep -qF "${name%%.*}" "$tmp/run/stderr"; then
+	elif ! grep -aqF "${name%%.*}" "$tmp/run/stderr"; then
 		fail "$name" "$mode: stderr does not name the file: $(cat "$tmp/run/stderr")"
 	elif [ -n "$(ls -A "$tmp/run/out")" ]; then
 		fail "$name" "$mode: left files behind: $(ls -A "$tmp/run/out" | tr '\n' ' ')"
@@ -105,7 +105,7 @@ while IFS=$'\t' read -r name expect run what; do
 		run_case "$name" "$run" report
 		if [ "$rc" -ne 0 ] && [ "$rc" -ne 1 ]; then
 			fail "$name" "exit $rc, want 0/1 with a finding ($what); stderr: $(head -c 600 "$tmp/run/stderr")"
-		elif ! cat "$tmp/run/stdout" "$tmp/run/out/t.csv" 2>/dev/null | grep -qiE "nan|inf"; then
+		elif ! cat "$tmp/run/stdout" "$tmp/run/out/t.csv" 2>/dev/null | grep -aqiE "nan|inf"; then
 			fail "$name" "report does not mention NaN/Inf ($what)"
 		fi
 		;;
