@@ -20,8 +20,13 @@
  * the input activation's scale and code range when a DequantizeLinear (or a
  * QLinear op) gives them, and the consumer's float bias.
  *
- * Writing (onnx_format_ops.write) is described in onnx_write.c's contract
- * below (onnx_write_model).
+ * A float weight quantized at run time (QuantizeLinear → DequantizeLinear,
+ * as fake-quant exports write it) is listed once more as a virtual tensor
+ * `<w>_quantized` holding the codes the QuantizeLinear produces (owned by the
+ * model, no TensorProto behind it); w itself is then marked is_aux.
+ *
+ * Writing (onnx_format_ops.write: QDQ, fake-quant, --like, opset raise) is
+ * specified in the contract at the top of io/onnx_write.c.
  */
 #ifndef QS_ONNX_H
 #define QS_ONNX_H
