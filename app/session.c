@@ -208,21 +208,22 @@ static bool fits_block(const struct model_tensor *t, const struct qspec *q)
 	return t->ndim >= 2 && t->shape[t->ndim - 1] % q->qt->block_elems == 0;
 }
 
-/* The axis the graph implies: channels along the output axis; groups
- * (blocks) along the reduction axis, the other one of a matrix and the input
- * channels of a convolution (ONNX blocked DequantizeLinear, GGUF rows). */
-static int graph_axis(const struct model_tensor *t, enum granularity g)
+/* The axis when --axis is not given: channels along the graph's output
+ * axis (else 0); groups (blocks) along the reduction axis, the other one of
+ * a matrix and the input channels of a convolution (ONNX blocked
+ * DequantizeLinear, GGUF rows), else the last axis. */
+static int default_axis(const struct model_tensor *t, enum granularity g)
 {
 	int out = t->facts.out_axis;
 
 	if (g != GRAN_GROUP)
-		return out;
-	if (t->ndim < 2)
+		return out >= 0 ? out : 0;
+	if (out < 0 || t->ndim < 2)
 		return -1;
 	return out == 0 ? 1 : 0;
 }
 
-/* Defaults, the graph's channel axis, then the first matching recipe rule.
+/* Defaults, then the first matching recipe rule, then the axis.
  * Biases stay in float unless a rule says otherwise: runtimes quantize them
  * to int32 from the input and weight scales, not with the weight scheme. */
 static void apply_choices(struct session *s, const struct session_opts *o)
@@ -231,8 +232,6 @@ static void apply_choices(struct session *s, const struct session_opts *o)
 		struct session_row *r = &s->rows[i];
 		const struct model_tensor *t = r->ft ? r->ft : r->qt;
 		r->spec = o->defaults;
-		if (!o->axis_explicit && t->facts.out_axis >= 0)
-			r->spec.scheme.axis = graph_axis(t, r->spec.scheme.gran);
 		r->keep_float = t->facts.role == ROLE_BIAS;
 		bool keep = false;
 		const struct recipe_rule *rule =
@@ -242,6 +241,8 @@ static void apply_choices(struct session *s, const struct session_opts *o)
 			if (rule->has_min_sqnr)
 				r->min_sqnr = rule->min_sqnr;
 		}
+		if (!o->axis_explicit)
+			r->spec.scheme.axis = default_axis(t, r->spec.scheme.gran);
 		if (!r->keep_float && !fits_block(t, &r->spec))
 			r->keep_float = true;
 		r->state = (r->ft && (r->qt || !s->qm)) ? ROW_PENDING : ROW_UNPAIRED;
