@@ -103,6 +103,11 @@ static size_t collect(struct list *l, struct sort_ent *e, size_t n)
 	struct list_cells c;
 	size_t m = 0;
 	int sc = l->sort_col;
+	if (sc < 0 && !(l->filter && *l->filter)) {
+		for (size_t i = 0; i < n; i++)
+			e[i].idx = i; /* nothing to look at: skip get_row */
+		return n;
+	}
 	for (size_t i = 0; i < n; i++) {
 		cells_init(&c);
 		l->get_row(l->ctx, i, &c);

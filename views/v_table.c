@@ -42,12 +42,21 @@ static const struct list_col table_cols[COL_N] = {
         [COL_RISK] = {.title = "risk", .width = 4, .numeric = true},
 };
 
+struct totals {
+	double params, bytes_f, bytes_q, wsum, wn;
+	size_t count[RISK_RISK + 1], pending, failed;
+};
+
 struct table_state {
 	struct wb *wb;
 	struct list l;
 	uint64_t gen, fgen;
 	enum wb_which which;
 	bool built;
+	struct totals tot; /* of every row, recomputed when the data change */
+	uint64_t tot_gen;
+	enum wb_which tot_which;
+	bool tot_valid;
 };
 
 static size_t table_count(void *ctx)
@@ -163,11 +172,6 @@ static void table_layout(struct view *v, int x, int y, int w, int h)
 	table_sync(t);
 }
 
-struct totals {
-	double params, bytes_f, bytes_q, wsum, wn;
-	size_t count[RISK_RISK + 1], pending, failed;
-};
-
 static void add_total(struct totals *s, const struct wb_row *r)
 {
 	s->params += (double)r->nelem;
@@ -189,13 +193,19 @@ static void add_total(struct totals *s, const struct wb_row *r)
 
 static void draw_totals(struct table_state *t, struct grid *g, int x, int y, int w)
 {
-	struct totals s = {0};
-	struct wb_row r;
 	size_t n = wb_count(t->wb);
-	for (size_t i = 0; i < n; i++) {
-		t->wb->src.get_row(t->wb->src.ctx, i, t->which, &r);
-		add_total(&s, &r);
+	if (!t->tot_valid || t->tot_gen != t->wb->data_gen || t->tot_which != t->which) {
+		struct wb_row r;
+		memset(&t->tot, 0, sizeof t->tot);
+		for (size_t i = 0; i < n; i++) {
+			t->wb->src.get_row(t->wb->src.ctx, i, t->which, &r);
+			add_total(&t->tot, &r);
+		}
+		t->tot_valid = true;
+		t->tot_gen = t->wb->data_gen;
+		t->tot_which = t->which;
 	}
+	const struct totals s = t->tot;
 	char a[32], b[32], c[32], d[32], sort[48];
 	grid_printf(g, x + 1, y, w - 1, ST_NORMAL,
 	            "params %s  float %s %s %s (%.1fx)  weighted SQNR %s dB",
