@@ -16,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "../io/recipe.h"
 #include "../views/view.h"
 #include "batch.h"
 #include "tui.h"
@@ -255,6 +256,9 @@ static void handle_req(struct tui *t, enum view_req req)
 	else if (req == REQ_RECIPE)
 		push_prompt(t, PROMPT_RECIPE, "Save the choices as a recipe CSV",
 		            t->wb.default_recipe);
+	else if (req == REQ_LOAD_RECIPE)
+		push_prompt(t, PROMPT_LOAD_RECIPE, "Load a recipe CSV onto the tensors",
+		            t->wb.default_recipe);
 	else if (req == REQ_SNAPSHOT)
 		push_prompt(t, PROMPT_SNAPSHOT, "Save this screen (.svg, or .txt for text)",
 		            t->snapshot_path);
@@ -291,6 +295,71 @@ static void apply_edit(struct tui *t, const struct action *a)
 	free(idx);
 }
 
+static bool scheme_equal(const struct scheme *a, const struct scheme *b)
+{
+	return a->bits == b->bits && a->is_signed == b->is_signed && a->symmetric == b->symmetric &&
+	       a->narrow == b->narrow && a->reduce_range == b->reduce_range && a->gran == b->gran &&
+	       a->axis == b->axis && a->group_size == b->group_size && a->rounding == b->rounding &&
+	       a->scale_floor == b->scale_floor;
+}
+
+static bool choice_equal(const struct qspec *a, bool ka, const struct qspec *b, bool kb)
+{
+	return ka == kb && a->qt == b->qt && scheme_equal(&a->scheme, &b->scheme) &&
+	       a->method.kind == b->method.kind && a->method.percentile == b->method.percentile;
+}
+
+/* Apply a recipe to every row it matches: rows that end with the same
+ * choice form one undoable edit. */
+static int load_recipe(struct tui *t, const char *path, struct qs_error *err)
+{
+	struct recipe *rec = NULL;
+	int rc = recipe_load(path, &rec, err);
+	if (rc)
+		return rc;
+	size_t n = session_rows(t->s), edits = 0, rows = 0;
+	struct qspec *spec = calloc(n ? n : 1, sizeof *spec);
+	bool *keep = calloc(n ? n : 1, sizeof *keep), *todo = calloc(n ? n : 1, sizeof *todo);
+	size_t *idx = calloc(n ? n : 1, sizeof *idx);
+	if (!spec || !keep || !todo || !idx) {
+		rc = qs_error_set(err, QS_ERR_NOMEM, "%s: no memory", path);
+		n = 0;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct session_row *r = session_row(t->s, i);
+		spec[i] = r->spec;
+		keep[i] = r->keep_float;
+		todo[i] = r->ft && recipe_apply(rec, r->name, &spec[i], &keep[i]) &&
+		          !choice_equal(&spec[i], keep[i], &r->spec, r->keep_float);
+	}
+	for (size_t i = 0; i < n; i++) {
+		size_t k = 0;
+		for (size_t j = i; j < n && todo[i]; j++)
+			if (todo[j] && choice_equal(&spec[i], keep[i], &spec[j], keep[j]))
+				idx[k++] = j;
+		for (size_t j = 0; j < k; j++)
+			todo[idx[j]] = false;
+		if (k) {
+			session_set_spec(t->s, idx, k, &spec[idx[0]], keep[idx[0]]);
+			edits++;
+			rows += k;
+		}
+	}
+	free(spec);
+	free(keep);
+	free(todo);
+	free(idx);
+	recipe_free(rec);
+	if (!rc) {
+		if (edits)
+			t->wb.show = WB_WHATIF;
+		data_changed(t);
+		wb_status(&t->wb, false, "%s: %zu tensor%s changed in %zu edit%s (u undoes one)",
+		          path, rows, rows == 1 ? "" : "s", edits, edits == 1 ? "" : "s");
+	}
+	return rc;
+}
+
 static void do_path(struct tui *t, const struct action *a)
 {
 	struct qs_error err = {0};
@@ -311,6 +380,8 @@ static void do_path(struct tui *t, const struct action *a)
 		if (!rc)
 			wb_status(&t->wb, false, "wrote %s", a->text);
 		snprintf(t->wb.default_model, sizeof t->wb.default_model, "%s", a->text);
+	} else if (a->purpose == PROMPT_LOAD_RECIPE) {
+		rc = load_recipe(t, a->text, &err);
 	} else if (a->purpose == PROMPT_SNAPSHOT) {
 		snprintf(t->snapshot_path, sizeof t->snapshot_path, "%s", a->text);
 		snprintf(t->snapshot_to, sizeof t->snapshot_to, "%s", a->text);

@@ -53,6 +53,7 @@ static const struct key_binding bindings[] = {
         {'w', REQ_WRITE, "w"},
         {'r', REQ_RECIPE, "r"},
         {'p', REQ_SNAPSHOT, "p"},
+        {'R', REQ_LOAD_RECIPE, "R"},
         {'?', REQ_HELP, "?"},
         {KEY_F(1), REQ_HELP, "F1"},
         {'q', REQ_QUIT, "q"},

@@ -197,6 +197,7 @@ static const char *prompt_titles[] = {
         [PROMPT_WRITE] = "Write model with the current choices",
         [PROMPT_RECIPE] = "Save choices as recipe CSV",
         [PROMPT_SNAPSHOT] = "Save this screen (.svg, or .txt for text)",
+        [PROMPT_LOAD_RECIPE] = "Load a recipe CSV",
 };
 
 static void open_from_action(struct view_stack *s, const struct action *a)

@@ -55,6 +55,7 @@
 	X(REQ_EXPORT, "export per-tensor and per-channel CSV")                                     \
 	X(REQ_WRITE, "write the model with the current choices")                                   \
 	X(REQ_RECIPE, "save the choices as a recipe CSV")                                          \
+	X(REQ_LOAD_RECIPE, "load a recipe CSV onto the tensors (undoable)")                        \
 	X(REQ_SNAPSHOT, "save this screen as SVG (or text: a .txt name)")                          \
 	X(REQ_HELP, "this help")                                                                   \
 	X(REQ_QUIT, "quit (asks when choices are unsaved)")
@@ -114,7 +115,8 @@ enum prompt_purpose {
 	PROMPT_EXPORT,
 	PROMPT_WRITE,
 	PROMPT_RECIPE,
-	PROMPT_SNAPSHOT
+	PROMPT_SNAPSHOT,
+	PROMPT_LOAD_RECIPE
 };
 
 enum act_kind {
