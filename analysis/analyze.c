@@ -59,24 +59,24 @@ static void find_append(struct find_list *fl, const struct finding *f)
 	fl->v[fl->n++] = *f;
 }
 
-/* Add f (level ok findings of channels are dropped: they say nothing) and
- * raise the channel's risk. */
-static void find_add(struct find_list *fl, const struct finding *f, struct channel_result *ch,
-                     uint64_t nch)
+/* A per-channel finding of kind k at level l: raise the channel's risk and
+ * say whether the finding is to be listed (not ok, under the cap) — only then
+ * is its reason formatted, so a 4096-channel tensor costs no text. */
+static bool find_channel(struct find_list *fl, enum finding_kind k, enum risk_level l, int64_t ch,
+                         struct channel_result *chs, uint64_t nch)
 {
-	if (f->channel >= 0 && (uint64_t)f->channel < nch && ch && f->level > ch[f->channel].risk)
-		ch[f->channel].risk = f->level;
-	if (f->channel >= 0 && f->level == RISK_OK)
-		return;
-	if (f->channel >= 0 && fl->kept[f->kind] >= FIND_CHANNEL_CAP) {
-		fl->folded[f->kind]++;
-		if (f->level > fl->folded_level[f->kind])
-			fl->folded_level[f->kind] = f->level;
-		return;
+	if (ch >= 0 && (uint64_t)ch < nch && chs && l > chs[ch].risk)
+		chs[ch].risk = l;
+	if (l == RISK_OK)
+		return false;
+	if (fl->kept[k] >= FIND_CHANNEL_CAP) {
+		fl->folded[k]++;
+		if (l > fl->folded_level[k])
+			fl->folded_level[k] = l;
+		return false;
 	}
-	if (f->channel >= 0)
-		fl->kept[f->kind]++;
-	find_append(fl, f);
+	fl->kept[k]++;
+	return true;
 }
 
 static void find_fold(struct find_list *fl)
@@ -391,7 +391,7 @@ static void tile_finish(const struct core_state *st, struct chan_tile *ct,
 static int chan_levels_tiled(const struct core_in *in, const struct core_state *st,
                              struct tensor_result *out)
 {
-	uint64_t t = ((uint64_t)1 << 18) / st->hspan;
+	uint64_t t = ((uint64_t)1 << 13) / st->hspan; /* tables stay off mmap */
 	struct chan_tile ct = {0};
 
 	t = t < 1 ? 1 : t > 64 ? 64 : t;
@@ -592,10 +592,13 @@ static void findings_saturation(const struct core_state *st, struct tensor_resul
 	for (uint64_t c = 0; c < out->nchannels; c++) {
 		const struct channel_result *cr = &out->ch[c];
 		total += st->sat[c];
-		if (out->nchannels > 1 && cr->m.n > 0) {
-			overflow_saturation(100.0 * (double)st->sat[c] / (double)cr->m.n,
-			                    (int64_t)c, &f);
-			find_add(fl, &f, out->ch, out->nchannels);
+		if (out->nchannels < 2 || cr->m.n == 0)
+			continue;
+		double pct = 100.0 * (double)st->sat[c] / (double)cr->m.n;
+		enum risk_level l = overflow_saturation(pct, (int64_t)c, NULL);
+		if (find_channel(fl, FIND_SATURATION, l, (int64_t)c, out->ch, out->nchannels)) {
+			overflow_saturation(pct, (int64_t)c, &f);
+			find_append(fl, &f);
 		}
 	}
 	if (out->m.n > 0 &&
@@ -616,20 +619,25 @@ static void findings_channels(const struct core_in *in, struct tensor_result *ou
 		struct finding f;
 		double mean, minabs;
 		int32_t zp;
-		if (out->nchannels > 1 && cr->m.n > 0 && cr->min == 0.0f && cr->max == 0.0f) {
+		if (out->nchannels > 1 && cr->m.n > 0 && cr->min == 0.0f && cr->max == 0.0f &&
+		    find_channel(fl, FIND_ZERO_CHANNEL, RISK_WARN, (int64_t)c, out->ch,
+		                 out->nchannels)) {
 			f = (struct finding){.kind = FIND_ZERO_CHANNEL,
 			                     .level = RISK_WARN,
 			                     .channel = (int64_t)c};
 			snprintf(f.reason, sizeof f.reason, "channel %llu is all zeros",
 			         (unsigned long long)c);
-			find_add(fl, &f, out->ch, out->nchannels);
+			find_append(fl, &f);
 		}
 		if (!in->p || in->l->gran == GRAN_TENSOR)
 			continue;
 		chan_params(in->l, in->p, c, &mean, &zp, &minabs);
-		if (isfinite(minabs)) {
+		enum risk_level l =
+		        isfinite(minabs) ? overflow_tiny_scale(minabs, in->bits, (int64_t)c, NULL)
+		                         : RISK_OK;
+		if (find_channel(fl, FIND_TINY_SCALE, l, (int64_t)c, out->ch, out->nchannels)) {
 			overflow_tiny_scale(minabs, in->bits, (int64_t)c, &f);
-			find_add(fl, &f, out->ch, out->nchannels);
+			find_append(fl, &f);
 		}
 	}
 	if (in->p && in->l->gran == GRAN_TENSOR) {
@@ -722,8 +730,11 @@ static int findings_graph(const struct core_in *in, const int64_t *shape, int nd
 		return QS_ERR_NOMEM;
 	for (uint64_t oc = 0; oc < ol.dim; oc++) {
 		struct finding f;
-		overflow_acc_int32(s[oc], xmax, (int64_t)oc, &f);
-		find_add(fl, &f, ch, out->nchannels);
+		enum risk_level l = overflow_acc_int32(s[oc], xmax, (int64_t)oc, NULL);
+		if (find_channel(fl, FIND_ACC_INT32, l, (int64_t)oc, ch, out->nchannels)) {
+			overflow_acc_int32(s[oc], xmax, (int64_t)oc, &f);
+			find_append(fl, &f);
+		}
 	}
 	free(s);
 	if (!g->bias || g->nbias != ol.dim)
@@ -738,8 +749,12 @@ static int findings_graph(const struct core_in *in, const int64_t *shape, int nd
 		struct finding f;
 		if (!wp)
 			break;
-		overflow_bias(g->bias[oc], g->s_in, wp->scale, bmin, bmax, (int64_t)oc, &f);
-		find_add(fl, &f, ch, out->nchannels);
+		enum risk_level l = overflow_bias(g->bias[oc], g->s_in, wp->scale, bmin, bmax,
+		                                  (int64_t)oc, NULL);
+		if (find_channel(fl, FIND_BIAS_OVERFLOW, l, (int64_t)oc, ch, out->nchannels)) {
+			overflow_bias(g->bias[oc], g->s_in, wp->scale, bmin, bmax, (int64_t)oc, &f);
+			find_append(fl, &f);
+		}
 	}
 	return 0;
 }
