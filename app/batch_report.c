@@ -437,6 +437,7 @@ int batch_report(const struct cli_args *a)
 		return batch_fail(&c.err, a->cmd);
 	if (batch_session_opts(a, &o, &rec))
 		return EXIT_BAD;
+	o.drop_channels = !a->channels_csv;
 	c.s = session_new(a->pos[0], a->npos > 1 ? a->pos[1] : NULL, &o, &c.err);
 	if (!c.s) {
 		recipe_free(rec);

@@ -48,6 +48,7 @@ struct session {
 	size_t nrows, nrows_total;
 	struct edit_stack undo, redo;
 	size_t saved_depth; /* undo depth at the last save; SIZE_MAX: unreachable */
+	bool drop_channels;
 
 	pthread_mutex_t mu;
 	pthread_cond_t work_cv, done_cv;
@@ -511,6 +512,7 @@ struct session *session_new(const char *float_path, const char *quant_path,
 		session_free(s);
 		return NULL;
 	}
+	s->drop_channels = o->drop_channels;
 	filter_rows(s, o);
 	for (size_t i = 0; i < s->nrows; i++)
 		s->rows[i].ordinal = i;
@@ -680,6 +682,13 @@ void session_mark_saved(struct session *s)
 
 /* ---- collecting results ----------------------------------------------- */
 
+static void drop_channels(struct tensor_result *r)
+{
+	free(r->ch);
+	r->ch = NULL;
+	r->nchannels = 0;
+}
+
 static void collect_one(struct session *s, struct job_done *d)
 {
 	struct session_row *r = &s->rows[d->job.row];
@@ -691,6 +700,10 @@ static void collect_one(struct session *s, struct job_done *d)
 	}
 	tensor_result_free(&r->shipped);
 	tensor_result_free(&r->whatif);
+	if (s->drop_channels) {
+		drop_channels(&d->shipped);
+		drop_channels(&d->whatif);
+	}
 	r->shipped = d->shipped;
 	r->whatif = d->whatif;
 	r->state = d->status ? ROW_FAILED : ROW_DONE;

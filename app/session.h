@@ -33,6 +33,8 @@ struct session_opts {
 				  * over the graph's output-channel axis */
 	bool no_analysis;   /* load, pair and plan only (quantize): no result
 				  * is computed until a row is edited */
+	bool drop_channels; /* free per-channel results as they arrive (batch
+			     * without --channels-csv: memory) */
 };
 
 enum row_state {
