@@ -552,15 +552,16 @@ static void mse_search_sym(const struct legacy_fmt *f, const float *x, struct ca
 	if (amax == 0.0f)
 		return;
 	top_init(&t);
-	/* Scales that put the block's extreme between 60% and 110% of either
-	 * end of the code range (8 bits: 85% to 105%, finer), both signs of d. */
+	/* Scales that put the block's extreme between 60% of the short end and
+	 * 110% of the long end of the code range (8 bits: 85% to 105%, finer),
+	 * both signs of d, as one grid of divisors amax/d. */
 	bool fine = f->nlev >= 256;
-	for (int k = 0; k <= (fine ? 40 : 20); k++) {
-		double r = fine ? 0.85 + 0.005 * k : 0.6 + 0.025 * k;
-		for (int s = -1; s <= 1; s += 2) {
-			top_try(f, x, s * amax / (r * qneg), 0, &t);
-			top_try(f, x, s * amax / (r * qpos), 0, &t);
-		}
+	int steps = fine ? 40 : 23;
+	double k_lo = (fine ? 0.85 : 0.6) * qpos, k_hi = (fine ? 1.05 : 1.1) * qneg;
+	for (int k = 0; k <= steps; k++) {
+		double div = k_lo + (k_hi - k_lo) * k / steps;
+		top_try(f, x, amax / div, 0, &t);
+		top_try(f, x, -amax / div, 0, &t);
 	}
 	top_refine(f, x, &t, best);
 }
