@@ -19,9 +19,11 @@
 #include "../../analysis/analyze.h"
 
 /* Caps that keep one input fast: decode tensors up to this many elements,
- * and analyse the smaller ones. */
-#define FUZZ_DECODE_MAX  (1u << 16)
-#define FUZZ_ANALYSE_MAX 4096u
+ * and analyse the first few small ones (the analysis is not what is being
+ * fuzzed; it only has to survive what the readers let through). */
+#define FUZZ_DECODE_MAX      (1u << 16)
+#define FUZZ_ANALYSE_MAX     1024u
+#define FUZZ_ANALYSE_TENSORS 2
 
 static char scratch[PATH_MAX];
 static size_t scratch_len;
@@ -125,10 +127,18 @@ size_t fuzz_split(const uint8_t *data, size_t len, const uint8_t **part, size_t 
 
 /* ---- file mappings (linked with -Wl,--wrap=mmap,--wrap=munmap) --------- */
 
+/* A read-only file mapping is replaced by a copy whose last byte sits right
+ * before an inaccessible guard page (and with one before its first byte):
+ * a reader that reads even one byte past the end of the file, or before its
+ * start, faults at once instead of reading the zeros that pad a real
+ * mapping's last page. The copy is not page aligned, so a reader that
+ * loads multi-byte values through casts instead of memcpy trips UBSan's
+ * alignment check as it would on a real file with an odd offset. */
 struct mapping {
-	const uint8_t *base;
-	size_t len;   /* mapped length */
-	size_t valid; /* bytes backed by the file */
+	const uint8_t *base; /* what the reader got */
+	size_t valid;        /* bytes backed by the file */
+	uint8_t *region;     /* guard + copy + guard, NULL for a real mapping */
+	size_t region_len;
 };
 
 static struct mapping maps[256];
@@ -136,31 +146,74 @@ static struct mapping maps[256];
 void *__real_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off);
 int __real_munmap(void *addr, size_t len);
 
+static size_t page_size(void)
+{
+	return (size_t)sysconf(_SC_PAGESIZE);
+}
+
+static struct mapping *map_slot(void)
+{
+	for (size_t i = 0; i < sizeof maps / sizeof maps[0]; i++)
+		if (!maps[i].base)
+			return &maps[i];
+	fuzz_fail("more than %zu file mappings at once", sizeof maps / sizeof maps[0]);
+}
+
+static void *guarded_copy(int fd, off_t off, size_t n, struct mapping *m)
+{
+	size_t pg = page_size(), body = (n + pg - 1) / pg * pg;
+	uint8_t *r =
+	        __real_mmap(NULL, body + 2 * pg, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	uint8_t *base;
+
+	if (r == MAP_FAILED)
+		return MAP_FAILED;
+	if (mprotect(r + pg, body, PROT_READ | PROT_WRITE) != 0)
+		fuzz_fail("mprotect: %s", strerror(errno));
+	base = r + pg + body - n;
+	for (size_t got = 0; got < n;) {
+		ssize_t k = pread(fd, base + got, n - got, off + (off_t)got);
+
+		if (k <= 0)
+			fuzz_fail("pread: %s", k ? strerror(errno) : "short file");
+		got += (size_t)k;
+	}
+	mprotect(r + pg, body, PROT_READ);
+	*m = (struct mapping){.base = base, .valid = n, .region = r, .region_len = body + 2 * pg};
+	return base;
+}
+
 void *__wrap_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
-	void *p = __real_mmap(addr, len, prot, flags, fd, off);
 	struct stat st;
+	struct mapping *m;
+	void *p;
 
-	if (p == MAP_FAILED || fd < 0 || (flags & MAP_ANONYMOUS))
-		return p;
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
-		return p;
-	for (size_t i = 0; i < sizeof maps / sizeof maps[0]; i++) {
-		if (!maps[i].base) {
-			maps[i].base = p;
-			maps[i].len = len;
-			maps[i].valid = st.st_size > off ? (size_t)(st.st_size - off) : 0;
-			break;
-		}
-	}
+	if (fd < 0 || (flags & MAP_ANONYMOUS) || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+		return __real_mmap(addr, len, prot, flags, fd, off);
+	m = map_slot();
+	if (!addr && prot == PROT_READ && off >= 0 && st.st_size > off)
+		return guarded_copy(
+		        fd, off,
+		        len < (size_t)(st.st_size - off) ? len : (size_t)(st.st_size - off), m);
+	p = __real_mmap(addr, len, prot, flags, fd, off);
+	if (p != MAP_FAILED)
+		*m = (struct mapping){.base = p,
+		                      .valid = st.st_size > off ? (size_t)(st.st_size - off) : 0};
 	return p;
 }
 
 int __wrap_munmap(void *addr, size_t len)
 {
-	for (size_t i = 0; i < sizeof maps / sizeof maps[0]; i++)
-		if (maps[i].base == addr)
-			maps[i].base = NULL;
+	for (size_t i = 0; i < sizeof maps / sizeof maps[0]; i++) {
+		struct mapping *m = &maps[i];
+
+		if (!m->base || m->base != addr)
+			continue;
+		m->base = NULL;
+		if (m->region)
+			return __real_munmap(m->region, m->region_len);
+	}
 	return __real_munmap(addr, len);
 }
 
@@ -170,8 +223,7 @@ static void check_in_file(const char *what, const char *name, const void *ptr, s
 
 	for (size_t i = 0; i < sizeof maps / sizeof maps[0]; i++) {
 		const struct mapping *m = &maps[i];
-		size_t page = (size_t)sysconf(_SC_PAGESIZE);
-		size_t span = (m->len + page - 1) / page * page;
+		size_t span = (m->valid + page_size() - 1) / page_size() * page_size();
 
 		if (!m->base || p < m->base || p >= m->base + span)
 			continue;
@@ -362,7 +414,8 @@ static void analyse(const struct model_tensor *t, const float *x)
 		tensor_result_free(&r);
 }
 
-static void decode(const struct model *m, const struct model_tensor *t, uint64_t *budget)
+static void decode(const struct model *m, const struct model_tensor *t, uint64_t *budget,
+                   int *analyses)
 {
 	struct qs_error err = {0};
 	float *x;
@@ -379,7 +432,8 @@ static void decode(const struct model *m, const struct model_tensor *t, uint64_t
 	guard = false;
 	if (rc != 0)
 		check_error(rc, &err, "model_tensor_to_f32");
-	else if (model_tensor_analysable(t) && t->nelem <= FUZZ_ANALYSE_MAX)
+	else if (model_tensor_analysable(t) && t->nelem <= FUZZ_ANALYSE_MAX &&
+	         (*analyses)++ < FUZZ_ANALYSE_TENSORS)
 		analyse(t, x);
 	if (t->quant || t->block) {
 		int32_t *q = malloc(t->nelem * sizeof *q);
@@ -397,6 +451,7 @@ static void decode(const struct model *m, const struct model_tensor *t, uint64_t
 static void walk(const struct model *m)
 {
 	uint64_t budget = 1u << 20;
+	int analyses = 0;
 
 	if (m->ntensors && !m->tensors)
 		fuzz_fail("%zu tensors but no array", m->ntensors);
@@ -415,7 +470,7 @@ static void walk(const struct model *m)
 		at = model_find(m, t->name);
 		if (at < 0 || (size_t)at >= m->ntensors || strcmp(m->tensors[at].name, t->name))
 			fuzz_fail("model_find('%s') = %lld", t->name, (long long)at);
-		decode(m, t, &budget);
+		decode(m, t, &budget, &analyses);
 	}
 }
 
