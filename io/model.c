@@ -317,13 +317,14 @@ static void raw_codes(const struct model_tensor *t, int32_t *dst)
 static int check_block(const struct model_tensor *t, struct qs_error *err)
 {
 	const struct qtype *q = t->block;
-	uint64_t nb = q->block_elems ? t->nelem / q->block_elems : 0;
+	uint64_t nb = q->block_elems ? t->nelem / q->block_elems : 0, need;
 
-	if (!q->block_elems || t->nelem % q->block_elems || nb * q->block_bytes != t->nbytes)
+	if (!q->block_elems || t->nelem % q->block_elems ||
+	    __builtin_mul_overflow(nb, (uint64_t)q->block_bytes, &need) || need != t->nbytes)
 		return qs_error_set(err, QS_ERR_FORMAT,
 		                    "tensor '%s': %llu elements of %s need %llu bytes, has %zu",
 		                    t->name, (unsigned long long)t->nelem, q->name,
-		                    (unsigned long long)(nb * q->block_bytes), t->nbytes);
+		                    (unsigned long long)nb * q->block_bytes, t->nbytes);
 	return 0;
 }
 

@@ -119,7 +119,7 @@ static int cd_next(struct cd_cursor *c, const char *label, uint64_t *local, stru
 		while (xe - x >= 4 && rd16(x) != 1)
 			x += 4 + rd16(x + 2);
 		size_t skip = (rd32(p + 24) == 0xffffffffu) * 8 + (rd32(p + 20) == 0xffffffffu) * 8;
-		if (xe - x < 4 || rd16(x + 2) < skip + 8)
+		if (xe - x < 4 || rd16(x + 2) < skip + 8 || (size_t)(xe - x) < 4 + skip + 8)
 			return qs_error_set(err, QS_ERR_FORMAT,
 			                    "%s: ZIP64 offset missing in entry at offset %zu",
 			                    label, c->pos);
