@@ -246,6 +246,22 @@ static void on_channel_record(char **cells, size_t n, void *ctx)
 	free(all);
 }
 
+/* Render one row (NULL: the headers) into the tensor table and the channel
+ * CSV; tail holds float_bytes, quant_bytes, row, shard, run, of which the
+ * channel rows take the last three. */
+static int render_one(struct report_ctx *c, const struct report_row *rr, char **tail)
+{
+	c->tail = tail;
+	c->ntail = TAIL_COLS;
+	if (batch_render_row(REPORT_TENSORS, rr, !rr, on_tensor_record, c, &c->err))
+		return -1;
+	c->tail = tail + 2;
+	c->ntail = 3;
+	if (c->ch_open && batch_render_row(REPORT_CHANNELS, rr, !rr, on_channel_record, c, &c->err))
+		return -1;
+	return 0;
+}
+
 static int render_rows(struct report_ctx *c)
 {
 	char *names[TAIL_COLS];
@@ -253,16 +269,8 @@ static int render_rows(struct report_ctx *c)
 	struct row_text tx;
 
 	memcpy(names, tail_names, sizeof names);
-	c->tail = names;
-	c->ntail = TAIL_COLS;
-	if (batch_render_row(REPORT_TENSORS, NULL, true, on_tensor_record, c, &c->err))
+	if (render_one(c, NULL, names))
 		return -1;
-	c->tail = names + 2; /* channels: row, shard, run */
-	c->ntail = 3;
-	if (c->ch_open &&
-	    batch_render_row(REPORT_CHANNELS, NULL, true, on_channel_record, c, &c->err))
-		return -1;
-	c->ntail = TAIL_COLS;
 	for (size_t i = 0; i < session_rows(c->s); i++) {
 		const struct session_row *r = session_row(c->s, i);
 		uint64_t fb, qb;
@@ -274,16 +282,9 @@ static int render_rows(struct report_ctx *c)
 		snprintf(tx.tail[4], sizeof tx.tail[4], "%s", c->run);
 		char *tail[TAIL_COLS] = {tx.tail[0], tx.tail[1], tx.tail[2], tx.tail[3],
 		                         tx.tail[4]};
-		c->tail = tail;
 		fill_report_row(c, r, &rr, &tx);
-		if (batch_render_row(REPORT_TENSORS, &rr, false, on_tensor_record, c, &c->err))
+		if (render_one(c, &rr, tail))
 			return -1;
-		c->tail = tail + 2; /* channels: row, shard, run */
-		c->ntail = 3;
-		if (c->ch_open &&
-		    batch_render_row(REPORT_CHANNELS, &rr, false, on_channel_record, c, &c->err))
-			return -1;
-		c->ntail = TAIL_COLS;
 	}
 	return 0;
 }
