@@ -128,16 +128,19 @@ int32_t quant_one(float x, const struct qparam *p, int32_t qmin, int32_t qmax, e
 	return clamp_code(quant_round((double)v, r) + p->zero_point, qmin, qmax);
 }
 
-static void quant_run(const struct qparam *p, int32_t qmin, int32_t qmax, enum rounding r,
-                      const float *x, int32_t *codes, float *xhat, uint64_t n, uint64_t stride)
+/* Elements x[0..n) with one parameter set each: p[k·pstep]. pstep 0 is a
+ * contiguous run of one group; pstep 1 a row across the groups of inner
+ * (blocks along a non-last axis). */
+static void quant_run(const struct qparam *p, uint64_t pstep, int32_t qmin, int32_t qmax,
+                      enum rounding r, const float *x, int32_t *codes, float *xhat, uint64_t n)
 {
 	for (uint64_t k = 0; k < n; k++) {
-		uint64_t i = k * stride;
-		int32_t q = quant_one(x[i], p, qmin, qmax, r);
+		const struct qparam *pk = p + k * pstep;
+		int32_t q = quant_one(x[k], pk, qmin, qmax, r);
 		if (codes)
-			codes[i] = q;
+			codes[k] = q;
 		if (xhat)
-			xhat[i] = quant_deq(q, p);
+			xhat[k] = quant_deq(q, pk);
 	}
 }
 
@@ -148,7 +151,7 @@ void quant_tensor(const struct scheme *s, const struct layout *l, const struct q
 
 	scheme_code_range(s, &qmin, &qmax);
 	if (l->gran == GRAN_TENSOR) {
-		quant_run(p, qmin, qmax, s->rounding, x, codes, xhat, l->n, 1);
+		quant_run(p, 0, qmin, qmax, s->rounding, x, codes, xhat, l->n);
 		return;
 	}
 	for (uint64_t o = 0; o < l->outer; o++) {
@@ -157,14 +160,21 @@ void quant_tensor(const struct scheme *s, const struct layout *l, const struct q
 			int32_t *cp = codes ? codes + base : NULL;
 			float *xp = xhat ? xhat + base : NULL;
 			if (l->gran == GRAN_CHANNEL) {
-				quant_run(&p[c], qmin, qmax, s->rounding, x + base, cp, xp,
-				          l->inner, 1);
+				quant_run(&p[c], 0, qmin, qmax, s->rounding, x + base, cp, xp,
+				          l->inner);
 				continue;
 			}
 			const struct qparam *gp = &p[(o * l->nblk + c / l->block) * l->inner];
-			for (uint64_t r = 0; r < l->inner; r++)
-				quant_run(&gp[r], qmin, qmax, s->rounding, x + base + r,
-				          cp ? cp + r : NULL, xp ? xp + r : NULL, 1, 1);
+			if (l->inner > 1) {
+				quant_run(gp, 1, qmin, qmax, s->rounding, x + base, cp, xp,
+				          l->inner);
+				continue;
+			}
+			/* blocks along the last axis: the rest of this block in one run */
+			uint64_t cnt = l->block - c % l->block;
+			cnt = cnt < l->dim - c ? cnt : l->dim - c;
+			quant_run(gp, 0, qmin, qmax, s->rounding, x + base, cp, xp, cnt);
+			c += cnt - 1;
 		}
 	}
 }
