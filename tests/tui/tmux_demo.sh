@@ -99,8 +99,6 @@ wait_for 'tensor detail'
 # Write the model, export CSV.
 keys w
 wait_for 'Write the model'
-keys BSpace BSpace BSpace BSpace BSpace
-keys C-u 2>/dev/null || true
 for _ in $(seq 1 40); do keys BSpace; done
 keys o u t . o n n x Enter
 wait_for 'wrote out\.onnx'
