@@ -92,3 +92,11 @@ run_rc 0 "$QSCOPE" report s1.npz --qtype Q4_0 --csv out.csv
 import csv
 r = {x['tensor']: x for x in csv.DictReader(open('out.csv', newline=''))}
 assert r['a']['status'] == 'keep-float' and r['b']['qtype'] == 'Q4_0' and r['b']['status'] == 'ok', r"
+
+# merge of files that are not qscope reports.
+printf 'a,b\n1,2\n' >notreport.csv
+run_rc 2 "$QSCOPE" merge notreport.csv -o merged.csv
+one_line_naming notreport.csv
+run_rc 2 "$QSCOPE" merge missing.csv -o merged.csv
+one_line_naming missing.csv
+[ ! -e merged.csv ] || fail "merge wrote its output"
