@@ -91,3 +91,16 @@ assert byname["conv1.weight"]["status"] == "keep-float"
 assert byname["conv2.weight"]["bits"] == "5"
 print("ok round trip")
 PYEOF
+
+# --fake-quant: the dequantized floats only, equal to the codes' x̂.
+run_rc 0 "$QSCOPE" quantize f.npz -o fq.npz --recipe r.csv --fake-quant
+"$PY" - <<'PYEOF'
+import numpy as np
+q, fq, f = np.load("q.npz"), np.load("fq.npz"), np.load("f.npz")
+assert not any(n.endswith((".q", ".scale", ".zero_point", ".qinfo")) for n in fq.files), fq.files
+assert fq["conv2.weight"].dtype == np.float32
+assert np.array_equal(fq["conv2.weight"], q["conv2.weight"]) and np.array_equal(fq["fc.weight"], q["fc.weight"])
+assert np.array_equal(fq["conv1.weight"], f["conv1.weight"])
+assert len(np.unique(fq["conv2.weight"][0])) <= 16       # 4-bit: at most 16 levels per channel
+print("ok fake-quant")
+PYEOF
