@@ -47,6 +47,8 @@ static const struct key_binding bindings[] = {
         {CTRL('r'), REQ_REDO, "C-r"},
         {'c', REQ_COMPARE, "c"},
         {'v', REQ_SHOW, "v"},
+        {'[', REQ_PREV, "["},
+        {']', REQ_NEXT, "]"},
         {'L', REQ_LOG, "L"},
         {'x', REQ_STRIP, "x"},
         {'e', REQ_EXPORT, "e"},

@@ -208,7 +208,22 @@ static void open_from_action(struct view_stack *s, const struct action *a)
 	view_stack_push(s, a->open, &args);
 }
 
-/* Requests every view shares: back, help. */
+/* [ and ] in a detail: move the cursor of the list below and show its row
+ * in a fresh detail. */
+static bool step_detail(struct view_stack *s, int delta)
+{
+	struct view *below = s->n >= 2 ? &s->v[s->n - 2] : NULL;
+	size_t row;
+	if (!below || !below->ops->step || !below->ops->step(below, delta) ||
+	    !below->ops->row(below, &row))
+		return true;
+	view_stack_pop(s);
+	struct view_args a = {.row = row};
+	view_stack_push(s, VIEW_DETAIL, &a);
+	return true;
+}
+
+/* Requests every view shares: back, help, [ and ] in a detail. */
 static bool generic(struct view_stack *s, const struct input *in)
 {
 	const struct view *top = view_stack_top(s);
@@ -220,6 +235,8 @@ static bool generic(struct view_stack *s, const struct input *in)
 		view_stack_push(s, VIEW_HELP, NULL);
 		return true;
 	}
+	if ((in->req == REQ_PREV || in->req == REQ_NEXT) && top && top->ops == &view_detail_ops)
+		return step_detail(s, in->req == REQ_NEXT ? 1 : -1);
 	return false;
 }
 

@@ -187,6 +187,14 @@ static void compare_handle(struct view *v, const struct input *in, struct action
 	}
 }
 
+static bool compare_step(struct view *v, int delta)
+{
+	struct compare_state *c = v->st;
+	size_t before = c->l.sel;
+	list_handle(&c->l, delta > 0 ? REQ_DOWN : REQ_UP);
+	return c->l.sel != before;
+}
+
 static bool compare_row(const struct view *v, size_t *row)
 {
 	const struct compare_state *c = v->st;
@@ -202,4 +210,5 @@ const struct view_ops view_compare_ops = {
         .draw = compare_draw,
         .handle = compare_handle,
         .row = compare_row,
+        .step = compare_step,
 };

@@ -681,7 +681,8 @@ static bool detail_row(const struct view *v, size_t *row)
 
 const struct view_ops view_detail_ops = {
         .name = "tensor detail",
-        .hints = "? help|Esc back|Tab pane|s sort|L log|x strip|m retune|u undo|v shipped/what-if",
+        .hints = "? help|Esc back|[ ] prev/next|Tab pane|s sort|L log|x strip|m retune|u undo|v "
+                 "shipped/what-if",
         .open = detail_open,
         .close = detail_close,
         .layout = detail_layout,

@@ -306,6 +306,14 @@ static void table_handle(struct view *v, const struct input *in, struct action *
 	}
 }
 
+static bool table_step(struct view *v, int delta)
+{
+	struct table_state *t = v->st;
+	size_t before = t->l.sel;
+	list_handle(&t->l, delta > 0 ? REQ_DOWN : REQ_UP);
+	return t->l.sel != before;
+}
+
 static bool table_row(const struct view *v, size_t *row)
 {
 	const struct table_state *t = v->st;
@@ -322,4 +330,5 @@ const struct view_ops view_table_ops = {
         .draw = table_draw,
         .handle = table_handle,
         .row = table_row,
+        .step = table_step,
 };

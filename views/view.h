@@ -50,6 +50,8 @@
 	X(REQ_REDO, "redo")                                                                        \
 	X(REQ_COMPARE, "compare as shipped vs what-if")                                            \
 	X(REQ_SHOW, "table shows as shipped / what-if")                                            \
+	X(REQ_PREV, "detail: the previous tensor of the list")                                     \
+	X(REQ_NEXT, "detail: the next tensor of the list")                                         \
 	X(REQ_LOG, "histogram log scale on/off")                                                   \
 	X(REQ_STRIP, "channel strip: SQNR / scale")                                                \
 	X(REQ_EXPORT, "export per-tensor and per-channel CSV")                                     \
@@ -160,6 +162,8 @@ struct view_ops {
 	void (*handle)(struct view *v, const struct input *in, struct action *out);
 	/* The session row under the cursor (may be NULL: no rows). */
 	bool (*row)(const struct view *v, size_t *row);
+	/* Move the cursor by delta rows; false at the ends (may be NULL). */
+	bool (*step)(struct view *v, int delta);
 };
 
 struct view {

@@ -22,7 +22,7 @@ n=${QSCOPE_FUZZ_KEYS:-2000}
 # Every key but q (which would end the run early); letters and digits
 # exercise the text prompts.
 tokens=('<Enter>' '<Esc>' '<Up>' '<Down>' '<Left>' '<Right>' '<PgUp>' '<PgDn>' '<Home>'
-	'<End>' '<Tab>' '<Space>' '<BS>' '<C-r>' '<F1>' '<lt>' / s S a m u c v L x e w r p R '?'
+	'<End>' '<Tab>' '<Space>' '<BS>' '<C-r>' '<F1>' '<lt>' / s S a m u c v L x e w r p R '[' ']' '?'
 	j k g G h l y n 0 1 . _ z)
 sizes=(120x40 80x24 60x20 100x30 81x25 200x60 20x5 79x24 80x23)
 keys=""

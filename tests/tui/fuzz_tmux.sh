@@ -31,7 +31,7 @@ done
 
 RANDOM=${QSCOPE_FUZZ_SEED:-777}
 keys=(Up Down Left Right PPage NPage Home End Enter Escape Tab Space BSpace C-r F1
-	/ s S a m u c v L x e w r p R '?' j k g G h l y n 0 1 . z)
+	/ s S a m u c v L x e w r p R '[' ']' '?' j k g G h l y n 0 1 . z)
 sizes=("120 40" "80 24" "60 20" "100 30" "81 25" "150 50" "30 10")
 sent=0
 while ((sent < 2000)); do

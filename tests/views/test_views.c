@@ -726,6 +726,30 @@ static bool screen_has(struct ui *u, const char *what)
 	return yes;
 }
 
+static void test_detail_steps(void **state)
+{
+	(void)state;
+	struct ui u;
+	size_t row;
+	ui_open(&u, 80, 24, true, true);
+	ui_key(&u, '\r', NULL); /* conv1.weight */
+	ui_key(&u, ']', NULL);
+	assert_true(view_stack_row(&u.vs, &row));
+	assert_int_equal(row, 1);
+	assert_true(screen_has(&u, " conv2.weight  16x8x3x3"));
+	ui_keys(&u, "]]]]]]]"); /* stops at the last row */
+	assert_true(view_stack_row(&u.vs, &row));
+	assert_int_equal(row, NT - 1);
+	ui_key(&u, '[', NULL);
+	assert_true(view_stack_row(&u.vs, &row));
+	assert_int_equal(row, NT - 2);
+	assert_int_equal(u.vs.n, 2); /* still one detail over the table */
+	ui_key(&u, 27, NULL);
+	assert_true(view_stack_row(&u.vs, &row)); /* the table follows */
+	assert_int_equal(row, NT - 2);
+	ui_close(&u);
+}
+
 static void test_detail_states(void **state)
 {
 	(void)state;
@@ -772,6 +796,7 @@ int main(void)
 	        cmocka_unit_test(test_golden_other),     cmocka_unit_test(test_too_small),
 	        cmocka_unit_test(test_sort_filter_mark), cmocka_unit_test(test_list_engine),
 	        cmocka_unit_test(test_help_from_table),  cmocka_unit_test(test_detail_states),
+	        cmocka_unit_test(test_detail_steps),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
