@@ -674,6 +674,37 @@ static int ct_int8(struct model_tensor *w, struct model_tensor *s, struct model_
 	return 0;
 }
 
+/* bitsandbytes LLM.int8: `<m>.weight` I8 [out, ...] + `<m>.SCB` F32 [out]
+ * (row absmax), x = q·SCB/127: per-channel scale SCB/127. */
+static int bnb_int8(struct model *m, struct model_tensor *w, struct qs_error *err)
+{
+	char base[1024];
+	size_t n = strlen(w->name);
+	struct model_tensor *scb;
+	int rc;
+
+	if (w->quant || w->dtype != DTYPE_I8 || w->ndim < 2 || !ends_with(w->name, ".weight") ||
+	    n - 7 >= sizeof base)
+		return 0;
+	snprintf(base, sizeof base, "%.*s", (int)(n - 7), w->name);
+	scb = find_t(m, base, ".SCB");
+	if (!is_float(scb) || scb->nelem != (uint64_t)w->shape[0])
+		return 0;
+	if ((rc = quant_new(w, w->name, 8, -128, 127, err)))
+		return rc;
+	struct tensor_quant *q = w->quant;
+	const char *why;
+	layout_init(&q->layout, w->shape, w->ndim, GRAN_CHANNEL, 0, 0, &why);
+	q->scale = floats_of(scb);
+	q->zero_point = calloc(q->layout.ngroups, sizeof *q->zero_point);
+	if (!q->scale || !q->zero_point)
+		return qs_error_set(err, QS_ERR_NOMEM, "tensor '%s': out of memory", w->name);
+	for (uint64_t c = 0; c < q->layout.ngroups; c++)
+		q->scale[c] /= 127.0f;
+	scb->is_aux = true;
+	return 0;
+}
+
 /* Replace t's data by an owned code buffer of shape [out, in]. */
 static int set_codes(struct model_tensor *t, struct st_raw *r, int8_t *codes, uint64_t out,
                      uint64_t in, enum dtype dt)
@@ -908,6 +939,8 @@ static int apply_conventions(struct model *m, struct st_impl *im, struct qs_erro
 		} else if (t->dtype == DTYPE_I8 || t->dtype == DTYPE_U8) {
 			rc = ct_int8(t, find_t(m, t->name, "_scale"),
 			             find_t(m, t->name, "_zero_point"), err);
+			if (!rc)
+				rc = bnb_int8(m, t, err);
 		}
 	}
 	return rc;

@@ -44,8 +44,11 @@
  *   AWQ (`<m>.qweight` I32 [in, out·b/32], `<m>.qzeros`, `<m>.scales`
  *     [G, out], no g_idx): nibble p of a word holds column [0,2,4,6,1,3,5,7][p]
  *     of its group of 8, x = s·(q − z).
- * bitsandbytes, fp8 weights with weight_scale, 3-bit GPTQ and the nvfp4/
- * mxfp4 formats are not decoded (their tensors stay listed as stored).
+ *   bitsandbytes LLM.int8 (`<m>.weight` I8 + `<m>.SCB` F32 [out]):
+ *     per-channel scale SCB/127.
+ * bitsandbytes 4-bit (nf4/fp4), fp8 weights with weight_scale, 3-bit GPTQ
+ * and the nvfp4/mxfp4 formats are not decoded (their tensors stay listed as
+ * stored).
  *
  * Writing (safetensors_format_ops.write, one file): tensors in source order,
  * packed back to back, header padded with spaces to a multiple of 8,

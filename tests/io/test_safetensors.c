@@ -442,6 +442,36 @@ static void test_awq(void **state)
 	qs_rmtree(dir);
 }
 
+/* bitsandbytes LLM.int8: x = q·SCB/127; SCB (2.54, 1.27): row 0 codes
+ * (127, −50) → 2.54, −1; row 1 codes (10, −127) → 0.1, −1.27. */
+static void test_bnb_int8(void **state)
+{
+	(void)state;
+	static const int8_t w[] = {127, -50, 10, -127};
+	static const float scb[] = {2.54f, 1.27f};
+	const struct tin qt[] = {{"z.weight", "I8", "[2,2]", w, 4},
+	                         {"z.SCB", "F32", "[2]", scb, 8}};
+	size_t n;
+	uint8_t *b = build(qt, 2, NULL, &n);
+	char *dir = qs_tmpdir(), *p = save(dir, "b.safetensors", b, n);
+	struct model *m;
+	struct qs_error err;
+	float y[4];
+
+	assert_int_equal(load_st(p, &m, &err), 0);
+	const struct model_tensor *t = get(m, "z.weight");
+	assert_non_null(t->quant);
+	assert_true(get(m, "z.SCB")->is_aux);
+	assert_int_equal(model_tensor_to_f32(m, t, y, &err), 0);
+	static const double want[] = {2.54, -1, 0.1, -1.27};
+	for (int i = 0; i < 4; i++)
+		assert_close(y[i], want[i], 1e-6, 0);
+	model_free(m);
+	free(p);
+	free(b);
+	qs_rmtree(dir);
+}
+
 /* ---- sharded checkpoints ------------------------------------------------ */
 
 static void test_sharded(void **state)
@@ -636,6 +666,7 @@ int main(void)
 	        cmocka_unit_test(test_compressed_tensors_packed),
 	        cmocka_unit_test(test_gptq),
 	        cmocka_unit_test(test_awq),
+	        cmocka_unit_test(test_bnb_int8),
 	        cmocka_unit_test(test_sharded),
 	        cmocka_unit_test(test_write_int8_per_channel),
 	};
