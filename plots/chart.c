@@ -170,20 +170,25 @@ double chart_strip(struct grid *g, int x, int y, int w, int h, const double *v, 
 	if (n == 0 || w < 1 || h < 1)
 		return 0;
 	size_t cols = n < (size_t)w ? n : (size_t)w;
+	int cw = n < (size_t)w ? (int)((size_t)w / n) : 1; /* columns per slot */
+	cw = cw > 3 ? 3 : cw;
+	int bw = cw > 1 ? cw - 1 : 1; /* a gap between wide slots */
 	for (size_t c = 0; c < cols; c++) {
 		size_t i0 = c * n / cols, i1 = (c + 1) * n / cols;
 		bool flagged;
 		double val =
 		        strip_value(v, i0, i1 > i0 ? i1 : i0 + 1, flag, low_is_worse, &flagged);
 		int style = flagged ? ST_RISK : ST_BAR;
+		int cx = x + (int)c * cw;
 		if (isnan(val)) {
-			grid_put(g, x + (int)c, y + h - 1, '?', ST_WARN);
+			grid_put(g, cx, y + h - 1, '?', ST_WARN);
 			continue;
 		}
 		double frac = isinf(val) ? (val > 0 ? 1 : 0) : hi > lo ? (val - lo) / (hi - lo) : 1;
 		frac = frac < 0 ? 0 : frac > 1 ? 1 : frac;
 		int e = (int)lround(frac * h * 8);
-		vbar(g, x + (int)c, y + h - 1, h, e == 0 ? 1 : e, style);
+		for (int b = 0; b < bw; b++)
+			vbar(g, cx + b, y + h - 1, h, e == 0 ? 1 : e, style);
 	}
 	return (double)n / (double)cols;
 }

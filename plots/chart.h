@@ -51,11 +51,12 @@ int chart_col_of(double v, double lo, double hi, int w);
 /* A horizontal bar of frac (0..1) of w columns in eighths. */
 void chart_bar(struct grid *g, int x, int y, int w, double frac, int style);
 
-/* One column per channel (or per group of channels when n > w, showing the
+/* One slot per channel (or per group of channels when n > w, showing the
  * worst of the group: the lowest value when low_is_worse, else the highest)
- * in h rows of vertical bars scaled to [lo, hi]. flag[i] (may be NULL) draws
+ * in h rows of vertical bars scaled to [lo, hi]. When there is room a slot
+ * is up to 3 columns: a bar of cw − 1 columns and a gap (cw = min(3, w/n)). flag[i] (may be NULL) draws
  * channel i's column in ST_RISK. +inf is drawn full, NaN as '?'.
- * Returns the number of channels per column. */
+ * Returns the number of channels per slot. */
 double chart_strip(struct grid *g, int x, int y, int w, int h, const double *v, size_t n,
                    const bool *flag, double lo, double hi, bool low_is_worse);
 

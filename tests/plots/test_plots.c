@@ -200,6 +200,17 @@ static void test_strip_and_bar(void **state)
 	assert_int_equal(ch_at(g, 0, 0), 0x2581); /* min(5,1)=1 → bottom */
 	assert_int_equal(ch_at(g, 4, 0), 0x2584); /* min(3,5)=3 → half */
 	grid_free(g);
+	/* 2 channels in 6 columns: slots of 3 = a 2-column bar and a gap. */
+	const double two[] = {1, 2};
+	g = grid_new(6, 1, true);
+	chart_strip(g, 0, 0, 6, 1, two, 2, NULL, 0, 2, true);
+	assert_int_equal(ch_at(g, 0, 0), 0x2584); /* 1 of [0, 2]: half */
+	assert_int_equal(ch_at(g, 1, 0), 0x2584);
+	assert_int_equal(ch_at(g, 2, 0), ' ');
+	assert_int_equal(ch_at(g, 3, 0), 0x2588);
+	assert_int_equal(ch_at(g, 4, 0), 0x2588);
+	assert_int_equal(ch_at(g, 5, 0), ' ');
+	grid_free(g);
 	/* A bar of 0.5 over 4 columns is 16 eighths: two full blocks. */
 	g = grid_new(4, 1, true);
 	chart_bar(g, 0, 0, 4, 0.5, ST_BAR);
