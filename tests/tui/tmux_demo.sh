@@ -90,6 +90,19 @@ echo "what-if (mse): $whatif dB, preview said $preview dB"
 [ "$whatif" != "$shipped" ] || fail "SQNR did not change on screen ($shipped dB)"
 screen | grep -Eq 'sym channel(:[0-9]+)? mse' || fail "detail does not name the mse method"
 
+# Undo brings back the default method's figure; Ctrl-R redoes the edit.
+keys u
+wait_for 'undone'
+wait_for '^ conv2\.weight .* minmax'
+wait_for '^ SQNR [-0-9.inf]+ dB'
+undone=$(screen | sed -nE 's/^ SQNR ([-0-9.inf]+) dB.*/\1/p' | head -1)
+echo "after undo (minmax): $undone dB"
+[ "$undone" != "$whatif" ] || fail "undo did not change the SQNR ($undone dB)"
+keys C-r
+wait_for 'redone'
+wait_for '^ conv2\.weight .* mse'
+wait_for "^ SQNR $whatif dB"
+
 # Unsaved choice: q asks first; n stays.
 keys q
 wait_for 'Quit anyway'
