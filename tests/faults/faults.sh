@@ -85,6 +85,8 @@ if [ $is_root = 1 ]; then
 		umount "$tmp/probe"
 	fi
 fi
+# LeakSanitizer cannot stop the world under ptrace: no leak check under strace.
+nolsan=(env "ASAN_OPTIONS=${ASAN_OPTIONS:-}:detect_leaks=0")
 can_strace=0
 if command -v strace >/dev/null && strace -f -o /dev/null -e trace=none true 2>/dev/null; then
 	can_strace=1
@@ -135,18 +137,18 @@ input_intact "ulimit -f"
 if [ $can_strace = 1 ]; then
 	for f in $formats; do
 		fresh "$tmp/inj"
-		run "$tmp/inj" strace -f -o /dev/null -e trace=write -e inject=write:error=ENOSPC:when=2 \
+		run "$tmp/inj" "${nolsan[@]}" strace -f -o /dev/null -e trace=write -e inject=write:error=ENOSPC:when=2 \
 			$(quant "$tmp/inj/out.$f")
 		clean_error "ENOSPC at the 2nd write, quantize .$f"
 		only "ENOSPC quantize .$f" "$tmp/inj"
 		fresh "$tmp/inj"
-		run "$tmp/inj" strace -f -o /dev/null -e trace=fsync,fdatasync \
+		run "$tmp/inj" "${nolsan[@]}" strace -f -o /dev/null -e trace=fsync,fdatasync \
 			-e inject=fsync,fdatasync:error=EIO $(quant "$tmp/inj/out.$f")
 		clean_error "fsync EIO quantize .$f"
 		only "fsync EIO quantize .$f" "$tmp/inj"
 	done
 	fresh "$tmp/inj"
-	run "$tmp/inj" strace -f -o /dev/null -e trace=write -e inject=write:error=ENOSPC:when=1 \
+	run "$tmp/inj" "${nolsan[@]}" strace -f -o /dev/null -e trace=write -e inject=write:error=ENOSPC:when=1 \
 		"$QSCOPE" report "$in/small.onnx" -q --csv "$tmp/inj/t.csv"
 	clean_error "ENOSPC report --csv"
 	only "ENOSPC report --csv" "$tmp/inj"
@@ -217,11 +219,11 @@ if [ $can_strace = 1 ]; then
 	for f in $formats; do
 		# count the writes of an undisturbed run, then kill at the middle one
 		fresh "$tmp/k"
-		strace -f -o "$tmp/trace" -e trace=write $(quant "$tmp/k/out.$f") >/dev/null 2>&1
+		"${nolsan[@]}" strace -f -o "$tmp/trace" -e trace=write $(quant "$tmp/k/out.$f") >/dev/null 2>&1
 		n=$(grep -c 'write(' "$tmp/trace")
 		mid=$(((n + 1) / 2))
 		fresh "$tmp/k"
-		run "$tmp/k" strace -f -o /dev/null -e trace=write -e inject=write:signal=KILL:when=$mid \
+		run "$tmp/k" "${nolsan[@]}" strace -f -o /dev/null -e trace=write -e inject=write:signal=KILL:when=$mid \
 			$(quant "$tmp/k/out.$f")
 		[ "$rc" -eq 137 ] || fail "SIGKILL quantize .$f" "exit $rc, want 137 (killed at write $mid of $n)"
 		[ ! -e "$tmp/k/out.$f" ] || fail "SIGKILL quantize .$f" "a partial out.$f exists"
@@ -230,7 +232,7 @@ if [ $can_strace = 1 ]; then
 		temps=$(ls -A "$tmp/k" | grep -c "^\.out\.$f\.......$" || true)
 		note "SIGKILL at write $mid/$n of .$f: no out.$f; $temps hidden temporary left (atomic.h)"
 		fresh "$tmp/k"
-		run "$tmp/k" strace -f -o /dev/null -e trace=rename,renameat,renameat2 \
+		run "$tmp/k" "${nolsan[@]}" strace -f -o /dev/null -e trace=rename,renameat,renameat2 \
 			-e inject=rename,renameat,renameat2:signal=KILL $(quant "$tmp/k/out.$f")
 		[ "$rc" -eq 137 ] || fail "SIGKILL before rename .$f" "exit $rc, want 137"
 		[ ! -e "$tmp/k/out.$f" ] || fail "SIGKILL before rename .$f" "out.$f exists"
@@ -239,7 +241,7 @@ if [ $can_strace = 1 ]; then
 	fresh "$tmp/k"
 	cp "$in/small.onnx" "$tmp/k/keep.onnx"
 	ksum=$(sha256sum <"$tmp/k/keep.onnx")
-	run "$tmp/k" strace -f -o /dev/null -e trace=write -e inject=write:signal=KILL \
+	run "$tmp/k" "${nolsan[@]}" strace -f -o /dev/null -e trace=write -e inject=write:signal=KILL \
 		$(quant "$tmp/k/keep.onnx")
 	[ "$(sha256sum <"$tmp/k/keep.onnx")" = "$ksum" ] || fail "SIGKILL overwrite" "the old output changed"
 	input_intact "SIGKILL"
