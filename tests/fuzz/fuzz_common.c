@@ -329,6 +329,7 @@ static void check_error(int rc, const struct qs_error *err, const char *what)
 static uint64_t check_shape(const struct model_tensor *t)
 {
 	uint64_t n = 1;
+	bool empty = false;
 
 	if (t->ndim < 0 || t->ndim > QS_MAX_DIMS)
 		fuzz_fail("tensor '%s': ndim %d", t->name, t->ndim);
@@ -336,9 +337,14 @@ static uint64_t check_shape(const struct model_tensor *t)
 		if (t->shape[d] < 0)
 			fuzz_fail("tensor '%s': dim %d is %lld", t->name, d,
 			          (long long)t->shape[d]);
+		empty |= t->shape[d] == 0;
+	}
+	/* an empty tensor may have other huge dims; its product is 0 */
+	for (int d = 0; d < t->ndim && !empty; d++)
 		if (__builtin_mul_overflow(n, (uint64_t)t->shape[d], &n))
 			fuzz_fail("tensor '%s': shape product overflows", t->name);
-	}
+	if (empty)
+		n = 0;
 	if (n != t->nelem)
 		fuzz_fail("tensor '%s': nelem %llu but the shape holds %llu", t->name,
 		          (unsigned long long)t->nelem, (unsigned long long)n);
