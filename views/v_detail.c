@@ -90,7 +90,8 @@ struct detail_state {
 	double *strip_v;
 	bool *flag;
 	struct list ch_list, find_list;
-	const struct tensor_result *res; /* current, refreshed each sync */
+	int tab_y, tab_x0[PANE_COUNT], tab_x1[PANE_COUNT]; /* where the tabs were drawn */
+	const struct tensor_result *res;                   /* current, refreshed each sync */
 	struct wb_row wr;
 };
 
@@ -304,6 +305,7 @@ static int detail_open(struct view *v, const struct view_args *a)
 	d->wb = v->wb;
 	d->row = a->row;
 	d->pane = PANE_STATS;
+	d->tab_y = -1;
 	list_init(&d->ch_list, chan_cols, CC_COUNT, chan_count, chan_get_row, d);
 	list_init(&d->find_list, find_cols, FC_COUNT, find_count, find_get_row, d);
 	d->find_list.sort_col = FC_LEVEL; /* worst first: the key is −level */
@@ -548,11 +550,15 @@ static void draw_stats(struct detail_state *d, struct grid *g, int x, int y, int
 static void draw_tabs(struct detail_state *d, struct grid *g, int x, int y, int w, bool wide)
 {
 	int cx = x;
+	d->tab_y = y;
 	for (int p = 0; p < PANE_COUNT; p++) {
+		d->tab_x0[p] = d->tab_x1[p] = -1;
 		if (wide && (p == PANE_STATS || p == PANE_ERRORS))
 			continue;
 		int st = p == (int)d->pane ? ST_SELECTED : ST_DIM;
+		d->tab_x0[p] = cx;
 		cx += grid_printf(g, cx, y, w - (cx - x), st, " %s ", pane_names[p]);
+		d->tab_x1[p] = cx;
 		cx += 1;
 	}
 	grid_text(g, cx + 1, y, w - (cx + 1 - x), ST_DIM, "(Tab)");
@@ -639,7 +645,10 @@ static void detail_handle(struct view *v, const struct input *in, struct action 
 	if (gm.wide && (d->pane == PANE_STATS || d->pane == PANE_ERRORS))
 		next_pane(d, true);
 	if (in->kind == IN_CLICK) {
-		if (l)
+		for (int p = 0; p < PANE_COUNT && in->my == d->tab_y; p++)
+			if (in->mx >= d->tab_x0[p] && in->mx < d->tab_x1[p])
+				d->pane = (enum pane)p;
+		if (l && in->my != d->tab_y)
 			list_click(l, in->mx, in->my);
 		return;
 	}

@@ -16,6 +16,7 @@ struct retune_state {
 	bool keep_float;
 	enum wb_scope scope;
 	int focus;
+	int field_y; /* screen row of the first field (from the last draw) */
 	uint64_t seq;
 	struct wb_row before;
 };
@@ -281,6 +282,7 @@ static int retune_open(struct view *v, const struct view_args *a)
 	t->spec = t->before.spec;
 	t->keep_float = t->before.keep_float;
 	t->scope = wb_marked_count(v->wb) > 0 ? WB_SCOPE_MARKED : WB_SCOPE_THIS;
+	t->field_y = -100;
 	v->st = t;
 	request_preview(t);
 	return 0;
@@ -394,6 +396,7 @@ static void retune_draw(struct view *v, struct grid *g)
 	snprintf(title, sizeof title, "Retune %s", t->before.name);
 	grid_box(g, x, y, w, h, ST_DIALOG, title);
 	grid_clip(g, x + 1, y + 1, w - 2, h - 2);
+	t->field_y = y + 1;
 	draw_fields(t, g, x + 2, y + 1, w - 4);
 	draw_shipped(t, g, x + 2, y + 1 + NFIELDS, w - 4);
 	draw_compare(t, g, x + 2, y + 2 + NFIELDS, w - 4);
@@ -415,6 +418,15 @@ static void retune_handle(struct view *v, const struct input *in, struct action 
 	struct retune_state *t = v->st;
 	out->kind = ACT_NONE;
 	out->row = t->row;
+	if (in->kind == IN_CLICK) {
+		/* A click picks a field; on the picked field it steps the value. */
+		int f = in->my - t->field_y;
+		if (f >= 0 && f < NFIELDS && f == t->focus)
+			change(t, 1);
+		else if (f >= 0 && f < NFIELDS)
+			t->focus = f;
+		return;
+	}
 	if (in->kind != IN_KEY)
 		return;
 	if (in->req == REQ_UP || in->req == REQ_DOWN) {

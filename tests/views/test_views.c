@@ -744,6 +744,12 @@ static void test_detail_steps(void **state)
 	assert_true(view_stack_row(&u.vs, &row));
 	assert_int_equal(row, NT - 2);
 	assert_int_equal(u.vs.n, 2); /* still one detail over the table */
+	/* A click on the "findings" tab (drawn on row 12 at 80x24) shows it. */
+	assert_false(screen_has(&u, "level\u25b2 finding"));
+	struct input click = {.kind = IN_CLICK, .mx = 30, .my = 12};
+	struct action act;
+	view_stack_handle(&u.vs, &click, &act);
+	assert_true(screen_has(&u, "level\u25b2 finding"));
 	ui_key(&u, 27, NULL);
 	assert_true(view_stack_row(&u.vs, &row)); /* the table follows */
 	assert_int_equal(row, NT - 2);
