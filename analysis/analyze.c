@@ -1222,7 +1222,7 @@ static int sim_float(const float *x, const int64_t *shape, int ndim, const struc
 	for (uint64_t i = 0; i < l.n; i++) {
 		int32_t code;
 		cast_one(t, x[i], &b->xhat[i], &code);
-		if (b->codes)
+		if (b->codes && bits_as_codes)
 			b->codes[i] = code;
 	}
 	float m = cast_max(t);

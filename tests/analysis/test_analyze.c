@@ -652,6 +652,19 @@ static void test_float_cast(void **state)
 	tensor_result_free(&r);
 	assert_null(qtype_find("int3"));
 	assert_ptr_equal(qtype_find("f16"), qt); /* ggml's F16, case-insensitive */
+	/* F32 has no codes: codes_out stays untouched; x̂ = x */
+	int32_t codes[4] = {-5, -5, -5, -5};
+	s.qt = qtype_find("F32");
+	assert_non_null(s.qt);
+	struct qs_error err = {0};
+	assert_int_equal(analyze_simulate(x, shape, 1, &s, NULL, &r, xh, codes, &err), 0);
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(codes[i], -5);
+		assert_close(xh[i], x[i], 0, 0);
+	}
+	assert_true(isinf(r.m.sqnr_db));
+	assert_int_equal(r.m.levels_used, 4);
+	tensor_result_free(&r);
 	assert_int_equal(qtype_find("float8e4m3fn")->storage, DTYPE_F8E4M3FN);
 	if (qtype_find("Q4_0"))
 		assert_ptr_equal(qtype_find("q4_0"), qtype_find("Q4_0"));
