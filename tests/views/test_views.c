@@ -544,11 +544,6 @@ static void test_too_small(void **state)
 	ui_close(&u);
 }
 
-static const struct list *table_list(struct ui *u)
-{
-	return (const struct list *)u->vs.v[0].st + 0; /* struct table_state starts with wb */
-}
-
 static void test_sort_filter_mark(void **state)
 {
 	(void)state;
@@ -582,7 +577,6 @@ static void test_sort_filter_mark(void **state)
 	ui_keys(&u, "conv");
 	ui_key(&u, '\r', &a);
 	view_stack_draw(&u.vs, u.g);
-	(void)table_list;
 	char *t = grid_to_text(u.g);
 	assert_non_null(strstr(t, "shown 2"));
 	assert_null(strstr(t, "fc.weight"));
