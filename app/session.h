@@ -29,10 +29,11 @@ struct session_opts {
 	int jobs;                    /* worker threads; 0 = number of cores */
 	int shard_k, shard_n;        /* analyse only shard k of n (1-based); n = 0: all */
 	/* Additions (batch engineer): */
-	bool axis_explicit; /* defaults.scheme.axis was given (--axis): it wins
-				  * over the graph's output-channel axis */
-	bool no_analysis;   /* load, pair and plan only (quantize): no result
-				  * is computed until a row is edited */
+	bool axis_explicit; /* defaults.scheme.axis was given (--axis); else each row
+			     * takes the graph's axis (channels: output axis; groups:
+			     * reduction axis), or 0 / the last axis without a graph */
+	bool no_analysis;   /* load, pair and plan only (quantize): no result is
+			     * computed until a row is edited */
 	bool drop_channels; /* free per-channel results as they arrive (batch
 			     * without --channels-csv: memory) */
 };
@@ -49,15 +50,17 @@ struct session_row {
 	const char *name;
 	const struct model_tensor *ft; /* float tensor (NULL: unpaired quant) */
 	const struct model_tensor *qt; /* quantized tensor (NULL: simulate) */
-	bool keep_float;               /* recipe/edit said keep-float */
+	bool keep_float;               /* recipe/edit said keep-float; also the
+					* start for biases (graph role) and for
+					* tensors a block qtype cannot take */
 	struct qspec spec;             /* the chosen method ("what-if") */
 	enum row_state state;
 	struct tensor_result shipped; /* measure mode: the model as it is */
 	struct tensor_result whatif;  /* spec applied to the float tensor */
 	char error[256];              /* ROW_FAILED */
 	/* Additions (batch engineer): */
-	size_t ordinal;  /* position in the unsharded row list
-					 * (model order; merge sorts by it) */
+	size_t ordinal;  /* position in the unsharded row list (model order;
+			  * merge sorts by it) */
 	double min_sqnr; /* recipe min_sqnr gate; NAN = none */
 };
 
