@@ -1,12 +1,13 @@
 #include "qs_test.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-void qs_assert_close(double a, double b, double rel, double abs, const char *expr,
-		     const char *file, int line)
+void qs_assert_close(double a, double b, double rel, double abs, const char *expr, const char *file,
+                     int line)
 {
 	double tol = fmax(abs, rel * fabs(b));
 
@@ -72,4 +73,75 @@ void qs_rmtree(const char *path)
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", path);
 	if (system(cmd) != 0)
 		fprintf(stderr, "could not remove %s\n", path);
+}
+
+char *qs_path(const char *dir, const char *name)
+{
+	static char bufs[8][512];
+	static int slot;
+	char *b = bufs[slot++ % 8];
+
+	snprintf(b, sizeof bufs[0], "%s/%s", dir, name);
+	return b;
+}
+
+void *qs_read_file(const char *path, size_t *n)
+{
+	FILE *f = fopen(path, "rb");
+	long len = -1;
+	char *b = NULL;
+
+	if (f && fseek(f, 0, SEEK_END) == 0 && (len = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0)
+		b = malloc((size_t)len + 1);
+	if (!b || fread(b, 1, (size_t)len, f) != (size_t)len) {
+		fail_msg("%s: cannot read: %s", path, strerror(errno));
+		return NULL;
+	}
+	fclose(f);
+	b[len] = 0;
+	*n = (size_t)len;
+	return b;
+}
+
+void qs_write_file(const char *path, const void *p, size_t n)
+{
+	FILE *f = fopen(path, "wb");
+
+	if (!f)
+		fail_msg("%s: %s", path, strerror(errno));
+	if (fwrite(p, 1, n, f) != n || fclose(f) != 0)
+		fail_msg("%s: write failed", path);
+}
+
+void qs_write_text(const char *path, const char *text)
+{
+	qs_write_file(path, text, strlen(text));
+}
+
+double *qs_read_f64(const char *path, size_t *n)
+{
+	double *v = qs_read_file(path, n);
+
+	*n /= sizeof *v;
+	return v;
+}
+
+void qs_assert_f32_equal(const char *what, const float *got, const double *want, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		float w = (float)want[i];
+		if (!(isnan(w) && isnan(got[i])) && memcmp(&w, &got[i], sizeof w) != 0)
+			fail_msg("%s[%zu] = %.9g, numpy says %.17g", what, i, got[i], want[i]);
+	}
+}
+
+int qs_run_py(const char *dir, const char *code)
+{
+	const char *py = getenv("PY");
+	char cmd[1200];
+
+	qs_write_file(qs_path(dir, "gen.py"), code, strlen(code));
+	snprintf(cmd, sizeof cmd, "cd '%s' && '%s' gen.py", dir,
+	         py && *py ? py : "/usr/bin/python3");
+	return system(cmd);
 }

@@ -158,14 +158,9 @@ static struct gb build_valid(uint32_t align)
 
 static char *write_tmp(const char *dir, const char *name, const struct gb *b)
 {
-	char *path = malloc(strlen(dir) + strlen(name) + 2);
-	FILE *f;
+	char *path = strdup(qs_path(dir, name));
 
-	sprintf(path, "%s/%s", dir, name);
-	f = fopen(path, "wb");
-	assert_non_null(f);
-	assert_int_equal(fwrite(b->p, 1, b->n, f), b->n);
-	fclose(f);
+	qs_write_file(path, b->p, b->n);
 	return path;
 }
 

@@ -12,57 +12,28 @@
 
 static char *dir;
 
-static const char *py(void)
-{
-	const char *p = getenv("PY");
-	return p && *p ? p : "/usr/bin/python3";
-}
-
-static int run_py(const char *code)
-{
-	char path[512], cmd[1200];
-	FILE *f;
-
-	snprintf(path, sizeof path, "%s/gen.py", dir);
-	f = fopen(path, "w");
-	if (!f)
-		return -1;
-	fputs(code, f);
-	fclose(f);
-	snprintf(cmd, sizeof cmd, "cd '%s' && '%s' gen.py", dir, py());
-	return system(cmd);
-}
-
-static char *path_of(const char *name)
-{
-	static char buf[4][512];
-	static int k;
-	char *b = buf[k++ % 4];
-
-	snprintf(b, 512, "%s/%s", dir, name);
-	return b;
-}
-
 static int setup(void **state)
 {
 	(void)state;
 	dir = qs_tmpdir();
-	return dir && run_py("import numpy as np\n"
-	                     "np.save('a.npy', np.arange(6, dtype='<f4').reshape(2, 3))\n"
-	                     "import shutil; shutil.copy('a.npy', 'a.weights')\n"
-	                     "open('junk.npy', 'wb').write(b'hello world')\n"
-	                     "open('junk.xyz', 'wb').write(b'hello world')\n"
-	                     "np.savez(open('arch.data', 'wb'), w=np.zeros(3, 'f4'))\n"
-	                     "import zipfile\n"
-	                     "with zipfile.ZipFile('other.data', 'w') as z:\n"
-	                     "    z.writestr('readme.txt', 'hi')\n"
-	                     "z = np.zeros\n"
-	                     "np.savez('f.npz', w1=z((4, 4), 'f4'), w2=z((8, 2), 'f4'),\n"
-	                     "         w3=z((3,), 'f4'), only_f=z((5, 5), 'f4'), idx=z(3, 'i8'))\n"
-	                     "np.savez('q.npz', **{'w1.q': z((4, 4), 'i1'), 'w1.scale': z((4, 1), "
-	                     "'f4'),\n"
-	                     "         'w2': z((8, 2), 'f2'), 'renamed': z((3,), 'f4'),\n"
-	                     "         'extra': z((7,), 'f4')})\n") == 0
+	return dir && qs_run_py(
+	                      dir,
+	                      "import numpy as np\n"
+	                      "np.save('a.npy', np.arange(6, dtype='<f4').reshape(2, 3))\n"
+	                      "import shutil; shutil.copy('a.npy', 'a.weights')\n"
+	                      "open('junk.npy', 'wb').write(b'hello world')\n"
+	                      "open('junk.xyz', 'wb').write(b'hello world')\n"
+	                      "np.savez(open('arch.data', 'wb'), w=np.zeros(3, 'f4'))\n"
+	                      "import zipfile\n"
+	                      "with zipfile.ZipFile('other.data', 'w') as z:\n"
+	                      "    z.writestr('readme.txt', 'hi')\n"
+	                      "z = np.zeros\n"
+	                      "np.savez('f.npz', w1=z((4, 4), 'f4'), w2=z((8, 2), 'f4'),\n"
+	                      "         w3=z((3,), 'f4'), only_f=z((5, 5), 'f4'), idx=z(3, 'i8'))\n"
+	                      "np.savez('q.npz', **{'w1.q': z((4, 4), 'i1'), 'w1.scale': z((4, 1), "
+	                      "'f4'),\n"
+	                      "         'w2': z((8, 2), 'f2'), 'renamed': z((3,), 'f4'),\n"
+	                      "         'extra': z((7,), 'f4')})\n") == 0
 	               ? 0
 	               : -1;
 }
@@ -92,23 +63,23 @@ static void test_load_by_magic(void **state)
 
 	(void)state;
 	/* magic wins over a foreign extension */
-	assert_int_equal(model_load(path_of("a.weights"), &m, &err), 0);
+	assert_int_equal(model_load(qs_path(dir, "a.weights"), &m, &err), 0);
 	assert_int_equal(m->format, FMT_NPY);
 	assert_string_equal(m->tensors[0].name, "a.weights");
 	assert_int_equal(model_find(m, "a.weights"), 0);
 	assert_int_equal(model_find(m, "nope"), -1);
 	model_free(m);
 	/* extension picks the reader, which rejects the content */
-	assert_int_equal(model_load(path_of("junk.npy"), &m, &err), QS_ERR_FORMAT);
+	assert_int_equal(model_load(qs_path(dir, "junk.npy"), &m, &err), QS_ERR_FORMAT);
 	assert_non_null(strstr(err.msg, "junk.npy: bad magic"));
-	assert_int_equal(model_load(path_of("junk.xyz"), &m, &err), QS_ERR_UNSUPPORTED);
+	assert_int_equal(model_load(qs_path(dir, "junk.xyz"), &m, &err), QS_ERR_UNSUPPORTED);
 	assert_non_null(strstr(err.msg, "unknown model format"));
 	/* a zip is an npz by its first member's name, not by magic alone */
-	assert_int_equal(model_load(path_of("arch.data"), &m, &err), 0);
+	assert_int_equal(model_load(qs_path(dir, "arch.data"), &m, &err), 0);
 	assert_int_equal(m->format, FMT_NPZ);
 	model_free(m);
-	assert_int_equal(model_load(path_of("other.data"), &m, &err), QS_ERR_UNSUPPORTED);
-	assert_int_equal(model_load(path_of("missing.npy"), &m, &err), QS_ERR_IO);
+	assert_int_equal(model_load(qs_path(dir, "other.data"), &m, &err), QS_ERR_UNSUPPORTED);
+	assert_int_equal(model_load(qs_path(dir, "missing.npy"), &m, &err), QS_ERR_IO);
 	assert_int_equal(model_load(dir, &m, &err), QS_ERR_IO);
 	model_free(NULL);
 }
@@ -128,8 +99,8 @@ static void test_pairing(void **state)
 	char got[512] = "";
 
 	(void)state;
-	assert_int_equal(model_load(path_of("f.npz"), &f, &err), 0);
-	assert_int_equal(model_load(path_of("q.npz"), &q, &err), 0);
+	assert_int_equal(model_load(qs_path(dir, "f.npz"), &f, &err), 0);
+	assert_int_equal(model_load(qs_path(dir, "q.npz"), &q, &err), 0);
 	assert_int_equal(model_pair(f, q, &p, &err), 0);
 	for (size_t i = 0; i < p.n; i++) {
 		char one[96];
@@ -184,39 +155,39 @@ static void test_write_refusals(void **state)
 	struct stat st0, st1;
 
 	(void)state;
-	assert_int_equal(model_load(path_of("a.npy"), &m, &err), 0);
-	assert_int_equal(symlink(path_of("a.npy"), path_of("link.npy")), 0);
-	assert_int_equal(link(path_of("a.npy"), path_of("hard.npy")), 0);
-	stat(path_of("a.npy"), &st0);
+	assert_int_equal(model_load(qs_path(dir, "a.npy"), &m, &err), 0);
+	assert_int_equal(symlink(qs_path(dir, "a.npy"), qs_path(dir, "link.npy")), 0);
+	assert_int_equal(link(qs_path(dir, "a.npy"), qs_path(dir, "hard.npy")), 0);
+	stat(qs_path(dir, "a.npy"), &st0);
 	before = count_entries();
-	assert_int_equal(model_write(m, &o, path_of("a.npy"), &err), QS_ERR_USAGE);
+	assert_int_equal(model_write(m, &o, qs_path(dir, "a.npy"), &err), QS_ERR_USAGE);
 	assert_non_null(strstr(err.msg, "refusing to overwrite an input"));
-	assert_int_equal(model_write(m, &o, path_of("link.npy"), &err), QS_ERR_USAGE);
-	assert_int_equal(model_write(m, &o, path_of("hard.npy"), &err), QS_ERR_USAGE);
+	assert_int_equal(model_write(m, &o, qs_path(dir, "link.npy"), &err), QS_ERR_USAGE);
+	assert_int_equal(model_write(m, &o, qs_path(dir, "hard.npy"), &err), QS_ERR_USAGE);
 	/* --like is an input too */
 	o.like = m;
-	assert_int_equal(model_write(m, &o, path_of("like.npy"), &err), 0);
+	assert_int_equal(model_write(m, &o, qs_path(dir, "like.npy"), &err), 0);
 	o.like = NULL;
-	assert_int_equal(model_write(m, &o, path_of("out.unknown"), &err), QS_ERR_USAGE);
+	assert_int_equal(model_write(m, &o, qs_path(dir, "out.unknown"), &err), QS_ERR_USAGE);
 	assert_non_null(strstr(err.msg, "cannot tell the output format"));
 	o.to = "npy";
 	assert_int_equal(model_write(m, &o, "-", &err), QS_ERR_USAGE);
 	assert_non_null(strstr(err.msg, "not to stdout"));
 	o.to = "bogus";
-	assert_int_equal(model_write(m, &o, path_of("x.npy"), &err), QS_ERR_USAGE);
+	assert_int_equal(model_write(m, &o, qs_path(dir, "x.npy"), &err), QS_ERR_USAGE);
 	o.to = NULL;
-	assert_int_equal(model_write(m, &o, path_of("no/such/dir/x.npy"), &err), QS_ERR_IO);
+	assert_int_equal(model_write(m, &o, qs_path(dir, "no/such/dir/x.npy"), &err), QS_ERR_IO);
 	/* the writer fails late (a 1-tensor format for a 5-tensor model):
 	 * nothing is left behind */
 	{
 		struct model *z;
-		assert_int_equal(model_load(path_of("f.npz"), &z, &err), 0);
-		assert_int_equal(model_write(z, &o, path_of("many.npy"), &err), QS_ERR_USAGE);
+		assert_int_equal(model_load(qs_path(dir, "f.npz"), &z, &err), 0);
+		assert_int_equal(model_write(z, &o, qs_path(dir, "many.npy"), &err), QS_ERR_USAGE);
 		assert_non_null(strstr(err.msg, "holds one array"));
 		model_free(z);
 	}
 	assert_int_equal(count_entries(), before + 1); /* like.npy only */
-	stat(path_of("a.npy"), &st1);
+	stat(qs_path(dir, "a.npy"), &st1);
 	assert_int_equal(st0.st_mtime, st1.st_mtime);
 	assert_int_equal(st0.st_size, st1.st_size);
 	model_free(m);
@@ -233,12 +204,10 @@ static void test_write_replaces(void **state)
 	mode_t um = umask(022);
 
 	(void)state;
-	assert_int_equal(model_load(path_of("a.npy"), &m, &err), 0);
-	FILE *f = fopen(path_of("r.npy"), "w");
-	fputs("old", f);
-	fclose(f);
-	assert_int_equal(model_write(m, &o, path_of("r.npy"), &err), 0);
-	assert_int_equal(stat(path_of("r.npy"), &st), 0);
+	assert_int_equal(model_load(qs_path(dir, "a.npy"), &m, &err), 0);
+	qs_write_text(qs_path(dir, "r.npy"), "old");
+	assert_int_equal(model_write(m, &o, qs_path(dir, "r.npy"), &err), 0);
+	assert_int_equal(stat(qs_path(dir, "r.npy"), &st), 0);
 	assert_int_equal(st.st_size, 128 + 24);
 	assert_int_equal(st.st_mode & 0777, 0644);
 	umask(um);

@@ -15,27 +15,6 @@
 
 static char *dir;
 
-static const char *py(void)
-{
-	const char *p = getenv("PY");
-	return p && *p ? p : "/usr/bin/python3";
-}
-
-static int run_py(const char *code)
-{
-	char path[512], cmd[1200];
-	FILE *f;
-
-	snprintf(path, sizeof path, "%s/gen.py", dir);
-	f = fopen(path, "w");
-	if (!f)
-		return -1;
-	fputs(code, f);
-	fclose(f);
-	snprintf(cmd, sizeof cmd, "cd '%s' && '%s' gen.py", dir, py());
-	return system(cmd);
-}
-
 static const char *gen_cases =
         "import numpy as np, itertools\n"
         "rng = np.random.default_rng(7)\n"
@@ -81,7 +60,7 @@ static int setup(void **state)
 {
 	(void)state;
 	dir = qs_tmpdir();
-	return dir && run_py(gen_cases) == 0 ? 0 : -1;
+	return dir && qs_run_py(dir, gen_cases) == 0 ? 0 : -1;
 }
 
 static int teardown(void **state)
@@ -91,36 +70,17 @@ static int teardown(void **state)
 	return 0;
 }
 
-static double *read_f64(const char *name, size_t *n)
-{
-	char path[512];
-	struct stat st;
-	double *v;
-	FILE *f;
-
-	snprintf(path, sizeof path, "%s/%s.f64", dir, name);
-	if (stat(path, &st) != 0 || !(f = fopen(path, "rb")))
-		return NULL;
-	*n = (size_t)st.st_size / 8;
-	v = malloc(*n ? *n * 8 : 8);
-	if (v && fread(v, 8, *n, f) != *n) {
-		free(v);
-		v = NULL;
-	}
-	fclose(f);
-	return v;
-}
-
 static void check_case(const char *name)
 {
 	char path[512];
 	struct model *m = NULL;
 	struct qs_error err = {0};
 	size_t n = 0;
-	double *want = read_f64(name, &n);
+	double *want;
 	float *got;
 
-	assert_non_null(want);
+	snprintf(path, sizeof path, "%s/%s.f64", dir, name);
+	want = qs_read_f64(path, &n);
 	snprintf(path, sizeof path, "%s/%s.npy", dir, name);
 	if (model_load(path, &m, &err) != 0)
 		fail_msg("%s: %s", name, err.msg);
@@ -130,10 +90,7 @@ static void check_case(const char *name)
 	assert_int_equal(m->tensors[0].nelem, n);
 	got = malloc((n ? n : 1) * sizeof *got);
 	assert_int_equal(model_tensor_to_f32(m, &m->tensors[0], got, &err), 0);
-	for (size_t i = 0; i < n; i++)
-		if (!(isnan(want[i]) && isnan(got[i])) &&
-		    memcmp(&(float){(float)want[i]}, &got[i], sizeof(float)) != 0)
-			fail_msg("%s[%zu] = %.9g, numpy says %.17g", name, i, got[i], want[i]);
+	qs_assert_f32_equal(name, got, want, n);
 	free(got);
 	free(want);
 	model_free(m);
@@ -194,18 +151,6 @@ static void test_shapes_and_flags(void **state)
 }
 
 /* ---- hostile files ----------------------------------------------------- */
-
-static void write_file(const char *name, const void *p, size_t n)
-{
-	char path[512];
-	FILE *f;
-
-	snprintf(path, sizeof path, "%s/%s", dir, name);
-	f = fopen(path, "wb");
-	assert_non_null(f);
-	assert_int_equal(fwrite(p, 1, n, f), n);
-	fclose(f);
-}
 
 /* A v1 image with the given dict text and data bytes. */
 static size_t make_npy(uint8_t *buf, const char *dict, size_t ndata)
@@ -288,7 +233,7 @@ static void test_bad_headers(void **state)
 	(void)state;
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		size_t n = make_npy(buf, cases[i].dict, cases[i].ndata);
-		write_file(cases[i].name, buf, n);
+		qs_write_file(qs_path(dir, cases[i].name), buf, n);
 		if (cases[i].code) {
 			expect_error(cases[i].name, cases[i].code, cases[i].needle);
 		} else {
@@ -310,20 +255,20 @@ static void test_bad_preamble(void **state)
 
 	(void)state;
 	buf[1] = 'X';
-	write_file("magic.npy", buf, n);
+	qs_write_file(qs_path(dir, "magic.npy"), buf, n);
 	expect_error("magic.npy", QS_ERR_FORMAT, "bad magic at offset 0");
 	buf[1] = 'N';
 	buf[6] = 4;
-	write_file("ver.npy", buf, n);
+	qs_write_file(qs_path(dir, "ver.npy"), buf, n);
 	expect_error("ver.npy", QS_ERR_UNSUPPORTED, "format version 4.0 at offset 6");
 	buf[6] = 2; /* v2 reads 4 length bytes: 0x0036 | ' ' << 16 ... = huge */
-	write_file("v2len.npy", buf, n);
+	qs_write_file(qs_path(dir, "v2len.npy"), buf, n);
 	expect_error("v2len.npy", QS_ERR_FORMAT, "exceeds the");
 	buf[6] = 1;
 	buf[8] = 0xff, buf[9] = 0x00;
-	write_file("hdrlen.npy", buf, n);
+	qs_write_file(qs_path(dir, "hdrlen.npy"), buf, n);
 	expect_error("hdrlen.npy", QS_ERR_FORMAT, "runs past the end of the file");
-	write_file("empty.bin.npy", buf, 0);
+	qs_write_file(qs_path(dir, "empty.bin.npy"), buf, 0);
 	expect_error("empty.bin.npy", QS_ERR_FORMAT, "file is empty");
 }
 
@@ -332,21 +277,14 @@ static void test_bad_preamble(void **state)
 static void test_truncated(void **state)
 {
 	char path[512];
-	uint8_t *img;
 	size_t len;
-	FILE *f;
+	uint8_t *img = qs_read_file(qs_path(dir, "v2.npy"), &len);
 
 	(void)state;
-	snprintf(path, sizeof path, "%s/v2.npy", dir);
-	f = fopen(path, "rb");
-	assert_non_null(f);
-	img = malloc(4096);
-	len = fread(img, 1, 4096, f);
-	fclose(f);
 	for (size_t cut = 1; cut < len; cut++) {
 		struct model *m;
 		struct qs_error err;
-		write_file("cut.npy", img, cut);
+		qs_write_file(qs_path(dir, "cut.npy"), img, cut);
 		snprintf(path, sizeof path, "%s/cut.npy", dir);
 		if (model_load(path, &m, &err) == 0)
 			fail_msg("prefix of %zu bytes loaded", cut);
@@ -370,18 +308,19 @@ static void test_write_roundtrip(void **state)
 	assert_int_equal(model_write(m, &o, out, &err), 0);
 	model_free(m);
 	assert_int_equal(
-	        run_py("import numpy as np\n"
-	               "a = np.load('f8_be_F.npy'); b = np.load('copy.npy')\n"
-	               "assert a.dtype == b.dtype and a.shape == b.shape, (a.dtype, b.dtype)\n"
-	               "assert b.flags.f_contiguous and (a == b).all()\n"),
+	        qs_run_py(dir,
+	                  "import numpy as np\n"
+	                  "a = np.load('f8_be_F.npy'); b = np.load('copy.npy')\n"
+	                  "assert a.dtype == b.dtype and a.shape == b.shape, (a.dtype, b.dtype)\n"
+	                  "assert b.flags.f_contiguous and (a == b).all()\n"),
 	        0);
 	snprintf(src, sizeof src, "%s/f2_le_C.npy", dir);
 	assert_int_equal(model_load(src, &m, &err), 0);
 	assert_int_equal(model_write(m, &o, out, &err), 0); /* replaces copy.npy */
 	model_free(m);
-	assert_int_equal(run_py("import numpy as np\n"
-	                        "a = np.load('f2_le_C.npy'); b = np.load('copy.npy')\n"
-	                        "assert b.dtype == np.float16 and (a == b).all()\n"),
+	assert_int_equal(qs_run_py(dir, "import numpy as np\n"
+	                                "a = np.load('f2_le_C.npy'); b = np.load('copy.npy')\n"
+	                                "assert b.dtype == np.float16 and (a == b).all()\n"),
 	                 0);
 }
 

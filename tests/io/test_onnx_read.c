@@ -14,6 +14,7 @@
 
 #include "model.h"
 #include "onnx.h"
+#include "onnx_fixture.h"
 #include "onnx_impl.h"
 #include "qs_test.h"
 
@@ -21,83 +22,10 @@
 
 /* ---- building small models ---- */
 
-static Onnx__ModelProto *model_new(int64_t opset)
-{
-	Onnx__ModelProto *mp = onnx_xmalloc(sizeof *mp);
-	onnx__model_proto__init(mp);
-	mp->has_ir_version = 1;
-	mp->ir_version = 7;
-	onnx_pb_set_opset(mp, "", opset);
-	mp->graph = onnx_xmalloc(sizeof *mp->graph);
-	onnx__graph_proto__init(mp->graph);
-	mp->graph->name = onnx_strdup("g");
-	return mp;
-}
-
 static Onnx__TensorProto *f32_tensor(const char *name, const int64_t *dims, int nd, const float *v,
                                      size_t n)
 {
 	return onnx_pb_tensor(name, 1, dims, nd, v, n * sizeof *v);
-}
-
-static Onnx__NodeProto *node(Onnx__GraphProto *g, const char *op, const char *const *in, size_t nin,
-                             const char *out)
-{
-	Onnx__NodeProto *n = onnx_pb_node(op, out, in, nin, &out, 1);
-	onnx_pb_graph_insert_node(g, g->n_node, n);
-	return n;
-}
-
-static void save(Onnx__ModelProto *mp, const char *path)
-{
-	size_t n = onnx__model_proto__get_packed_size(mp);
-	uint8_t *b = malloc(n);
-	onnx__model_proto__pack(mp, b);
-	FILE *f = fopen(path, "wb");
-	assert_non_null(f);
-	assert_int_equal(fwrite(b, 1, n, f), n);
-	fclose(f);
-	free(b);
-	onnx__model_proto__free_unpacked(mp, NULL);
-}
-
-static void write_bytes(const char *path, const void *b, size_t n)
-{
-	FILE *f = fopen(path, "wb");
-	assert_non_null(f);
-	assert_int_equal(fwrite(b, 1, n, f), n);
-	fclose(f);
-}
-
-static char *read_all(const char *path, size_t *n)
-{
-	FILE *f = fopen(path, "rb");
-	assert_non_null(f);
-	fseek(f, 0, SEEK_END);
-	*n = (size_t)ftell(f);
-	fseek(f, 0, SEEK_SET);
-	char *b = malloc(*n + 1);
-	assert_int_equal(fread(b, 1, *n, f), *n);
-	fclose(f);
-	return b;
-}
-
-static struct model *load_ok(const char *path)
-{
-	struct model *m = NULL;
-	struct qs_error e = {0};
-	int rc = model_load(path, &m, &e);
-	if (rc)
-		fail_msg("%s: %s", path, e.msg);
-	return m;
-}
-
-static const struct model_tensor *find(const struct model *m, const char *name)
-{
-	int64_t i = model_find(m, name);
-	if (i < 0)
-		fail_msg("tensor %s not found", name);
-	return &m->tensors[i];
 }
 
 /* ---- 1. libonnx-testdata models with quantization ops ---- */
@@ -148,7 +76,7 @@ static void test_testdata_quant_models(void **state)
 		size_t n;
 		if (access(path, R_OK))
 			continue;
-		char *b = read_all(path, &n);
+		char *b = qs_read_file(path, &n);
 		Onnx__ModelProto *mp = onnx__model_proto__unpack(NULL, n, (uint8_t *)b);
 		free(b);
 		bool q = mp && uses_quant_op(mp->graph, 0);
@@ -300,7 +228,7 @@ static void test_typed_fields(void **state)
 	(void)state;
 	char *dir = qs_tmpdir(), path[512];
 	snprintf(path, sizeof path, "%s/typed.onnx", dir);
-	Onnx__ModelProto *mp = model_new(13);
+	Onnx__ModelProto *mp = model_new(7, 13);
 	Onnx__GraphProto *g = mp->graph;
 	int64_t d2 = 2, d3 = 3;
 	/* float_data */
@@ -436,7 +364,7 @@ static void add_external(Onnx__TensorProto *t, const char *loc, const char *off,
 
 static void ext_model(const char *path, const char *loc, const char *off, const char *len)
 {
-	Onnx__ModelProto *mp = model_new(13);
+	Onnx__ModelProto *mp = model_new(7, 13);
 	int64_t d = 4;
 	float v[4] = {0};
 	Onnx__TensorProto *t = f32_tensor("w", &d, 1, v, 4);
@@ -466,7 +394,7 @@ static void test_external_data(void **state)
 	mkdir(sub, 0755);
 	float v[6] = {9, 9, 1.25f, -2.5f, 3.0f, 4.5f};
 	snprintf(data, sizeof data, "%s/m/w.bin", dir);
-	write_bytes(data, v, sizeof v);
+	qs_write_file(data, v, sizeof v);
 	snprintf(path, sizeof path, "%s/m/ok.onnx", dir);
 	ext_model(path, "w.bin", "8", "16");
 	struct model *m = load_ok(path);
@@ -488,7 +416,7 @@ static void test_external_data(void **state)
 	/* a symlink inside the folder that points outside it */
 	char outside[512], link[512];
 	snprintf(outside, sizeof outside, "%s/secret.bin", dir);
-	write_bytes(outside, v, sizeof v);
+	qs_write_file(outside, v, sizeof v);
 	snprintf(link, sizeof link, "%s/m/link.bin", dir);
 	assert_int_equal(symlink(outside, link), 0);
 	snprintf(path, sizeof path, "%s/m/sym.onnx", dir);
@@ -508,44 +436,44 @@ static void test_malformed(void **state)
 	char *dir = qs_tmpdir(), path[512];
 	/* a valid model, then truncated in the middle of its raw_data */
 	snprintf(path, sizeof path, "%s/good.onnx", dir);
-	Onnx__ModelProto *mp = model_new(13);
+	Onnx__ModelProto *mp = model_new(7, 13);
 	int64_t d = 64;
 	float v[64] = {0};
 	onnx_pb_graph_add_init(mp->graph, f32_tensor("w", &d, 1, v, 64));
 	save(mp, path);
 	size_t n;
-	char *b = read_all(path, &n);
+	char *b = qs_read_file(path, &n);
 	snprintf(path, sizeof path, "%s/trunc.onnx", dir);
-	write_bytes(path, b, n - 100);
+	qs_write_file(path, b, n - 100);
 	expect_error(path, "trunc.onnx", "truncated");
 	/* field 7 (graph) sent as a varint: wrong wire type */
 	uint8_t wire[] = {0x08, 0x07, 0x38, 0x05};
 	snprintf(path, sizeof path, "%s/wire.onnx", dir);
-	write_bytes(path, wire, sizeof wire);
+	qs_write_file(path, wire, sizeof wire);
 	expect_error(path, "wire.onnx", "wrong wire type");
 	free(b);
 	/* dims say 64 floats, raw_data has 60 */
-	mp = model_new(13);
+	mp = model_new(7, 13);
 	onnx_pb_graph_add_init(mp->graph, f32_tensor("w", &d, 1, v, 60));
 	snprintf(path, sizeof path, "%s/size.onnx", dir);
 	save(mp, path);
 	expect_error(path, "size.onnx", "raw_data has 240");
 	/* absurd dims */
-	mp = model_new(13);
+	mp = model_new(7, 13);
 	int64_t huge[] = {1LL << 40, 1LL << 40};
 	onnx_pb_graph_add_init(mp->graph, onnx_pb_tensor("w", 1, huge, 2, v, 4));
 	snprintf(path, sizeof path, "%s/absurd.onnx", dir);
 	save(mp, path);
 	expect_error(path, "absurd.onnx", "absurd dims");
 	/* negative dim */
-	mp = model_new(13);
+	mp = model_new(7, 13);
 	int64_t neg = -4;
 	onnx_pb_graph_add_init(mp->graph, onnx_pb_tensor("w", 1, &neg, 1, v, 16));
 	snprintf(path, sizeof path, "%s/neg.onnx", dir);
 	save(mp, path);
 	expect_error(path, "neg.onnx", "negative dim");
 	/* typed field count mismatch */
-	mp = model_new(13);
+	mp = model_new(7, 13);
 	Onnx__TensorProto *t = onnx_pb_tensor("w", 1, &d, 1, NULL, 0);
 	t->has_raw_data = 0;
 	free(t->raw_data.data);
@@ -557,7 +485,7 @@ static void test_malformed(void **state)
 	save(mp, path);
 	expect_error(path, "typed.onnx", "float_data has 3 entries");
 	/* subgraphs nested 70 deep */
-	mp = model_new(13);
+	mp = model_new(7, 13);
 	Onnx__GraphProto *g = mp->graph;
 	for (int k = 0; k < 70; k++) {
 		const char *in[] = {"c"};
@@ -579,11 +507,11 @@ static void test_malformed(void **state)
 	expect_error(path, "deep.onnx", "nested deeper than 64");
 	/* an empty file and a model without a graph */
 	snprintf(path, sizeof path, "%s/empty.onnx", dir);
-	write_bytes(path, "", 0);
+	qs_write_file(path, "", 0);
 	expect_error(path, "empty.onnx", "empty");
 	uint8_t nograph[] = {0x08, 0x07};
 	snprintf(path, sizeof path, "%s/nograph.onnx", dir);
-	write_bytes(path, nograph, sizeof nograph);
+	qs_write_file(path, nograph, sizeof nograph);
 	expect_error(path, "nograph.onnx", "no graph");
 	qs_rmtree(dir);
 }
@@ -595,7 +523,7 @@ static void test_qoperator_and_facts(void **state)
 	(void)state;
 	char *dir = qs_tmpdir(), path[512];
 	snprintf(path, sizeof path, "%s/q.onnx", dir);
-	Onnx__ModelProto *mp = model_new(13);
+	Onnx__ModelProto *mp = model_new(7, 13);
 	Onnx__GraphProto *g = mp->graph;
 	/* QLinearConv, weight int8 [2,3,1,1] per channel, bias int32 */
 	int64_t dw[] = {2, 3, 1, 1}, d2 = 2;
@@ -724,7 +652,7 @@ static void test_runtime_quantize(void **state)
 	(void)state;
 	char *dir = qs_tmpdir(), path[512];
 	snprintf(path, sizeof path, "%s/qdq.onnx", dir);
-	Onnx__ModelProto *mp = model_new(13);
+	Onnx__ModelProto *mp = model_new(7, 13);
 	Onnx__GraphProto *g = mp->graph;
 	int64_t dw[] = {2, 3, 1, 1}, d2 = 2;
 	float w[6] = {1.0f, -0.75f, 0.3f, 0.2f, 0.125f, -40.0f}, s[2] = {0.5f, 0.25f};

@@ -11,81 +11,18 @@
 
 #include "model.h"
 #include "onnx.h"
+#include "onnx_fixture.h"
 #include "onnx_impl.h"
 #include "qs_test.h"
-
-static Onnx__ModelProto *model_new(int64_t opset)
-{
-	Onnx__ModelProto *mp = onnx_xmalloc(sizeof *mp);
-	onnx__model_proto__init(mp);
-	mp->has_ir_version = 1;
-	mp->ir_version = 4;
-	onnx_pb_set_opset(mp, "", opset);
-	mp->graph = onnx_xmalloc(sizeof *mp->graph);
-	onnx__graph_proto__init(mp->graph);
-	mp->graph->name = onnx_strdup("g");
-	return mp;
-}
-
-static Onnx__NodeProto *node(Onnx__GraphProto *g, const char *op, const char *const *in, size_t nin,
-                             const char *out)
-{
-	Onnx__NodeProto *n = onnx_pb_node(op, out, in, nin, &out, 1);
-	onnx_pb_graph_insert_node(g, g->n_node, n);
-	return n;
-}
-
-static void save(Onnx__ModelProto *mp, const char *path)
-{
-	size_t n = onnx__model_proto__get_packed_size(mp);
-	uint8_t *b = malloc(n);
-	onnx__model_proto__pack(mp, b);
-	FILE *f = fopen(path, "wb");
-	assert_non_null(f);
-	assert_int_equal(fwrite(b, 1, n, f), n);
-	fclose(f);
-	free(b);
-	onnx__model_proto__free_unpacked(mp, NULL);
-}
-
-static uint8_t *read_all(const char *path, size_t *n)
-{
-	FILE *f = fopen(path, "rb");
-	assert_non_null(f);
-	fseek(f, 0, SEEK_END);
-	*n = (size_t)ftell(f);
-	fseek(f, 0, SEEK_SET);
-	uint8_t *b = malloc(*n + 1);
-	assert_int_equal(fread(b, 1, *n, f), *n);
-	fclose(f);
-	return b;
-}
 
 static Onnx__ModelProto *unpack_file(const char *path)
 {
 	size_t n;
-	uint8_t *b = read_all(path, &n);
+	uint8_t *b = qs_read_file(path, &n);
 	Onnx__ModelProto *mp = onnx__model_proto__unpack(NULL, n, b);
 	free(b);
 	assert_non_null(mp);
 	return mp;
-}
-
-static struct model *load_ok(const char *path)
-{
-	struct model *m = NULL;
-	struct qs_error e = {0};
-	if (model_load(path, &m, &e))
-		fail_msg("%s: %s", path, e.msg);
-	return m;
-}
-
-static const struct model_tensor *find(const struct model *m, const char *name)
-{
-	int64_t i = model_find(m, name);
-	if (i < 0)
-		fail_msg("tensor %s not found", name);
-	return &m->tensors[i];
 }
 
 static const Onnx__NodeProto *find_node(const Onnx__GraphProto *g, const char *op, const char *out)
@@ -135,7 +72,7 @@ static void seeded(float *x, size_t n, uint64_t seed, double sigma)
  * given opset, W held by a Constant node, M an initializer. */
 static void conv_matmul_model(const char *path, int64_t opset)
 {
-	Onnx__ModelProto *mp = model_new(opset);
+	Onnx__ModelProto *mp = model_new(4, opset);
 	Onnx__GraphProto *g = mp->graph;
 	int64_t dw[] = {4, 3, 3, 3}, db = 4, dm[] = {64, 8};
 	float w[108], b[4] = {0.1f, -0.2f, 0.3f, 0.05f}, mm[512];
@@ -284,7 +221,7 @@ static void test_opset_conversion(void **state)
 	(void)state;
 	char *dir = qs_tmpdir(), fpath[512], qpath[512];
 	snprintf(fpath, sizeof fpath, "%s/f.onnx", dir);
-	Onnx__ModelProto *mp = model_new(9);
+	Onnx__ModelProto *mp = model_new(4, 9);
 	Onnx__GraphProto *g = mp->graph;
 	int64_t dm[] = {4, 4};
 	float mm[16];
@@ -333,7 +270,7 @@ static void test_opset_conversion(void **state)
 	assert_close(v, 6.0, 0, 0);
 	model_free(qm);
 	/* a Softmax of unknown rank cannot be raised to 13 safely: refused */
-	mp = model_new(9);
+	mp = model_new(4, 9);
 	onnx_pb_graph_add_init(mp->graph, onnx_pb_tensor("M", 1, dm, 2, mm, sizeof mm));
 	node(mp->graph, "MatMul", mi, 2, "y");
 	const char *smi[] = {"y"};
@@ -352,7 +289,7 @@ static void test_opset_conversion(void **state)
  * bias −1.2156529426574707; int16 activations with scale 1e-4. */
 static void samsung_model(const char *path)
 {
-	Onnx__ModelProto *mp = model_new(21);
+	Onnx__ModelProto *mp = model_new(4, 21);
 	Onnx__GraphProto *g = mp->graph;
 	int64_t dw[] = {4, 2, 1, 1}, d4 = 4;
 	float w[8], b[4] = {0.1f, -0.2f, 0.3f, -1.2156529426574707f}, sx = 1e-4f;
@@ -553,7 +490,7 @@ static void test_float8(void **state)
 	(void)state;
 	char *dir = qs_tmpdir(), fpath[512], qpath[512];
 	snprintf(fpath, sizeof fpath, "%s/f.onnx", dir);
-	Onnx__ModelProto *mp = model_new(13);
+	Onnx__ModelProto *mp = model_new(4, 13);
 	int64_t dm[] = {2, 3};
 	float w[6] = {1.0f, 0.5f, -2.0f, 448.0f, 1000.0f, NAN};
 	onnx_pb_graph_add_init(mp->graph, onnx_pb_tensor("M", 1, dm, 2, w, sizeof w));
@@ -594,13 +531,11 @@ static void test_unknown_fields(void **state)
 	snprintf(fpath, sizeof fpath, "%s/f.onnx", dir);
 	conv_matmul_model(fpath, 13);
 	size_t n;
-	uint8_t *b = read_all(fpath, &n);
+	uint8_t *b = qs_read_file(fpath, &n);
 	uint8_t extra[] = {0xa0, 0x06, 0x2a}; /* tag (100 << 3 | 0), value 42 */
 	b = realloc(b, n + sizeof extra);
 	memcpy(b + n, extra, sizeof extra);
-	FILE *f = fopen(fpath, "wb");
-	assert_int_equal(fwrite(b, 1, n + sizeof extra, f), n + sizeof extra);
-	fclose(f);
+	qs_write_file(fpath, b, n + sizeof extra);
 	free(b);
 	struct model *fm = load_ok(fpath);
 	snprintf(qpath, sizeof qpath, "%s/q.onnx", dir);
@@ -608,7 +543,7 @@ static void test_unknown_fields(void **state)
 	struct qs_error e = {0};
 	if (write_all(fm, &s, false, qpath, &e))
 		fail_msg("%s", e.msg);
-	b = read_all(qpath, &n);
+	b = qs_read_file(qpath, &n);
 	bool seen = false;
 	for (size_t i = 0; i + 3 <= n; i++)
 		seen |= !memcmp(b + i, extra, sizeof extra);
@@ -632,7 +567,7 @@ static void test_demo_bytes(void **state)
 		snprintf(a, sizeof a, "%s/%s", dir, names[i]);
 		snprintf(b, sizeof b, "%s/share/demo/%s", QSCOPE_SRC, names[i]);
 		size_t na, nb;
-		uint8_t *x = read_all(a, &na), *y = read_all(b, &nb);
+		uint8_t *x = qs_read_file(a, &na), *y = qs_read_file(b, &nb);
 		assert_int_equal(na, nb);
 		assert_memory_equal(x, y, na);
 		assert_true(na < 200 * 1024);

@@ -10,25 +10,6 @@
 
 static char *dir;
 
-static char *path_of(const char *name)
-{
-	static char buf[4][512];
-	static int k;
-	char *b = buf[k++ % 4];
-
-	snprintf(b, 512, "%s/%s", dir, name);
-	return b;
-}
-
-static void put(const char *name, const char *text)
-{
-	FILE *f = fopen(path_of(name), "w");
-
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-}
-
 static int setup(void **state)
 {
 	(void)state;
@@ -59,13 +40,14 @@ static void test_apply(void **state)
 	const struct recipe_rule *u;
 
 	(void)state;
-	put("r.csv", "pattern,action,bits,scheme,granularity,method\n"
-	             "*.bias,keep-float,,,,\n"
-	             "\"layers.0.*,x\",quantize,4,asym,group:32,percentile:99.9\n"
-	             "layers.*,quantize,,,tensor,mse\n"
-	             "\n"
-	             "*,quantize,,,,\n");
-	assert_int_equal(recipe_load(path_of("r.csv"), &r, &err), 0);
+	qs_write_text(qs_path(dir, "r.csv"),
+	              "pattern,action,bits,scheme,granularity,method\n"
+	              "*.bias,keep-float,,,,\n"
+	              "\"layers.0.*,x\",quantize,4,asym,group:32,percentile:99.9\n"
+	              "layers.*,quantize,,,tensor,mse\n"
+	              "\n"
+	              "*,quantize,,,,\n");
+	assert_int_equal(recipe_load(qs_path(dir, "r.csv"), &r, &err), 0);
 	assert_int_equal(r->n, 4);
 
 	s = defaults();
@@ -111,10 +93,10 @@ static void test_optional_columns(void **state)
 
 	(void)state;
 	/* any order; qtype and min_sqnr optional */
-	put("o.csv", "min_sqnr,qtype,action,pattern\n"
-	             "35.5,Q4_0,quantize,blk.*\n"
-	             ",,quantize,w\n");
-	assert_int_equal(recipe_load(path_of("o.csv"), &r, &err), 0);
+	qs_write_text(qs_path(dir, "o.csv"), "min_sqnr,qtype,action,pattern\n"
+	                                     "35.5,Q4_0,quantize,blk.*\n"
+	                                     ",,quantize,w\n");
+	assert_int_equal(recipe_load(qs_path(dir, "o.csv"), &r, &err), 0);
 	assert_true(r->rules[0].has_min_sqnr);
 	assert_close(r->rules[0].min_sqnr, 35.5, 0, 0);
 	recipe_apply(r, "blk.0", &s, &keep);
@@ -124,15 +106,15 @@ static void test_optional_columns(void **state)
 	assert_false(r->rules[1].has_min_sqnr);
 	recipe_free(r);
 	/* a spreadsheet's BOM and CRLF line ends */
-	put("x.csv", "\xEF\xBB\xBFpattern,action,bits\r\nw,quantize,6\r\n");
-	assert_int_equal(recipe_load(path_of("x.csv"), &r, &err), 0);
+	qs_write_text(qs_path(dir, "x.csv"), "\xEF\xBB\xBFpattern,action,bits\r\nw,quantize,6\r\n");
+	assert_int_equal(recipe_load(qs_path(dir, "x.csv"), &r, &err), 0);
 	assert_int_equal(r->n, 1);
 	assert_string_equal(r->rules[0].pattern, "w");
 	assert_int_equal(r->rules[0].bits, 6);
 	recipe_free(r);
 	/* bits without a qtype drop a linear qtype that would override them */
-	put("b.csv", "pattern,action,bits\nw,quantize,4\n");
-	assert_int_equal(recipe_load(path_of("b.csv"), &r, &err), 0);
+	qs_write_text(qs_path(dir, "b.csv"), "pattern,action,bits\nw,quantize,4\n");
+	assert_int_equal(recipe_load(qs_path(dir, "b.csv"), &r, &err), 0);
 	s = defaults();
 	s.qt = qtype_find("int8");
 	assert_non_null(s.qt);
@@ -147,8 +129,8 @@ static void expect_error(const char *text, const char *needle)
 	struct recipe *r = (struct recipe *)1;
 	struct qs_error err = {0};
 
-	put("bad.csv", text);
-	if (recipe_load(path_of("bad.csv"), &r, &err) != QS_ERR_FORMAT ||
+	qs_write_text(qs_path(dir, "bad.csv"), text);
+	if (recipe_load(qs_path(dir, "bad.csv"), &r, &err) != QS_ERR_FORMAT ||
 	    !strstr(err.msg, needle) || !strstr(err.msg, "bad.csv"))
 		fail_msg("\"%s\": message \"%s\", want \"%s\"", text, err.msg, needle);
 	assert_null(r);
@@ -194,10 +176,10 @@ static void test_save_roundtrip(void **state)
 	s.scheme.group_size = 64;
 	s.method.kind = METHOD_PERCENTILE, s.method.percentile = 99.99;
 	assert_int_equal(recipe_add(r, "*", &s, false), 0);
-	assert_int_equal(recipe_save(path_of("s.csv"), r, &err), 0);
+	assert_int_equal(recipe_save(qs_path(dir, "s.csv"), r, &err), 0);
 	recipe_free(r);
 
-	assert_int_equal(recipe_load(path_of("s.csv"), &back, &err), 0);
+	assert_int_equal(recipe_load(qs_path(dir, "s.csv"), &back, &err), 0);
 	assert_int_equal(back->n, 2);
 	/* the escaped pattern matches only the exact name */
 	assert_ptr_equal(recipe_apply(back, "a[0]*,b", NULL, &keep), &back->rules[0]);
@@ -220,7 +202,7 @@ static void test_save_roundtrip(void **state)
 	         dir, py && *py ? py : "/usr/bin/python3");
 	assert_int_equal(system(cmd), 0);
 	r = recipe_new();
-	assert_int_equal(recipe_save(path_of("no/dir/s.csv"), r, &err), QS_ERR_IO);
+	assert_int_equal(recipe_save(qs_path(dir, "no/dir/s.csv"), r, &err), QS_ERR_IO);
 	recipe_free(r);
 }
 

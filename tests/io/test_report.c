@@ -13,37 +13,6 @@
 
 static char *dir;
 
-static const char *py(void)
-{
-	const char *p = getenv("PY");
-	return p && *p ? p : "/usr/bin/python3";
-}
-
-static int run_py(const char *code)
-{
-	char path[512], cmd[1200];
-	FILE *f;
-
-	snprintf(path, sizeof path, "%s/gen.py", dir);
-	f = fopen(path, "w");
-	if (!f)
-		return -1;
-	fputs(code, f);
-	fclose(f);
-	snprintf(cmd, sizeof cmd, "cd '%s' && '%s' gen.py", dir, py());
-	return system(cmd);
-}
-
-static char *path_of(const char *name)
-{
-	static char buf[8][512];
-	static int k;
-	char *b = buf[k++ % 8];
-
-	snprintf(b, 512, "%s/%s", dir, name);
-	return b;
-}
-
 static int setup(void **state)
 {
 	(void)state;
@@ -147,46 +116,53 @@ static void test_python_reads(void **state)
 
 	(void)state;
 	fill_result(&r, ch, &fd);
-	write_reports(path_of("t.csv"), path_of("c.csv"), "conv1.weight", &r);
+	write_reports(qs_path(dir, "t.csv"), qs_path(dir, "c.csv"), "conv1.weight", &r);
 	assert_int_equal(
-	        run_py("import csv, math\n"
-	               "want = 'tensor,shape,dtype,qtype,elements,bits,scheme,granularity,method,"
-	               "scale_min,scale_max,zero_point,clip_min,clip_max,mse,rmse,mae,max_abs_err,"
-	               "sqnr_db,cosine,clipped_pct,levels_used,entropy_bits,overflow_risk'.split(',"
-	               "')\n"
-	               "rows = list(csv.reader(open('t.csv', newline='')))\n"
-	               "assert rows[0][:24] == want, rows[0]\n"
-	               "assert rows[0][24:29] == "
-	               "['rmse_over_scale','n_nan','n_inf','status','note']\n"
-	               "assert all(len(r) == len(rows[0]) for r in rows) and len(rows) == 3\n"
-	               "d = dict(zip(rows[0], rows[1]))\n"
-	               "assert d['tensor'] == 'conv1.weight' and d['shape'] == '64x3x3x3'\n"
-	               "assert d['dtype'] == 'f32' and d['qtype'] == 'int8' and d['elements'] == "
-	               "'1728'\n"
-	               "assert d['scheme'] == 'sym' and d['granularity'] == 'channel'\n"
-	               "assert d['method'] == 'percentile:99.9' and d['bits'] == '8'\n"
-	               "assert float(d['scale_min']) == 0.1 and float(d['scale_max']) == 1/3\n"
-	               "assert d['zero_point'] == '0' and float(d['clip_min']) == -16.25\n"
-	               "assert float(d['mse']) == 0.000244140625 and float(d['rmse']) == 0.015625\n"
-	               "assert d['sqnr_db'] == 'inf' and math.isnan(float(d['cosine']))\n"
-	               "assert d['cosine'] == 'nan' and d['rmse_over_scale'] == '-inf'\n"
-	               "assert float(d['clipped_pct']) == 12.5 and d['levels_used'] == '255'\n"
-	               "assert d['overflow_risk'] == 'warn' and d['n_nan'] == '3' and d['status'] "
-	               "== 'ok'\n"
-	               "assert d['note'] == 'scale 1e-06 below 1e-05, \"tiny\"', d['note']\n"
-	               "assert d['whatif_method'] == ''\n"
-	               "e = dict(zip(rows[0], rows[2]))\n"
-	               "assert e['tensor'] == 'bad,name' and e['shape'] == 'scalar' and e['dtype'] "
-	               "== 'f16'\n"
-	               "assert e['status'] == 'failed' and e['note'] == 'x.npy: boom' and e['mse'] "
-	               "== ''\n"
-	               "c = list(csv.reader(open('c.csv', newline='')))\n"
-	               "assert c[0] == 'tensor,channel,elements,min,max,scale,zero_point,mse,rmse,"
-	               "max_abs_err,sqnr_db,clipped_pct,overflow_risk'.split(','), c[0]\n"
-	               "assert len(c) == 3 and c[2][1] == '1' and c[2][6] == '-3'\n"
-	               "assert float(c[1][3]) == -1.5 and float(c[2][3]) == -2.5 and "
-	               "float(c[1][7]) == 1e-300\n"
-	               "assert c[1][10] == '42.5' and c[2][10] == '-inf' and c[2][12] == 'risk'\n"),
+	        qs_run_py(
+	                dir,
+	                "import csv, math\n"
+	                "want = 'tensor,shape,dtype,qtype,elements,bits,scheme,granularity,method,"
+	                "scale_min,scale_max,zero_point,clip_min,clip_max,mse,rmse,mae,max_abs_err,"
+	                "sqnr_db,cosine,clipped_pct,levels_used,entropy_bits,overflow_risk'.split('"
+	                ","
+	                "')\n"
+	                "rows = list(csv.reader(open('t.csv', newline='')))\n"
+	                "assert rows[0][:24] == want, rows[0]\n"
+	                "assert rows[0][24:29] == "
+	                "['rmse_over_scale','n_nan','n_inf','status','note']\n"
+	                "assert all(len(r) == len(rows[0]) for r in rows) and len(rows) == 3\n"
+	                "d = dict(zip(rows[0], rows[1]))\n"
+	                "assert d['tensor'] == 'conv1.weight' and d['shape'] == '64x3x3x3'\n"
+	                "assert d['dtype'] == 'f32' and d['qtype'] == 'int8' and d['elements'] == "
+	                "'1728'\n"
+	                "assert d['scheme'] == 'sym' and d['granularity'] == 'channel'\n"
+	                "assert d['method'] == 'percentile:99.9' and d['bits'] == '8'\n"
+	                "assert float(d['scale_min']) == 0.1 and float(d['scale_max']) == 1/3\n"
+	                "assert d['zero_point'] == '0' and float(d['clip_min']) == -16.25\n"
+	                "assert float(d['mse']) == 0.000244140625 and float(d['rmse']) == "
+	                "0.015625\n"
+	                "assert d['sqnr_db'] == 'inf' and math.isnan(float(d['cosine']))\n"
+	                "assert d['cosine'] == 'nan' and d['rmse_over_scale'] == '-inf'\n"
+	                "assert float(d['clipped_pct']) == 12.5 and d['levels_used'] == '255'\n"
+	                "assert d['overflow_risk'] == 'warn' and d['n_nan'] == '3' and d['status'] "
+	                "== 'ok'\n"
+	                "assert d['note'] == 'scale 1e-06 below 1e-05, \"tiny\"', d['note']\n"
+	                "assert d['whatif_method'] == ''\n"
+	                "e = dict(zip(rows[0], rows[2]))\n"
+	                "assert e['tensor'] == 'bad,name' and e['shape'] == 'scalar' and "
+	                "e['dtype'] "
+	                "== 'f16'\n"
+	                "assert e['status'] == 'failed' and e['note'] == 'x.npy: boom' and "
+	                "e['mse'] "
+	                "== ''\n"
+	                "c = list(csv.reader(open('c.csv', newline='')))\n"
+	                "assert c[0] == 'tensor,channel,elements,min,max,scale,zero_point,mse,rmse,"
+	                "max_abs_err,sqnr_db,clipped_pct,overflow_risk'.split(','), c[0]\n"
+	                "assert len(c) == 3 and c[2][1] == '1' and c[2][6] == '-3'\n"
+	                "assert float(c[1][3]) == -1.5 and float(c[2][3]) == -2.5 and "
+	                "float(c[1][7]) == 1e-300\n"
+	                "assert c[1][10] == '42.5' and c[2][10] == '-inf' and c[2][12] == "
+	                "'risk'\n"),
 	        0);
 }
 
@@ -201,9 +177,9 @@ static void test_reader_and_merge(void **state)
 
 	(void)state;
 	fill_result(&r, ch, &fd);
-	write_reports(path_of("a.csv"), path_of("ac.csv"), "layer.a", &r);
-	write_reports(path_of("b.csv"), path_of("bc.csv"), "layer.b", &r);
-	assert_int_equal(report_table_load(path_of("a.csv"), &t, &err), 0);
+	write_reports(qs_path(dir, "a.csv"), qs_path(dir, "ac.csv"), "layer.a", &r);
+	write_reports(qs_path(dir, "b.csv"), qs_path(dir, "bc.csv"), "layer.b", &r);
+	assert_int_equal(report_table_load(qs_path(dir, "a.csv"), &t, &err), 0);
 	assert_int_equal(t->kind, REPORT_TENSORS);
 	assert_int_equal(t->nrows, 2);
 	assert_int_equal(report_table_col(t, "sqnr_db"), 18);
@@ -213,59 +189,52 @@ static void test_reader_and_merge(void **state)
 	report_table_free(t);
 
 	/* a and b both hold "bad,name": overlapping shards */
-	parts[0] = path_of("a.csv"), parts[1] = path_of("b.csv");
-	assert_int_equal(report_merge(parts, 2, path_of("m.csv"), &err), QS_ERR_FORMAT);
+	parts[0] = qs_path(dir, "a.csv"), parts[1] = qs_path(dir, "b.csv");
+	assert_int_equal(report_merge(parts, 2, qs_path(dir, "m.csv"), &err), QS_ERR_FORMAT);
 	assert_non_null(strstr(err.msg, "both report tensor 'bad,name'"));
-	parts[0] = path_of("ac.csv"), parts[1] = path_of("bc.csv");
-	assert_int_equal(report_merge(parts, 2, path_of("mc.csv"), &err), 0);
-	assert_int_equal(report_table_load(path_of("mc.csv"), &t, &err), 0);
+	parts[0] = qs_path(dir, "ac.csv"), parts[1] = qs_path(dir, "bc.csv");
+	assert_int_equal(report_merge(parts, 2, qs_path(dir, "mc.csv"), &err), 0);
+	assert_int_equal(report_table_load(qs_path(dir, "mc.csv"), &t, &err), 0);
 	assert_int_equal(t->kind, REPORT_CHANNELS);
 	assert_int_equal(t->nrows, 4);
 	assert_string_equal(report_table_cell(t, 2, 0), "layer.b");
 	report_table_free(t);
-	assert_int_equal(run_py("import csv\n"
-	                        "a = list(csv.reader(open('ac.csv'))); b = "
-	                        "list(csv.reader(open('bc.csv')))\n"
-	                        "m = list(csv.reader(open('mc.csv')))\n"
-	                        "assert m == a + b[1:]\n"),
+	assert_int_equal(qs_run_py(dir, "import csv\n"
+	                                "a = list(csv.reader(open('ac.csv'))); b = "
+	                                "list(csv.reader(open('bc.csv')))\n"
+	                                "m = list(csv.reader(open('mc.csv')))\n"
+	                                "assert m == a + b[1:]\n"),
 	                 0);
-	dup[0] = path_of("ac.csv"), dup[1] = path_of("ac.csv");
-	assert_int_equal(report_merge(dup, 2, path_of("x.csv"), &err), QS_ERR_FORMAT);
+	dup[0] = qs_path(dir, "ac.csv"), dup[1] = qs_path(dir, "ac.csv");
+	assert_int_equal(report_merge(dup, 2, qs_path(dir, "x.csv"), &err), QS_ERR_FORMAT);
 	assert_non_null(strstr(err.msg, "channel 0"));
-	parts[0] = path_of("a.csv"), parts[1] = path_of("ac.csv");
-	assert_int_equal(report_merge(parts, 2, path_of("x.csv"), &err), QS_ERR_FORMAT);
+	parts[0] = qs_path(dir, "a.csv"), parts[1] = qs_path(dir, "ac.csv");
+	assert_int_equal(report_merge(parts, 2, qs_path(dir, "x.csv"), &err), QS_ERR_FORMAT);
 	assert_non_null(strstr(err.msg, "header differs"));
-	assert_int_equal(report_merge(parts, 1, path_of("a.csv"), &err), QS_ERR_USAGE);
+	assert_int_equal(report_merge(parts, 1, qs_path(dir, "a.csv"), &err), QS_ERR_USAGE);
 	assert_non_null(strstr(err.msg, "refusing to overwrite an input"));
-	assert_null(fopen(path_of("x.csv"), "r"));
+	assert_null(fopen(qs_path(dir, "x.csv"), "r"));
 }
 
 static void test_reader_rejects(void **state)
 {
 	struct report_table *t = NULL;
 	struct qs_error err;
-	FILE *f;
 
 	(void)state;
-	f = fopen(path_of("bad1.csv"), "w");
-	fputs("a,b,c\n1,2,3\n", f);
-	fclose(f);
-	assert_int_equal(report_table_load(path_of("bad1.csv"), &t, &err), QS_ERR_FORMAT);
+	qs_write_text(qs_path(dir, "bad1.csv"), "a,b,c\n1,2,3\n");
+	assert_int_equal(report_table_load(qs_path(dir, "bad1.csv"), &t, &err), QS_ERR_FORMAT);
 	assert_non_null(strstr(err.msg, "line 1: header is not a qscope"));
-	f = fopen(path_of("bad2.csv"), "w");
-	fputs("tensor,channel,elements,min,max,scale,zero_point,mse,rmse,max_abs_err,sqnr_db,"
-	      "clipped_pct,overflow_risk\nw,0,1\n",
-	      f);
-	fclose(f);
-	assert_int_equal(report_table_load(path_of("bad2.csv"), &t, &err), QS_ERR_FORMAT);
+	qs_write_text(
+	        qs_path(dir, "bad2.csv"),
+	        "tensor,channel,elements,min,max,scale,zero_point,mse,rmse,max_abs_err,sqnr_db,"
+	        "clipped_pct,overflow_risk\nw,0,1\n");
+	assert_int_equal(report_table_load(qs_path(dir, "bad2.csv"), &t, &err), QS_ERR_FORMAT);
 	assert_non_null(strstr(err.msg, "bad2.csv: line 2: 3 cells, header has 13"));
-	f = fopen(path_of("bad3.csv"), "w");
-	fputs("tensor,\"chan\n", f);
-	fclose(f);
-	assert_int_equal(report_table_load(path_of("bad3.csv"), &t, &err), QS_ERR_FORMAT);
-	f = fopen(path_of("empty.csv"), "w");
-	fclose(f);
-	assert_int_equal(report_table_load(path_of("empty.csv"), &t, &err), QS_ERR_FORMAT);
+	qs_write_text(qs_path(dir, "bad3.csv"), "tensor,\"chan\n");
+	assert_int_equal(report_table_load(qs_path(dir, "bad3.csv"), &t, &err), QS_ERR_FORMAT);
+	qs_write_text(qs_path(dir, "empty.csv"), "");
+	assert_int_equal(report_table_load(qs_path(dir, "empty.csv"), &t, &err), QS_ERR_FORMAT);
 	assert_non_null(strstr(err.msg, "empty file"));
 	assert_null(t);
 }

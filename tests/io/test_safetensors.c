@@ -61,14 +61,9 @@ static uint8_t *build(const struct tin *t, size_t n, const char *extra, size_t *
 
 static char *save(const char *dir, const char *name, const void *b, size_t n)
 {
-	char *p = malloc(strlen(dir) + strlen(name) + 2);
-	FILE *f;
+	char *p = strdup(qs_path(dir, name));
 
-	sprintf(p, "%s/%s", dir, name);
-	f = fopen(p, "wb");
-	assert_non_null(f);
-	assert_int_equal(fwrite(b, 1, n, f), n);
-	fclose(f);
+	qs_write_file(p, b, n);
 	return p;
 }
 
