@@ -65,6 +65,12 @@ const struct model_format_ops *model_format_by_path(const char *path)
 
 /* ---- files ------------------------------------------------------------- */
 
+const char *model_path_base(const char *path)
+{
+	const char *s = strrchr(path, '/');
+	return s ? s + 1 : path;
+}
+
 int model_map_file(const char *path, const uint8_t **data, size_t *len, struct qs_error *err)
 {
 	struct stat st;

@@ -162,6 +162,10 @@ void quantized_tensor_free(struct quantized_tensor *q); /* NULL-safe; frees memb
 int model_map_file(const char *path, const uint8_t **data, size_t *len, struct qs_error *err);
 void model_unmap_file(const uint8_t *data, size_t len);
 
+/* The last component of path (after the last '/'), as readers and writers
+ * name a file in their messages; points into path. */
+const char *model_path_base(const char *path);
+
 /* Is this a tensor qscope analyses (a float or quantized weight-like tensor
  * with at least one element, not an auxiliary scale/zero point/int index)? */
 bool model_tensor_analysable(const struct model_tensor *t);

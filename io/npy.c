@@ -379,12 +379,10 @@ static bool npy_sniff(const uint8_t *head, size_t len, const char *path)
 
 static char *npy_stem(const char *path)
 {
-	const char *b = strrchr(path, '/');
-	size_t n;
+	const char *b = model_path_base(path);
+	size_t n = strlen(b);
 	char *s;
 
-	b = b ? b + 1 : path;
-	n = strlen(b);
 	if (n > 4 && strcmp(b + n - 4, ".npy") == 0)
 		n -= 4;
 	s = malloc(n + 1);
@@ -411,7 +409,7 @@ static void npy_fill_tensor(struct model_tensor *t, const struct npy_array *a, c
 static int npy_load(const char *path, struct model *m, struct qs_error *err)
 {
 	struct npy_impl *im = calloc(1, sizeof *im);
-	const char *label = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+	const char *label = model_path_base(path);
 	struct npy_array a;
 	int rc;
 
@@ -667,7 +665,7 @@ int npy_outputs_for_tensor(const struct model *src, size_t i, const struct tenso
 static int npy_write(const struct model *src, const struct write_opts *o, FILE *out,
                      const char *out_path, struct qs_error *err)
 {
-	const char *label = strrchr(out_path, '/') ? strrchr(out_path, '/') + 1 : out_path;
+	const char *label = model_path_base(out_path);
 	struct npy_out *v;
 	size_t n;
 	int rc;

@@ -287,7 +287,7 @@ static int load_members(zip_t *za, const char *label, struct model *m, struct qs
 
 static int npz_load(const char *path, struct model *m, struct qs_error *err)
 {
-	const char *label = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+	const char *label = model_path_base(path);
 	struct npz_impl *im = calloc(1, sizeof *im);
 	zip_source_t *src;
 	zip_error_t ze;
@@ -799,7 +799,7 @@ static int npz_close(zip_t *za, struct member_cache *c, const char *label, struc
 static int npz_write(const struct model *src, const struct write_opts *o, FILE *out,
                      const char *out_path, struct qs_error *err)
 {
-	const char *label = strrchr(out_path, '/') ? strrchr(out_path, '/') + 1 : out_path;
+	const char *label = model_path_base(out_path);
 	struct member_cache c = {.src = src, .o = o, .tensor = -1};
 	struct zsink sink = {.f = out};
 	zip_source_t *s;

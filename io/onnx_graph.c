@@ -760,7 +760,7 @@ int onnx_graph_analyse(struct model *m, struct qs_error *err)
 	struct onnx_model *om = m->impl;
 	struct ga a = {.m = m,
 	               .om = om,
-	               .file = onnx_basename(m->path ? m->path : "model.onnx"),
+	               .file = model_path_base(m->path ? m->path : "model.onnx"),
 	               .err = err};
 	size_t nn = om->mp->graph->n_node;
 	bool ok = smap_init(&a.tensor, m->ntensors) && smap_init(&a.alias, m->ntensors) &&

@@ -47,7 +47,6 @@ struct onnx_model {
 };
 
 /* ---- onnx_read.c ---- */
-const char *onnx_basename(const char *path);
 /* Decode tp into t (dtype, shape, data). dir: folder for external data. */
 int onnx_tensor_decode(struct onnx_model *om, const Onnx__TensorProto *tp, const char *name,
                        const char *file, struct model_tensor *t, struct qs_error *err);

@@ -41,12 +41,6 @@ int32_t onnx_dtype_from_qs(enum dtype t)
 	return 0;
 }
 
-const char *onnx_basename(const char *path)
-{
-	const char *s = strrchr(path, '/');
-	return s ? s + 1 : path;
-}
-
 void *onnx_own(struct onnx_model *om, size_t bytes)
 {
 	if (om->nowned == om->capowned) {
@@ -485,7 +479,7 @@ static int collect_graph(struct collect *c, Onnx__GraphProto *g, int depth)
 
 static int map_file(const char *path, struct onnx_model *om, struct qs_error *err)
 {
-	const char *file = onnx_basename(path);
+	const char *file = model_path_base(path);
 	int fd = open(path, O_RDONLY);
 	if (fd < 0)
 		return qs_error_set(err, QS_ERR_IO, "%s: %s", path, strerror(errno));
@@ -543,7 +537,7 @@ static void onnx_unload(struct model *m)
 
 static int onnx_load(const char *path, struct model *m, struct qs_error *err)
 {
-	const char *file = onnx_basename(path);
+	const char *file = model_path_base(path);
 	struct onnx_model *om = calloc(1, sizeof *om);
 	if (!om)
 		return qs_error_set(err, QS_ERR_NOMEM, "%s: out of memory", file);
@@ -615,7 +609,7 @@ int onnx_tensor_file_load(const char *path, struct onnx_tensor_file *out, struct
 	int rc = map_file(path, &om, err);
 	if (rc)
 		return rc;
-	const char *file = onnx_basename(path);
+	const char *file = model_path_base(path);
 	Onnx__TensorProto *tp = onnx__tensor_proto__unpack(NULL, om.map_len, om.map);
 	if (!tp) {
 		munmap(om.map, om.map_len);

@@ -105,7 +105,7 @@ static void cp_graph(struct cp *c, Onnx__GraphProto *g, int depth)
 static int cp_open(const struct model *m, struct cp *c, struct qs_error *err)
 {
 	const struct onnx_model *om = m->impl;
-	const char *file = onnx_basename(m->path ? m->path : "model.onnx");
+	const char *file = model_path_base(m->path ? m->path : "model.onnx");
 	*c = (struct cp){0};
 	c->mp = onnx__model_proto__unpack(NULL, om->map_len, om->map);
 	if (!c->mp || !c->mp->graph)

@@ -474,7 +474,7 @@ static int index_shards(const char *path, char ***out, size_t *n, struct qs_erro
 /* "…-00002-of-00004.safetensors" → k = 2, n = 4 and the prefix length. */
 static bool shard_pattern(const char *path, unsigned *k, unsigned *n, size_t *prefix)
 {
-	const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+	const char *base = model_path_base(path);
 	size_t bl = strlen(base);
 	const char *tail = "-00000-of-00000.safetensors";
 	size_t tl = strlen(tail);
