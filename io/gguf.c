@@ -172,21 +172,36 @@ static const char *find_duplicate(char **names, size_t n)
 	return dup;
 }
 
+/* A zeroed table of count entries, after checking that count entries of at
+ * least min_each bytes fit in what is left (the field at offset at counted
+ * them); NULL with *rc set on failure. */
+static void *alloc_table(struct cur *c, uint64_t count, size_t min_each, size_t at,
+                         const char *field, const char *what, size_t size, int *rc)
+{
+	void *p;
+
+	if (count > (c->len - c->pos) / min_each) {
+		char msg[96];
+		snprintf(msg, sizeof msg, "%" PRIu64 " %s cannot fit in the %zu bytes left", count,
+		         what, c->len - c->pos);
+		*rc = cur_fail(c, at, field, msg);
+		return NULL;
+	}
+	if (!(p = calloc(count ? count : 1, size)))
+		*rc = qs_error_set(c->err, QS_ERR_NOMEM, "%s: out of memory", c->label);
+	return p;
+}
+
 static int parse_kvs(struct cur *c, struct gguf_file *g)
 {
 	char **keys;
 	const char *dup;
+	int rc;
 
 	/* every KV takes at least 8 (key length) + 4 (type) + 1 bytes */
-	if (g->nkv > (c->len - c->pos) / 13) {
-		char msg[96];
-		snprintf(msg, sizeof msg, "%" PRIu64 " KVs cannot fit in the %zu bytes left",
-		         g->nkv, c->len - c->pos);
-		return cur_fail(c, 16, "metadata_kv_count", msg);
-	}
-	g->kv = calloc(g->nkv ? g->nkv : 1, sizeof *g->kv);
-	if (!g->kv)
-		return qs_error_set(c->err, QS_ERR_NOMEM, "%s: out of memory", c->label);
+	if (!(g->kv = alloc_table(c, g->nkv, 13, 16, "metadata_kv_count", "KVs", sizeof *g->kv,
+	                          &rc)))
+		return rc;
 	for (uint64_t i = 0; i < g->nkv; i++) {
 		struct gguf_kv *kv = &g->kv[i];
 		const char *k;
@@ -293,16 +308,12 @@ static int parse_type(struct cur *c, struct gguf_tensor_info *ti, uint64_t i)
 
 static int parse_infos(struct cur *c, struct gguf_file *g)
 {
+	int rc;
+
 	/* name length 8 + n_dims 4 + one dim 8 + type 4 + offset 8 */
-	if (g->ntensors > (c->len - c->pos) / 32) {
-		char msg[96];
-		snprintf(msg, sizeof msg, "%" PRIu64 " tensors cannot fit in the %zu bytes left",
-		         g->ntensors, c->len - c->pos);
-		return cur_fail(c, 8, "tensor_count", msg);
-	}
-	g->ti = calloc(g->ntensors ? g->ntensors : 1, sizeof *g->ti);
-	if (!g->ti)
-		return qs_error_set(c->err, QS_ERR_NOMEM, "%s: out of memory", c->label);
+	if (!(g->ti = alloc_table(c, g->ntensors, 32, 8, "tensor_count", "tensors", sizeof *g->ti,
+	                          &rc)))
+		return rc;
 	for (uint64_t i = 0; i < g->ntensors; i++) {
 		struct gguf_tensor_info *ti = &g->ti[i];
 		size_t at = c->pos;
