@@ -109,9 +109,7 @@ static bool softmax_same(struct up *u, Onnx__GraphProto *g, Onnx__NodeProto *n)
 		rank = value_rank(g, n->output[0]);
 	if (rank < 0)
 		rank = n->n_output ? value_rank(u->mp->graph, n->output[0]) : -1;
-	if (axis == -1 || (rank > 0 && (axis == rank - 1 || axis == -1)))
-		return true;
-	return false;
+	return axis == -1 || (rank > 0 && axis == rank - 1);
 }
 
 static void add_const(struct up *u, Onnx__GraphProto *g, Onnx__NodeProto *n, const struct conv *c,

@@ -22,6 +22,14 @@ char *onnx_strdup(const char *s)
 	return d;
 }
 
+static char **strv_dup(const char *const *v, size_t n)
+{
+	char **d = onnx_xmalloc(n * sizeof *d);
+	for (size_t i = 0; i < n; i++)
+		d[i] = onnx_strdup(v[i]);
+	return d;
+}
+
 static void *grow(void *arr, size_t n, size_t elem)
 {
 	void *p = realloc(arr, (n + 1) * elem);
@@ -60,13 +68,9 @@ Onnx__NodeProto *onnx_pb_node(const char *op, const char *name, const char *cons
 	if (name)
 		n->name = onnx_strdup(name);
 	n->n_input = nin;
-	n->input = onnx_xmalloc(nin * sizeof *n->input);
-	for (size_t i = 0; i < nin; i++)
-		n->input[i] = onnx_strdup(in[i]);
+	n->input = strv_dup(in, nin);
 	n->n_output = nout;
-	n->output = onnx_xmalloc(nout * sizeof *n->output);
-	for (size_t i = 0; i < nout; i++)
-		n->output[i] = onnx_strdup(out[i]);
+	n->output = strv_dup(out, nout);
 	return n;
 }
 
@@ -191,22 +195,23 @@ Onnx__ValueInfoProto *onnx_pb_value_info(const char *name, int32_t elem, const i
 
 void onnx_pb_set_opset(Onnx__ModelProto *mp, const char *domain, int64_t version)
 {
-	for (size_t i = 0; i < mp->n_opset_import; i++) {
-		Onnx__OperatorSetIdProto *o = mp->opset_import[i];
-		const char *d = o->domain ? o->domain : "";
+	Onnx__OperatorSetIdProto *o = NULL;
+
+	for (size_t i = 0; i < mp->n_opset_import && !o; i++) {
+		const char *d = mp->opset_import[i]->domain ? mp->opset_import[i]->domain : "";
 		if (!strcmp(d, "ai.onnx"))
 			d = "";
-		if (!strcmp(d, domain)) {
-			o->has_version = 1;
-			o->version = version;
-			return;
-		}
+		if (!strcmp(d, domain))
+			o = mp->opset_import[i];
 	}
-	Onnx__OperatorSetIdProto *o = onnx_xmalloc(sizeof *o);
-	onnx__operator_set_id_proto__init(o);
-	o->domain = onnx_strdup(domain);
+	if (!o) {
+		o = onnx_xmalloc(sizeof *o);
+		onnx__operator_set_id_proto__init(o);
+		o->domain = onnx_strdup(domain);
+		mp->opset_import =
+		        grow(mp->opset_import, mp->n_opset_import, sizeof *mp->opset_import);
+		mp->opset_import[mp->n_opset_import++] = o;
+	}
 	o->has_version = 1;
 	o->version = version;
-	mp->opset_import = grow(mp->opset_import, mp->n_opset_import, sizeof *mp->opset_import);
-	mp->opset_import[mp->n_opset_import++] = o;
 }
