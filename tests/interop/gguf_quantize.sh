@@ -6,15 +6,8 @@
 # file, and --method mse lowers the total RMSE of Q4_0 and Q4_1 (and the
 # others) below llama.cpp's reference on the same weights.
 set -euo pipefail
-models="$QSCOPE_SHARED/models"
-export GGUF_PY="$QSCOPE_SRC/share/setup/node_modules/llama.cpp-gguf/gguf-py"
+. "$QSCOPE_SRC/tests/interop/gguf_env.inc"
 helper="$QSCOPE_BUILD/tests/test_gguf"
-ref="$QSCOPE_SRC/tests/interop/gguf_ref.py"
-src="$models/silero_vad_legacy.F32.gguf"
-[ -f "$src" ] || { echo "no shared models: skipped"; exit 77; }
-[ -f "$GGUF_PY/gguf/__init__.py" ] || { echo "gguf-py missing (run share/setup/deps.sh): skipped"; exit 77; }
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
 
 # qscope quantize when the CLI is built, else the same writer through the C API
 quantize() { # in out qtype method

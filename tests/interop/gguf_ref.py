@@ -19,6 +19,7 @@ import os
 import sys
 
 import numpy as np
+from qs_fixtures import run_command
 
 sys.path.insert(0, os.environ["GGUF_PY"])
 import gguf  # noqa: E402
@@ -181,10 +182,7 @@ def main(argv):
     cmds = {"dequant-f32": dequant_f32, "kquants": kquants, "same-data": same_data,
             "readall": readall, "metrics": metrics, "total-rmse": total_rmse,
             "st-quant-equal": st_quant_equal}
-    if len(argv) < 2 or argv[1] not in cmds:
-        print(__doc__, file=sys.stderr)
-        return 2
-    return cmds[argv[1]](*argv[2:]) or 0
+    return run_command(cmds, argv, __doc__)
 
 
 if __name__ == "__main__":

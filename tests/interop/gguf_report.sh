@@ -6,15 +6,8 @@
 # relative. The same figures through the C API (model_pair + engine metrics,
 # test_safetensors' helper mode) are checked too.
 set -euo pipefail
-models="$QSCOPE_SHARED/models"
-export GGUF_PY="$QSCOPE_SRC/share/setup/node_modules/llama.cpp-gguf/gguf-py"
-ref="$QSCOPE_SRC/tests/interop/gguf_ref.py"
+. "$QSCOPE_SRC/tests/interop/gguf_env.inc"
 helper="$QSCOPE_BUILD/tests/test_safetensors"
-src="$models/silero_vad_legacy.F32.gguf"
-[ -f "$src" ] || { echo "no shared models: skipped"; exit 77; }
-[ -f "$GGUF_PY/gguf/__init__.py" ] || { echo "gguf-py missing (run share/setup/deps.sh): skipped"; exit 77; }
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
 
 for ty in Q8_0 Q4_0 Q4_1 Q5_0 Q5_1; do
   q="$models/silero_vad_legacy.$ty.gguf"

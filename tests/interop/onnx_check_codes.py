@@ -11,23 +11,13 @@ import sys
 
 import numpy as np
 import onnx
-from onnx import numpy_helper
-
-
-def floats(model):
-    out = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
-    for n in model.graph.node:
-        if n.op_type == "Constant":
-            for a in n.attribute:
-                if a.name == "value":
-                    out[n.output[0]] = numpy_helper.to_array(a.t)
-    return out
+from qs_fixtures import onnx_floats, onnx_inits
 
 
 def main(fpath, qpath):
     fm, qm = onnx.load(fpath), onnx.load(qpath)
-    fw = floats(fm)
-    qi = {t.name: numpy_helper.to_array(t) for t in qm.graph.initializer}
+    fw = onnx_floats(fm)
+    qi = onnx_inits(qm)
     checked = 0
     for n in qm.graph.node:
         if n.op_type != "DequantizeLinear" or n.input[0] not in qi:

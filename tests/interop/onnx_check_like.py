@@ -10,21 +10,11 @@ import sys
 
 import numpy as np
 import onnx
-from onnx import numpy_helper
-
-
-def floats(model):
-    out = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
-    for n in model.graph.node:
-        if n.op_type == "Constant":
-            for a in n.attribute:
-                if a.name == "value":
-                    out[n.output[0]] = numpy_helper.to_array(a.t)
-    return out
+from qs_fixtures import onnx_floats, onnx_inits
 
 
 def deq(model, node):
-    init = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
+    init = onnx_inits(model)
     q = init[node.input[0]].astype(np.float64)
     s = init[node.input[1]].astype(np.float32)
     z = init[node.input[2]].astype(np.float64) if len(node.input) > 2 and node.input[2] else 0
@@ -58,7 +48,7 @@ def gsig(g):
 
 if gsig(qm.graph) != gsig(lm.graph) or qm.opset_import != lm.opset_import:
     sys.exit("--like output differs in structure from the model it follows")
-fw = floats(fm)
+fw = onnx_floats(fm)
 qn = {n.output[0]: n for n in qm.graph.node if n.op_type == "DequantizeLinear"}
 better = checked = 0
 for n in lm.graph.node:

@@ -10,10 +10,11 @@ import sys
 import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
+from qs_fixtures import onnx_inits
 
 if sys.argv[1] == "--bias":
     m = onnx.load(sys.argv[2])
-    init = {t.name: numpy_helper.to_array(t) for t in m.graph.initializer}
+    init = onnx_inits(m)
     dq = next(n for n in m.graph.node if n.op_type == "DequantizeLinear" and n.output[0] == "B")
     q = init[dq.input[0]].astype(np.float64)
     s = init[dq.input[1]].astype(np.float32)

@@ -24,6 +24,7 @@ import struct
 import sys
 
 import numpy as np
+from qs_fixtures import run_command
 
 
 def write_st(path, tensors, meta=None, pad=True):
@@ -324,10 +325,7 @@ def read_int8(fpath, qpath):
 def main(argv):
     cmds = {"dtypes": dtypes, "compare": compare, "pairs": pairs, "check-csv": check_csv,
             "read-int8": read_int8}
-    if len(argv) < 2 or argv[1] not in cmds:
-        print(__doc__, file=sys.stderr)
-        return 2
-    return cmds[argv[1]](*argv[2:]) or 0
+    return run_command(cmds, argv, __doc__)
 
 
 if __name__ == "__main__":
