@@ -84,6 +84,24 @@ static int load_st(const char *path, struct model **out, struct qs_error *err)
 	return rc;
 }
 
+/* Build the tensors into a fresh folder's file and load it; the file is
+ * mapped, so the folder goes at once. */
+static struct model *load_built(const struct tin *t, size_t nt, const char *file)
+{
+	size_t n;
+	uint8_t *b = build(t, nt, NULL, &n);
+	char *dir = qs_tmpdir(), *p = save(dir, file, b, n);
+	struct model *m;
+	struct qs_error err;
+
+	if (load_st(p, &m, &err))
+		fail_msg("%s: %s", file, err.msg);
+	free(p);
+	free(b);
+	qs_rmtree(dir);
+	return m;
+}
+
 static const struct model_tensor *get(const struct model *m, const char *name)
 {
 	int64_t i = model_find(m, name);
@@ -341,13 +359,7 @@ static void test_compressed_tensors_packed(void **state)
 	const struct tin qt[] = {{"l.weight_packed", "I32", "[2,1]", packed, 8},
 	                         {"l.weight_shape", "I32", "[2]", shape, 8},
 	                         {"l.weight_scale", "F16", "[2,1]", scale, 4}};
-	size_t n;
-	uint8_t *b = build(qt, 3, NULL, &n);
-	char *dir = qs_tmpdir(), *p = save(dir, "p.safetensors", b, n);
-	struct model *m;
-	struct qs_error err;
-
-	assert_int_equal(load_st(p, &m, &err), 0);
+	struct model *m = load_built(qt, 3, "p.safetensors");
 	const struct model_tensor *t = get(m, "l.weight_packed");
 	assert_non_null(t->quant);
 	assert_string_equal(t->quant->float_name, "l.weight");
@@ -356,9 +368,6 @@ static void test_compressed_tensors_packed(void **state)
 	assert_int_equal(t->shape[1], 3);
 	check_values(m, "l.weight_packed", (double[]){-4, 0, 3.5, 2, -2, 4}, 6);
 	model_free(m);
-	free(p);
-	free(b);
-	qs_rmtree(dir);
 }
 
 /* GPTQ 4-bit: in 8, out 2, 2 groups of 4. qweight [1, 2]: column o holds
@@ -377,13 +386,7 @@ static void test_gptq(void **state)
 	                         {"x.qzeros", "I32", "[2,1]", qz, 8},
 	                         {"x.scales", "F16", "[2,2]", sc, 8},
 	                         {"x.g_idx", "I32", "[8]", gi, 32}};
-	size_t n;
-	uint8_t *b = build(qt, 4, NULL, &n);
-	char *dir = qs_tmpdir(), *p = save(dir, "g.safetensors", b, n);
-	struct model *m;
-	struct qs_error err;
-
-	assert_int_equal(load_st(p, &m, &err), 0);
+	struct model *m = load_built(qt, 4, "g.safetensors");
 	const struct model_tensor *t = get(m, "x.qweight");
 	assert_non_null(t->quant);
 	assert_string_equal(t->quant->float_name, "x.weight");
@@ -399,9 +402,6 @@ static void test_gptq(void **state)
 	check_values(m, "x.qweight", want, 16);
 	assert_true(get(m, "x.scales")->is_aux);
 	model_free(m);
-	free(p);
-	free(b);
-	qs_rmtree(dir);
 }
 
 /* AWQ 4-bit: in 2, out 8, one group. Row 0's word has nibble p = p, and
@@ -417,14 +417,8 @@ static void test_awq(void **state)
 	const struct tin qt[] = {{"y.qweight", "I32", "[2,1]", qw, 8},
 	                         {"y.qzeros", "I32", "[1,1]", qz, 4},
 	                         {"y.scales", "F16", "[1,8]", sc, 16}};
-	size_t n;
-	uint8_t *b = build(qt, 3, NULL, &n);
-	char *dir = qs_tmpdir(), *p = save(dir, "a.safetensors", b, n);
-	struct model *m;
-	struct qs_error err;
+	struct model *m = load_built(qt, 3, "a.safetensors");
 	static const int code[8] = {0, 4, 1, 5, 2, 6, 3, 7};
-
-	assert_int_equal(load_st(p, &m, &err), 0);
 	double want[16];
 	for (int o = 0; o < 8; o++) {
 		want[2 * o] = 0.5 * (code[o] - 1);
@@ -432,9 +426,6 @@ static void test_awq(void **state)
 	}
 	check_values(m, "y.qweight", want, 16);
 	model_free(m);
-	free(p);
-	free(b);
-	qs_rmtree(dir);
 }
 
 /* bitsandbytes LLM.int8: x = q·SCB/127; SCB (2.54, 1.27): row 0 codes
@@ -446,14 +437,9 @@ static void test_bnb_int8(void **state)
 	static const float scb[] = {2.54f, 1.27f};
 	const struct tin qt[] = {{"z.weight", "I8", "[2,2]", w, 4},
 	                         {"z.SCB", "F32", "[2]", scb, 8}};
-	size_t n;
-	uint8_t *b = build(qt, 2, NULL, &n);
-	char *dir = qs_tmpdir(), *p = save(dir, "b.safetensors", b, n);
-	struct model *m;
+	struct model *m = load_built(qt, 2, "b.safetensors");
 	struct qs_error err;
 	float y[4];
-
-	assert_int_equal(load_st(p, &m, &err), 0);
 	const struct model_tensor *t = get(m, "z.weight");
 	assert_non_null(t->quant);
 	assert_true(get(m, "z.SCB")->is_aux);
@@ -462,9 +448,6 @@ static void test_bnb_int8(void **state)
 	for (int i = 0; i < 4; i++)
 		assert_close(y[i], want[i], 1e-6, 0);
 	model_free(m);
-	free(p);
-	free(b);
-	qs_rmtree(dir);
 }
 
 /* ---- sharded checkpoints ------------------------------------------------ */
