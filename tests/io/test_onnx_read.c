@@ -28,6 +28,17 @@ static Onnx__TensorProto *f32_tensor(const char *name, const int64_t *dims, int 
 	return onnx_pb_tensor(name, 1, dims, nd, v, n * sizeof *v);
 }
 
+/* t without raw_data, for the typed fields (float_data, int32_data, ...) or
+ * external data. */
+static Onnx__TensorProto *no_raw(Onnx__TensorProto *t)
+{
+	t->has_raw_data = 0;
+	free(t->raw_data.data);
+	t->raw_data.data = NULL;
+	t->raw_data.len = 0;
+	return t;
+}
+
 /* ---- 1. libonnx-testdata models with quantization ops ---- */
 
 static const char *const quant_ops[] = {"QuantizeLinear",       "DequantizeLinear", "QLinearConv",
@@ -232,49 +243,34 @@ static void test_typed_fields(void **state)
 	Onnx__GraphProto *g = mp->graph;
 	int64_t d2 = 2, d3 = 3;
 	/* float_data */
-	Onnx__TensorProto *t = onnx_pb_tensor("f", 1, &d2, 1, NULL, 0);
-	t->has_raw_data = 0;
-	free(t->raw_data.data);
-	t->raw_data.data = NULL;
+	Onnx__TensorProto *t = no_raw(onnx_pb_tensor("f", 1, &d2, 1, NULL, 0));
 	t->n_float_data = 2;
 	t->float_data = onnx_xmalloc(2 * sizeof(float));
 	t->float_data[0] = 1.5f;
 	t->float_data[1] = -2.0f;
 	onnx_pb_graph_add_init(g, t);
 	/* fp16 as int32 bit patterns: 1.5 → 15872, -2 → 49152 */
-	t = onnx_pb_tensor("h", 10, &d2, 1, NULL, 0);
-	t->has_raw_data = 0;
-	free(t->raw_data.data);
-	t->raw_data.data = NULL;
+	t = no_raw(onnx_pb_tensor("h", 10, &d2, 1, NULL, 0));
 	t->n_int32_data = 2;
 	t->int32_data = onnx_xmalloc(2 * sizeof(int32_t));
 	t->int32_data[0] = 15872;
 	t->int32_data[1] = 49152;
 	onnx_pb_graph_add_init(g, t);
 	/* int4 [3, -8, 7] packed two per int32 entry: 0x83, 0x07 */
-	t = onnx_pb_tensor("i4", 22, &d3, 1, NULL, 0);
-	t->has_raw_data = 0;
-	free(t->raw_data.data);
-	t->raw_data.data = NULL;
+	t = no_raw(onnx_pb_tensor("i4", 22, &d3, 1, NULL, 0));
 	t->n_int32_data = 2;
 	t->int32_data = onnx_xmalloc(2 * sizeof(int32_t));
 	t->int32_data[0] = 0x83;
 	t->int32_data[1] = 0x07;
 	onnx_pb_graph_add_init(g, t);
 	/* double_data and uint64_data (uint32) */
-	t = onnx_pb_tensor("d", 11, &d2, 1, NULL, 0);
-	t->has_raw_data = 0;
-	free(t->raw_data.data);
-	t->raw_data.data = NULL;
+	t = no_raw(onnx_pb_tensor("d", 11, &d2, 1, NULL, 0));
 	t->n_double_data = 2;
 	t->double_data = onnx_xmalloc(2 * sizeof(double));
 	t->double_data[0] = 0.25;
 	t->double_data[1] = -1e10;
 	onnx_pb_graph_add_init(g, t);
-	t = onnx_pb_tensor("u32", 12, &d2, 1, NULL, 0);
-	t->has_raw_data = 0;
-	free(t->raw_data.data);
-	t->raw_data.data = NULL;
+	t = no_raw(onnx_pb_tensor("u32", 12, &d2, 1, NULL, 0));
 	t->n_uint64_data = 2;
 	t->uint64_data = onnx_xmalloc(2 * sizeof(uint64_t));
 	t->uint64_data[0] = 7;
@@ -344,10 +340,7 @@ static void test_typed_fields(void **state)
 static void add_external(Onnx__TensorProto *t, const char *loc, const char *off, const char *len)
 {
 	const char *kv[][2] = {{"location", loc}, {"offset", off}, {"length", len}};
-	t->has_raw_data = 0;
-	free(t->raw_data.data);
-	t->raw_data.data = NULL;
-	t->raw_data.len = 0;
+	no_raw(t);
 	t->has_data_location = 1;
 	t->data_location = ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL;
 	for (size_t i = 0; i < 3; i++) {
@@ -474,10 +467,7 @@ static void test_malformed(void **state)
 	expect_error(path, "neg.onnx", "negative dim");
 	/* typed field count mismatch */
 	mp = model_new(7, 13);
-	Onnx__TensorProto *t = onnx_pb_tensor("w", 1, &d, 1, NULL, 0);
-	t->has_raw_data = 0;
-	free(t->raw_data.data);
-	t->raw_data.data = NULL;
+	Onnx__TensorProto *t = no_raw(onnx_pb_tensor("w", 1, &d, 1, NULL, 0));
 	t->n_float_data = 3;
 	t->float_data = onnx_xmalloc(3 * sizeof(float));
 	onnx_pb_graph_add_init(mp->graph, t);
