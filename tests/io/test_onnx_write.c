@@ -61,6 +61,13 @@ static int write_all(const struct model *m, const struct qspec *s, bool fake, co
 	return rc;
 }
 
+static void write_ok(const struct model *m, const struct qspec *s, bool fake, const char *out)
+{
+	struct qs_error e = {0};
+	if (write_all(m, s, fake, out, &e))
+		fail_msg("%s: %s", out, e.msg);
+}
+
 static void seeded(float *x, size_t n, uint64_t seed, double sigma)
 {
 	struct qs_rng r = {seed};
@@ -125,13 +132,11 @@ static void test_write_qdq(void **state)
 	struct model *fm = load_ok(fpath);
 	assert_int_equal(find(fm, "W")->facts.out_axis, 0);
 	assert_int_equal(find(fm, "M")->facts.out_axis, 1);
-	struct qs_error e = {0};
 
 	/* int8 per-channel: opset 9 → 13, axis explicit, Constant replaced */
 	snprintf(qpath, sizeof qpath, "%s/c8.onnx", dir);
 	struct qspec s = spec_of("int8", GRAN_CHANNEL, 0);
-	if (write_all(fm, &s, false, qpath, &e))
-		fail_msg("%s", e.msg);
+	write_ok(fm, &s, false, qpath);
 	Onnx__ModelProto *mp = unpack_file(qpath);
 	assert_int_equal(onnx_default_opset(mp), 13);
 	assert_int_equal(mp->ir_version, 7);
@@ -157,8 +162,7 @@ static void test_write_qdq(void **state)
 	/* uint8 per-tensor: opset 10 is enough */
 	snprintf(qpath, sizeof qpath, "%s/t8.onnx", dir);
 	s = spec_of("uint8", GRAN_TENSOR, 0);
-	if (write_all(fm, &s, false, qpath, &e))
-		fail_msg("%s", e.msg);
+	write_ok(fm, &s, false, qpath);
 	mp = unpack_file(qpath);
 	assert_int_equal(onnx_default_opset(mp), 10);
 	assert_int_equal(mp->ir_version, 5);
@@ -173,8 +177,7 @@ static void test_write_qdq(void **state)
 	/* int4 blocked (32): opset 21, blocks along K (axis 0 of M[64,8]) */
 	snprintf(qpath, sizeof qpath, "%s/b4.onnx", dir);
 	s = spec_of("int4", GRAN_GROUP, 32);
-	if (write_all(fm, &s, false, qpath, &e))
-		fail_msg("%s", e.msg);
+	write_ok(fm, &s, false, qpath);
 	mp = unpack_file(qpath);
 	assert_int_equal(onnx_default_opset(mp), 21);
 	assert_int_equal(mp->ir_version, 10);
@@ -194,8 +197,7 @@ static void test_write_qdq(void **state)
 	char fk[512];
 	snprintf(fk, sizeof fk, "%s/fake.onnx", dir);
 	s = spec_of("int8", GRAN_CHANNEL, 0);
-	if (write_all(fm, &s, true, fk, &e))
-		fail_msg("%s", e.msg);
+	write_ok(fm, &s, true, fk);
 	snprintf(qpath, sizeof qpath, "%s/c8.onnx", dir);
 	qm = load_ok(qpath);
 	struct model *km = load_ok(fk);
@@ -247,8 +249,7 @@ static void test_opset_conversion(void **state)
 	snprintf(qpath, sizeof qpath, "%s/q.onnx", dir);
 	struct qspec s = spec_of("int8", GRAN_CHANNEL, 0);
 	struct qs_error e = {0};
-	if (write_all(fm, &s, false, qpath, &e))
-		fail_msg("%s", e.msg);
+	write_ok(fm, &s, false, qpath);
 	mp = unpack_file(qpath);
 	assert_int_equal(onnx_default_opset(mp), 13);
 	const Onnx__NodeProto *c = find_node(mp->graph, "Clip", NULL);
@@ -362,14 +363,12 @@ static void test_samsung_bias_overflow(void **state)
 
 	/* without a floor the written bias is clamped to int32: far off */
 	snprintf(qpath, sizeof qpath, "%s/nofloor.onnx", dir);
-	if (write_all(m, &s, false, qpath, &e))
-		fail_msg("%s", e.msg);
+	write_ok(m, &s, false, qpath);
 	assert_true(fabs(written_bias(qpath, 3) - -1.2156529426574707) > 1.0);
 	/* with --scale-floor 1e-5 it is within 1e-4 */
 	s.scheme.scale_floor = 1e-5;
 	snprintf(qpath, sizeof qpath, "%s/floor.onnx", dir);
-	if (write_all(m, &s, false, qpath, &e))
-		fail_msg("%s", e.msg);
+	write_ok(m, &s, false, qpath);
 	assert_close(written_bias(qpath, 3), -1.2156529426574707, 0, 1e-4);
 	assert_close(written_bias(qpath, 0), 0.1, 0, 1e-4);
 	model_free(m);
@@ -387,8 +386,7 @@ static void test_like(void **state)
 	snprintf(lpath, sizeof lpath, "%s/like.onnx", dir);
 	struct qspec s = spec_of("uint8", GRAN_TENSOR, 0);
 	struct qs_error e = {0};
-	if (write_all(fm, &s, false, lpath, &e))
-		fail_msg("%s", e.msg);
+	write_ok(fm, &s, false, lpath);
 	struct model *lm = load_ok(lpath);
 	struct tensor_plan *plan = calloc(fm->ntensors, sizeof *plan);
 	for (size_t i = 0; i < fm->ntensors; i++) {
@@ -500,10 +498,8 @@ static void test_float8(void **state)
 	struct model *fm = load_ok(fpath);
 	struct qspec s = {.qt = qtype_find("float8e4m3fn"), .scheme = scheme_default()};
 	assert_non_null(s.qt);
-	struct qs_error e = {0};
 	snprintf(qpath, sizeof qpath, "%s/q.onnx", dir);
-	if (write_all(fm, &s, false, qpath, &e))
-		fail_msg("%s", e.msg);
+	write_ok(fm, &s, false, qpath);
 	mp = unpack_file(qpath);
 	assert_int_equal(onnx_default_opset(mp), 19);
 	const Onnx__NodeProto *dq = find_node(mp->graph, "DequantizeLinear", "M");
@@ -540,9 +536,7 @@ static void test_unknown_fields(void **state)
 	struct model *fm = load_ok(fpath);
 	snprintf(qpath, sizeof qpath, "%s/q.onnx", dir);
 	struct qspec s = spec_of("int8", GRAN_CHANNEL, 0);
-	struct qs_error e = {0};
-	if (write_all(fm, &s, false, qpath, &e))
-		fail_msg("%s", e.msg);
+	write_ok(fm, &s, false, qpath);
 	b = qs_read_file(qpath, &n);
 	bool seen = false;
 	for (size_t i = 0; i + 3 <= n; i++)
