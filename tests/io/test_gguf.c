@@ -283,6 +283,25 @@ static void test_model_tensors(void **state)
 
 /* ---- malformed files ---------------------------------------------------- */
 
+/* A version 2 file with one F32 tensor [1] = {1} named name, no KVs. */
+static struct gb one_f32_v2(const char *name)
+{
+	struct gb b = {0};
+
+	gb_put(&b, "GGUF", 4);
+	gb_u32(&b, 2);
+	gb_u64(&b, 1);
+	gb_u64(&b, 0);
+	gb_str(&b, name);
+	gb_u32(&b, 1);
+	gb_u64(&b, 1);
+	gb_u32(&b, 0);
+	gb_u64(&b, 0);
+	gb_pad(&b, 32);
+	gb_put(&b, (float[]){1}, 4);
+	return b;
+}
+
 static void expect_bad(const struct gb *b, const char *needle)
 {
 	struct gguf_file *g = NULL;
@@ -453,36 +472,14 @@ static void test_bad_tensor_infos(void **state)
 	free(b.p);
 
 	/* a 64-byte name */
-	struct gb c = {0};
 	char name[65];
 	memset(name, 'n', 64);
 	name[64] = 0;
-	gb_put(&c, "GGUF", 4);
-	gb_u32(&c, 2);
-	gb_u64(&c, 1);
-	gb_u64(&c, 0);
-	gb_str(&c, name);
-	gb_u32(&c, 1);
-	gb_u64(&c, 1);
-	gb_u32(&c, 0);
-	gb_u64(&c, 0);
-	gb_pad(&c, 32);
-	gb_put(&c, (float[]){1}, 4);
+	struct gb c = one_f32_v2(name);
 	expect_bad(&c, "64 bytes or longer");
 	/* the same with a 63-byte name parses (version 2) */
-	struct gb d = {0};
 	name[63] = 0;
-	gb_put(&d, "GGUF", 4);
-	gb_u32(&d, 2);
-	gb_u64(&d, 1);
-	gb_u64(&d, 0);
-	gb_str(&d, name);
-	gb_u32(&d, 1);
-	gb_u64(&d, 1);
-	gb_u32(&d, 0);
-	gb_u64(&d, 0);
-	gb_pad(&d, 32);
-	gb_put(&d, (float[]){1}, 4);
+	struct gb d = one_f32_v2(name);
 	struct gguf_file *g;
 	struct qs_error err;
 	assert_int_equal(gguf_parse(d.p, d.n, "ok.gguf", &g, &err), 0);
