@@ -1,7 +1,6 @@
 #include "error.h"
 
 #include <stdio.h>
-#include <string.h>
 
 /* Messages quote names and bytes taken from hostile files: keep them one
  * line and free of terminal control sequences. */
@@ -23,27 +22,6 @@ int qs_error_set(struct qs_error *err, enum qs_status code, const char *fmt, ...
 		error_sanitize(err->msg);
 	}
 	return code;
-}
-
-/* Shift the message right and copy the prefix in front; the tail is cut
- * when the whole does not fit. */
-void qs_error_prefix(struct qs_error *err, const char *prefix)
-{
-	size_t cap = sizeof err->msg - 1, lp, lm;
-
-	if (!err || !prefix)
-		return;
-	lp = strlen(prefix);
-	lm = strnlen(err->msg, cap);
-	if (lp + 2 > cap)
-		lp = cap - 2;
-	if (lp + 2 + lm > cap)
-		lm = cap - lp - 2;
-	memmove(err->msg + lp + 2, err->msg, lm);
-	memcpy(err->msg, prefix, lp);
-	err->msg[lp] = ':';
-	err->msg[lp + 1] = ' ';
-	err->msg[lp + 2 + lm] = '\0';
 }
 
 void qs_error_clear(struct qs_error *err)

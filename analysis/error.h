@@ -31,9 +31,6 @@ struct qs_error {
 int qs_error_set(struct qs_error *err, enum qs_status code, const char *fmt, ...)
         __attribute__((format(printf, 3, 4)));
 
-/* Prefix the message already in err with "prefix: " (e.g. a file name). */
-void qs_error_prefix(struct qs_error *err, const char *prefix);
-
 void qs_error_clear(struct qs_error *err);
 
 #endif

@@ -90,7 +90,6 @@ void *onnx_xmalloc(size_t n); /* aborts on OOM (sizes here are ours, not the fil
  * TopK 10). An op whose meaning changes in a way that cannot be converted
  * gives QS_ERR_UNSUPPORTED naming it. ir_version is raised to match. */
 int onnx_opset_raise(Onnx__ModelProto *mp, int64_t target, struct qs_error *err);
-int64_t onnx_ir_for_opset(int64_t opset);
 
 /* ---- onnx_write.c ---- */
 int onnx_write_model(const struct model *src, const struct write_opts *o, FILE *out,

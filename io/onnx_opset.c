@@ -8,7 +8,7 @@
 
 #include "onnx_impl.h"
 
-int64_t onnx_ir_for_opset(int64_t opset)
+static int64_t ir_for_opset(int64_t opset)
 {
 	static const struct {
 		int64_t opset, ir;
@@ -182,7 +182,7 @@ int onnx_opset_raise(Onnx__ModelProto *mp, int64_t target, struct qs_error *err)
 	if (u.rc)
 		return u.rc;
 	onnx_pb_set_opset(mp, "", target);
-	int64_t ir = onnx_ir_for_opset(target);
+	int64_t ir = ir_for_opset(target);
 	if (!mp->has_ir_version || mp->ir_version < ir) {
 		mp->has_ir_version = 1;
 		mp->ir_version = ir;
