@@ -41,7 +41,10 @@ for size in 80x24 120x40; do
 	k="<dump:$d/table>${sort_keys[$size]}<dump:$d/table_sqnr>"
 	k+="/conv2.w<Enter><Enter>"
 	for p in ${panes[$size]}; do k+="<dump:$d/detail_$p><Tab>"; done
-	k+="m<dump:$d/retune>ll<dump:$d/retune_mse><Esc><Esc><Esc>"
+	# The retune dialog with its own choice previewed (minmax): a preview of
+	# mse would pin the goldens to the engine's current search; the tmux
+	# test checks an mse retune on screen instead.
+	k+="m<dump:$d/retune><Esc><Esc><Esc>"
 	k+="c<dump:$d/compare><Esc>?<dump:$d/help><Esc>"
 	k+="<resize:60x20><dump:$d/too_small>"
 	run "$size" "$k"
