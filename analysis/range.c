@@ -739,17 +739,24 @@ static int choose_kl(const struct range_job *j, double *lo, double *hi, struct q
 #define MSE_WINDOW 0.06 /* relative half-width of the polishing window */
 
 enum {
-	MSE_EXACT_MAX = 1024, /* groups up to this size are searched on their values */
+	MSE_BINS_PER_CODE = 32, /* histogram bins per code step, 256..4096 bins */
 	MSE_BINS_MIN = 256,
-	MSE_BINS_MAX = 2048,
+	MSE_BINS_MAX = 4096,
+	MSE_EXACT_FACTOR = 2, /* values per bin below which the exact values are used */
 	/* The sweep costs about n·levels·log2(n) heap steps, the grid search
 	 * about 150·n evaluations of similar price: sweep when cheaper, or when
 	 * it is cheap anyway (n·levels small). */
 	MSE_SWEEP_COST = 150,
 	MSE_SWEEP_EVENTS = 4096,
+	MSE_HEAP_COST = 64,
 	MSE_GRID = 24,
+	MSE_FINE = 24,
 	MSE_DENSE = 64,
-	MSE_WINDOW_EVENTS = 32, /* windowed sweep when at most this many breakpoints per value */
+	MSE_ZERO_SCREEN = 16, /* zero points screened for affine schemes with > 16 codes */
+	MSE_RAGGED = 8,       /* E(s) is ragged while n ≤ this many values per code */
+	/* windowed sweeps visit at most 32 breakpoints per value, or 65536 */
+	MSE_WINDOW_EVENTS = 32,
+	MSE_WINDOW_EVENTS_MIN = 65536,
 	MSE_REFINE_ITERS = 8,
 	MSE_ZERO_ITERS = 8,
 	MSE_ZERO_SPAN_MAX = 4096,
@@ -784,11 +791,12 @@ static void mse_pts_free(struct mse_pts *p)
 	free(p->sx);
 	free(p->sxx);
 	free(p->mean);
+	*p = (struct mse_pts){0};
 }
 
 static int mse_pts_alloc(struct mse_pts *p, size_t m)
 {
-	p->m = m;
+	*p = (struct mse_pts){.m = m};
 	p->w = calloc(m, sizeof *p->w);
 	p->sx = calloc(m, sizeof *p->sx);
 	p->sxx = calloc(m, sizeof *p->sxx);
@@ -799,16 +807,18 @@ static int mse_pts_alloc(struct mse_pts *p, size_t m)
 	return -1;
 }
 
-static size_t mse_bins(size_t n)
+static size_t mse_bins(const struct range_job *j)
 {
-	size_t m = n / 16;
+	size_t m = MSE_BINS_PER_CODE * (size_t)(j->qmax - j->qmin);
 	return m < MSE_BINS_MIN ? MSE_BINS_MIN : m > MSE_BINS_MAX ? MSE_BINS_MAX : m;
 }
 
-static int mse_pts_build(const struct range_job *j, struct mse_pts *p)
+/* The group as weighted points: its values (bins = 0 and small groups) or a
+ * histogram of `bins` bins. */
+static int mse_pts_build(const struct range_job *j, size_t bins, struct mse_pts *p)
 {
-	bool exact = j->n <= MSE_EXACT_MAX || j->min == j->max;
-	size_t m = j->min == j->max ? 1 : exact ? j->n : mse_bins(j->n);
+	bool exact = bins == 0 || j->min == j->max;
+	size_t m = j->min == j->max ? 1 : exact ? j->n : bins;
 
 	if (mse_pts_alloc(p, m))
 		return -1;
@@ -984,17 +994,35 @@ static double mse_brent(gsl_function *f, double lo, double guess, double hi, dou
 	return guess;
 }
 
-/* Exact points have a ragged E(s) (the rounding of few values): find the
- * deepest dip within ±MSE_WINDOW of the smooth optimum, exactly with a windowed
- * sweep when its breakpoints are few, else by a dense scan. */
-static double mse_polish(const struct mse_pts *p, const struct mse_codes *c, struct mse_event *ev,
-                         double *s_io, double e)
+/* Breakpoints a sweep over [lo, hi] visits. */
+static double mse_window_breaks(const struct mse_pts *p, double lo, double hi)
 {
-	double s0 = *s_io, lo = (1.0 - MSE_WINDOW) * s0, hi = (1.0 + MSE_WINDOW) * s0, breaks = 0.0;
+	double b = 0.0;
 
 	for (size_t k = 0; k < p->m; k++)
-		breaks += fabs(p->mean[k]) * (1.0 / lo - 1.0 / hi);
-	if (ev && breaks <= MSE_WINDOW_EVENTS * (double)p->m) {
+		b += fabs(p->mean[k]) * (1.0 / lo - 1.0 / hi);
+	return b;
+}
+
+/* Whether a sweep over [lo, hi] is affordable at all (ragged groups), or
+ * not much dearer than the fine grid and Brent (some 60 evaluations of every point,
+ * against ~ log2(m) heap steps of about three times the price per
+ * breakpoint). */
+static bool mse_window_cheap(const struct mse_pts *p, double lo, double hi, bool ragged)
+{
+	double b = mse_window_breaks(p, lo, hi), m = (double)p->m;
+
+	if (!ragged)
+		return b * log2(m + 1.0) <= MSE_HEAP_COST * m;
+	return b <= fmax(MSE_WINDOW_EVENTS * m, MSE_WINDOW_EVENTS_MIN);
+}
+
+/* Exact minimum over [lo, hi] by a windowed sweep when its breakpoints are
+ * few (exact points only), else a dense scan; improves (*s, e) in place. */
+static double mse_window(const struct mse_pts *p, const struct mse_codes *c, struct mse_event *ev,
+                         double lo, double hi, double *s_io, double e)
+{
+	if (ev && mse_window_cheap(p, lo, hi, true)) {
 		double s, v = mse_sweep(p, c, ev, lo, hi, &s);
 		if (v < e && s > 0.0) {
 			*s_io = s;
@@ -1013,51 +1041,100 @@ static double mse_polish(const struct mse_pts *p, const struct mse_codes *c, str
 	return e;
 }
 
-/* Geometric grid of scales from 1.5·s_max·2⁻¹² to 1.5·s_max (clipping can
- * pay off far below the max when there are outliers), then Brent in the
- * best grid cell. */
-static double mse_search(const struct mse_pts *p, const struct mse_codes *c, struct mse_event *heap,
-                         double smax, double *best_s)
+/* Argmin of n evaluations at sv[] into ev[]. */
+static int mse_scan(const struct mse_pts *p, const struct mse_codes *c, const double *sv,
+                    double *ev, int n)
 {
-	struct mse_fn_ctx ctx = {p, c};
-	gsl_function f = {.function = mse_fn, .params = &ctx};
-	double sv[MSE_GRID], ev[MSE_GRID], e;
 	int kb = 0;
 
-	for (int k = 0; k < MSE_GRID; k++) {
-		sv[k] = 1.5 * smax * exp2(-12.0 * (MSE_GRID - 1 - k) / (MSE_GRID - 1));
+	for (int k = 0; k < n; k++) {
 		ev[k] = mse_pts_err(p, sv[k], c);
 		if (ev[k] < ev[kb])
 			kb = k;
 	}
-	*best_s = sv[kb];
-	e = ev[kb];
-	if (kb > 0 && kb < MSE_GRID - 1 && ev[kb] < ev[kb - 1] && ev[kb] < ev[kb + 1]) {
-		double s = mse_brent(&f, sv[kb - 1], sv[kb], sv[kb + 1], ev[kb]);
-		double v = mse_pts_err(p, s, c);
-		if (v < e) {
-			e = v;
-			*best_s = s;
-		}
-	}
-	return p->width == 0.0 ? mse_polish(p, c, heap, best_s, e) : e;
+	return kb;
 }
 
-/* Best scale for the code range c on the points: the exact sweep when it is
- * cheap enough, else the grid search. Returns the error; *s = 0 when no
- * scale beats quantizing everything to zero. ev: sweep heap for exact
- * points (NULL for a histogram). */
-static double mse_solve(const struct range_job *j, const struct mse_pts *p,
-                        const struct mse_codes *c, struct mse_event *ev, bool sweep, double *s)
+/* Coarse geometric grid of scales from s_max·2⁻¹² to s_max (clipping can pay
+ * off far below the max when there are outliers), and 1.5·s_max; returns the
+ * best error and its grid neighbours in *lo, *hi. */
+static double mse_coarse(const struct mse_pts *p, const struct mse_codes *c, double smax,
+                         double *lo, double *best_s, double *hi)
 {
-	double smax = mse_scale_max(j, c);
+	double sv[MSE_GRID], ev[MSE_GRID];
+
+	for (int k = 0; k < MSE_GRID - 1; k++)
+		sv[k] = smax * exp2(-12.0 * (MSE_GRID - 2 - k) / (MSE_GRID - 2));
+	sv[MSE_GRID - 1] = 1.5 * smax;
+	int kb = mse_scan(p, c, sv, ev, MSE_GRID);
+	*lo = sv[kb > 0 ? kb - 1 : 0];
+	*hi = sv[kb < MSE_GRID - 1 ? kb + 1 : kb];
+	*best_s = sv[kb];
+	return ev[kb];
+}
+
+/* The coarse grid, then the whole cell around its best point [lo, hi]
+ * (E(s) can have several dips there): swept exactly for exact points when
+ * affordable, else a fine linear grid and Brent (gsl_min) in its best cell.
+ * Ragged exact points also get the window ±MSE_WINDOW around s_max (with few
+ * values the best scale often sits next to it) and around the result. */
+static double mse_search(const struct mse_pts *p, const struct mse_codes *c, struct mse_event *heap,
+                         bool ragged, double smax, double *best_s)
+{
+	struct mse_fn_ctx ctx = {p, c};
+	gsl_function f = {.function = mse_fn, .params = &ctx};
+	double sv[MSE_FINE], ev[MSE_FINE], lo, hi;
+	double e = mse_coarse(p, c, smax, &lo, best_s, &hi);
+
+	if (heap && p->width == 0.0 && mse_window_cheap(p, lo, hi, ragged)) {
+		e = mse_window(p, c, heap, lo, hi, best_s, e);
+	} else {
+		for (int k = 0; k < MSE_FINE; k++)
+			sv[k] = lo + (hi - lo) * k / (MSE_FINE - 1);
+		int kb = mse_scan(p, c, sv, ev, MSE_FINE);
+		if (ev[kb] < e) {
+			e = ev[kb];
+			*best_s = sv[kb];
+		}
+		if (kb > 0 && kb < MSE_FINE - 1 && ev[kb] < ev[kb - 1] && ev[kb] < ev[kb + 1]) {
+			double s = mse_brent(&f, sv[kb - 1], sv[kb], sv[kb + 1], ev[kb]);
+			double v = mse_pts_err(p, s, c);
+			if (v < e) {
+				e = v;
+				*best_s = s;
+			}
+		}
+		if (p->width == 0.0 && ragged)
+			e = mse_window(p, c, heap, (1.0 - MSE_WINDOW) * *best_s,
+			               (1.0 + MSE_WINDOW) * *best_s, best_s, e);
+	}
+	double wlo = (1.0 - MSE_WINDOW) * smax, whi = (1.0 + MSE_WINDOW) * smax;
+	if (heap && p->width == 0.0 && mse_window_cheap(p, wlo, whi, ragged))
+		e = mse_window(p, c, heap, wlo, whi, best_s, e);
+	return e;
+}
+
+struct mse_ctx {
+	const struct range_job *j;
+	const struct mse_pts *p;      /* the group: exact values or a fine histogram */
+	const struct mse_pts *screen; /* a coarse histogram to screen zero points (or p) */
+	struct mse_event *heap;       /* sweep heap, exact values only */
+	bool sweep;                   /* sweep over all s (small groups) */
+	bool ragged;                  /* few values per code: extra exact windows */
+};
+
+/* Best scale for the code range c on the points. Returns the error; *s = 0
+ * when no scale beats quantizing everything to zero. */
+static double mse_solve(const struct mse_ctx *x, const struct mse_codes *c, double *s)
+{
+	double smax = mse_scale_max(x->j, c);
 
 	*s = 0.0;
 	if (smax == 0.0)
-		return p->sum2;
-	if (sweep)
-		return mse_sweep(p, c, ev, 0.0, GSL_POSINF, s);
-	return mse_search(p, c, ev, smax, s);
+		return x->p->sum2;
+	if (x->sweep)
+		return mse_sweep(x->p, c, x->heap, 0.0, GSL_POSINF, s);
+	return mse_search(x->p, c, x->heap, x->ragged, smax, s);
 }
 
 /* Alternate optimal codes for s and the least-squares s = Σx·c / Σc² for
@@ -1154,63 +1231,142 @@ struct mse_best {
 	double s, e;
 };
 
-/* Coordinate descent for affine schemes: best scale for the zero point,
- * best zero point for the scale, until the zero point stays. Starts from the
- * minmax zero point; each step lowers the (exact-points) error. */
-static int mse_descend_zero(const struct range_job *j, const struct mse_pts *p,
-                            struct mse_event *ev, bool sweep, struct mse_best *best)
+static void mse_try_zero(const struct mse_ctx *x, int32_t z, struct mse_best *best)
 {
+	struct mse_codes c = mse_codes_for_zero(x->j, z);
+	double s, e = mse_solve(x, &c, &s);
+
+	if (s > 0.0 && e < best->e)
+		*best = (struct mse_best){.z = z, .s = s, .e = e};
+}
+
+/* Coordinate descent for affine schemes: best zero point for the scale,
+ * best scale for the zero point, until the zero point stays. */
+static int mse_descend_zero(const struct mse_ctx *x, struct mse_best *best)
+{
+	const struct range_job *j = x->j;
+
 	for (int it = 0; it < MSE_ZERO_ITERS && j->qmax - j->qmin <= MSE_ZERO_SPAN_MAX; it++) {
 		int32_t z = best->z;
 		if (mse_best_zero(j, best->s, &z))
 			return -1;
 		if (z == best->z)
 			break;
-		struct mse_codes c = mse_codes_for_zero(j, z);
-		double s, e = mse_solve(j, p, &c, ev, sweep, &s);
-		if (!(s > 0.0))
+		struct mse_best next = {.z = z, .e = GSL_POSINF};
+		mse_try_zero(x, z, &next);
+		if (!(next.s > 0.0))
 			break;
-		*best = (struct mse_best){.z = z, .s = s, .e = e};
+		*best = next;
 	}
 	return 0;
 }
 
-static int mse_best_params(const struct range_job *j, const struct mse_pts *p,
-                           struct mse_best *best)
+/* Affine schemes: rank the minmax zero point and every zero point (up to
+ * MSE_ZERO_SCREEN evenly spread ones) by their coarse-grid error on the
+ * screening points, then search the minmax one and the best two fully. */
+static void mse_screen_zero(const struct mse_ctx *x, int32_t z0, struct mse_best *best)
 {
-	struct mse_event *ev = NULL;
-	bool sweep = mse_use_sweep(j, p);
-	int rc = 0;
+	const struct range_job *j = x->j;
+	int32_t z1 = z0, z2 = z0;
+	double e1 = GSL_POSINF, e2 = GSL_POSINF;
 
-	if (p->width == 0.0 && !(ev = malloc(p->m * sizeof *ev)))
+	int32_t span = j->qmax - j->qmin, nz = span < MSE_ZERO_SCREEN ? span + 1 : MSE_ZERO_SCREEN;
+
+	for (int k = -1; k < nz; k++) {
+		int32_t z = k < 0 ? z0 : j->qmin + (int32_t)lround((double)k * span / (nz - 1));
+		struct mse_codes c = mse_codes_for_zero(j, z);
+		double smax = mse_scale_max(j, &c), lo, s, hi;
+		if (smax == 0.0 || (k >= 0 && z == z0))
+			continue;
+		double e = mse_coarse(x->screen, &c, smax, &lo, &s, &hi);
+		if (e < e1) {
+			z2 = z1;
+			e2 = e1;
+			z1 = z;
+			e1 = e;
+		} else if (e < e2) {
+			z2 = z;
+			e2 = e;
+		}
+	}
+	mse_try_zero(x, z0, best);
+	if (z1 != z0)
+		mse_try_zero(x, z1, best);
+	if (z2 != z1 && z2 != z0)
+		mse_try_zero(x, z2, best);
+}
+
+static int mse_best_params(const struct mse_ctx *x, struct mse_best *best)
+{
+	const struct range_job *j = x->j;
+
+	best->e = GSL_POSINF;
+	best->s = 0.0;
+	if (j->s->symmetric) {
+		best->z = symmetric_zero(j);
+		mse_try_zero(x, best->z, best);
+		return 0;
+	}
+	best->z = quant_param_from_range(j->s, j->min, j->max).zero_point;
+	mse_screen_zero(x, best->z, best);
+	if (best->s <= 0.0 || mse_descend_zero(x, best))
+		return best->s <= 0.0 ? 0 : -1;
+	/* ragged errors: the best (s, z) can sit one or two codes off the
+	 * descent's fixed point */
+	int32_t zc = best->z;
+	for (int d = -2; x->ragged && d <= 2; d++)
+		if (d != 0 && zc + d >= j->qmin && zc + d <= j->qmax)
+			mse_try_zero(x, zc + d, best);
+	return 0;
+}
+
+/* Fills x (points, screening histogram, heap) for the group. */
+static int mse_ctx_init(struct mse_ctx *x, const struct range_job *j, struct mse_pts *p,
+                        struct mse_pts *screen)
+{
+	size_t bins = mse_bins(j), span = (size_t)(j->qmax - j->qmin);
+	bool exact = j->n < MSE_EXACT_FACTOR * bins;
+
+	*x = (struct mse_ctx){.j = j, .p = p, .screen = p};
+	*screen = (struct mse_pts){0};
+	if (mse_pts_build(j, exact ? 0 : bins, p))
 		return -1;
-	best->z = j->s->symmetric ? symmetric_zero(j)
-	                          : quant_param_from_range(j->s, j->min, j->max).zero_point;
-	struct mse_codes c = mse_codes_for_zero(j, best->z);
-	best->e = mse_solve(j, p, &c, ev, sweep, &best->s);
-	if (!j->s->symmetric && best->s > 0.0)
-		rc = mse_descend_zero(j, p, ev, sweep, best);
-	free(ev);
-	return rc;
+	if (!j->s->symmetric && p->m > MSE_BINS_MIN) {
+		if (mse_pts_build(j, MSE_BINS_MIN, screen))
+			return -1;
+		x->screen = screen;
+	}
+	if (p->width == 0.0 && !(x->heap = malloc(p->m * sizeof *x->heap)))
+		return -1;
+	x->sweep = mse_use_sweep(j, p);
+	x->ragged = p->width == 0.0 && j->n <= MSE_RAGGED * (span + 1);
+	return 0;
+}
+
+static void mse_ctx_free(struct mse_ctx *x, struct mse_pts *p, struct mse_pts *screen)
+{
+	mse_pts_free(p);
+	mse_pts_free(screen);
+	free(x->heap);
 }
 
 static int choose_mse(const struct range_job *j, double *lo, double *hi, struct qs_error *err)
 {
-	struct mse_pts p;
+	struct mse_pts p, screen;
+	struct mse_ctx x;
 	struct mse_best best;
 
 	*lo = j->min;
 	*hi = j->max;
 	if (j->amax == 0.0)
 		return 0;
-	if (mse_pts_build(j, &p))
-		return qs_error_set(err, QS_ERR_NOMEM, "mse: out of memory");
-	if (mse_best_params(j, &p, &best)) {
-		mse_pts_free(&p);
-		return qs_error_set(err, QS_ERR_NOMEM, "mse: out of memory");
-	}
+	int rc = mse_ctx_init(&x, j, &p, &screen);
+	if (rc == 0)
+		rc = mse_best_params(&x, &best);
 	double sum2 = p.sum2;
-	mse_pts_free(&p);
+	mse_ctx_free(&x, &p, &screen);
+	if (rc)
+		return qs_error_set(err, QS_ERR_NOMEM, "mse: out of memory");
 	if (best.s <= 0.0)
 		return 0;
 	struct mse_codes c = mse_codes_for_zero(j, best.z);
