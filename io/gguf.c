@@ -63,17 +63,6 @@ static int cur_str(struct cur *c, const char **s, uint64_t *n, const char *what)
 	return 0;
 }
 
-static char *dup_n(const char *s, size_t n)
-{
-	char *d = malloc(n + 1);
-
-	if (d) {
-		memcpy(d, s, n);
-		d[n] = '\0';
-	}
-	return d;
-}
-
 static const uint8_t vtype_size[GGUF_T_COUNT] = {
         [GGUF_T_U8] = 1,  [GGUF_T_I8] = 1,  [GGUF_T_U16] = 2, [GGUF_T_I16] = 2,
         [GGUF_T_U32] = 4, [GGUF_T_I32] = 4, [GGUF_T_F32] = 4, [GGUF_T_BOOL] = 1,
@@ -209,7 +198,7 @@ static int parse_kvs(struct cur *c, struct gguf_file *g)
 		kv->off = c->pos;
 		if (cur_str(c, &k, &n, "metadata key"))
 			return QS_ERR_FORMAT;
-		if (!(kv->key = dup_n(k, n)))
+		if (!(kv->key = strndup(k, n)))
 			return qs_error_set(c->err, QS_ERR_NOMEM, "%s: out of memory", c->label);
 		if (strlen(kv->key) != n)
 			return cur_fail(c, kv->off, "metadata key", "contains a NUL byte");
@@ -321,7 +310,7 @@ static int parse_infos(struct cur *c, struct gguf_file *g)
 		uint64_t n;
 		if (cur_str(c, &s, &n, "tensor name"))
 			return QS_ERR_FORMAT;
-		if (!(ti->name = dup_n(s, n)))
+		if (!(ti->name = strndup(s, n)))
 			return qs_error_set(c->err, QS_ERR_NOMEM, "%s: out of memory", c->label);
 		if (n >= GGUF_MAX_NAME || strlen(ti->name) != n)
 			return tensor_fail(c, at, i, ti->name,
