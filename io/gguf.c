@@ -1,6 +1,7 @@
 #include "gguf.h"
 
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -144,21 +145,25 @@ static int name_cmp(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Duplicates among n names (sorted copy of the pointers). */
-static const char *find_duplicate(char **names, size_t n)
+/* QS_ERR_FORMAT naming the first name that occurs twice among n entries of
+ * stride bytes, each holding a char * at byte name_at (sorted copy). */
+static int check_unique(struct cur *c, const void *entries, uint64_t n, size_t stride,
+                        size_t name_at, const char *what)
 {
 	char **s = malloc((n ? n : 1) * sizeof *s);
-	const char *dup = NULL;
+	int rc = 0;
 
 	if (!s)
-		return NULL;
-	memcpy(s, names, n * sizeof *s);
+		return qs_error_set(c->err, QS_ERR_NOMEM, "%s: out of memory", c->label);
+	for (uint64_t i = 0; i < n; i++)
+		memcpy(&s[i], (const char *)entries + i * stride + name_at, sizeof *s);
 	qsort(s, n, sizeof *s, name_cmp);
-	for (size_t i = 1; i < n && !dup; i++)
+	for (uint64_t i = 1; i < n && !rc; i++)
 		if (!strcmp(s[i - 1], s[i]))
-			dup = s[i];
+			rc = qs_error_set(c->err, QS_ERR_FORMAT, "%s: duplicate %s \"%s\"",
+			                  c->label, what, s[i]);
 	free(s);
-	return dup;
+	return rc;
 }
 
 /* A zeroed table of count entries, after checking that count entries of at
@@ -183,8 +188,6 @@ static void *alloc_table(struct cur *c, uint64_t count, size_t min_each, size_t 
 
 static int parse_kvs(struct cur *c, struct gguf_file *g)
 {
-	char **keys;
-	const char *dup;
 	int rc;
 
 	/* every KV takes at least 8 (key length) + 4 (type) + 1 bytes */
@@ -206,17 +209,8 @@ static int parse_kvs(struct cur *c, struct gguf_file *g)
 			return QS_ERR_FORMAT;
 		kv->len = c->pos - kv->off;
 	}
-	keys = malloc((g->nkv ? g->nkv : 1) * sizeof *keys);
-	if (!keys)
-		return qs_error_set(c->err, QS_ERR_NOMEM, "%s: out of memory", c->label);
-	for (uint64_t i = 0; i < g->nkv; i++)
-		keys[i] = g->kv[i].key;
-	dup = find_duplicate(keys, g->nkv);
-	if (dup)
-		qs_error_set(c->err, QS_ERR_FORMAT, "%s: duplicate metadata key \"%s\"", c->label,
-		             dup);
-	free(keys);
-	return dup ? QS_ERR_FORMAT : 0;
+	return check_unique(c, g->kv, g->nkv, sizeof *g->kv, offsetof(struct gguf_kv, key),
+	                    "metadata key");
 }
 
 static int parse_alignment(struct cur *c, struct gguf_file *g)
@@ -401,8 +395,6 @@ int gguf_parse(const uint8_t *buf, size_t len, const char *label, struct gguf_fi
 {
 	struct cur c = {buf, len, 0, label, err};
 	struct gguf_file *g = calloc(1, sizeof *g);
-	char **names = NULL;
-	const char *dup;
 	int rc;
 
 	*out = NULL;
@@ -415,20 +407,9 @@ int gguf_parse(const uint8_t *buf, size_t len, const char *label, struct gguf_fi
 		rc = parse_alignment(&c, g);
 	if (!rc)
 		rc = parse_infos(&c, g);
-	if (!rc && g->ntensors) {
-		names = malloc(g->ntensors * sizeof *names);
-		if (!names) {
-			rc = qs_error_set(err, QS_ERR_NOMEM, "%s: out of memory", label);
-		} else {
-			for (uint64_t i = 0; i < g->ntensors; i++)
-				names[i] = g->ti[i].name;
-			dup = find_duplicate(names, g->ntensors);
-			if (dup)
-				rc = qs_error_set(err, QS_ERR_FORMAT,
-				                  "%s: duplicate tensor name \"%s\"", label, dup);
-			free(names);
-		}
-	}
+	if (!rc)
+		rc = check_unique(&c, g->ti, g->ntensors, sizeof *g->ti,
+		                  offsetof(struct gguf_tensor_info, name), "tensor name");
 	if (!rc)
 		rc = check_data(&c, g);
 	if (rc) {
