@@ -256,6 +256,9 @@ static int parse_file(FILE *f, struct rparse *p)
 	while (p->rc == 0 && (got = fread(buf, 1, sizeof buf, f)) > 0)
 		if (csv_parse(&cp, buf, got, on_cell, on_row, p) != got && p->rc == 0)
 			rp_fail(p, QS_ERR_FORMAT, ": %s%s", csv_strerror(csv_error(&cp)), "");
+	if (p->rc == 0 && ferror(f)) /* not a short recipe: a read error */
+		p->rc = qs_error_set(p->err, QS_ERR_IO, "%s: read failed: %s", p->path,
+		                     strerror(errno));
 	if (p->rc == 0 && csv_fini(&cp, on_cell, on_row, p) != 0 && p->rc == 0)
 		rp_fail(p, QS_ERR_FORMAT, ": %s%s", csv_strerror(csv_error(&cp)), "");
 	csv_free(&cp);

@@ -157,6 +157,18 @@ static void test_errors(void **state)
 	expect_error("", "empty recipe");
 }
 
+/* A read error (a folder opens but cannot be read) is not an empty recipe. */
+static void test_read_error(void **state)
+{
+	struct recipe *r = (struct recipe *)1;
+	struct qs_error err = {0};
+
+	(void)state;
+	assert_int_equal(recipe_load(dir, &r, &err), QS_ERR_IO);
+	assert_non_null(strstr(err.msg, "read failed"));
+	assert_null(r);
+}
+
 static void test_save_roundtrip(void **state)
 {
 	struct recipe *r = recipe_new(), *back;
@@ -209,9 +221,8 @@ static void test_save_roundtrip(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	        cmocka_unit_test(test_apply),
-	        cmocka_unit_test(test_optional_columns),
-	        cmocka_unit_test(test_errors),
+	        cmocka_unit_test(test_apply),          cmocka_unit_test(test_optional_columns),
+	        cmocka_unit_test(test_errors),         cmocka_unit_test(test_read_error),
 	        cmocka_unit_test(test_save_roundtrip),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
