@@ -53,6 +53,12 @@ int batch_session_opts(const struct cli_args *a, struct session_opts *o, struct 
 /* Outputs are written with io/atomic.h (temporary + rename; "-" and
  * devices such as /dev/null in place). */
 
+/* Do two paths name the same file (resolved when both exist)? "-" never does. */
+bool batch_same_file(const char *a, const char *b);
+/* Refuse (EXIT_BAD, printed) when an output path names one of the inputs. */
+int batch_check_outputs(const char *const *outs, size_t nout, const char *const *ins, size_t nin,
+                        enum cli_cmd cmd);
+
 /* mkdir -p: create every missing folder on the way to dir. */
 int batch_make_dirs(const char *dir, struct qs_error *err);
 

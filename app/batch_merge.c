@@ -177,6 +177,8 @@ int batch_merge(const struct cli_args *a)
 	struct merge_state m = {.a = a, .nparts = a->npos};
 	int rc = 0;
 
+	if (batch_check_outputs(&a->output, 1, a->pos, a->npos, a->cmd))
+		return EXIT_BAD;
 	m.parts = calloc(a->npos, sizeof *m.parts);
 	for (size_t i = 0; m.parts && i < a->npos && !rc; i++)
 		rc = report_table_load(a->pos[i], &m.parts[i], &m.err);

@@ -1,22 +1,9 @@
-#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../io/recipe.h"
 #include "batch.h"
 #include "session.h"
-
-/* Same file? Compared by resolved path when it exists. */
-static bool same_file(const char *a, const char *b)
-{
-	char ra[PATH_MAX], rb[PATH_MAX];
-
-	if (!a || !b)
-		return false;
-	if (realpath(a, ra) && realpath(b, rb))
-		return !strcmp(ra, rb);
-	return !strcmp(a, b);
-}
 
 /* Count what the written file holds (the writer may keep a tensor in float
  * that its format cannot quantize, e.g. rows not a multiple of a block). */
@@ -47,7 +34,7 @@ int batch_quantize(const struct cli_args *a)
 	struct recipe *rec;
 	struct qs_error err = {0};
 
-	if (same_file(a->output, a->pos[0]) || same_file(a->output, a->like)) {
+	if (batch_same_file(a->output, a->pos[0]) || batch_same_file(a->output, a->like)) {
 		qs_error_set(&err, QS_ERR_USAGE, "%s: refusing to overwrite an input model",
 		             a->output);
 		return batch_fail(&err, a->cmd);

@@ -436,7 +436,9 @@ int batch_report(const struct cli_args *a)
 
 	if (check_outputs(a, &c.err))
 		return batch_fail(&c.err, a->cmd);
-	if (batch_session_opts(a, &o, &rec))
+	const char *outs[] = {a->csv, a->channels_csv, a->save_recipe};
+	const char *ins[] = {a->pos[0], a->npos > 1 ? a->pos[1] : NULL, a->recipe};
+	if (batch_check_outputs(outs, 3, ins, 3, a->cmd) || batch_session_opts(a, &o, &rec))
 		return EXIT_BAD;
 	o.drop_channels = !a->channels_csv;
 	c.s = session_new(a->pos[0], a->npos > 1 ? a->pos[1] : NULL, &o, &c.err);

@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <libgen.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -89,4 +90,26 @@ void progress_end(struct progress *p)
 {
 	if (p->on)
 		fprintf(stderr, "\r\033[K");
+}
+
+bool batch_same_file(const char *a, const char *b)
+{
+	if (!a || !b || !strcmp(a, "-") || !strcmp(b, "-"))
+		return false;
+	return atomic_same_file(a, b) != 0;
+}
+
+int batch_check_outputs(const char *const *outs, size_t nout, const char *const *ins, size_t nin,
+                        enum cli_cmd cmd)
+{
+	struct qs_error err = {0};
+
+	for (size_t i = 0; i < nout; i++)
+		for (size_t j = 0; j < nin; j++)
+			if (batch_same_file(outs[i], ins[j])) {
+				qs_error_set(&err, QS_ERR_USAGE,
+				             "%s: refusing to overwrite an input file", outs[i]);
+				return batch_fail(&err, cmd);
+			}
+	return 0;
 }

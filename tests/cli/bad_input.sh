@@ -100,3 +100,15 @@ one_line_naming notreport.csv
 run_rc 2 "$QSCOPE" merge missing.csv -o merged.csv
 one_line_naming missing.csv
 [ ! -e merged.csv ] || fail "merge wrote its output"
+
+# Outputs never overwrite inputs.
+cp good.npy keep.npy
+run_rc 2 "$QSCOPE" report good.npy --csv good.npy
+one_line_naming good.npy
+cmp good.npy keep.npy || fail "report overwrote its input"
+run_rc 2 "$QSCOPE" report good.npy --save-recipe ./good.npy
+cmp good.npy keep.npy || fail "report overwrote its input"
+run_rc 0 "$QSCOPE" report good.npy --csv part.csv --quiet
+cp part.csv part_keep.csv
+run_rc 2 "$QSCOPE" merge part.csv -o part.csv
+cmp part.csv part_keep.csv || fail "merge overwrote its input"
