@@ -381,19 +381,13 @@ static char *npy_stem(const char *path)
 {
 	const char *b = model_path_base(path);
 	size_t n = strlen(b);
-	char *s;
 
 	if (n > 4 && strcmp(b + n - 4, ".npy") == 0)
 		n -= 4;
-	s = malloc(n + 1);
-	if (s) {
-		memcpy(s, b, n);
-		s[n] = '\0';
-	}
-	return s;
+	return strndup(b, n);
 }
 
-static void npy_fill_tensor(struct model_tensor *t, const struct npy_array *a, const uint8_t *img)
+void npy_tensor_fill(struct model_tensor *t, const struct npy_array *a, const uint8_t *img)
 {
 	t->dtype = a->dtype;
 	t->ndim = a->ndim;
@@ -424,7 +418,7 @@ static int npy_load(const char *path, struct model *m, struct qs_error *err)
 	if (!m->tensors || !(m->tensors[0].name = npy_stem(path)))
 		return qs_error_set(err, QS_ERR_NOMEM, "%s: out of memory", label);
 	m->ntensors = 1;
-	npy_fill_tensor(&m->tensors[0], &a, im->map);
+	npy_tensor_fill(&m->tensors[0], &a, im->map);
 	return 0;
 }
 

@@ -50,6 +50,11 @@ struct npy_array {
 int npy_parse(const uint8_t *buf, size_t len, const char *label, struct npy_array *out,
               struct qs_error *err);
 
+/* Describe the parsed array a of the image img in t (dtype, shape, orders,
+ * data pointing into img); the name and facts other than out_axis = −1 are
+ * the caller's. */
+void npy_tensor_fill(struct model_tensor *t, const struct npy_array *a, const uint8_t *img);
+
 /* Can a .npy file hold this element type? (f16/f32/f64, 8–64-bit ints, bool) */
 bool npy_dtype_supported(enum dtype t);
 

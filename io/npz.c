@@ -204,23 +204,12 @@ static int add_member(struct model *m, const char *name, const struct npy_array 
                       const uint8_t *img, const char *label, struct qs_error *err)
 {
 	struct model_tensor *t = &m->tensors[m->ntensors];
-	size_t n = strlen(name) - 4;
 
 	*t = (struct model_tensor){0};
-	if (!(t->name = malloc(n + 1)))
+	if (!(t->name = strndup(name, strlen(name) - 4))) /* without ".npy" */
 		return qs_error_set(err, QS_ERR_NOMEM, "%s: out of memory", label);
-	memcpy(t->name, name, n);
-	t->name[n] = '\0';
 	m->ntensors++;
-	t->dtype = a->dtype;
-	t->ndim = a->ndim;
-	memcpy(t->shape, a->shape, sizeof a->shape);
-	t->nelem = a->nelem;
-	t->data = img + a->data_offset;
-	t->nbytes = a->nbytes;
-	t->big_endian = a->big_endian;
-	t->fortran_order = a->fortran_order;
-	t->facts.out_axis = -1;
+	npy_tensor_fill(t, a, img);
 	return 0;
 }
 
