@@ -174,17 +174,16 @@ static bool needs_quotes(const char *s)
 
 static int emit(struct report_writer *w, const char *const *c, size_t n, struct qs_error *err)
 {
-	for (size_t i = 0; i < n; i++) {
-		int bad = i && fputc(',', w->f) == EOF;
+	int bad = 0;
+
+	for (size_t i = 0; i < n && !bad; i++) {
+		bad = i && fputc(',', w->f) == EOF;
 		if (needs_quotes(c[i]))
 			bad |= csv_fwrite(w->f, c[i], strlen(c[i])) != 0;
 		else
 			bad |= fputs(c[i], w->f) == EOF;
-		if (bad)
-			return qs_error_set(err, QS_ERR_IO, "%s: write failed: %s", w->label,
-			                    strerror(errno));
 	}
-	if (fputc('\n', w->f) == EOF)
+	if (bad || fputc('\n', w->f) == EOF)
 		return qs_error_set(err, QS_ERR_IO, "%s: write failed: %s", w->label,
 		                    strerror(errno));
 	return 0;
