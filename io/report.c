@@ -359,6 +359,17 @@ static struct report_writer *writer_alloc(const char *label, enum report_kind ki
 	return w;
 }
 
+/* Write the header line; on failure the writer is aborted. */
+static struct report_writer *writer_start(struct report_writer *w, const char *const *hdr, size_t n,
+                                          struct qs_error *err)
+{
+	if (emit(w, hdr, n, err)) {
+		report_writer_abort(w);
+		return NULL;
+	}
+	return w;
+}
+
 static struct report_writer *writer_open(const char *path, enum report_kind kind,
                                          const char *const *hdr, size_t n, struct qs_error *err)
 {
@@ -374,47 +385,31 @@ static struct report_writer *writer_open(const char *path, enum report_kind kind
 	}
 	w->own = true;
 	w->f = w->af.f;
-	if (emit(w, hdr, n, err)) {
-		report_writer_abort(w);
-		return NULL;
-	}
-	return w;
-}
-
-static void header_of(enum report_kind kind, const char *const **hdr, size_t *n)
-{
-	*hdr = kind == REPORT_TENSORS ? tensor_cols : channel_cols;
-	*n = kind == REPORT_TENSORS ? NTENSOR_COLS : NCHANNEL_COLS;
+	return writer_start(w, hdr, n, err);
 }
 
 struct report_writer *report_writer_new(const char *path, enum report_kind kind,
                                         struct qs_error *err)
 {
-	const char *const *hdr;
-	size_t n;
+	bool tens = kind == REPORT_TENSORS;
 
-	header_of(kind, &hdr, &n);
-	return writer_open(path, kind, hdr, n, err);
+	return writer_open(path, kind, tens ? tensor_cols : channel_cols,
+	                   tens ? NTENSOR_COLS : NCHANNEL_COLS, err);
 }
 
 struct report_writer *report_writer_new_stream(FILE *f, const char *label, enum report_kind kind,
                                                struct qs_error *err)
 {
 	struct report_writer *w = writer_alloc(label ? label : "-", kind);
-	const char *const *hdr;
-	size_t n;
+	bool tens = kind == REPORT_TENSORS;
 
 	if (!w) {
 		qs_error_set(err, QS_ERR_NOMEM, "out of memory");
 		return NULL;
 	}
 	w->f = f;
-	header_of(kind, &hdr, &n);
-	if (emit(w, hdr, n, err)) {
-		report_writer_abort(w);
-		return NULL;
-	}
-	return w;
+	return writer_start(w, tens ? tensor_cols : channel_cols,
+	                    tens ? NTENSOR_COLS : NCHANNEL_COLS, err);
 }
 
 int report_writer_close(struct report_writer *w, struct qs_error *err)
