@@ -653,8 +653,10 @@ static void kl_target_bin(const struct kl_prefix *p, size_t a, size_t e, double 
 
 /* All candidates i = t..KL_BINS. Target bins 0..t−2 only depend on
  * per = ⌊i/t⌋, so their sum is reused while per stays; only the last target
- * bin changes with i. A candidate with no data below its threshold has
- * nothing to compare (Q would be smoothing alone) and is skipped. */
+ * bin changes with i. Candidates that clip more than half the values are
+ * skipped: folding most of the mass into the last bin makes P a spike that
+ * Q matches trivially (KL → 0), the algorithm's known collapse on small
+ * groups; calibration clips outliers, not the bulk. */
 static size_t kl_best_bin(const struct kl_prefix *p, size_t t)
 {
 	double total = p->cnt[KL_BINS], best = GSL_POSINF, ln_total = log(total);
@@ -670,7 +672,7 @@ static size_t kl_best_bin(const struct kl_prefix *p, size_t t)
 			for (size_t b = 0; b + 1 < t; b++)
 				kl_target_bin(p, b * per, (b + 1) * per, 0.0, &hl, &head);
 		}
-		if (p->cnt[i] == 0.0)
+		if (p->cnt[i] < 0.5 * total)
 			continue;
 		struct kl_sum acc = head;
 		kl_target_bin(p, (t - 1) * per, i, total - p->cnt[i], &lg, &acc);

@@ -91,8 +91,10 @@
  *                 rest), each group's count spread evenly over its bins where
  *                 P > 0 (a group with no count but P > 0 gives those bins
  *                 1e-4 each); KL(P‖Q) = Σ p·ln(p/q) on the normalised
- *                 distributions; candidates with no values below them are
- *                 skipped. Threshold T = a·i/2048 for the least KL (first on
+ *                 distributions; candidates that clip more than half the
+ *                 values are skipped (otherwise P collapses to one spike that
+ *                 Q matches exactly, KL = 0: on 16 values at 4 bits the plain
+ *                 algorithm clips everything but the smallest value). Threshold T = a·i/2048 for the least KL (first on
  *                 ties): symmetric [−T, T], affine [max(min x, −T), min(max x, T)].
  *
  * Every method except mse returns a range inside [min(min x, 0), max(max x, 0)]

@@ -293,6 +293,12 @@ static void test_mse_large(void **state)
 	}
 }
 
+static int cmp_float(const void *a, const void *b)
+{
+	float x = *(const float *)a, y = *(const float *)b;
+	return (x > y) - (x < y);
+}
+
 /* ---- 4. kl and percentile -------------------------------------------------- */
 
 static void test_kl(void **state)
@@ -322,6 +328,18 @@ static void test_kl(void **state)
 	assert_int_equal(p.zero_point, 0);
 	assert_true(p.scale * 255.0 < 20.0 && p.scale * 255.0 > 3.0);
 	free(x);
+
+	/* 16 values at 4 bits: the threshold must keep at least half of them
+	 * (the plain algorithm collapses to the smallest |x|, RMSE 0.255 against
+	 * minmax's 0.0108) */
+	struct scheme s4 = sym_scheme(4, true);
+	float aw[16];
+	for (int i = 0; i < 16; i++)
+		aw[i] = fabsf(one_w[i]);
+	qsort(aw, 16, sizeof *aw, cmp_float);
+	p = choose(METHOD_KL, &s4, one_w, 16);
+	assert_true(p.scale * 7.0 >= aw[7]);
+	assert_true(sqrt(sse_of(&s4, &p, one_w, 16) / 16.0) < 0.02);
 
 	x = fill(N, 4, qs_rng_uniform);
 	for (size_t i = 0; i < N; i++)
