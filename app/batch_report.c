@@ -413,20 +413,6 @@ static int produce(struct report_ctx *c)
 
 /* An output naming an input (the same file by device and inode: another
  * spelling, a symlink, a hard link) would destroy the input. */
-static int check_outputs(const struct cli_args *a, struct qs_error *err)
-{
-	const char *outs[] = {a->csv, a->channels_csv, a->save_recipe};
-	const char *ins[] = {a->pos[0], a->npos > 1 ? a->pos[1] : NULL, a->recipe};
-
-	for (size_t i = 0; i < sizeof outs / sizeof outs[0]; i++)
-		for (size_t j = 0; j < sizeof ins / sizeof ins[0]; j++)
-			if (outs[i] && ins[j] && atomic_same_file(outs[i], ins[j]))
-				return qs_error_set(err, QS_ERR_USAGE,
-				                    "%s: refusing to overwrite the input %s",
-				                    outs[i], ins[j]);
-	return 0;
-}
-
 int batch_report(const struct cli_args *a)
 {
 	struct session_opts o;
@@ -434,8 +420,6 @@ int batch_report(const struct cli_args *a)
 	struct report_ctx c = {.a = a};
 	struct progress pg;
 
-	if (check_outputs(a, &c.err))
-		return batch_fail(&c.err, a->cmd);
 	const char *outs[] = {a->csv, a->channels_csv, a->save_recipe};
 	const char *ins[] = {a->pos[0], a->npos > 1 ? a->pos[1] : NULL, a->recipe};
 	if (batch_check_outputs(outs, 3, ins, 3, a->cmd) || batch_session_opts(a, &o, &rec))

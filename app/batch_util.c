@@ -107,8 +107,10 @@ int batch_check_outputs(const char *const *outs, size_t nout, const char *const 
 	for (size_t i = 0; i < nout; i++)
 		for (size_t j = 0; j < nin; j++)
 			if (batch_same_file(outs[i], ins[j])) {
-				qs_error_set(&err, QS_ERR_USAGE,
-				             "%s: refusing to overwrite an input file", outs[i]);
+				/* A file clash, not a usage slip: one line, no hint. */
+				qs_error_set(&err, QS_ERR_IO,
+				             "%s: refusing to overwrite the input %s", outs[i],
+				             ins[j]);
 				return batch_fail(&err, cmd);
 			}
 	return 0;

@@ -22,6 +22,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "atomic.h"
 #include "onnx_impl.h"
 
 struct demo_rng {
@@ -202,21 +203,19 @@ static int save_model(Onnx__ModelProto *mp, const char *path, struct qs_error *e
 {
 	size_t n = onnx__model_proto__get_packed_size(mp);
 	uint8_t *buf = onnx_xmalloc(n);
+	struct atomic_file af;
+	int rc;
+
 	onnx__model_proto__pack(mp, buf);
-	size_t len = strlen(path) + 8;
-	char *tmp = onnx_xmalloc(len);
-	snprintf(tmp, len, "%s.tmp", path);
-	FILE *f = fopen(tmp, "wb");
-	int rc = 0;
-	if (!f)
-		rc = qs_error_set(err, QS_ERR_IO, "%s: %s", tmp, strerror(errno));
-	else if (fwrite(buf, 1, n, f) != n || fclose(f) != 0)
-		rc = qs_error_set(err, QS_ERR_IO, "%s: write failed", tmp);
-	else if (rename(tmp, path) != 0)
-		rc = qs_error_set(err, QS_ERR_IO, "%s: %s", path, strerror(errno));
-	if (rc && f)
-		unlink(tmp);
-	free(tmp);
+	if ((rc = atomic_open(&af, path, err)) == 0) {
+		if (fwrite(buf, 1, n, af.f) != n) {
+			rc = qs_error_set(err, QS_ERR_IO, "%s: write failed: %s", path,
+			                  strerror(errno));
+			atomic_abort(&af);
+		} else {
+			rc = atomic_commit(&af, err);
+		}
+	}
 	free(buf);
 	return rc;
 }
