@@ -8,9 +8,10 @@ trap 'rm -rf "$tmp"' EXIT
 "$PY" -c "import numpy as np; np.save('$tmp/w.npy', np.arange(-8, 8, dtype=np.float32).reshape(4, 4) / 8)"
 
 mkfifo "$tmp/pipe"
-cat "$tmp/pipe" > "$tmp/got.csv" &
+# Bounded: if qscope failed before opening the FIFO, the reader gives up.
+timeout 30 cat "$tmp/pipe" > "$tmp/got.csv" &
 reader=$!
-"$QSCOPE" report "$tmp/w.npy" --csv "$tmp/pipe" -q
+timeout 30 "$QSCOPE" report "$tmp/w.npy" --csv "$tmp/pipe" -q || { echo "FAIL: report into a FIFO failed"; exit 1; }
 wait "$reader"
 [ -p "$tmp/pipe" ] || { echo "FAIL: the FIFO was replaced by a regular file"; exit 1; }
 head -c 7 "$tmp/got.csv" | grep -q '^tensor,' || { echo "FAIL: no CSV arrived through the FIFO"; exit 1; }
