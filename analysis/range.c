@@ -737,14 +737,15 @@ static int choose_kl(const struct range_job *j, double *lo, double *hi, struct q
 /* The search works on codes c ∈ [−hn, hp] with x̂ = s·c (affine schemes fix
  * the zero point z and use hn = z − qmin, hp = qmax − z). The group is seen
  * either as its exact values (weight 1 each) or, for large groups, as a
- * uniform histogram of n/16 (256..2048) bins keeping count, Σx and Σx² per bin. */
+ * uniform histogram keeping count, Σx and Σx² per bin. range.h has the
+ * search; the constants below set its sizes and cost limits. */
 #define MSE_WINDOW 0.06 /* relative half-width of the polishing window */
 
 enum {
 	MSE_BINS_PER_CODE = 32, /* histogram bins per code step, 256..4096 bins */
 	MSE_BINS_MIN = 256,
 	MSE_BINS_MAX = 4096,
-	MSE_EXACT_FACTOR = 2, /* values per bin below which the exact values are used */
+	MSE_EXACT_FACTOR = 2, /* exact values while n < this many values per bin */
 	/* The sweep costs about n·levels·log2(n) heap steps, the grid search
 	 * about 150·n evaluations of similar price: sweep when cheaper, or when
 	 * it is cheap anyway (n·levels small). */
@@ -753,8 +754,8 @@ enum {
 	MSE_HEAP_COST = 64,
 	MSE_GRID = 24,
 	MSE_FINE = 24,
-	MSE_DENSE = 64,
-	MSE_ZERO_SCREEN = 16, /* zero points screened for affine schemes with > 16 codes */
+	MSE_DENSE = 64,       /* scan of a window too dear to sweep */
+	MSE_ZERO_SCREEN = 16, /* zero points screened, at most */
 	MSE_RAGGED = 8,       /* E(s) is ragged while n ≤ this many values per code */
 	/* windowed sweeps visit at most 32 breakpoints per value, or 65536 */
 	MSE_WINDOW_EVENTS = 32,
