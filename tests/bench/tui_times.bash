@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# TUI response times of the real binary in tmux (not part of ctest).
+#
+#   tests/bench/tui_times.bash [--big MODEL] [QSCOPE]
+#
+# 1. first screen: from starting `qscope tui MODEL` until the tensor table
+#    lists rows (default MODEL: the 8 GiB f16 safetensors of run.bash, made
+#    with gen_models.py if missing), then until every row is analysed;
+# 2. retune: a model of one 4096x4096 f32 tensor (16.8M values); open it,
+#    open the retune dialog and step the method field through every method;
+#    each step is timed from the key until the preview shows the new figure
+#    (method name shown, "computing..." gone, "SQNR dB a → b" filled in).
+# Times are wall clock, polled with tmux capture-pane every ~5 ms (the poll
+# itself costs a few ms, so figures are upper bounds). Uses its own tmux
+# server (-L). Files live in $QSCOPE_BENCH_DIR (default /var/tmp/qscope-bench)
+# and are kept (delete them by hand or with run.bash).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+PY=/usr/bin/python3
+dir=${QSCOPE_BENCH_DIR:-/var/tmp/qscope-bench}
+big=""
+qscope=""
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--big) big=$2; shift 2 ;;
+	-h | --help) sed -n '2,17p' "$0"; exit 0 ;;
+	*) qscope=$1; shift ;;
+	esac
+done
+if [ -z "$qscope" ]; then
+	for b in "$here"/../../build-perf/qscope "$here"/../../build/qscope; do
+		[ -x "$b" ] && { qscope=$b; break; }
+	done
+fi
+[ -x "$qscope" ] || { echo "tui_times.bash: no qscope binary (pass its path)" >&2; exit 2; }
+command -v tmux >/dev/null || { echo "tui_times.bash: tmux missing" >&2; exit 2; }
+mkdir -p "$dir"
+if [ -z "$big" ]; then
+	big="$dir/bench-8g-f16.safetensors"
+	[ -s "$big" ] || $PY "$here/gen_models.py" "$dir" 8 st-f16 >/dev/null
+fi
+one="$dir/bench-one-4096x4096.safetensors"
+[ -s "$one" ] || $PY "$here/gen_models.py" "$dir" one:4096x4096 >/dev/null
+
+sock="qscope_bench_$$"
+T() { tmux -L "$sock" "$@"; }
+trap 'T kill-server 2>/dev/null || true' EXIT
+now() { date +%s.%N; }
+screen() { T capture-pane -p -t qs; }
+# until REGEX [limit s] [NOT-REGEX]: poll until the screen matches REGEX (and
+# not NOT-REGEX); prints the time it matched.
+until_screen() {
+	local re=$1 limit=${2:-60} not=${3:-} end s
+	end=$(echo "$(now) + $limit" | bc)
+	while :; do
+		s=$(screen)
+		if grep -Eq -- "$re" <<<"$s" && { [ -z "$not" ] || ! grep -Eq -- "$not" <<<"$s"; }; then
+			now
+			return 0
+		fi
+		if [ "$(echo "$(now) > $end" | bc)" = 1 ]; then
+			echo "tui_times.bash: screen never showed /$re/:" >&2
+			echo "$s" >&2
+			exit 1
+		fi
+		sleep 0.005
+	done
+}
+start() {
+	cat "$1" >/dev/null # page cache: time the program, not the disk
+	t0=$(now)
+	T -u new-session -d -s qs -x 160 -y 50 \
+		"env LANG=C.UTF-8 LC_ALL=C.UTF-8 '$qscope' tui '$1'; sleep 600"
+}
+ms() { echo "($2 - $1) * 1000" | bc | xargs printf '%.0f'; }
+
+echo "load: $(cut -d' ' -f1-3 /proc/loadavg)  cores: $(nproc)" >&2
+echo "| measure | model | ms |"
+echo "|---|---|---:|"
+start "$big"
+t1=$(until_screen 'shown [0-9]+' 60)
+t2=$(until_screen '[0-9]+ tensors analysed' 3600)
+echo "| first screen (table with rows) | $(basename "$big") | $(ms "$t0" "$t1") |"
+echo "| all rows analysed | $(basename "$big") | $(ms "$t0" "$t2") |"
+T kill-server
+
+start "$one"
+t1=$(until_screen 'shown 1' 60)
+until_screen ' tensors analysed' 120 >/dev/null
+echo "| first screen (table with rows) | $(basename "$one") | $(ms "$t0" "$t1") |"
+T send-keys -t qs Enter
+until_screen 'tensor detail' 30 >/dev/null
+T send-keys -t qs m
+until_screen 'method +◂ minmax ▸' 30 >/dev/null
+until_screen 'SQNR dB +[-0-9.inf]+ → +[-0-9.inf]+' 30 'computing' >/dev/null
+prev=minmax
+for _ in $(seq 1 6); do # the six other methods: percentile, mse, aciq (3), kl
+	t0=$(now)
+	T send-keys -t qs l
+	t1=$(until_screen 'SQNR dB +[-0-9.inf]+ → +[-0-9.inf]+' 60 "computing|method +◂ $prev ▸")
+	prev=$(screen | sed -nE 's/.*method +◂ ([^ ]+) ▸.*/\1/p' | head -1)
+	echo "| retune preview, method $prev | $(basename "$one") | $(ms "$t0" "$t1") |"
+done
