@@ -1,5 +1,7 @@
 #include "session.h"
 
+#include "mem_release.h"
+
 #include <errno.h>
 #include <fnmatch.h>
 #include <math.h>
@@ -265,6 +267,7 @@ static float *decode(const struct model *m, const struct model_tensor *t, struct
 		free(x);
 		return NULL;
 	}
+	mem_release_mapped(t->data, t->nbytes);
 	return x;
 }
 
