@@ -493,14 +493,17 @@ static bool shard_pattern(const char *path, unsigned *k, unsigned *n, size_t *pr
 static int load_shards(struct model *m, struct st_impl *im, const char *path, unsigned n,
                        size_t prefix, struct qs_error *err)
 {
-	char *p = malloc(prefix + 32);
+	enum {
+		TAIL = 40
+	}; /* "-%05u-of-%05u.safetensors" for any two unsigned */
+	char *p = malloc(prefix + TAIL);
 	int rc = 0;
 
 	if (!p)
 		return qs_error_set(err, QS_ERR_NOMEM, "%s: out of memory", path);
 	for (unsigned k = 1; k <= n && !rc; k++) {
 		memcpy(p, path, prefix);
-		snprintf(p + prefix, 32, "-%05u-of-%05u.safetensors", k, n);
+		snprintf(p + prefix, TAIL, "-%05u-of-%05u.safetensors", k, n);
 		rc = load_file(m, im, p, err);
 	}
 	free(p);
