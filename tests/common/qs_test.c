@@ -75,6 +75,12 @@ void qs_rmtree(const char *path)
 		fprintf(stderr, "could not remove %s\n", path);
 }
 
+int qs_group_rmtree(void **state)
+{
+	qs_rmtree(*state);
+	return 0;
+}
+
 char *qs_path(const char *dir, const char *name)
 {
 	static char bufs[8][512];

@@ -36,6 +36,9 @@ double qs_rng_laplace(struct qs_rng *r); /* Laplace(0, 1) */
 char *qs_tmpdir(void);
 void qs_rmtree(const char *path);
 
+/* cmocka group teardown removing the folder a group setup left in *state. */
+int qs_group_rmtree(void **state);
+
 /* "dir/name" in one of 8 rotating static buffers (valid for 8 more calls). */
 char *qs_path(const char *dir, const char *name);
 

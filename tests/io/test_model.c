@@ -14,8 +14,7 @@ static char *dir;
 
 static int setup(void **state)
 {
-	(void)state;
-	dir = qs_tmpdir();
+	*state = dir = qs_tmpdir();
 	return dir && qs_run_py(
 	                      dir,
 	                      "import numpy as np\n"
@@ -36,13 +35,6 @@ static int setup(void **state)
 	                      "         'extra': z((7,), 'f4')})\n") == 0
 	               ? 0
 	               : -1;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	qs_rmtree(dir);
-	return 0;
 }
 
 static void test_registry(void **state)
@@ -221,5 +213,5 @@ int main(void)
 	        cmocka_unit_test(test_pairing),        cmocka_unit_test(test_write_refusals),
 	        cmocka_unit_test(test_write_replaces),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, setup, qs_group_rmtree);
 }

@@ -58,16 +58,8 @@ static const char *gen_cases =
 
 static int setup(void **state)
 {
-	(void)state;
-	dir = qs_tmpdir();
+	*state = dir = qs_tmpdir();
 	return dir && qs_run_py(dir, gen_cases) == 0 ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	qs_rmtree(dir);
-	return 0;
 }
 
 static void check_case(const char *name)
@@ -348,5 +340,5 @@ int main(void)
 	        cmocka_unit_test(test_truncated),     cmocka_unit_test(test_write_roundtrip),
 	        cmocka_unit_test(test_header_format),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, setup, qs_group_rmtree);
 }

@@ -34,16 +34,8 @@ static const char *gen =
 
 static int setup(void **state)
 {
-	(void)state;
-	dir = qs_tmpdir();
+	*state = dir = qs_tmpdir();
 	return dir && qs_run_py(dir, gen) == 0 ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	qs_rmtree(dir);
-	return 0;
 }
 
 static void check_archive(const char *file)
@@ -368,5 +360,5 @@ int main(void)
 	        cmocka_unit_test(test_foreign_quant),
 	        cmocka_unit_test(test_write_variants),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, setup, qs_group_rmtree);
 }

@@ -12,16 +12,8 @@ static char *dir;
 
 static int setup(void **state)
 {
-	(void)state;
-	dir = qs_tmpdir();
+	*state = dir = qs_tmpdir();
 	return dir ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	qs_rmtree(dir);
-	return 0;
 }
 
 static struct qspec defaults(void)
@@ -225,5 +217,5 @@ int main(void)
 	        cmocka_unit_test(test_errors),         cmocka_unit_test(test_read_error),
 	        cmocka_unit_test(test_save_roundtrip),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, setup, qs_group_rmtree);
 }

@@ -15,16 +15,8 @@ static char *dir;
 
 static int setup(void **state)
 {
-	(void)state;
-	dir = qs_tmpdir();
+	*state = dir = qs_tmpdir();
 	return dir ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	qs_rmtree(dir);
-	return 0;
 }
 
 /* A result with known numbers: exact binary fractions and the awkward
@@ -286,5 +278,5 @@ int main(void)
 	        cmocka_unit_test(test_reader_rejects), cmocka_unit_test(test_cell_text),
 	        cmocka_unit_test(test_device_target),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, setup, qs_group_rmtree);
 }
