@@ -479,26 +479,11 @@ static int collect_graph(struct collect *c, Onnx__GraphProto *g, int depth)
 
 static int map_file(const char *path, struct onnx_model *om, struct qs_error *err)
 {
-	const char *file = model_path_base(path);
-	int fd = open(path, O_RDONLY);
-	if (fd < 0)
-		return qs_error_set(err, QS_ERR_IO, "%s: %s", path, strerror(errno));
-	struct stat st;
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return qs_error_set(err, QS_ERR_IO, "%s: not a regular file", path);
-	}
-	if (st.st_size == 0) {
-		close(fd);
-		return qs_error_set(err, QS_ERR_FORMAT, "%s: empty file", file);
-	}
-	void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-	close(fd);
-	if (p == MAP_FAILED)
-		return qs_error_set(err, QS_ERR_IO, "%s: mmap: %s", path, strerror(errno));
-	om->map = p;
-	om->map_len = (size_t)st.st_size;
-	return 0;
+	const uint8_t *p;
+	int rc = model_map_file(path, &p, &om->map_len, err);
+
+	om->map = (uint8_t *)p; /* mapped read-only; never written through */
+	return rc;
 }
 
 static char *dir_of(const char *path)
@@ -518,8 +503,7 @@ static void onnx_unload(struct model *m)
 		return;
 	if (om->mp)
 		onnx__model_proto__free_unpacked(om->mp, NULL);
-	if (om->map)
-		munmap(om->map, om->map_len);
+	model_unmap_file(om->map, om->map_len);
 	for (size_t i = 0; i < om->next; i++) {
 		if (om->ext[i].map)
 			munmap(om->ext[i].map, om->ext[i].len);
@@ -612,7 +596,7 @@ int onnx_tensor_file_load(const char *path, struct onnx_tensor_file *out, struct
 	const char *file = model_path_base(path);
 	Onnx__TensorProto *tp = onnx__tensor_proto__unpack(NULL, om.map_len, om.map);
 	if (!tp) {
-		munmap(om.map, om.map_len);
+		model_unmap_file(om.map, om.map_len);
 		return qs_error_set(err, QS_ERR_FORMAT, "%s: not a valid TensorProto", file);
 	}
 	om.dir = dir_of(path);
@@ -651,7 +635,7 @@ int onnx_tensor_file_load(const char *path, struct onnx_tensor_file *out, struct
 	}
 	free(om.ext);
 	free(om.dir);
-	munmap(om.map, om.map_len);
+	model_unmap_file(om.map, om.map_len);
 	if (rc)
 		onnx_tensor_file_free(out);
 	return rc;
