@@ -47,8 +47,10 @@ int batch_quantize(const struct cli_args *a)
 		recipe_free(rec);
 		return batch_fail(&err, a->cmd);
 	}
-	struct write_opts wo = {
-	        .fake_quant = a->fake_quant, .to = a->to, .like = session_quant_model(s)};
+	struct write_opts wo = {.fake_quant = a->fake_quant,
+	                        .to = a->to,
+	                        .like = session_quant_model(s),
+	                        .external_data = a->external_data};
 	int rc = session_write_model_opts(s, a->output, &wo, &err);
 	if (!rc && !a->quiet)
 		print_written(a->output);

@@ -152,6 +152,9 @@ static const struct cli_option options[] = {
          "write dequantized floats instead of integer codes"},
         {OPT_LIKE, "like", 0, "QUANT", CMD_BIT(CMD_QUANTIZE), "FILE", false,
          "ONNX: keep the structure of this quantized model, replace its scales and codes"},
+        {OPT_EXTERNAL_DATA, "external-data", 0, NULL, CMD_BIT(CMD_QUANTIZE), NULL, false,
+         "ONNX: write tensors of 1 KiB or more to the side file OUT.data (done anyway "
+         "when the input has external data or OUT would pass 2 GiB)"},
 };
 
 _Static_assert(sizeof options / sizeof options[0] == OPT_COUNT, "one row per option id");
@@ -384,6 +387,7 @@ static void set_flag_opt(struct cli_args *a, enum cli_opt_id id)
 	        [OPT_FAIL_RISK] = &a->fail_risk,
 	        [OPT_QUIET] = &a->quiet,
 	        [OPT_FAKE_QUANT] = &a->fake_quant,
+	        [OPT_EXTERNAL_DATA] = &a->external_data,
 	};
 	if (slot[id])
 		*slot[id] = true;

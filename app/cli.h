@@ -73,6 +73,7 @@ enum cli_opt_id {
 	OPT_TO,
 	OPT_FAKE_QUANT,
 	OPT_LIKE,
+	OPT_EXTERNAL_DATA,
 	OPT_COUNT
 };
 
@@ -120,7 +121,7 @@ struct cli_args {
 	enum cli_format format;
 	bool has_fail_sqnr;
 	double fail_sqnr;
-	bool fail_risk, quiet, fake_quant;
+	bool fail_risk, quiet, fake_quant, external_data;
 };
 
 /* Parse argv (argv[0] is the program). Returns 0, or QS_ERR_USAGE with one

@@ -203,6 +203,8 @@ struct write_opts {
 	const char *to;                 /* format name, or NULL: from the output extension */
 	const struct model *like;       /* ONNX --like: an existing quantized model
 				   * whose structure is kept, scales replaced */
+	bool external_data;             /* ONNX: tensors of 1024 bytes or more go to
+				   * the side file OUT.data (io/onnx_write.c) */
 };
 
 /* Write src with plan to path atomically (io/atomic.h: temporary file in the

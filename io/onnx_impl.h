@@ -91,6 +91,40 @@ void *onnx_xmalloc(size_t n); /* aborts on OOM (sizes here are ours, not the fil
  * gives QS_ERR_UNSUPPORTED naming it. ir_version is raised to match. */
 int onnx_opset_raise(Onnx__ModelProto *mp, int64_t target, struct qs_error *err);
 
+/* ---- onnx_extdata.c: writing external data ----
+ * The side file is OUT.data beside OUT (location = its base name). Every
+ * initializer (subgraphs too) whose raw_data is ≥ ONNX_EXT_MIN_BYTES, and
+ * every still-external tensor of the source, is appended at an offset that
+ * is a multiple of ONNX_EXT_ALIGN, one tensor at a time (its in-memory
+ * buffer freed at once); smaller source-external tensors come back inline.
+ * Constant-node tensors and typed fields (float_data, ...) stay inline. */
+#define ONNX_EXT_ALIGN 4096
+#define ONNX_EXT_MIN_BYTES 1024
+/* Inline output above this (2 GiB minus 64 MiB for the message framing
+ * protobuf-c's size count leaves out of nothing, but readers' limits
+ * differ) switches to external data. */
+#define ONNX_EXT_THRESHOLD ((size_t)INT32_MAX - ((size_t)64 << 20))
+
+/* A tensor of the copy still pointing at the source's external data. */
+struct onnx_ext_src {
+	Onnx__TensorProto *tp;
+	const void *data; /* the source's bytes (the mmap), len bytes */
+	size_t len;
+};
+
+/* External data is written when forced, when the source had external
+ * tensors (nsrc > 0), or when the inline model would exceed
+ * ONNX_EXT_THRESHOLD — never for a target that exists and is not a regular
+ * file (a device). */
+bool onnx_ext_wanted(const Onnx__ModelProto *mp, bool forced, size_t nsrc, const char *out_path);
+
+/* Move tensors of mp to OUT.data (written atomically, committed before this
+ * returns 0; removed on any error), then pack mp to out. Refuses
+ * (QS_ERR_USAGE) when OUT.data is one of the inputs' files or data files. */
+int onnx_ext_write(Onnx__ModelProto *mp, const struct onnx_ext_src *src, size_t nsrc,
+                   const struct model *const *inputs, size_t ninputs, FILE *out,
+                   const char *out_path, struct qs_error *err);
+
 /* ---- onnx_write.c ---- */
 int onnx_write_model(const struct model *src, const struct write_opts *o, FILE *out,
                      const char *out_path, struct qs_error *err);

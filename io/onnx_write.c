@@ -35,8 +35,11 @@
  *     need (int8/uint8 per-tensor 10, per-axis 13, float8 19,
  *     int16/uint16/int4/uint4 or blocked 21; an int32 per-channel bias 13), converting older ops
  *     (onnx_opset_raise); ir_version follows.
- *   - External data of the source is read and written inline; a result
- *     over protobuf's 2 GiB limit is refused (QS_ERR_UNSUPPORTED).
+ *   - External data (onnx_extdata.c): written to OUT.data when asked
+ *     (o->external_data), when the source used it, or when the inline
+ *     result would pass ONNX_EXT_THRESHOLD; otherwise the source's external
+ *     tensors are read and written inline. A result over protobuf's 2 GiB
+ *     limit even so is refused (QS_ERR_UNSUPPORTED).
  *   - like: src is the float model and o->like an existing quantized ONNX
  *     model; the output is like's file with, for each of its quantized
  *     tensors paired with a float tensor of src, new codes, scales and zero
@@ -606,6 +609,39 @@ static int inline_external(const struct model *m, struct cp *c, struct qs_error 
 	return 0;
 }
 
+static int pack_out(Onnx__ModelProto *mp, FILE *out, const char *out_path, struct qs_error *err);
+
+/* Inline, or external data when onnx_ext_wanted says so. m: the model
+ * whose tensors c lists (the source, or like's). */
+static int finish(const struct model *m, struct cp *c, const struct write_opts *o,
+                  const struct model *const *inputs, size_t ninputs, FILE *out,
+                  const char *out_path, struct qs_error *err)
+{
+	struct onnx_ext_src *es = onnx_xmalloc((c->n + 1) * sizeof *es);
+	size_t ne = 0;
+	for (size_t i = 0; i < c->n; i++) {
+		Onnx__TensorProto *tp = c->s[i].tp;
+		if (tp && tp->has_data_location &&
+		    tp->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL)
+			es[ne++] =
+			        (struct onnx_ext_src){tp, m->tensors[i].data, m->tensors[i].nbytes};
+	}
+	bool used = false; /* did an input keep tensors in external files? */
+	for (size_t k = 0; k < ninputs; k++)
+		if (inputs[k] && inputs[k]->format == FMT_ONNX && inputs[k]->impl)
+			used = used || ((const struct onnx_model *)inputs[k]->impl)->next > 0;
+	int rc;
+	if (onnx_ext_wanted(c->mp, o->external_data || used, ne, out_path)) {
+		rc = onnx_ext_write(c->mp, es, ne, inputs, ninputs, out, out_path, err);
+	} else {
+		rc = inline_external(m, c, err);
+		if (!rc)
+			rc = pack_out(c->mp, out, out_path, err);
+	}
+	free(es);
+	return rc;
+}
+
 static int pack_out(Onnx__ModelProto *mp, FILE *out, const char *out_path, struct qs_error *err)
 {
 	size_t n = onnx__model_proto__get_packed_size(mp);
@@ -672,12 +708,10 @@ static int write_plain(const struct model *src, const struct write_opts *o, FILE
 		else
 			write_qdq(&c.s[i], &src->tensors[i], &w.res[i]);
 	}
-	if (!rc)
-		rc = inline_external(src, &c, err);
 	if (!rc && w.opset > onnx_default_opset(c.mp))
 		rc = onnx_opset_raise(c.mp, w.opset, err);
 	if (!rc)
-		rc = pack_out(c.mp, out, out_path, err);
+		rc = finish(src, &c, o, &src, 1, out, out_path, err);
 	for (size_t i = 0; w.res && i < src->ntensors; i++)
 		qres_free(&w.res[i]);
 	free(w.res);
@@ -900,10 +934,9 @@ static int write_like(const struct model *src, const struct write_opts *o, FILE 
 			continue;
 		rc = like_one(src, like, &c, f, q, &o->plan[f].spec, err);
 	}
+	const struct model *inputs[2] = {src, like};
 	if (!rc)
-		rc = inline_external(like, &c, err);
-	if (!rc)
-		rc = pack_out(c.mp, out, out_path, err);
+		rc = finish(like, &c, o, inputs, 2, out, out_path, err);
 	cp_close(&c);
 	pairing_free(&pr);
 	return rc;

@@ -72,7 +72,7 @@ _qscope()
 	case $cmd in
 	tui) opts="--help --version --qtype --bits --scheme --granularity --method --narrow-range --reduce-range --rounding --scale-floor --axis --recipe --select --exclude --jobs" ;;
 	report) opts="--help --version --qtype --bits --scheme --granularity --method --narrow-range --reduce-range --rounding --scale-floor --axis --recipe --select --exclude --jobs --shard --csv --channels-csv --format --fail-below-sqnr --fail-on-risk --save-recipe --quiet" ;;
-	quantize) opts="--help --version --qtype --bits --scheme --granularity --method --narrow-range --reduce-range --rounding --scale-floor --axis --recipe --select --exclude --jobs --quiet --output --to --fake-quant --like" ;;
+	quantize) opts="--help --version --qtype --bits --scheme --granularity --method --narrow-range --reduce-range --rounding --scale-floor --axis --recipe --select --exclude --jobs --quiet --output --to --fake-quant --like --external-data" ;;
 	inspect) opts="--help --version --format" ;;
 	merge) opts="--help --version --format --quiet --output" ;;
 	demo) opts="--help --version --quiet" ;;
