@@ -851,6 +851,13 @@ static double mse_pts_err_exact(const struct mse_pts *p, double s, const struct 
 {
 	double e = 0.0, inv = 1.0 / s;
 
+	if (p->m > 1) { /* the values themselves: unit weights */
+		for (size_t k = 0; k < p->m; k++) {
+			double d = p->mean[k] - s * mse_code(p->mean[k] * inv, c);
+			e += d * d;
+		}
+		return e;
+	}
 	for (size_t k = 0; k < p->m; k++) {
 		double d = p->mean[k] - s * mse_code(p->mean[k] * inv, c);
 		e += p->w[k] * d * d;
@@ -989,7 +996,7 @@ static double mse_brent(gsl_function *f, double lo, double guess, double hi, dou
 		status = gsl_min_fminimizer_iterate(mz);
 		if (status == GSL_SUCCESS &&
 		    gsl_min_test_interval(gsl_min_fminimizer_x_lower(mz),
-		                          gsl_min_fminimizer_x_upper(mz), 0.0, 1e-6) == GSL_SUCCESS)
+		                          gsl_min_fminimizer_x_upper(mz), 0.0, 1e-5) == GSL_SUCCESS)
 			break;
 	}
 	guess = gsl_min_fminimizer_x_minimum(mz);

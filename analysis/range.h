@@ -106,7 +106,7 @@
  * Cost (callgrind, gcc -O2, instructions per value): minmax 12; percentile
  * 32–40; aciq-laplace/-gauss ~49; aciq ~115 (both clips measured); kl ~70 plus
  * ~0.45M per group (the 2048-bin histogram); mse 155 (10⁶ values, symmetric
- * 8-bit) / 280 (affine), ~2200 / ~6200 for 4096-value groups, ~1500–5800
+ * 8-bit) / 280 (affine), ~2000 / ~5400 for 4096-value groups, ~1500–5800
  * for 32-value groups. For scale: one quant_one pass costs ~70.
  */
 #ifndef QS_RANGE_H
