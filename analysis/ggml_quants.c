@@ -837,6 +837,282 @@ static void k_scales(int type, const void *blocks, float *scale, int64_t nblocks
 		scale[i] = fabsf(kblock_super_d(type, (const uint8_t *)blocks + i * bytes));
 }
 
+/* ---- K-quant reference quantizers (Q4_K, Q5_K, Q6_K) ---------------------
+ * The published llama.cpp algorithm (formats.md §3.5): a weighted affine
+ * search per 32-element sub-block for Q4_K/Q5_K (make_qkx2_quants), a
+ * weighted symmetric search per 16 for Q6_K (make_qx_quants); the sub-block
+ * scales are then quantized against one fp16 super-scale and the codes are
+ * re-rounded with the scales as stored. */
+
+#define K_GROUP_EPS 1e-15f
+
+/* ggml rounds with the float "magic number" trick: nearest, ties to even. */
+static int k_nearest(float v)
+{
+	return (int)lrintf(v);
+}
+
+static int k_clamp(int v, int lo, int hi)
+{
+	return v < lo ? lo : v > hi ? hi : v;
+}
+
+struct affine_search {
+	int nmax;
+	float rmin, rdelta;
+	int nstep;
+};
+
+/* Weighted error of x ≈ scale·L + min. */
+static float affine_err(const float *x, const float *w, const uint8_t *l, int n, float scale,
+                        float min)
+{
+	float e = 0;
+
+	for (int i = 0; i < n; i++) {
+		float diff = scale * (float)l[i] + min - x[i];
+		e += w[i] * diff * diff;
+	}
+	return e;
+}
+
+/* Returns the scale, *neg_min = −min ≥ 0; codes in l. */
+static float affine_fit(const float *x, const float *w, int n, const struct affine_search *s,
+                        uint8_t *l, float *neg_min)
+{
+	float lo = x[0], hi = x[0], sw = 0, sx = 0;
+	uint8_t aux[32];
+
+	for (int i = 0; i < n; i++) {
+		lo = fminf(lo, x[i]);
+		hi = fmaxf(hi, x[i]);
+		sw += w[i];
+		sx += w[i] * x[i];
+	}
+	if (lo > 0)
+		lo = 0;
+	if (hi == lo) {
+		memset(l, 0, (size_t)n);
+		*neg_min = -lo;
+		return 0;
+	}
+	float iscale = (float)s->nmax / (hi - lo), scale = 1 / iscale, min = lo;
+	for (int i = 0; i < n; i++)
+		l[i] = (uint8_t)k_clamp(k_nearest(iscale * (x[i] - lo)), 0, s->nmax);
+	float best = affine_err(x, w, l, n, scale, min);
+	for (int st = 0; st <= s->nstep; st++) {
+		iscale = (s->rmin + s->rdelta * (float)st + (float)s->nmax) / (hi - lo);
+		float sl = 0, sl2 = 0, sxl = 0;
+		for (int i = 0; i < n; i++) {
+			int q = k_clamp(k_nearest(iscale * (x[i] - lo)), 0, s->nmax);
+			aux[i] = (uint8_t)q;
+			sl += w[i] * (float)q;
+			sl2 += w[i] * (float)(q * q);
+			sxl += w[i] * (float)q * x[i];
+		}
+		float det = sw * sl2 - sl * sl;
+		if (det <= 0)
+			continue;
+		float ts = (sw * sxl - sx * sl) / det, tm = (sl2 * sx - sl * sxl) / det;
+		if (tm > 0) {
+			tm = 0;
+			ts = sxl / sl2;
+		}
+		float e = affine_err(x, w, aux, n, ts, tm);
+		if (e < best) {
+			memcpy(l, aux, (size_t)n);
+			best = e;
+			scale = ts;
+			min = tm;
+		}
+	}
+	*neg_min = -min;
+	return scale;
+}
+
+static void k4_pack_scales(uint8_t *s, const int *ls, const int *lm)
+{
+	memset(s, 0, 12);
+	for (int j = 0; j < 8; j++) {
+		if (j < 4) {
+			s[j] = (uint8_t)ls[j];
+			s[j + 4] = (uint8_t)lm[j];
+		} else {
+			s[j + 4] = (uint8_t)((ls[j] & 15) | ((lm[j] & 15) << 4));
+			s[j - 4] |= (uint8_t)((ls[j] >> 4) << 6);
+			s[j] |= (uint8_t)((lm[j] >> 4) << 6);
+		}
+	}
+}
+
+/* One Q4_K/Q5_K super-block: codes l[256] (0..nmax), fp16 d/dmin, scales[12]. */
+static void k45_block(const float *x, const struct affine_search *s, uint8_t *l, uint16_t *dh,
+                      uint16_t *dminh, uint8_t *scales)
+{
+	float sc[8], mn[8], w[32], max_sc = 0, max_mn = 0;
+	int ls[8], lm[8];
+
+	for (int j = 0; j < 8; j++) {
+		const float *xs = x + 32 * j;
+		float s2 = 0;
+		for (int i = 0; i < 32; i++)
+			s2 += xs[i] * xs[i];
+		float av = sqrtf(s2 / 32);
+		for (int i = 0; i < 32; i++)
+			w[i] = av + fabsf(xs[i]);
+		sc[j] = affine_fit(xs, w, 32, s, l + 32 * j, &mn[j]);
+		max_sc = fmaxf(max_sc, sc[j]);
+		max_mn = fmaxf(max_mn, mn[j]);
+	}
+	float isc = max_sc > 0 ? 63.f / max_sc : 0, imn = max_mn > 0 ? 63.f / max_mn : 0;
+	for (int j = 0; j < 8; j++) {
+		ls[j] = k_clamp(k_nearest(isc * sc[j]), 0, 63);
+		lm[j] = k_clamp(k_nearest(imn * mn[j]), 0, 63);
+	}
+	k4_pack_scales(scales, ls, lm);
+	*dh = f32_to_f16(max_sc / 63.f);
+	*dminh = f32_to_f16(max_mn / 63.f);
+	for (int j = 0; j < 8; j++) {
+		int a, b;
+		scale_min_k4(scales, j, &a, &b);
+		float d = f16_to_f32(*dh) * (float)a;
+		if (d == 0)
+			continue;
+		float dm = f16_to_f32(*dminh) * (float)b;
+		for (int i = 0; i < 32; i++)
+			l[32 * j + i] =
+			        (uint8_t)k_clamp(k_nearest((x[32 * j + i] + dm) / d), 0, s->nmax);
+	}
+}
+
+static void q4_k_quantize_ref(const float *x, void *blocks, int64_t n)
+{
+	static const struct affine_search s = {15, -1.f, 0.1f, 20};
+	uint8_t l[QKK];
+
+	for (int64_t i = 0; i < n / QKK; i++) {
+		struct blk_q4_k b;
+		k45_block(x + i * QKK, &s, l, &b.d, &b.dmin, b.scales);
+		for (int c = 0; c < 4; c++)
+			for (int k = 0; k < 32; k++)
+				b.qs[32 * c + k] =
+				        (uint8_t)(l[64 * c + k] | (l[64 * c + 32 + k] << 4));
+		memcpy((uint8_t *)blocks + i * sizeof b, &b, sizeof b);
+	}
+}
+
+static void q5_k_quantize_ref(const float *x, void *blocks, int64_t n)
+{
+	static const struct affine_search s = {31, -0.5f, 0.1f, 15};
+	uint8_t l[QKK];
+
+	for (int64_t i = 0; i < n / QKK; i++) {
+		struct blk_q5_k b;
+		k45_block(x + i * QKK, &s, l, &b.d, &b.dmin, b.scales);
+		memset(b.qh, 0, sizeof b.qh);
+		for (int c = 0; c < 4; c++)
+			for (int k = 0; k < 32; k++) {
+				int lo = l[64 * c + k], hi = l[64 * c + 32 + k];
+				b.qh[k] |= (uint8_t)(((lo >> 4) << (2 * c)) |
+				                     ((hi >> 4) << (2 * c + 1)));
+				b.qs[32 * c + k] = (uint8_t)((lo & 15) | ((hi & 15) << 4));
+			}
+		memcpy((uint8_t *)blocks + i * sizeof b, &b, sizeof b);
+	}
+}
+
+/* Σw·x·l and Σw·l² for codes l = clamp(round(iscale·x), −nmax, nmax−1),
+ * w = x² (make_qx_quants' rmse_type 1). */
+static void sym_sums(const float *x, int n, int nmax, float iscale, int8_t *l, float *sxl,
+                     float *sl2)
+{
+	*sxl = *sl2 = 0;
+	for (int i = 0; i < n; i++) {
+		int q = k_clamp(k_nearest(iscale * x[i]), -nmax, nmax - 1);
+		float w = x[i] * x[i];
+		l[i] = (int8_t)q;
+		*sxl += w * x[i] * (float)q;
+		*sl2 += w * (float)(q * q);
+	}
+}
+
+/* Returns the (signed) scale; codes l in −nmax..nmax−1. */
+static float sym_fit(const float *x, int n, int nmax, int8_t *l)
+{
+	float amax = 0, max = 0, sxl, sl2;
+	int8_t aux[16];
+
+	for (int i = 0; i < n; i++)
+		if (fabsf(x[i]) > amax) {
+			amax = fabsf(x[i]);
+			max = x[i];
+		}
+	if (amax < K_GROUP_EPS) {
+		memset(l, 0, (size_t)n);
+		return 0;
+	}
+	sym_sums(x, n, nmax, -(float)nmax / max, l, &sxl, &sl2);
+	float scale = sl2 ? sxl / sl2 : 0, best = scale * sxl;
+	for (int st = -9; st <= 9; st++) {
+		if (st == 0)
+			continue;
+		sym_sums(x, n, nmax, -((float)nmax + 0.1f * (float)st) / max, aux, &sxl, &sl2);
+		if (sl2 > 0 && sxl * sxl > best * sl2) {
+			memcpy(l, aux, (size_t)n);
+			scale = sxl / sl2;
+			best = scale * sxl;
+		}
+	}
+	return scale;
+}
+
+static void q6_k_block(const float *x, struct blk_q6_k *b)
+{
+	float sc[16], max_abs = 0, max_sc = 0;
+	int8_t l[QKK];
+
+	for (int j = 0; j < 16; j++) {
+		sc[j] = sym_fit(x + 16 * j, 16, 32, l + 16 * j);
+		if (fabsf(sc[j]) > max_abs) {
+			max_abs = fabsf(sc[j]);
+			max_sc = sc[j];
+		}
+	}
+	memset(b, 0, sizeof *b);
+	if (max_abs < K_GROUP_EPS)
+		return;
+	float iscale = -128.f / max_sc;
+	b->d = f32_to_f16(1 / iscale);
+	for (int j = 0; j < 16; j++) {
+		b->scales[j] =
+		        (int8_t)(k_nearest(iscale * sc[j]) < 127 ? k_nearest(iscale * sc[j]) : 127);
+		float d = f16_to_f32(b->d) * (float)b->scales[j];
+		if (d == 0)
+			continue;
+		for (int i = 0; i < 16; i++)
+			l[16 * j + i] = (int8_t)k_clamp(k_nearest(x[16 * j + i] / d), -32, 31);
+	}
+	for (int h = 0; h < 2; h++)
+		for (int k = 0; k < 32; k++) {
+			int u[4];
+			for (int g = 0; g < 4; g++)
+				u[g] = l[128 * h + 32 * g + k] + 32;
+			b->ql[64 * h + k] = (uint8_t)((u[0] & 15) | ((u[2] & 15) << 4));
+			b->ql[64 * h + 32 + k] = (uint8_t)((u[1] & 15) | ((u[3] & 15) << 4));
+			b->qh[32 * h + k] = (uint8_t)((u[0] >> 4) | ((u[1] >> 4) << 2) |
+			                              ((u[2] >> 4) << 4) | ((u[3] >> 4) << 6));
+		}
+}
+
+static void q6_k_quantize_ref(const float *x, void *blocks, int64_t n)
+{
+	for (int64_t i = 0; i < n / QKK; i++) {
+		struct blk_q6_k b;
+		q6_k_block(x + i * QKK, &b);
+		memcpy((uint8_t *)blocks + i * sizeof b, &b, sizeof b);
+	}
+}
+
 /* ---- float types: casts ------------------------------------------------- */
 
 static void f32_quantize(const float *x, void *out, int64_t n)
@@ -948,12 +1224,12 @@ K_FNS(Q8_K)
 		.dequantize = T##_deq, .codes = T##_codes, .block_scales = T##_scales              \
 	}
 
-#define K_ROW(T, BITS, SIGNED, BYTES)                                                              \
+#define K_ROW(T, BITS, SIGNED, BYTES, Q)                                                           \
 	{                                                                                          \
 		.name = #T, .family = QTYPE_BLOCK, .bits = BITS, .is_signed = SIGNED,              \
 		.storage = DTYPE_U8, .ggml_type = GGML_ID_##T, .block_elems = QKK,                 \
-		.block_bytes = BYTES, .dequantize = T##_deq, .codes = T##_codes,                   \
-		.block_scales = T##_scales                                                         \
+		.block_bytes = BYTES, .quantize_ref = Q, .dequantize = T##_deq,                    \
+		.codes = T##_codes, .block_scales = T##_scales                                     \
 	}
 
 static const struct qtype ggml_table[] = {
@@ -965,12 +1241,12 @@ static const struct qtype ggml_table[] = {
         LEGACY_ROW(Q5_0, 5, true, 22),
         LEGACY_ROW(Q5_1, 5, false, 24),
         LEGACY_ROW(Q8_0, 8, true, 34),
-        K_ROW(Q2_K, 2, false, 84),
-        K_ROW(Q3_K, 3, true, 110),
-        K_ROW(Q4_K, 4, false, 144),
-        K_ROW(Q5_K, 5, false, 176),
-        K_ROW(Q6_K, 6, true, 210),
-        K_ROW(Q8_K, 8, true, 292),
+        K_ROW(Q2_K, 2, false, 84, NULL),
+        K_ROW(Q3_K, 3, true, 110, NULL),
+        K_ROW(Q4_K, 4, false, 144, q4_k_quantize_ref),
+        K_ROW(Q5_K, 5, false, 176, q5_k_quantize_ref),
+        K_ROW(Q6_K, 6, true, 210, q6_k_quantize_ref),
+        K_ROW(Q8_K, 8, true, 292, NULL),
 };
 
 const struct qtype *ggml_qtypes(size_t *n)

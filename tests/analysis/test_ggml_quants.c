@@ -48,7 +48,8 @@ static void test_table_geometry(void **state)
 	assert_string_equal(ggml_type_name(16), "IQ2_XXS");
 	assert_false(ggml_type_size(4, &(uint32_t){0}, &(uint32_t){0})); /* removed id */
 	assert_true(ggml_qtype_writable(qt_of(GGML_ID_Q5_1)));
-	assert_false(ggml_qtype_writable(qt_of(GGML_ID_Q4_K)));
+	assert_true(ggml_qtype_writable(qt_of(GGML_ID_Q4_K)));
+	assert_false(ggml_qtype_writable(qt_of(GGML_ID_Q3_K)));
 }
 
 /* Q4_0 of x_j = j − 16: the largest magnitude is −16, so d = −16/−8 = 2,
@@ -288,6 +289,43 @@ static void test_mse_never_worse(void **state)
 	free(x);
 }
 
+/* K-quant writers by hand: a sub-block of one constant c > 0 (Q4_K/Q5_K: range
+ * [0, c], top code 2^b−1 with scale c/(2^b−1) and min 0, stored as 6-bit
+ * scale 63 against d = scale/63; Q6_K: symmetric, the 6-bit scale −128 of
+ * d = scale/−128) comes back as c up to fp16 rounding of d (2^−11 relative);
+ * all zeros stay zero; NaN/±inf/denormal blocks neither crash nor leak into
+ * the finite blocks. */
+static void test_kquant_writers_by_hand(void **state)
+{
+	(void)state;
+	static const int ids[] = {GGML_ID_Q4_K, GGML_ID_Q5_K, GGML_ID_Q6_K};
+	float x[512], y[512];
+	uint8_t b[2 * 210];
+
+	for (size_t t = 0; t < sizeof ids / sizeof ids[0]; t++) {
+		const struct qtype *q = qt_of(ids[t]);
+		assert_true(ggml_qtype_writable(q));
+		for (int i = 0; i < 256; i++)
+			x[i] = 0.75f;
+		for (int i = 256; i < 512; i++)
+			x[i] = 0;
+		q->quantize_ref(x, b, 512);
+		q->dequantize(b, y, 512);
+		for (int i = 0; i < 256; i++)
+			assert_close(y[i], 0.75, 0.75 / 2048, 0);
+		for (int i = 256; i < 512; i++)
+			assert_close(y[i], 0, 0, 0);
+		for (int i = 0; i < 256; i++)
+			x[i] = i % 3 ? NAN : (i % 2 ? INFINITY : -INFINITY);
+		for (int i = 256; i < 512; i++)
+			x[i] = 1e-42f * (float)(i - 300);
+		q->quantize_ref(x, b, 512);
+		q->dequantize(b, y, 512);
+		for (int i = 256; i < 512; i++)
+			assert_true(isfinite(y[i]));
+	}
+}
+
 /* NaN, ±inf, zeros and denormals neither crash nor poison other blocks. */
 static void test_non_finite(void **state)
 {
@@ -342,11 +380,16 @@ static void test_float_rows(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	        cmocka_unit_test(test_table_geometry),  cmocka_unit_test(test_q4_0_by_hand),
-	        cmocka_unit_test(test_q8_0_by_hand),    cmocka_unit_test(test_q4_1_by_hand),
-	        cmocka_unit_test(test_q5_by_hand),      cmocka_unit_test(test_kquants_by_hand),
-	        cmocka_unit_test(test_mse_never_worse), cmocka_unit_test(test_non_finite),
+	        cmocka_unit_test(test_table_geometry),
+	        cmocka_unit_test(test_q4_0_by_hand),
+	        cmocka_unit_test(test_q8_0_by_hand),
+	        cmocka_unit_test(test_q4_1_by_hand),
+	        cmocka_unit_test(test_q5_by_hand),
+	        cmocka_unit_test(test_kquants_by_hand),
+	        cmocka_unit_test(test_mse_never_worse),
+	        cmocka_unit_test(test_non_finite),
 	        cmocka_unit_test(test_float_rows),
+	        cmocka_unit_test(test_kquant_writers_by_hand),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
