@@ -6,6 +6,7 @@
 
 #include <stdlib.h>
 
+#include "io_fixture.h"
 #include "model.h"
 #include "onnx_impl.h"
 #include "qs_test.h"
@@ -42,23 +43,6 @@ static inline void save(Onnx__ModelProto *mp, const char *path)
 	qs_write_file(path, b, n);
 	free(b);
 	onnx__model_proto__free_unpacked(mp, NULL);
-}
-
-static inline struct model *load_ok(const char *path)
-{
-	struct model *m = NULL;
-	struct qs_error e = {0};
-	if (model_load(path, &m, &e))
-		fail_msg("%s: %s", path, e.msg);
-	return m;
-}
-
-static inline const struct model_tensor *find(const struct model *m, const char *name)
-{
-	int64_t i = model_find(m, name);
-	if (i < 0)
-		fail_msg("tensor %s not found", name);
-	return &m->tensors[i];
 }
 
 #endif

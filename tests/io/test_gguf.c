@@ -16,6 +16,7 @@
 
 #include "ggml_quants.h"
 #include "gguf.h"
+#include "io_fixture.h"
 #include "qs_test.h"
 
 /* ---- a byte-level GGUF builder ---------------------------------------- */
@@ -164,24 +165,6 @@ static char *write_tmp(const char *dir, const char *name, const struct gb *b)
 	return path;
 }
 
-static int load_gguf(const char *path, struct model **out, struct qs_error *err)
-{
-	struct model *m = calloc(1, sizeof *m);
-	int rc;
-
-	assert_non_null(m);
-	m->format = FMT_GGUF;
-	m->ops = &gguf_format_ops;
-	m->path = strdup(path);
-	rc = gguf_format_ops.load(path, m, err);
-	if (rc) {
-		model_free(m);
-		m = NULL;
-	}
-	*out = m;
-	return rc;
-}
-
 /* ---- valid files -------------------------------------------------------- */
 
 static void test_parse_all_value_types(void **state)
@@ -244,7 +227,7 @@ static void test_model_tensors(void **state)
 	struct qs_error err;
 	float y[32];
 
-	assert_int_equal(load_gguf(path, &m, &err), 0);
+	assert_int_equal(load_with(&gguf_format_ops, path, &m, &err), 0);
 	assert_int_equal(m->ntensors, 3);
 	/* dims [3, 2] → numpy shape [2, 3] */
 	assert_int_equal(m->tensors[0].ndim, 2);
@@ -316,7 +299,7 @@ static void expect_bad(const struct gb *b, const char *needle)
 }
 
 /* Byte offset of the first occurrence of a string in the image. */
-static size_t find(const struct gb *b, const void *s, size_t n)
+static size_t find_bytes(const struct gb *b, const void *s, size_t n)
 {
 	for (size_t i = 0; i + n <= b->n; i++)
 		if (!memcmp(b->p + i, s, n))
@@ -396,28 +379,28 @@ static void test_bad_kvs(void **state)
 {
 	(void)state;
 	struct gb b = build_valid(0);
-	size_t k = find(&b, "k.u8", 4) + 4; /* the type field of k.u8 */
+	size_t k = find_bytes(&b, "k.u8", 4) + 4; /* the type field of k.u8 */
 
 	patch_u32(&b, k, 13);
 	expect_bad(&b, "unknown value type 13");
 	patch_u32(&b, k, GGUF_T_U8);
-	size_t kb = find(&b, "k.bool", 6) + 6 + 4;
+	size_t kb = find_bytes(&b, "k.bool", 6) + 6 + 4;
 	b.p[kb] = 2;
 	expect_bad(&b, "BOOL value is not 0 or 1");
 	b.p[kb] = 1;
-	size_t ka = find(&b, "k.arr_i32", 9) + 9 + 4;
+	size_t ka = find_bytes(&b, "k.arr_i32", 9) + 9 + 4;
 	patch_u32(&b, ka, GGUF_T_ARRAY);
 	expect_bad(&b, "arrays of arrays");
 	patch_u32(&b, ka, GGUF_T_I32);
 	patch_u64(&b, ka + 4, 1ull << 62);
 	expect_bad(&b, "cannot fit");
 	patch_u64(&b, ka + 4, 3);
-	size_t ks = find(&b, "general.architecture", 20) + 20 + 4;
+	size_t ks = find_bytes(&b, "general.architecture", 20) + 20 + 4;
 	patch_u64(&b, ks, 1ull << 40);
 	expect_bad(&b, "string length 1099511627776 runs past the end");
 	patch_u64(&b, ks, 4);
 	/* duplicate key: rename k.i8 to k.u8 */
-	size_t ki = find(&b, "k.i8", 4);
+	size_t ki = find_bytes(&b, "k.i8", 4);
 	memcpy(b.p + ki, "k.u8", 4);
 	expect_bad(&b, "duplicate metadata key \"k.u8\"");
 	free(b.p);
@@ -427,7 +410,7 @@ static void test_bad_alignment(void **state)
 {
 	(void)state;
 	struct gb b = build_valid(64);
-	size_t ka = find(&b, "general.alignment", 17) + 17;
+	size_t ka = find_bytes(&b, "general.alignment", 17) + 17;
 
 	patch_u32(&b, ka + 4, 48);
 	expect_bad(&b, "not a power of two");
@@ -534,7 +517,7 @@ static void test_write_q8_0(void **state)
 	struct write_opts o = {.plan = plan};
 	float y[32];
 
-	assert_int_equal(load_gguf(path, &m, &err), 0);
+	assert_int_equal(load_with(&gguf_format_ops, path, &m, &err), 0);
 	for (int i = 0; i < 3; i++)
 		plan[i] = (struct tensor_plan){.quantize = true,
 		                               .spec = {.qt = ggml_qtype_by_id(GGML_ID_Q8_0),
@@ -544,7 +527,7 @@ static void test_write_q8_0(void **state)
 	assert_int_equal(gguf_format_ops.write(m, &o, f, out, &err), 0);
 	fclose(f);
 	check_layout(out, 7, true);
-	assert_int_equal(load_gguf(out, &w, &err), 0);
+	assert_int_equal(load_with(&gguf_format_ops, out, &w, &err), 0);
 	/* a: rows of 3 cannot take Q8_0 → kept F32; q: Q8_0 of (j−16)/2 is exact
 	 * (amax 8, d = 8/127, q = round(x·127/8)); h: 1-D → kept F16 */
 	assert_int_equal(w->tensors[0].dtype, DTYPE_F32);
@@ -590,7 +573,7 @@ static void test_real_models_parse(void **state)
 			continue;
 		fclose(f);
 		found++;
-		if (load_gguf(path, &m, &err))
+		if (load_with(&gguf_format_ops, path, &m, &err))
 			fail_msg("%s", err.msg);
 		assert_int_equal(m->ntensors, 68);
 		size_t nblock = 0;
@@ -624,7 +607,8 @@ static int mode_equal(const char *spec)
 	if (!b)
 		return 2;
 	*b++ = 0;
-	if (load_gguf(a, &ma, &err) || load_gguf(b, &mb, &err)) {
+	if (load_with(&gguf_format_ops, a, &ma, &err) ||
+	    load_with(&gguf_format_ops, b, &mb, &err)) {
 		fprintf(stderr, "%s\n", err.msg);
 		return 2;
 	}
@@ -677,7 +661,7 @@ static int mode_quantize(const char *spec)
 		}
 	}
 	const struct qtype *q = qtype_find(qt);
-	if (!q || load_gguf(s, &m, &err)) {
+	if (!q || load_with(&gguf_format_ops, s, &m, &err)) {
 		fprintf(stderr, "%s\n", q ? err.msg : "unknown qtype");
 		return 2;
 	}

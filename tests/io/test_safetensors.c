@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "io_fixture.h"
 #include "qs_test.h"
 #include "safetensors.h"
 
@@ -67,23 +68,6 @@ static char *save(const char *dir, const char *name, const void *b, size_t n)
 	return p;
 }
 
-static int load_st(const char *path, struct model **out, struct qs_error *err)
-{
-	struct model *m = calloc(1, sizeof *m);
-	int rc;
-
-	m->format = FMT_SAFETENSORS;
-	m->ops = &safetensors_format_ops;
-	m->path = strdup(path);
-	rc = safetensors_format_ops.load(path, m, err);
-	if (rc) {
-		model_free(m);
-		m = NULL;
-	}
-	*out = m;
-	return rc;
-}
-
 /* Build the tensors into a fresh folder's file and load it; the file is
  * mapped, so the folder goes at once. */
 static struct model *load_built(const struct tin *t, size_t nt, const char *file)
@@ -94,7 +78,7 @@ static struct model *load_built(const struct tin *t, size_t nt, const char *file
 	struct model *m;
 	struct qs_error err;
 
-	if (load_st(p, &m, &err))
+	if (load_with(&safetensors_format_ops, p, &m, &err))
 		fail_msg("%s: %s", file, err.msg);
 	free(p);
 	free(b);
@@ -102,17 +86,9 @@ static struct model *load_built(const struct tin *t, size_t nt, const char *file
 	return m;
 }
 
-static const struct model_tensor *get(const struct model *m, const char *name)
-{
-	int64_t i = model_find(m, name);
-	if (i < 0)
-		fail_msg("tensor %s missing", name);
-	return &m->tensors[i];
-}
-
 static void check_values(const struct model *m, const char *name, const double *want, size_t n)
 {
-	const struct model_tensor *t = get(m, name);
+	const struct model_tensor *t = find(m, name);
 	float y[16];
 	struct qs_error err;
 
@@ -156,22 +132,22 @@ static void check_all_dtypes(const struct model *m)
 	check_values(m, "bf16", (double[]){1.5, -4}, 2);
 	check_values(m, "e4m3", (double[]){1, 448, -0.5}, 3);
 	check_values(m, "e5m2", (double[]){1, -3}, 2);
-	const struct model_tensor *t = get(m, "i64");
+	const struct model_tensor *t = find(m, "i64");
 	assert_int_equal(t->dtype, DTYPE_I64);
 	assert_int_equal(dtype_get_int(t->dtype, t->data, 0, NIBBLE_LOW_FIRST), -(1ll << 40));
-	t = get(m, "i32");
+	t = find(m, "i32");
 	assert_int_equal(dtype_get_int(t->dtype, t->data, 1, NIBBLE_LOW_FIRST), 1 << 30);
-	t = get(m, "i16");
+	t = find(m, "i16");
 	assert_int_equal(dtype_get_int(t->dtype, t->data, 0, NIBBLE_LOW_FIRST), -32768);
-	t = get(m, "i8");
+	t = find(m, "i8");
 	assert_int_equal(dtype_get_int(t->dtype, t->data, 0, NIBBLE_LOW_FIRST), -128);
-	t = get(m, "u8");
+	t = find(m, "u8");
 	assert_int_equal(t->ndim, 2);
 	assert_int_equal(dtype_get_int(t->dtype, t->data, 1, NIBBLE_LOW_FIRST), 255);
-	assert_int_equal(get(m, "bool")->dtype, DTYPE_BOOL);
-	assert_int_equal(get(m, "scalar")->ndim, 0);
-	assert_int_equal(get(m, "scalar")->nelem, 1);
-	assert_int_equal(get(m, "empty")->nelem, 0);
+	assert_int_equal(find(m, "bool")->dtype, DTYPE_BOOL);
+	assert_int_equal(find(m, "scalar")->ndim, 0);
+	assert_int_equal(find(m, "scalar")->nelem, 1);
+	assert_int_equal(find(m, "empty")->nelem, 0);
 }
 
 static void test_every_dtype_round_trip(void **state)
@@ -184,7 +160,7 @@ static void test_every_dtype_round_trip(void **state)
 	struct model *m, *w;
 	struct qs_error err;
 
-	assert_int_equal(load_st(in, &m, &err), 0);
+	assert_int_equal(load_with(&safetensors_format_ops, in, &m, &err), 0);
 	assert_int_equal(m->ntensors, N_ALL);
 	check_all_dtypes(m);
 	/* written back unplanned: same dtypes, shapes, bytes and metadata */
@@ -193,12 +169,12 @@ static void test_every_dtype_round_trip(void **state)
 	struct write_opts o = {0};
 	assert_int_equal(safetensors_format_ops.write(m, &o, f, out, &err), 0);
 	fclose(f);
-	assert_int_equal(load_st(out, &w, &err), 0);
+	assert_int_equal(load_with(&safetensors_format_ops, out, &w, &err), 0);
 	assert_int_equal(w->ntensors, N_ALL);
 	check_all_dtypes(w);
 	for (size_t i = 0; i < N_ALL; i++) {
-		const struct model_tensor *a = get(m, all_dtypes[i].name),
-		                          *c = get(w, all_dtypes[i].name);
+		const struct model_tensor *a = find(m, all_dtypes[i].name),
+		                          *c = find(w, all_dtypes[i].name);
 		assert_int_equal(a->dtype, c->dtype);
 		assert_int_equal(a->nbytes, c->nbytes);
 		assert_memory_equal(a->data, c->data, a->nbytes);
@@ -232,7 +208,7 @@ static void expect_bad_bytes(const uint8_t *b, size_t n, const char *needle)
 	char *dir = qs_tmpdir(), *p = save(dir, "bad.safetensors", b, n);
 	struct model *m;
 	struct qs_error err;
-	int rc = load_st(p, &m, &err);
+	int rc = load_with(&safetensors_format_ops, p, &m, &err);
 
 	if (rc != QS_ERR_FORMAT || !strstr(err.msg, needle) ||
 	    !strstr(err.msg, "bad.safetensors") || strchr(err.msg, '\n'))
@@ -319,13 +295,13 @@ static void test_compressed_tensors_int8(void **state)
 	struct qs_error err;
 	struct pairing pr;
 
-	assert_int_equal(load_st(pq, &mq, &err), 0);
-	assert_int_equal(load_st(pf, &mf, &err), 0);
-	const struct model_tensor *t = get(mq, "m.weight");
+	assert_int_equal(load_with(&safetensors_format_ops, pq, &mq, &err), 0);
+	assert_int_equal(load_with(&safetensors_format_ops, pf, &mf, &err), 0);
+	const struct model_tensor *t = find(mq, "m.weight");
 	assert_non_null(t->quant);
 	assert_string_equal(t->quant->float_name, "m.weight");
 	assert_int_equal(t->quant->layout.gran, GRAN_CHANNEL);
-	assert_true(get(mq, "m.weight_scale")->is_aux);
+	assert_true(find(mq, "m.weight_scale")->is_aux);
 	check_values(mq, "m.weight", (double[]){0.5, -1, 1.5, 1, 1.25, -1.5}, 6);
 	assert_int_equal(model_pair(mf, mq, &pr, &err), 0);
 	size_t paired = 0;
@@ -360,7 +336,7 @@ static void test_compressed_tensors_packed(void **state)
 	                         {"l.weight_shape", "I32", "[2]", shape, 8},
 	                         {"l.weight_scale", "F16", "[2,1]", scale, 4}};
 	struct model *m = load_built(qt, 3, "p.safetensors");
-	const struct model_tensor *t = get(m, "l.weight_packed");
+	const struct model_tensor *t = find(m, "l.weight_packed");
 	assert_non_null(t->quant);
 	assert_string_equal(t->quant->float_name, "l.weight");
 	assert_int_equal(t->quant->bits, 4);
@@ -387,7 +363,7 @@ static void test_gptq(void **state)
 	                         {"x.scales", "F16", "[2,2]", sc, 8},
 	                         {"x.g_idx", "I32", "[8]", gi, 32}};
 	struct model *m = load_built(qt, 4, "g.safetensors");
-	const struct model_tensor *t = get(m, "x.qweight");
+	const struct model_tensor *t = find(m, "x.qweight");
 	assert_non_null(t->quant);
 	assert_string_equal(t->quant->float_name, "x.weight");
 	assert_int_equal(t->shape[0], 2);
@@ -400,7 +376,7 @@ static void test_gptq(void **state)
 		want[8 + k] = k < 4 ? 0.5 * (15 - k - 4) : 0.25 * (15 - k - 16);
 	}
 	check_values(m, "x.qweight", want, 16);
-	assert_true(get(m, "x.scales")->is_aux);
+	assert_true(find(m, "x.scales")->is_aux);
 	model_free(m);
 }
 
@@ -440,9 +416,9 @@ static void test_bnb_int8(void **state)
 	struct model *m = load_built(qt, 2, "b.safetensors");
 	struct qs_error err;
 	float y[4];
-	const struct model_tensor *t = get(m, "z.weight");
+	const struct model_tensor *t = find(m, "z.weight");
 	assert_non_null(t->quant);
-	assert_true(get(m, "z.SCB")->is_aux);
+	assert_true(find(m, "z.SCB")->is_aux);
 	assert_int_equal(model_tensor_to_f32(m, t, y, &err), 0);
 	static const double want[] = {2.54, -1, 0.1, -1.27};
 	for (int i = 0; i < 4; i++)
@@ -472,15 +448,16 @@ static void test_sharded(void **state)
 	struct model *m;
 	struct qs_error err;
 
-	assert_int_equal(load_st(pi, &m, &err), 0);
+	assert_int_equal(load_with(&safetensors_format_ops, pi, &m, &err), 0);
 	assert_int_equal(m->ntensors, 3);
 	check_values(m, "a", (double[]){0.5, 1}, 2);
 	check_values(m, "b", (double[]){1, -2, 65504}, 3);
 	model_free(m);
-	assert_int_equal(load_st(p2, &m, &err), 0); /* any shard: all of them */
+	assert_int_equal(load_with(&safetensors_format_ops, p2, &m, &err),
+	                 0); /* any shard: all of them */
 	assert_int_equal(m->ntensors, 3);
 	model_free(m);
-	assert_int_equal(load_st(pb, &m, &err), QS_ERR_FORMAT);
+	assert_int_equal(load_with(&safetensors_format_ops, pb, &m, &err), QS_ERR_FORMAT);
 	assert_non_null(strstr(err.msg, "not a file name in the same folder"));
 	free(p1);
 	free(p2);
@@ -507,7 +484,7 @@ static void test_write_int8_per_channel(void **state)
 	struct qs_error err;
 	struct tensor_plan plan[2] = {{0}};
 
-	assert_int_equal(load_st(p, &m, &err), 0);
+	assert_int_equal(load_with(&safetensors_format_ops, p, &m, &err), 0);
 	plan[0].quantize = true;
 	plan[0].spec.scheme = scheme_default(); /* int8 sym per-channel axis 0 */
 	plan[0].spec.method.kind = METHOD_MINMAX;
@@ -516,11 +493,11 @@ static void test_write_int8_per_channel(void **state)
 	FILE *f = fopen(out, "wb");
 	assert_int_equal(safetensors_format_ops.write(m, &o, f, out, &err), 0);
 	fclose(f);
-	assert_int_equal(load_st(out, &q, &err), 0);
-	const struct model_tensor *t = get(q, "m.weight");
+	assert_int_equal(load_with(&safetensors_format_ops, out, &q, &err), 0);
+	const struct model_tensor *t = find(q, "m.weight");
 	assert_int_equal(t->dtype, DTYPE_I8);
 	assert_non_null(t->quant);
-	const struct model_tensor *s = get(q, "m.weight_scale");
+	const struct model_tensor *s = find(q, "m.weight_scale");
 	assert_int_equal(s->ndim, 2);
 	assert_int_equal(s->shape[0], 2);
 	assert_int_equal(s->shape[1], 1);
@@ -543,9 +520,9 @@ static void test_write_int8_per_channel(void **state)
 	f = fopen(out, "wb");
 	assert_int_equal(safetensors_format_ops.write(m, &o, f, out, &err), 0);
 	fclose(f);
-	assert_int_equal(load_st(out, &q, &err), 0);
+	assert_int_equal(load_with(&safetensors_format_ops, out, &q, &err), 0);
 	assert_int_equal(q->ntensors, 2);
-	assert_int_equal(get(q, "m.weight")->dtype, DTYPE_F32);
+	assert_int_equal(find(q, "m.weight")->dtype, DTYPE_F32);
 	check_values(q, "m.weight",
 	             (double[]){64 * (2 / 127.5f), -127 * (2 / 127.5f), 32 * (2 / 127.5f),
 	                        127 * (4 / 127.5f), 64 * (4 / 127.5f), -32 * (4 / 127.5f)},
