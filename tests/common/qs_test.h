@@ -39,7 +39,8 @@ void qs_rmtree(const char *path);
 /* cmocka group teardown removing the folder a group setup left in *state. */
 int qs_group_rmtree(void **state);
 
-/* "dir/name" in one of 8 rotating static buffers (valid for 8 more calls). */
+/* "dir/name" in one of 8 rotating static buffers (overwritten by the 8th
+ * later call). */
 char *qs_path(const char *dir, const char *name);
 
 /* The whole of path in a malloc'd buffer (the caller frees) with a NUL byte
