@@ -861,17 +861,18 @@ struct affine_search {
 	int nmax;
 	float rmin, rdelta;
 	int nstep;
+	bool abs_err; /* Q2_K weighs |error|, the others error² */
 };
 
 /* Weighted error of x ≈ scale·L + min. */
 static float affine_err(const float *x, const float *w, const uint8_t *l, int n, float scale,
-                        float min)
+                        float min, bool abs_err)
 {
 	float e = 0;
 
 	for (int i = 0; i < n; i++) {
 		float diff = scale * (float)l[i] + min - x[i];
-		e += w[i] * diff * diff;
+		e += w[i] * (abs_err ? fabsf(diff) : diff * diff);
 	}
 	return e;
 }
@@ -899,7 +900,7 @@ static float affine_fit(const float *x, const float *w, int n, const struct affi
 	float iscale = (float)s->nmax / (hi - lo), scale = 1 / iscale, min = lo;
 	for (int i = 0; i < n; i++)
 		l[i] = (uint8_t)k_clamp(k_nearest(iscale * (x[i] - lo)), 0, s->nmax);
-	float best = affine_err(x, w, l, n, scale, min);
+	float best = affine_err(x, w, l, n, scale, min, s->abs_err);
 	for (int st = 0; st <= s->nstep; st++) {
 		iscale = (s->rmin + s->rdelta * (float)st + (float)s->nmax) / (hi - lo);
 		float sl = 0, sl2 = 0, sxl = 0;
@@ -918,7 +919,7 @@ static float affine_fit(const float *x, const float *w, int n, const struct affi
 			tm = 0;
 			ts = sxl / sl2;
 		}
-		float e = affine_err(x, w, aux, n, ts, tm);
+		float e = affine_err(x, w, aux, n, ts, tm, s->abs_err);
 		if (e < best) {
 			memcpy(l, aux, (size_t)n);
 			best = e;
@@ -987,7 +988,7 @@ static void k45_block(const float *x, const struct affine_search *s, uint8_t *l,
 
 static void q4_k_quantize_ref(const float *x, void *blocks, int64_t n)
 {
-	static const struct affine_search s = {15, -1.f, 0.1f, 20};
+	static const struct affine_search s = {15, -1.f, 0.1f, 20, false};
 	uint8_t l[QKK];
 
 	for (int64_t i = 0; i < n / QKK; i++) {
@@ -1003,7 +1004,7 @@ static void q4_k_quantize_ref(const float *x, void *blocks, int64_t n)
 
 static void q5_k_quantize_ref(const float *x, void *blocks, int64_t n)
 {
-	static const struct affine_search s = {31, -0.5f, 0.1f, 15};
+	static const struct affine_search s = {31, -0.5f, 0.1f, 15, false};
 	uint8_t l[QKK];
 
 	for (int64_t i = 0; i < n / QKK; i++) {
@@ -1109,6 +1110,53 @@ static void q6_k_quantize_ref(const float *x, void *blocks, int64_t n)
 	for (int64_t i = 0; i < n / QKK; i++) {
 		struct blk_q6_k b;
 		q6_k_block(x + i * QKK, &b);
+		memcpy((uint8_t *)blocks + i * sizeof b, &b, sizeof b);
+	}
+}
+
+/* Q2_K: (scale, min) per 16 fitted with weights |x| and a weighted |error|,
+ * stored as 4-bit pairs against d = max scale/15, dmin = max min/15. */
+static void q2_k_block(const float *x, struct blk_q2_k *b)
+{
+	static const struct affine_search s = {3, -0.5f, 0.1f, 15, true};
+	float sc[16], mn[16], w[16], max_sc = 0, max_mn = 0;
+	uint8_t l[QKK];
+
+	for (int j = 0; j < 16; j++) {
+		for (int i = 0; i < 16; i++)
+			w[i] = fabsf(x[16 * j + i]);
+		sc[j] = affine_fit(x + 16 * j, w, 16, &s, l + 16 * j, &mn[j]);
+		max_sc = fmaxf(max_sc, sc[j]);
+		max_mn = fmaxf(max_mn, mn[j]);
+	}
+	memset(b, 0, sizeof *b);
+	for (int j = 0; j < 16; j++) {
+		int a = max_sc > 0 ? k_nearest(15.f / max_sc * sc[j]) : 0;
+		int m = max_mn > 0 ? k_nearest(15.f / max_mn * mn[j]) : 0;
+		b->scales[j] = (uint8_t)(a | (m << 4));
+	}
+	b->d = max_sc > 0 ? f32_to_f16(max_sc / 15.f) : 0;
+	b->dmin = max_mn > 0 ? f32_to_f16(max_mn / 15.f) : 0;
+	for (int j = 0; j < 16; j++) {
+		float d = f16_to_f32(b->d) * (float)(b->scales[j] & 15);
+		if (d == 0)
+			continue;
+		float dm = f16_to_f32(b->dmin) * (float)(b->scales[j] >> 4);
+		for (int i = 0; i < 16; i++)
+			l[16 * j + i] = (uint8_t)k_clamp(k_nearest((x[16 * j + i] + dm) / d), 0, 3);
+	}
+	for (int h = 0; h < 2; h++)
+		for (int k = 0; k < 32; k++)
+			b->qs[32 * h + k] =
+			        (uint8_t)(l[128 * h + k] | (l[128 * h + 32 + k] << 2) |
+			                  (l[128 * h + 64 + k] << 4) | (l[128 * h + 96 + k] << 6));
+}
+
+static void q2_k_quantize_ref(const float *x, void *blocks, int64_t n)
+{
+	for (int64_t i = 0; i < n / QKK; i++) {
+		struct blk_q2_k b;
+		q2_k_block(x + i * QKK, &b);
 		memcpy((uint8_t *)blocks + i * sizeof b, &b, sizeof b);
 	}
 }
@@ -1241,7 +1289,7 @@ static const struct qtype ggml_table[] = {
         LEGACY_ROW(Q5_0, 5, true, 22),
         LEGACY_ROW(Q5_1, 5, false, 24),
         LEGACY_ROW(Q8_0, 8, true, 34),
-        K_ROW(Q2_K, 2, false, 84, NULL),
+        K_ROW(Q2_K, 2, false, 84, q2_k_quantize_ref),
         K_ROW(Q3_K, 3, true, 110, NULL),
         K_ROW(Q4_K, 4, false, 144, q4_k_quantize_ref),
         K_ROW(Q5_K, 5, false, 176, q5_k_quantize_ref),

@@ -7,13 +7,16 @@
  *
  * Readable: F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K, Q3_K, Q4_K,
  * Q5_K, Q6_K, Q8_K. Writable (quantize_ref): F32, F16, BF16 (plain casts,
- * round to nearest even), Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, Q5_K, Q6_K.
+ * round to nearest even), Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K, Q4_K, Q5_K,
+ * Q6_K (not Q3_K, Q8_K).
  * The K-quant quantizers follow llama.cpp's published reference algorithm
  * (formats.md §3.5, no imatrix): Q4_K/Q5_K fit (scale, min) per 32 by a
  * weighted affine search (weights mean|x|-like: sqrt(mean x²) + |x|), then
  * store them in 6 bits against d = max scale/63, dmin = max min/63; Q6_K fits
  * a symmetric scale per 16 (weights x², 19 trial steps) and stores it as int8
- * against d = max scale/−128; codes are re-rounded with the stored scales.
+ * against d = max scale/−128; Q2_K fits (scale, min) per 16 with weights |x|
+ * minimising the weighted |error|, stored in 4 bits against max/15; codes
+ * are re-rounded with the stored scales.
  * Ties round to even (ggml's nearest_int). They have no quantize_method.
  *
  * Element codes (qtype.codes), one int32 per element:

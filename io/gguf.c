@@ -756,7 +756,7 @@ static int plan_qtype(const struct model_tensor *t, const struct tensor_plan *p,
 		return qs_error_set(
 		        err, QS_ERR_USAGE,
 		        "%s: tensor %s: qtype %s cannot be written to GGUF (use F32, F16, "
-		        "BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K or Q6_K)",
+		        "BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q2_K, Q4_K, Q5_K or Q6_K)",
 		        path, t->name, qt->name);
 	if (!qt && !(qt = qtype_from_bits(&p->spec.scheme)))
 		return qs_error_set(err, QS_ERR_USAGE,

@@ -289,16 +289,16 @@ static void test_mse_never_worse(void **state)
 	free(x);
 }
 
-/* K-quant writers by hand: a sub-block of one constant c > 0 (Q4_K/Q5_K: range
+/* K-quant writers by hand: a sub-block of one constant c > 0 (Q2_K/Q4_K/Q5_K: range
  * [0, c], top code 2^b−1 with scale c/(2^b−1) and min 0, stored as 6-bit
- * scale 63 against d = scale/63; Q6_K: symmetric, the 6-bit scale −128 of
+ * scale 63 against d = scale/63 (4-bit 15, d = scale/15 for Q2_K); Q6_K: symmetric, the 6-bit scale −128 of
  * d = scale/−128) comes back as c up to fp16 rounding of d (2^−11 relative);
  * all zeros stay zero; NaN/±inf/denormal blocks neither crash nor leak into
  * the finite blocks. */
 static void test_kquant_writers_by_hand(void **state)
 {
 	(void)state;
-	static const int ids[] = {GGML_ID_Q4_K, GGML_ID_Q5_K, GGML_ID_Q6_K};
+	static const int ids[] = {GGML_ID_Q2_K, GGML_ID_Q4_K, GGML_ID_Q5_K, GGML_ID_Q6_K};
 	float x[512], y[512];
 	uint8_t b[2 * 210];
 

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # labels: interop realmodels
-# Writing K-quants (Q4_K, Q5_K, Q6_K) to GGUF, checked with llama.cpp's gguf-py:
+# Writing K-quants (Q2_K, Q4_K, Q5_K, Q6_K) to GGUF, checked with llama.cpp's gguf-py:
 # gguf-py reads every written file, its dequantization of the written blocks
 # equals qscope's bit for bit, `qscope report --qtype` simulates the same
 # errors as the written files, and on the real weights of
 # silero_vad_legacy.F32.gguf and on seeded Gaussian/Laplace tensors the RMSE
-# follows the bit budget Q6_K < Q5_K < Q4_K < Q4_0 with each K-quant within
+# follows the bit budget Q6_K < Q5_K < Q4_K < Q4_0 < Q2_K, each K-quant within
 # [0.6, 1.15] of its ideal uniform-rounding RMSE (derived in kquant_ref.py).
 # gguf-py has no K-quant quantizer, so there is no bit-exact reference file.
 set -euo pipefail
@@ -16,7 +16,7 @@ helper="$QSCOPE_BUILD/tests/test_gguf"
 "$PY" "$kref" synth "$tmp/syn.gguf"
 for f in "$src" "$tmp/syn.gguf"; do
   b=$(basename "$f" .gguf)
-  for ty in Q6_K Q5_K Q4_K Q4_0; do
+  for ty in Q6_K Q5_K Q4_K Q4_0 Q2_K; do
     "$QSCOPE" quantize "$f" -o "$tmp/$b.$ty.gguf" --qtype "$ty"
     "$PY" "$ref" readall "$tmp/$b.$ty.gguf"
     "$PY" "$kref" has-type "$tmp/$b.$ty.gguf" "$ty"
@@ -24,12 +24,12 @@ for f in "$src" "$tmp/syn.gguf"; do
     QS_GGUF_EQUAL="$tmp/$b.$ty.gguf:$tmp/$b.$ty.f32.gguf" "$helper"
   done
   "$PY" "$kref" compare "$f" "Q6_K=$tmp/$b.Q6_K.gguf" "Q5_K=$tmp/$b.Q5_K.gguf" \
-    "Q4_K=$tmp/$b.Q4_K.gguf" "Q4_0=$tmp/$b.Q4_0.gguf"
+    "Q4_K=$tmp/$b.Q4_K.gguf" "Q4_0=$tmp/$b.Q4_0.gguf" "Q2_K=$tmp/$b.Q2_K.gguf"
 done
 
 # the simulation (report --qtype) and the written file give the same errors:
 # per-tensor RMSE of the report equals numpy's on gguf-py's values of the file
-for ty in Q4_K Q5_K Q6_K; do
+for ty in Q2_K Q4_K Q5_K Q6_K; do
   "$QSCOPE" report "$tmp/syn.gguf" --qtype "$ty" --csv "$tmp/sim.$ty.csv"
   "$PY" "$ref" metrics "$tmp/syn.gguf" "$tmp/syn.$ty.gguf" >"$tmp/np.$ty.csv"
   "$PY" - "$tmp/sim.$ty.csv" "$tmp/np.$ty.csv" "$ty" <<'PYEOF'

@@ -10,7 +10,7 @@ usage: kquant_ref.py COMMAND ARGS...
                                  K-quant, the RMSE of every file (gguf-py's
                                  values vs F's) must be strictly decreasing
                                  from last to first (Q6_K < Q5_K < Q4_K <
-                                 Q4_0), and each K-quant RMSE must lie within
+                                 Q4_0 < Q2_K), and each K-quant RMSE must lie within
                                  [LO, HI] times its ideal uniform-rounding RMSE
 Needs GGUF_PY (folder holding the gguf package).
 """
@@ -31,17 +31,21 @@ K_TYPES = ("Q4_K", "Q5_K", "Q6_K")
 # A K-quant codes each sub-block with its own step:
 #   Q4_K, Q5_K: affine codes 0..2^b−1 over [min(lo, 0), hi] of 32 elements,
 #               Δ = (hi − min(lo, 0)) / (2^b − 1)  (b = 4, 5);
+#   Q2_K:       the same with b = 2 over 16 elements (clipping pays most
+#               here: with 4 levels the tails cost more than a coarser
+#               step, so the ratio is the lowest, ≈ 0.75..0.85);
 #   Q6_K:       symmetric codes −32..31 of 16 elements, Δ = max|x| / 32.
 # ideal RMSE = sqrt(mean over sub-blocks of Δ²/12). The reference search
 # trades a little clipping for a finer step (can go below the ideal) and
 # stores the sub-block scales in 6 or 8 bits against one fp16 super-scale
-# (a 6-bit scale of a typical sub-block, ≈ 40..63, is off by at most
+# (a 6-bit scale, 4-bit for Q2_K, of a typical sub-block, ≈ 40..63, is off by at most
 # 1/(2·40) ≈ 1.3 %, raising the step and the error by about that much).
 # So the measured RMSE must sit close to 1× the ideal: we accept [LO, HI] =
 # [0.6, 1.15]; a wrong bit layout, a scale off by a factor 2, or codes
 # rounded with the wrong scale land far outside.
 LO, HI = 0.6, 1.15
-SUB = {"Q4_K": (32, 15, False), "Q5_K": (32, 31, False), "Q6_K": (16, 32, True)}
+SUB = {"Q2_K": (16, 3, False), "Q4_K": (32, 15, False), "Q5_K": (32, 31, False),
+       "Q6_K": (16, 32, True)}
 
 
 def values(t):
