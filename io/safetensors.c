@@ -510,21 +510,60 @@ static int load_shards(struct model *m, struct st_impl *im, const char *path, un
 	return rc;
 }
 
+/* Every tensor the index names must be in the shard it names: shard i of the
+ * sorted names holds tensors [first[i], first[i + 1]). */
+static int check_index_map(const struct model *m, const char *path, char **names, size_t n,
+                           const size_t *first, struct qs_error *err)
+{
+	json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, NULL);
+	json_t *wm = json_object_get(root, "weight_map"), *v;
+	const char *k;
+	int rc = 0;
+
+	json_object_foreach(wm, k, v)
+	{
+		const char *f = json_string_value(v);
+		int64_t t = model_find(m, k);
+		size_t i = 0;
+		while (i < n && strcmp(names[i], f))
+			i++;
+		if (i == n || t < 0 || (size_t)t < first[i] || (size_t)t >= first[i + 1]) {
+			rc = qs_error_set(
+			        err, QS_ERR_FORMAT,
+			        "%s: weight_map['%s'] names shard %s, which does not hold it", path,
+			        k, f);
+			break;
+		}
+	}
+	json_decref(root);
+	return rc;
+}
+
 static int load_index(struct model *m, struct st_impl *im, const char *path, struct qs_error *err)
 {
 	char **names;
-	size_t n;
+	size_t n, *first = NULL;
 	int rc = index_shards(path, &names, &n, err);
 
+	if (!rc && !(first = malloc((n + 1) * sizeof *first)))
+		rc = qs_error_set(err, QS_ERR_NOMEM, "%s: out of memory", path);
 	for (size_t i = 0; i < n; i++) {
 		char *p = rc ? NULL : sibling(path, names[i]);
-		if (!rc)
+		if (!rc) {
+			first[i] = m->ntensors;
 			rc = p ? load_file(m, im, p, err)
 			       : qs_error_set(err, QS_ERR_NOMEM, "%s: out of memory", path);
+		}
 		free(p);
-		free(names[i]);
 	}
+	if (!rc) {
+		first[n] = m->ntensors;
+		rc = check_index_map(m, path, names, n, first, err);
+	}
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
 	free(names);
+	free(first);
 	return rc;
 }
 

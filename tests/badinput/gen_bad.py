@@ -463,11 +463,10 @@ def st_cases():
           {"st_index_valid-00001.safetensors": shard}, "ok")
     index("st_index_missing", "shard file missing", {"w": "st_index_missing-00001.safetensors"}, {})
     index("st_index_traversal", "shard name escapes the folder", {"w": "../../../../etc/passwd"}, {})
-    # Open: io/safetensors.c load_index reads only the shard names of the
-    # weight_map and never checks that the shards hold the tensors it names.
+    # load_index checks that each shard holds the tensors the weight_map names.
     index("st_index_wrong_tensor", "shard lacks the tensor the index names",
           {"zz": "st_index_wrong_tensor-00001.safetensors"},
-          {"st_index_wrong_tensor-00001.safetensors": shard}, "known-error")
+          {"st_index_wrong_tensor-00001.safetensors": shard}, "error")
     case("st_index_not_object.safetensors.index.json", b'{"weight_map": [1, 2]}', "error",
          "weight_map is not an object")
 
