@@ -98,7 +98,7 @@ int onnx_opset_raise(Onnx__ModelProto *mp, int64_t target, struct qs_error *err)
  * is a multiple of ONNX_EXT_ALIGN, one tensor at a time (its in-memory
  * buffer freed at once); smaller source-external tensors come back inline.
  * Constant-node tensors and typed fields (float_data, ...) stay inline. */
-#define ONNX_EXT_ALIGN 4096
+#define ONNX_EXT_ALIGN     4096
 #define ONNX_EXT_MIN_BYTES 1024
 /* Inline output above this (2 GiB minus 64 MiB for the message framing
  * protobuf-c's size count leaves out of nothing, but readers' limits
