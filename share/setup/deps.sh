@@ -9,7 +9,7 @@ pkgs=(build-essential cmake pkg-config clang clang-format libclang-rt-14-dev
       libncurses-dev libcsv-dev libgsl-dev libcmocka-dev
       protobuf-c-compiler libprotobuf-c-dev libonnx-dev libonnx-testdata
       libzip-dev libjansson-dev zlib1g-dev
-      python3 python3-numpy python3-onnx tmux nodejs git parallel time)
+      python3 python3-numpy python3-onnx tmux nodejs git parallel time strace)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
