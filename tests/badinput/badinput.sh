@@ -24,7 +24,7 @@ corpus=$tmp/corpus
 # address space, so there the allocator refuses big requests instead.
 sanitized=0
 if grep -q "QSCOPE_SANITIZE:BOOL=ON" "${QSCOPE_BUILD:-/nonexistent}/CMakeCache.txt" 2>/dev/null ||
-	ldd "$QSCOPE" 2>/dev/null | grep -q libasan; then
+	grep -q libasan <<<"$(ldd "$QSCOPE" 2>/dev/null)"; then
 	sanitized=1
 	export ASAN_OPTIONS="${ASAN_OPTIONS:-}:allocator_may_return_null=1:max_allocation_size_mb=2048"
 fi
@@ -105,7 +105,9 @@ while IFS=$'\t' read -r name expect run what; do
 		run_case "$name" "$run" report
 		if [ "$rc" -ne 0 ] && [ "$rc" -ne 1 ]; then
 			fail "$name" "exit $rc, want 0/1 with a finding ($what); stderr: $(head -c 600 "$tmp/run/stderr")"
-		elif ! cat "$tmp/run/stdout" "$tmp/run/out/t.csv" 2>/dev/null | grep -aqiE "nan|inf"; then
+		# grep the files themselves: under pipefail, `cat a b | grep -q` fails
+		# when grep stops at a match in a and cat then takes SIGPIPE.
+		elif ! grep -aqiE "nan|inf" "$tmp/run/stdout" "$tmp/run/out/t.csv" 2>/dev/null; then
 			fail "$name" "report does not mention NaN/Inf ($what)"
 		fi
 		;;

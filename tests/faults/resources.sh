@@ -17,7 +17,7 @@ trap 'rm -rf "$tmp"' EXIT
 
 sanitized=0
 if grep -q "QSCOPE_SANITIZE:BOOL=ON" "${QSCOPE_BUILD:-/nonexistent}/CMakeCache.txt" 2>/dev/null ||
-	ldd "$QSCOPE" 2>/dev/null | grep -q libasan; then
+	grep -q libasan <<<"$(ldd "$QSCOPE" 2>/dev/null)"; then
 	sanitized=1
 fi
 

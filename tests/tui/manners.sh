@@ -3,7 +3,9 @@
 # (attributes only), a non-UTF-8 locale gets ASCII charts and arrows, and
 # QSCOPE_TUI_MAX_FRAMES ends a run by itself with exit 0 (htop -n style).
 # labels: tui
-set -euo pipefail
+# No pipefail: `screen | grep -q` must take grep's answer, not the SIGPIPE
+# status of a capture that grep stopped reading.
+set -eu
 command -v tmux >/dev/null || { echo "tmux not installed"; exit 77; }
 : "${QSCOPE:?}" "${QSCOPE_SRC:?}"
 

@@ -5,7 +5,9 @@
 # the screen), resize 120x40 -> 80x24 -> 60x20 -> 120x40, quit with q ->
 # exit 0 with the terminal restored (alternate screen off, echo and icanon on).
 # labels: tui
-set -euo pipefail
+# No pipefail: `screen | grep -q` must take grep's answer, not the SIGPIPE
+# status of a capture that grep stopped reading.
+set -eu
 command -v tmux >/dev/null || { echo "tmux not installed"; exit 77; }
 : "${QSCOPE:?}" "${QSCOPE_SRC:?}"
 
