@@ -163,27 +163,6 @@ static int ext_graph(struct ext_writer *w, Onnx__GraphProto *g, int depth, struc
 	return 0;
 }
 
-static int ext_pack(Onnx__ModelProto *mp, FILE *out, const char *out_path, struct qs_error *err)
-{
-	size_t n = onnx__model_proto__get_packed_size(mp);
-	if (n > (size_t)INT32_MAX)
-		return qs_error_set(err, QS_ERR_UNSUPPORTED,
-		                    "%s: the model would be %zu bytes even with external data, "
-		                    "over protobuf's 2 GiB limit",
-		                    out_path, n);
-	uint8_t *buf = malloc(n ? n : 1);
-	if (!buf)
-		return qs_error_set(err, QS_ERR_NOMEM, "%s: out of memory (%zu bytes)", out_path,
-		                    n);
-	onnx__model_proto__pack(mp, buf);
-	int rc = 0;
-	if (fwrite(buf, 1, n, out) != n || fflush(out) != 0 || ferror(out))
-		rc = qs_error_set(err, QS_ERR_IO, "%s: write failed: %s", out_path,
-		                  strerror(errno));
-	free(buf);
-	return rc;
-}
-
 int onnx_ext_write(Onnx__ModelProto *mp, const struct onnx_ext_src *src, size_t nsrc,
                    const struct model *const *inputs, size_t ninputs, FILE *out,
                    const char *out_path, struct qs_error *err)
@@ -205,7 +184,7 @@ int onnx_ext_write(Onnx__ModelProto *mp, const struct onnx_ext_src *src, size_t 
 	if (!rc)
 		rc = ext_graph(&w, mp->graph, 0, err);
 	if (!rc)
-		rc = ext_pack(mp, out, out_path, err);
+		rc = onnx_pack_write(mp, out, out_path, err);
 	/* The data file is committed before the model (model_write renames the
 	 * model after this returns), so a reader never sees a model whose data
 	 * file is missing. */

@@ -129,4 +129,8 @@ int onnx_ext_write(Onnx__ModelProto *mp, const struct onnx_ext_src *src, size_t 
 int onnx_write_model(const struct model *src, const struct write_opts *o, FILE *out,
                      const char *out_path, struct qs_error *err);
 
+/* Pack mp and write it to out (flushed); refuses a message over protobuf's
+ * 2 GiB limit. Errors name out_path. */
+int onnx_pack_write(Onnx__ModelProto *mp, FILE *out, const char *out_path, struct qs_error *err);
+
 #endif

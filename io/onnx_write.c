@@ -48,6 +48,7 @@
  *     of the op the weight feeds (QDQ `<b>_quantized` + scale, or
  *     QLinearConv's input 8) is re-quantized with the new s_in·s_w.
  */
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -609,8 +610,6 @@ static int inline_external(const struct model *m, struct cp *c, struct qs_error 
 	return 0;
 }
 
-static int pack_out(Onnx__ModelProto *mp, FILE *out, const char *out_path, struct qs_error *err);
-
 /* Inline, or external data when onnx_ext_wanted says so. m: the model
  * whose tensors c lists (the source, or like's). */
 static int finish(const struct model *m, struct cp *c, const struct write_opts *o,
@@ -636,19 +635,18 @@ static int finish(const struct model *m, struct cp *c, const struct write_opts *
 	} else {
 		rc = inline_external(m, c, err);
 		if (!rc)
-			rc = pack_out(c->mp, out, out_path, err);
+			rc = onnx_pack_write(c->mp, out, out_path, err);
 	}
 	free(es);
 	return rc;
 }
 
-static int pack_out(Onnx__ModelProto *mp, FILE *out, const char *out_path, struct qs_error *err)
+int onnx_pack_write(Onnx__ModelProto *mp, FILE *out, const char *out_path, struct qs_error *err)
 {
 	size_t n = onnx__model_proto__get_packed_size(mp);
 	if (n > (size_t)INT32_MAX)
 		return qs_error_set(err, QS_ERR_UNSUPPORTED,
-		                    "%s: the model would be %zu bytes, over protobuf's 2 GiB limit "
-		                    "(writing external data is not supported)",
+		                    "%s: the model would be %zu bytes, over protobuf's 2 GiB limit",
 		                    out_path, n);
 	uint8_t *buf = malloc(n ? n : 1);
 	if (!buf)
@@ -656,8 +654,9 @@ static int pack_out(Onnx__ModelProto *mp, FILE *out, const char *out_path, struc
 		                    n);
 	onnx__model_proto__pack(mp, buf);
 	int rc = 0;
-	if (fwrite(buf, 1, n, out) != n)
-		rc = qs_error_set(err, QS_ERR_IO, "%s: write failed", out_path);
+	if (fwrite(buf, 1, n, out) != n || fflush(out) != 0 || ferror(out))
+		rc = qs_error_set(err, QS_ERR_IO, "%s: write failed: %s", out_path,
+		                  strerror(errno));
 	free(buf);
 	return rc;
 }
