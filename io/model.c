@@ -418,6 +418,250 @@ int model_tensor_to_f32(const struct model *m, const struct model_tensor *t, flo
 	return 0;
 }
 
+/* ---- streaming access -------------------------------------------------- */
+
+static bool host_little_endian(void)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	return true;
+#else
+	return false;
+#endif
+}
+
+/* Do t's bytes hold all t->nelem elements of t->dtype? Readers check this on
+ * load; range decoding checks again because it promises never to read past
+ * the tensor, whatever a reader left in t. */
+static int check_storage(const struct model_tensor *t, struct qs_error *err)
+{
+	size_t need;
+
+	if (!dtype_nbytes(t->dtype, t->nelem, &need) || need > t->nbytes || (need && !t->data))
+		return qs_error_set(err, QS_ERR_FORMAT,
+		                    "tensor '%s': %llu elements of %s need more than its %zu bytes",
+		                    t->name, (unsigned long long)t->nelem, dtype_name(t->dtype),
+		                    t->nbytes);
+	return 0;
+}
+
+const float *model_tensor_f32_view(const struct model *m, const struct model_tensor *t)
+{
+	(void)m;
+	if (!t || t->block || t->quant || t->dtype != DTYPE_F32 || t->big_endian || !t->data ||
+	    t->nelem == 0 || !host_little_endian() || layout_is_transposed(t) ||
+	    (uintptr_t)t->data % _Alignof(float) != 0 || t->nbytes / sizeof(float) < t->nelem)
+		return NULL;
+	return (const float *)(const void *)t->data;
+}
+
+uint64_t model_tensor_range_align(const struct model_tensor *t)
+{
+	return t && t->block && t->block->block_elems ? t->block->block_elems : 1;
+}
+
+void model_tensor_prefetch(const struct model_tensor *t)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	uintptr_t a, b;
+
+	if (!t || !t->data || !t->nbytes || pg <= 0)
+		return;
+	a = (uintptr_t)t->data & ~((uintptr_t)pg - 1);
+	b = (uintptr_t)t->data + t->nbytes;
+	madvise((void *)a, b - a, MADV_WILLNEED); /* a hint: failure changes nothing */
+}
+
+/* Storage position of C-order element i, walked one element at a time: for
+ * Fortran data the C index is split into per-axis indices, the memory
+ * position is Σ idx[k]·fstride[k] with fstride[0] = 1. */
+struct elem_walk {
+	bool transposed;
+	uint64_t pos;
+	int64_t idx[QS_MAX_DIMS];
+	uint64_t fstride[QS_MAX_DIMS];
+};
+
+static void elem_walk_init(struct elem_walk *w, const struct model_tensor *t, uint64_t first)
+{
+	uint64_t s = 1, rem = first;
+
+	w->transposed = layout_is_transposed(t);
+	w->pos = first;
+	if (!w->transposed)
+		return;
+	for (int k = 0; k < t->ndim; k++) {
+		w->fstride[k] = s;
+		s *= (uint64_t)t->shape[k];
+	}
+	w->pos = 0;
+	for (int k = t->ndim - 1; k >= 0; k--) {
+		w->idx[k] = (int64_t)(rem % (uint64_t)t->shape[k]);
+		rem /= (uint64_t)t->shape[k];
+		w->pos += (uint64_t)w->idx[k] * w->fstride[k];
+	}
+}
+
+static void elem_walk_next(struct elem_walk *w, const struct model_tensor *t)
+{
+	if (!w->transposed) {
+		w->pos++;
+		return;
+	}
+	for (int k = t->ndim - 1; k >= 0; k--) {
+		if (++w->idx[k] < t->shape[k]) {
+			w->pos += w->fstride[k];
+			return;
+		}
+		w->pos -= (uint64_t)(t->shape[k] - 1) * w->fstride[k];
+		w->idx[k] = 0;
+	}
+}
+
+static void raw_range(const struct model_tensor *t, uint64_t first, uint64_t count, float *dst)
+{
+	struct elem_walk w;
+
+	elem_walk_init(&w, t, first);
+	if (!w.transposed) {
+		dtype_to_f32(t->dtype, t->data, first, (size_t)count, t->big_endian, t->nibbles,
+		             dst);
+		return;
+	}
+	for (uint64_t k = 0; k < count; k++, elem_walk_next(&w, t))
+		dtype_to_f32(t->dtype, t->data, w.pos, 1, t->big_endian, t->nibbles, &dst[k]);
+}
+
+/* Group of element i and how many elements from i on share it. */
+static uint64_t group_run(const struct layout *l, uint64_t i, uint64_t *run)
+{
+	if (l->ngroups == 1 || l->gran == GRAN_TENSOR) {
+		*run = l->n - i;
+		return 0;
+	}
+	if (l->gran == GRAN_CHANNEL && l->inner > 1) {
+		*run = l->inner - i % l->inner;
+	} else if (l->gran == GRAN_GROUP && l->inner == 1) {
+		uint64_t c = i % l->dim, to_block = l->block - c % l->block;
+		*run = to_block < l->dim - c ? to_block : l->dim - c;
+	} else {
+		*run = 1;
+	}
+	return layout_group(l, i);
+}
+
+/* Codes are taken one chunk at a time so the parameter loop runs over a
+ * plain array; each value is computed by the same expression as
+ * quant_to_f32 so the results agree bit for bit. */
+#define QUANT_CHUNK 1024
+
+static void quant_range(const struct model_tensor *t, uint64_t first, uint64_t count, float *dst)
+{
+	const struct tensor_quant *q = t->quant;
+	int32_t codes[QUANT_CHUNK];
+	struct elem_walk w;
+
+	elem_walk_init(&w, t, first);
+	for (uint64_t k0 = 0; k0 < count; k0 += QUANT_CHUNK) {
+		uint64_t n = count - k0 < QUANT_CHUNK ? count - k0 : QUANT_CHUNK, run = 0, g = 0;
+		for (uint64_t k = 0; k < n; k++, elem_walk_next(&w, t))
+			codes[k] = (int32_t)get_int(t, w.pos);
+		for (uint64_t k = 0; k < n; k++, run--) {
+			if (run == 0)
+				g = group_run(&q->layout, first + k0 + k, &run);
+			dst[k0 + k] = (float)((int64_t)codes[k] - q->zero_point[g]) * q->scale[g];
+		}
+	}
+}
+
+static int check_quant(const struct model_tensor *t, struct qs_error *err)
+{
+	int rc = check_int_type(t, err);
+
+	if (rc)
+		return rc;
+	if (t->quant->layout.n != t->nelem)
+		return qs_error_set(err, QS_ERR_FORMAT,
+		                    "tensor '%s': quantization layout covers %llu elements, tensor "
+		                    "has %llu",
+		                    t->name, (unsigned long long)t->quant->layout.n,
+		                    (unsigned long long)t->nelem);
+	return 0;
+}
+
+/* Decode the one block holding element e and copy n of its values from e. */
+static int block_partial(const struct model_tensor *t, uint64_t e, uint64_t n, float *dst,
+                         struct qs_error *err)
+{
+	const struct qtype *q = t->block;
+	float stack[256], *buf = stack;
+
+	if (q->block_elems > sizeof stack / sizeof stack[0] &&
+	    !(buf = malloc(q->block_elems * sizeof *buf)))
+		return qs_error_set(err, QS_ERR_NOMEM, "tensor '%s': out of memory", t->name);
+	q->dequantize(t->data + e / q->block_elems * q->block_bytes, buf, q->block_elems);
+	memcpy(dst, buf + e % q->block_elems, n * sizeof *dst);
+	if (buf != stack)
+		free(buf);
+	return 0;
+}
+
+static int block_range(const struct model_tensor *t, uint64_t first, uint64_t count, float *dst,
+                       struct qs_error *err)
+{
+	const struct qtype *q = t->block;
+	uint64_t be = q->block_elems, head, whole;
+	int rc;
+
+	if ((rc = check_block(t, err)) != 0)
+		return rc;
+	if (!q->dequantize)
+		return qs_error_set(err, QS_ERR_UNSUPPORTED, "tensor '%s': %s cannot be decoded",
+		                    t->name, q->name);
+	head = first % be ? be - first % be : 0;
+	head = head < count ? head : count;
+	if (head && (rc = block_partial(t, first, head, dst, err)) != 0)
+		return rc;
+	first += head;
+	count -= head;
+	dst += head;
+	whole = count / be * be;
+	if (whole)
+		q->dequantize(t->data + first / be * q->block_bytes, dst, (int64_t)whole);
+	if (count > whole)
+		return block_partial(t, first + whole, count - whole, dst + whole, err);
+	return 0;
+}
+
+int model_tensor_to_f32_range(const struct model *m, const struct model_tensor *t, uint64_t first,
+                              uint64_t count, float *dst, struct qs_error *err)
+{
+	int rc;
+
+	(void)m;
+	if (first > t->nelem || count > t->nelem - first)
+		return qs_error_set(err, QS_ERR_USAGE,
+		                    "tensor '%s': %llu elements from element %llu asked, it has "
+		                    "%llu",
+		                    t->name, (unsigned long long)count, (unsigned long long)first,
+		                    (unsigned long long)t->nelem);
+	if (count == 0)
+		return 0;
+	if (t->block)
+		return block_range(t, first, count, dst, err);
+	if (t->dtype >= DTYPE_COUNT)
+		return qs_error_set(err, QS_ERR_UNSUPPORTED, "tensor '%s': unknown element type",
+		                    t->name);
+	if (t->quant && (rc = check_quant(t, err)) != 0)
+		return rc;
+	if ((rc = check_storage(t, err)) != 0)
+		return rc;
+	if (t->quant)
+		quant_range(t, first, count, dst);
+	else
+		raw_range(t, first, count, dst);
+	return 0;
+}
+
 bool model_tensor_analysable(const struct model_tensor *t)
 {
 	if (!t || t->is_aux || t->nelem == 0)

@@ -130,6 +130,45 @@ void model_names_free(struct model_names *ix);                   /* NULL-safe */
 int model_tensor_to_f32(const struct model *m, const struct model_tensor *t, float *dst,
                         struct qs_error *err);
 
+/* ---- streaming access (one tensor at a time, no whole-tensor copy) ------
+ *
+ * model_tensor_f32_view: t's values in place, zero copy, when its storage is
+ * plain little-endian float32 on a little-endian host, 4-byte aligned, C
+ * order (or Fortran order with at most one dimension longer than 1), with no
+ * quant params and no block type — exactly the tensors whose
+ * model_tensor_to_f32 is a plain copy. The t->nelem floats are borrowed from
+ * the model (its mapping or a reader's buffer) and stay valid until
+ * model_free. NULL otherwise (also for t->nelem == 0): decode instead.
+ *
+ * model_tensor_to_f32_range: write the count floats model_tensor_to_f32
+ * would give for elements [first, first+count) (C order) into dst, bit for
+ * bit, reading only the bytes those elements need. Works for every float and
+ * integer dtype, Fortran-ordered and big-endian npy data, 4-bit nibbles of
+ * either order at any (odd) first, quant tensors (x = (q − z)·s) with
+ * per-tensor, per-channel or blocked params, and ggml block types at any
+ * first/count (ranges aligned to model_tensor_range_align decode straight
+ * from the blocks; ragged ends go through a one-block scratch buffer).
+ * Errors: first+count > t->nelem → QS_ERR_USAGE (nothing read);
+ * storage shorter than t->nelem elements → QS_ERR_FORMAT; a block type
+ * without a decoder or an unknown dtype → QS_ERR_UNSUPPORTED (as the
+ * whole-tensor decode); a quant layout not covering t->nelem or float codes
+ * → QS_ERR_FORMAT (as the whole-tensor decode). count == 0 succeeds after
+ * the bounds check. Thread-safe: reads t and the mapping only.
+ *
+ * model_tensor_range_align: the element granularity at which range decoding
+ * is cheapest (block_elems for ggml block types, else 1); streaming callers
+ * choose chunk sizes that are multiples of it.
+ *
+ * model_tensor_prefetch: hint that t's bytes will be read soon
+ * (madvise WILLNEED on the pages holding them); call it for the next tensor
+ * while analysing the current one. No effect on data the kernel does not
+ * map from a file; never fails. */
+const float *model_tensor_f32_view(const struct model *m, const struct model_tensor *t);
+int model_tensor_to_f32_range(const struct model *m, const struct model_tensor *t, uint64_t first,
+                              uint64_t count, float *dst, struct qs_error *err);
+uint64_t model_tensor_range_align(const struct model_tensor *t);
+void model_tensor_prefetch(const struct model_tensor *t);
+
 /* Integer codes of a quantized tensor (t->quant or t->block), nelem int32. */
 int model_tensor_codes(const struct model *m, const struct model_tensor *t, int32_t *dst,
                        struct qs_error *err);
