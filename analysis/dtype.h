@@ -78,6 +78,18 @@ uint8_t f32_to_f8e5m2(float f, bool saturate); /* saturate: ±57344, else ±inf 
 void dtype_to_f32(enum dtype t, const void *src, uint64_t first, size_t n, bool big_endian,
                   enum nibble_order order, float *dst);
 
+/* Bulk little-endian f16 or bf16 (t is DTYPE_F16 or DTYPE_BF16; other types
+ * write nothing) → n floats, src at any alignment. simd = true uses
+ * F16C/AVX2 code when the running CPU has both (x86-64, checked once at run
+ * time; plain C elsewhere), simd = false always the plain C loop. Every path
+ * gives the bits of f16_to_f32/bf16_to_f32 for each of the 65536 patterns,
+ * NaN payloads and signs included (f16 NaN: sign, all-ones exponent,
+ * payload << 13 — never quieted). dtype_to_f32 uses it (simd = true) for
+ * little-endian f16/bf16. */
+void dtype_half_to_f32(enum dtype t, const void *src, size_t n, float *dst, bool simd);
+/* Does dtype_half_to_f32(..., true) run the F16C/AVX2 code on this CPU? */
+bool dtype_half_simd_available(void);
+
 /* Read one element as a signed 64-bit integer (integer types only). */
 int64_t dtype_get_int(enum dtype t, const void *src, uint64_t i, enum nibble_order order);
 /* Store integer v (already in range) as element i of dst. */

@@ -326,14 +326,114 @@ static void test_table(void **state)
 	assert_null(dtype_info(DTYPE_COUNT));
 }
 
+/* The f16 bits the IEEE definition gives for pattern h, NaNs included:
+ * sign, exponent rebiased by 127 − 15 (all ones stays all ones), mantissa
+ * << 13; subnormals through _Float16 (gcc's exact conversion). */
+static uint32_t f16_reference_bits(uint16_t h)
+{
+	uint32_t sign = (uint32_t)(h & 0x8000u) << 16, m = h & 0x3FFu;
+	_Float16 r;
+
+	if ((h & 0x7C00u) == 0x7C00u)
+		return sign | 0x7F800000u | (m << 13);
+	memcpy(&r, &h, sizeof r);
+	return f32_bits((float)r);
+}
+
+/* All 65536 patterns, stored little-endian one byte past an aligned address
+ * (unaligned loads), through both bulk paths and dtype_to_f32 with every
+ * start offset mod 16 and tail lengths 0..17 (SIMD body + scalar tail). */
+static void check_half_bulk(enum dtype t)
+{
+	unsigned char *raw = malloc(2 * 65536 + 1), *p = raw + 1;
+	float *got = malloc(65536 * sizeof *got);
+
+	assert_non_null(raw);
+	assert_non_null(got);
+	for (uint32_t h = 0; h < 65536; h++) {
+		p[2 * h] = (unsigned char)(h & 0xFF);
+		p[2 * h + 1] = (unsigned char)(h >> 8);
+	}
+	for (int simd = 0; simd < 2; simd++) {
+		memset(got, 0xA5, 65536 * sizeof *got);
+		dtype_half_to_f32(t, p, 65536, got, simd);
+		for (uint32_t h = 0; h < 65536; h++) {
+			uint32_t want = t == DTYPE_F16 ? f16_reference_bits((uint16_t)h) : h << 16;
+			float scalar =
+			        t == DTYPE_F16 ? f16_to_f32((uint16_t)h) : bf16_to_f32((uint16_t)h);
+			if (f32_bits(got[h]) != want || f32_bits(scalar) != want)
+				fail_msg(
+				        "%s %04x (simd %d): bulk %08x, scalar %08x, reference %08x",
+				        dtype_name(t), h, simd, f32_bits(got[h]), f32_bits(scalar),
+				        want);
+		}
+	}
+	for (uint64_t first = 0; first < 16; first++)
+		for (size_t n = 0; n < 18; n++) {
+			float out[20];
+			out[n] = -1.0f; /* must stay: nothing written past n */
+			dtype_to_f32(t, p, 30000 + first, n, false, NIBBLE_LOW_FIRST, out);
+			for (size_t k = 0; k < n; k++) {
+				uint16_t h = (uint16_t)(30000 + first + k);
+				float scalar = t == DTYPE_F16 ? f16_to_f32(h) : bf16_to_f32(h);
+				assert_int_equal(f32_bits(out[k]), f32_bits(scalar));
+			}
+			assert_true(out[n] == -1.0f);
+		}
+	free(raw);
+	free(got);
+}
+
+static void test_f16_bulk_all(void **state)
+{
+	(void)state;
+	check_half_bulk(DTYPE_F16);
+	/* a signalling NaN keeps its payload (F16C alone would quiet it) */
+	uint16_t snan = 0x7C01;
+	float f;
+	dtype_half_to_f32(DTYPE_F16, &snan, 1, &f, true);
+	assert_int_equal(f32_bits(f), 0x7F802000u);
+}
+
+static void test_bf16_bulk_all(void **state)
+{
+	(void)state;
+	check_half_bulk(DTYPE_BF16);
+}
+
+/* Types other than f16/bf16 write nothing. */
+static void test_half_bulk_other_types(void **state)
+{
+	uint16_t h[8] = {0x3C00, 0x3C00, 0x3C00, 0x3C00, 0x3C00, 0x3C00, 0x3C00, 0x3C00};
+	float out[8] = {7, 7, 7, 7, 7, 7, 7, 7};
+
+	(void)state;
+	dtype_half_to_f32(DTYPE_I16, h, 8, out, true);
+	dtype_half_to_f32(DTYPE_F32, h, 4, out, false);
+	for (int k = 0; k < 8; k++)
+		assert_true(out[k] == 7.0f);
+		/* on x86-64 with AVX2 and F16C the bulk path must be the vector one */
+#if defined(__x86_64__)
+	if (__builtin_cpu_supports("avx2"))
+		assert_true(dtype_half_simd_available());
+#endif
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	        cmocka_unit_test(test_f16_decode_all),  cmocka_unit_test(test_f16_encode),
-	        cmocka_unit_test(test_bf16_decode_all), cmocka_unit_test(test_bf16_encode),
-	        cmocka_unit_test(test_fp8_table),       cmocka_unit_test(test_fp8_encode),
-	        cmocka_unit_test(test_int4_packing),    cmocka_unit_test(test_ints_and_endianness),
+	        cmocka_unit_test(test_f16_decode_all),
+	        cmocka_unit_test(test_f16_encode),
+	        cmocka_unit_test(test_bf16_decode_all),
+	        cmocka_unit_test(test_bf16_encode),
+	        cmocka_unit_test(test_fp8_table),
+	        cmocka_unit_test(test_fp8_encode),
+	        cmocka_unit_test(test_int4_packing),
+	        cmocka_unit_test(test_ints_and_endianness),
 	        cmocka_unit_test(test_table),
+	        cmocka_unit_test(test_f16_bulk_all),
+	        cmocka_unit_test(test_bf16_bulk_all),
+	        cmocka_unit_test(test_half_bulk_other_types),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
