@@ -8,6 +8,7 @@
 
 #include <gsl/gsl_errno.h>
 
+#include "analyze_int.h"
 #include "dtype.h"
 
 /* Per-channel findings of one kind beyond this many are folded into one
@@ -110,55 +111,6 @@ static void find_simple(struct find_list *fl, enum finding_kind k, enum risk_lev
 }
 
 /* ---- the measuring core shared by simulate and measure ----------------- */
-
-struct core_in {
-	const float *x, *xhat;
-	const int32_t *codes; /* NULL: levels from x̂ values */
-	const struct layout *l;
-	const struct qparam *p; /* l->ngroups, or NULL (no scale, no clip) */
-	int bits;
-	int32_t qmin, qmax; /* code range of the format */
-	const struct graph_facts *g;
-	float *scratch;          /* n floats */
-	bool xs_done;            /* out->xs already filled */
-	bool assumed_int8_input; /* int16-pair check without graph input */
-	bool codes_in_range;     /* codes are known to lie in [qmin, qmax] */
-	bool per_group;          /* fill tensor_result.grp */
-};
-
-struct core_state {
-	struct err_acc *acc;              /* per channel */
-	struct err_acc *gacc;             /* per group, when per_group results are asked */
-	uint64_t *sat;                    /* per channel: values the clamp moved (see core_run) */
-	const struct channel_result *ch0; /* out->ch, to index sat */
-	uint64_t bad_xhat;                /* x̂ NaN/inf where x is finite: left out, reported */
-	uint64_t *hist;
-	int64_t hlo;
-	size_t hspan;
-	int32_t wq_lo, wq_hi; /* min/max of q − z over finite x; lo > hi: none */
-};
-
-static uint64_t group_base(const struct layout *l, uint64_t o, uint64_t c)
-{
-	if (l->gran == GRAN_TENSOR)
-		return 0;
-	if (l->gran == GRAN_CHANNEL)
-		return c;
-	return (o * l->nblk + c / l->block) * l->inner;
-}
-
-/* The clip bounds (qmax − z)·s are computed in float from a float scale, so
- * the largest |x| of a minmax range can lie one rounding step beyond them;
- * such a value is not clipped. Widen each bound by its own float rounding. */
-static inline float clip_bound_lo(const struct qparam *p)
-{
-	return p ? p->clip_lo - fabsf(p->clip_lo) * FLT_EPSILON : -INFINITY;
-}
-
-static inline float clip_bound_hi(const struct qparam *p)
-{
-	return p ? p->clip_hi + fabsf(p->clip_hi) * FLT_EPSILON : INFINITY;
-}
 
 /* One element straight into the channel's accumulator (runs of one, e.g.
  * per-channel on the last axis, where a local accumulator costs more). */
@@ -456,8 +408,8 @@ static int tensor_levels_sort(const struct core_in *in, struct err_metrics *m)
 }
 
 /* Mean scale, first zero point and smallest non-zero |scale| of a channel. */
-static void chan_params(const struct layout *l, const struct qparam *p, uint64_t chn, double *mean,
-                        int32_t *zp, double *minabs)
+void az_chan_params(const struct layout *l, const struct qparam *p, uint64_t chn, double *mean,
+                    int32_t *zp, double *minabs)
 {
 	uint64_t g0 = chn, ng = 1, step = 0;
 
@@ -484,7 +436,7 @@ static void chan_params(const struct layout *l, const struct qparam *p, uint64_t
 	*zp = ng ? p[g0].zero_point : 0;
 }
 
-static void tensor_params(const struct core_in *in, struct tensor_result *out, double *mean)
+void az_tensor_params(const struct core_in *in, struct tensor_result *out, double *mean)
 {
 	const struct qparam *p = in->p;
 	double s = 0.0;
@@ -536,7 +488,7 @@ static int core_channels(const struct core_in *in, struct core_state *st, struct
 	for (uint64_t c = 0; c < out->nchannels; c++) {
 		struct channel_result *cr = &out->ch[c];
 		double mean, minabs;
-		chan_params(in->l, in->p, c, &mean, &cr->zero_point, &minabs);
+		az_chan_params(in->l, in->p, c, &mean, &cr->zero_point, &minabs);
 		cr->scale = (float)mean;
 		metrics_finish(&st->acc[c], NULL, 0, mean, &cr->m);
 		cr->channel = c;
@@ -631,7 +583,7 @@ static void findings_channels(const struct core_in *in, struct tensor_result *ou
 		}
 		if (!in->p || in->l->gran == GRAN_TENSOR)
 			continue;
-		chan_params(in->l, in->p, c, &mean, &zp, &minabs);
+		az_chan_params(in->l, in->p, c, &mean, &zp, &minabs);
 		enum risk_level l =
 		        isfinite(minabs) ? overflow_tiny_scale(minabs, in->bits, (int64_t)c, NULL)
 		                         : RISK_OK;
@@ -711,28 +663,30 @@ static const struct qparam *out_channel_param(const struct core_in *in, int out_
 	return NULL;
 }
 
-static int findings_graph(const struct core_in *in, const int64_t *shape, int ndim,
-                          struct tensor_result *out, struct find_list *fl)
+static int findings_graph(const struct core_in *in, const struct core_state *st,
+                          const int64_t *shape, int ndim, struct tensor_result *out,
+                          struct find_list *fl)
 {
 	const struct graph_facts *g = in->g;
 	struct layout ol;
 
 	if (!g || g->role != ROLE_WEIGHT || !g->has_input || g->out_axis < 0 || !in->p ||
-	    !in->codes || !shape)
+	    (!in->codes && !st->wq_sum) || !shape)
 		return 0;
 	if (!layout_init(&ol, shape, ndim, GRAN_CHANNEL, g->out_axis, 0, NULL))
 		return 0;
 	bool same = in->l->gran != GRAN_GROUP && in->l->axis == ol.axis;
 	struct channel_result *ch = same ? out->ch : NULL;
 	double xmax = fmax(fabs((double)g->x_qmin), fabs((double)g->x_qmax));
-	double *s = sum_abs_wq(in, &ol);
-	if (!s)
+	double *s = in->codes ? sum_abs_wq(in, &ol) : NULL;
+	if (in->codes && !s)
 		return QS_ERR_NOMEM;
+	const double *sum = s ? s : st->wq_sum;
 	for (uint64_t oc = 0; oc < ol.dim; oc++) {
 		struct finding f;
-		enum risk_level l = overflow_acc_int32(s[oc], xmax, (int64_t)oc, NULL);
+		enum risk_level l = overflow_acc_int32(sum[oc], xmax, (int64_t)oc, NULL);
 		if (find_channel(fl, FIND_ACC_INT32, l, (int64_t)oc, ch, out->nchannels)) {
-			overflow_acc_int32(s[oc], xmax, (int64_t)oc, &f);
+			overflow_acc_int32(sum[oc], xmax, (int64_t)oc, &f);
 			find_append(fl, &f);
 		}
 	}
@@ -759,8 +713,8 @@ static int findings_graph(const struct core_in *in, const int64_t *shape, int nd
 	return 0;
 }
 
-static int core_findings(const struct core_in *in, const struct core_state *st,
-                         const int64_t *shape, int ndim, struct tensor_result *out)
+int az_findings(const struct core_in *in, const struct core_state *st, const int64_t *shape,
+                int ndim, struct tensor_result *out)
 {
 	struct find_list fl = {0};
 
@@ -768,7 +722,7 @@ static int core_findings(const struct core_in *in, const struct core_state *st,
 	findings_saturation(st, out, &fl);
 	findings_channels(in, out, &fl);
 	findings_int16(in, st, &fl);
-	int rc = findings_graph(in, shape, ndim, out, &fl);
+	int rc = findings_graph(in, st, shape, ndim, out, &fl);
 	find_fold(&fl);
 	if (rc || fl.nomem) {
 		free(fl.v);
@@ -848,7 +802,7 @@ static int core_measure(const struct core_in *in, const int64_t *shape, int ndim
 		err_acc_init(&all);
 		for (uint64_t c = 0; c < out->nchannels; c++)
 			err_acc_merge(&all, &st.acc[c]);
-		tensor_params(in, out, &mean_scale);
+		az_tensor_params(in, out, &mean_scale);
 		metrics_finish(&all, st.hist, st.hspan, mean_scale, &out->m);
 		if (!in->codes || !st.hist)
 			rc = tensor_levels_sort(in, &out->m);
@@ -860,7 +814,7 @@ static int core_measure(const struct core_in *in, const int64_t *shape, int ndim
 	if (!rc)
 		metrics_dist_stats(in->xhat, l->n, in->scratch, &out->xhs);
 	if (!rc)
-		rc = core_findings(in, &st, shape, ndim, out);
+		rc = az_findings(in, &st, shape, ndim, out);
 	free(st.acc);
 	free(st.sat);
 	free(st.gacc);
@@ -993,8 +947,8 @@ static int sim_choose(const float *x, const struct layout *l, const struct qspec
 	return 0;
 }
 
-static int resolve_scheme(const struct qspec *spec, const struct graph_facts *g, struct scheme *s,
-                          struct qs_error *err)
+int az_resolve_scheme(const struct qspec *spec, const struct graph_facts *g, struct scheme *s,
+                      struct qs_error *err)
 {
 	const char *why = NULL;
 
@@ -1018,7 +972,7 @@ static int sim_linear(const float *x, const int64_t *shape, int ndim, const stru
 	struct layout l;
 	const char *why = NULL;
 	int32_t qmin, qmax;
-	int rc = resolve_scheme(spec, g, &s, err);
+	int rc = az_resolve_scheme(spec, g, &s, err);
 
 	if (rc)
 		return rc;
@@ -1249,6 +1203,17 @@ static int sim_float(const float *x, const int64_t *shape, int ndim, const struc
 int analyze_simulate(const float *x, const int64_t *shape, int ndim, const struct qspec *spec,
                      const struct graph_facts *g, struct tensor_result *out, float *xhat_out,
                      int32_t *codes_out, struct qs_error *err)
+{
+	if (!xhat_out && !codes_out) {
+		struct float_src src = {.data = x};
+		return analyze_simulate_src(&src, shape, ndim, spec, g, NULL, out, err);
+	}
+	return az_simulate_buffers(x, shape, ndim, spec, g, out, xhat_out, codes_out, err);
+}
+
+int az_simulate_buffers(const float *x, const int64_t *shape, int ndim, const struct qspec *spec,
+                        const struct graph_facts *g, struct tensor_result *out, float *xhat_out,
+                        int32_t *codes_out, struct qs_error *err)
 {
 	struct sim_bufs b = {0};
 	int rc;

@@ -168,6 +168,41 @@ int analyze_simulate(const float *x, const int64_t *shape, int ndim, const struc
 int analyze_measure(const float *x, const struct quantized *q, const struct graph_facts *g,
                     struct tensor_result *out, struct qs_error *err);
 
+/* A tensor's float values for the streaming engine: in place (data != NULL),
+ * or decoded on demand: read(ctx, first, count, dst, err) fills dst with
+ * elements [first, first + count) and returns 0 or a status (err filled).
+ * read may be called from several threads at once. */
+struct float_src {
+	const float *data;
+	int (*read)(void *ctx, uint64_t first, uint64_t count, float *dst, struct qs_error *err);
+	void *ctx;
+};
+
+/* How analyze_simulate_src works and what it may leave out. Zero = the
+ * calling thread only, every figure of tensor_result. */
+struct analyze_opts {
+	int threads;                 /* threads for one tensor (≤ 1: the caller's only) */
+	bool no_quantiles;           /* leave xs/xhs quantiles NAN: no second pass */
+	bool no_xhat_stats;          /* leave xhs zero (n = 0, figures NAN) */
+	const struct dist_stats *xs; /* x's statistics when already known */
+};
+
+/* analyze_simulate on values from src, streaming: linear schemes (qt NULL or
+ * QTYPE_LINEAR, no per_group results) are quantized and measured chunk by
+ * chunk in two or three passes over src (range, quantize + measure, and the
+ * quantiles' refinement), with no buffer proportional to the tensor except
+ * a group's values for range methods other than minmax (a whole tensor for
+ * per-tensor schemes); the work is cut into two halves at channel
+ * boundaries (independent of o->threads, so the figures do not depend on
+ * it). Per-channel code levels need channels × codes counters when a
+ * channel is strided (axis > 0); over 32 MiB of them, and for every other
+ * spec, the tensor is read whole and analyze_simulate does the work.
+ * Results equal analyze_simulate's up to the rounding of sums. */
+int analyze_simulate_src(const struct float_src *src, const int64_t *shape, int ndim,
+                         const struct qspec *spec, const struct graph_facts *g,
+                         const struct analyze_opts *o, struct tensor_result *out,
+                         struct qs_error *err);
+
 void tensor_result_free(struct tensor_result *r); /* NULL-safe; frees members */
 
 /* Group parameters of a block-format tensor, as simulate uses them, so that

@@ -185,6 +185,12 @@ static void quant_run(const struct qparam *p, uint64_t pstep, int32_t qmin, int3
 	}
 }
 
+void quant_span(const struct qparam *p, int32_t qmin, int32_t qmax, enum rounding r, const float *x,
+                int32_t *codes, float *xhat, uint64_t n)
+{
+	quant_run(p, 0, qmin, qmax, r, x, codes, xhat, n);
+}
+
 void quant_tensor(const struct scheme *s, const struct layout *l, const struct qparam *p,
                   const float *x, int32_t *codes, float *xhat)
 {

@@ -81,6 +81,11 @@ static inline float quant_deq(int32_t q, const struct qparam *p)
 
 /* Quantize a whole tensor: group params p[layout.ngroups]; writes codes
  * (may be NULL) and dequantized values xhat (may be NULL). */
+/* n elements of one group p: codes and/or x̂ (either may be NULL), exactly as
+ * quant_one/quant_deq give them. */
+void quant_span(const struct qparam *p, int32_t qmin, int32_t qmax, enum rounding r, const float *x,
+                int32_t *codes, float *xhat, uint64_t n);
+
 void quant_tensor(const struct scheme *s, const struct layout *l, const struct qparam *p,
                   const float *x, int32_t *codes, float *xhat);
 

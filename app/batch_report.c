@@ -425,6 +425,7 @@ int batch_report(const struct cli_args *a)
 	if (batch_check_outputs(outs, 3, ins, 3, a->cmd) || batch_session_opts(a, &o, &rec))
 		return EXIT_BAD;
 	o.drop_channels = !a->channels_csv;
+	o.light_stats = true;
 	c.s = session_new(a->pos[0], a->npos > 1 ? a->pos[1] : NULL, &o, &c.err);
 	if (!c.s) {
 		recipe_free(rec);

@@ -51,6 +51,7 @@ struct session {
 	struct edit_stack undo, redo;
 	size_t saved_depth; /* undo depth at the last save; SIZE_MAX: unreachable */
 	bool drop_channels;
+	bool light_stats;
 
 	pthread_mutex_t mu;
 	pthread_cond_t work_cv, done_cv;
@@ -254,6 +255,49 @@ static void apply_choices(struct session *s, const struct session_opts *o)
 
 /* ---- computing one row (worker side) ---------------------------------- */
 
+/* Tensors from this many elements on are analysed on two threads. */
+#define SPLIT_ELEMS (1u << 22)
+
+static const struct graph_facts *row_facts(const struct session_row *r);
+
+struct tensor_src {
+	const struct model *m;
+	const struct model_tensor *t;
+};
+
+static int tensor_src_read(void *ctx, uint64_t first, uint64_t count, float *dst,
+                           struct qs_error *err)
+{
+	const struct tensor_src *ts = ctx;
+
+	return model_tensor_to_f32_range(ts->m, ts->t, first, count, dst, err);
+}
+
+/* Simulate row r's float tensor with spec, streaming from the model (x when
+ * the caller has decoded it already): no whole-tensor copy. */
+static int simulate_row(const struct session *s, const struct session_row *r, const float *x,
+                        const struct qspec *spec, const struct analyze_opts *extra,
+                        struct tensor_result *out, struct qs_error *err)
+{
+	struct tensor_src ts = {s->fm, r->ft};
+	struct float_src src = {.data = x, .read = tensor_src_read, .ctx = &ts};
+	struct analyze_opts o = {.threads = r->ft->nelem >= SPLIT_ELEMS ? 2 : 1,
+	                         .no_quantiles = s->light_stats,
+	                         .no_xhat_stats = s->light_stats};
+
+	if (extra) {
+		o.xs = extra->xs;
+		o.threads = extra->threads > o.threads ? extra->threads : o.threads;
+	}
+	if (!src.data)
+		src.data = model_tensor_f32_view(s->fm, r->ft);
+	int rc = analyze_simulate_src(&src, r->ft->shape, r->ft->ndim, spec, row_facts(r), &o, out,
+	                              err);
+	if (!x)
+		mem_release_mapped(r->ft->data, r->ft->nbytes);
+	return rc;
+}
+
 static float *decode(const struct model *m, const struct model_tensor *t, struct qs_error *err)
 {
 	float *x = malloc((t->nelem ? t->nelem : 1) * sizeof *x);
@@ -383,16 +427,15 @@ static void compute_job(const struct session *s, struct job_done *d)
 {
 	const struct session_row *r = &s->rows[d->job.row];
 	struct qs_error err = {0};
-	float *x = decode(s->fm, r->ft, &err);
+	float *x = r->qt ? decode(s->fm, r->ft, &err) : NULL;
 
-	d->status = x ? 0 : err.code;
+	d->status = x || !r->qt ? 0 : err.code;
 	if (x && r->qt)
 		d->status = measure_row(s, r, x, &d->shipped, &err);
-	if (x && !d->status && d->job.keep_float)
+	if (!d->status && d->job.keep_float)
 		exact_result(r->ft, &d->whatif);
-	else if (x && !d->status)
-		d->status = analyze_simulate(x, r->ft->shape, r->ft->ndim, &d->job.spec,
-		                             row_facts(r), &d->whatif, NULL, NULL, &err);
+	else if (!d->status)
+		d->status = simulate_row(s, r, x, &d->job.spec, NULL, &d->whatif, &err);
 	free(x);
 	if (!d->status)
 		return;
@@ -516,6 +559,7 @@ struct session *session_new(const char *float_path, const char *quant_path,
 		return NULL;
 	}
 	s->drop_channels = o->drop_channels;
+	s->light_stats = o->light_stats;
 	filter_rows(s, o);
 	for (size_t i = 0; i < s->nrows; i++)
 		s->rows[i].ordinal = i;
@@ -797,14 +841,9 @@ int session_preview(const struct session *s, size_t i, const struct qspec *spec,
 {
 	if (i >= s->nrows || !s->rows[i].ft)
 		return qs_error_set(err, QS_ERR_USAGE, "row %zu has no float tensor", i);
-	const struct session_row *r = &s->rows[i];
-	float *x = decode(s->fm, r->ft, err);
-	if (!x)
-		return err ? err->code : QS_ERR_NOMEM;
-	int rc = analyze_simulate(x, r->ft->shape, r->ft->ndim, spec, row_facts(r), out, NULL, NULL,
-	                          err);
-	free(x);
-	return rc;
+	struct analyze_opts o = {.threads = 2};
+
+	return simulate_row(s, &s->rows[i], NULL, spec, &o, out, err);
 }
 
 float *session_row_floats(const struct session *s, size_t i, struct qs_error *err)

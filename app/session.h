@@ -36,6 +36,8 @@ struct session_opts {
 			     * computed until a row is edited */
 	bool drop_channels; /* free per-channel results as they arrive (batch
 			     * without --channels-csv: memory) */
+	bool light_stats;   /* no quantiles and no x̂ statistics (batch: no
+			     * output shows them): one pass less per tensor */
 };
 
 enum row_state {

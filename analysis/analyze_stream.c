@@ -1,0 +1,850 @@
+/* analyze_stream.c — analyze_simulate_src: linear schemes measured in
+ * streaming passes over a float_src, chunk by chunk, split in two halves
+ * that may run on two threads.
+ *
+ * Passes: (1) range — per-group min/max (minmax) or each contiguous group
+ * handed to range_choose — with x's statistics; (2) quantize + measure;
+ * (3) only for quantiles: the statistics' refinement over x (and x̂, whose
+ * codes are recomputed). Per run of one channel and one group the codes and
+ * x̂ live in chunk-sized buffers only. */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analyze_int.h"
+
+enum {
+	CHUNK = 8192,        /* elements per read: the buffers stay in L1/L2 */
+	MIN_SPLIT = 1u << 16 /* smaller tensors are one part */
+};
+#define CHIST_LIMIT ((uint64_t)32 << 20) /* bytes of strided per-channel counters */
+
+enum pass {
+	PASS_RANGE,
+	PASS_MEASURE,
+	PASS_REFINE
+};
+
+/* Shared by the parts; read-only while they run (except disjoint slots). */
+struct sctx {
+	const struct float_src *src;
+	const struct layout *l;
+	const struct scheme *s;
+	const struct method *m;
+	const struct graph_facts *g;
+	int32_t qmin, qmax;
+	size_t span;      /* qmax − qmin + 1 */
+	struct qparam *p; /* ngroups */
+	uint64_t *gbad;   /* per group: non-finite values */
+	uint64_t nch;
+	bool contig; /* channel c = elements [c·csize, (c + 1)·csize) */
+	uint64_t csize;
+	bool one_group; /* contig, one group per channel: x̂ statistics from counts */
+	bool minmax;
+	bool want_xs, want_xhs;
+	bool wq; /* Σ|q − z| per graph output channel */
+	struct layout ol;
+	uint64_t *lev; /* contig: per channel levels and entropy */
+	double *ent;
+	const struct dist_acc *xref, *href; /* refine: the merged pass-1 accumulators */
+};
+
+struct spart {
+	const struct sctx *c;
+	uint64_t i0, i1; /* elements */
+	uint64_t g0, g1; /* groups (range pass of other methods) */
+	enum pass pass;
+	float *buf, *xh;
+	int32_t *codes;
+	struct dist_acc *xa, *ha;
+	float *gmin, *gmax;
+	uint64_t *gbad;
+	struct err_acc *acc;
+	uint64_t *sat;
+	float *cmin, *cmax;
+	uint64_t *hist;  /* span */
+	uint32_t *chist; /* contig: span (one channel); strided: nch × span */
+	int32_t *touched;
+	size_t ntouched;
+	uint64_t ctot;
+	double *wqs;
+	int32_t wq_lo, wq_hi;
+	int rc;
+	struct qs_error err;
+};
+
+/* ---- kernels ------------------------------------------------------------ */
+
+typedef float v4f __attribute__((vector_size(16)));
+typedef double v4d __attribute__((vector_size(32)));
+typedef int32_t v4i __attribute__((vector_size(16)));
+typedef int64_t v4l __attribute__((vector_size(32)));
+
+struct run_sums {
+	double sx2, se2, sae, max_ae, sxy, sy2;
+	float mn, mx;
+	uint64_t clipped, sat;
+};
+
+/* Lane-wise m ? a : b (m from a comparison: all ones or all zeros). Macros:
+ * a 32-byte vector passed to a function compiled without AVX changes the ABI. */
+#define V4F_SEL(m, a, b) ((v4f)(((v4i)(a) & (m)) | ((v4i)(b) & ~(m))))
+#define V4D_SEL(m, a, b) ((v4d)(((v4l)(a) & (m)) | ((v4l)(b) & ~(m))))
+
+/* The error sums of a run whose x are all finite, four lanes of doubles at a
+ * time (the order of the additions is fixed by n alone). */
+__attribute__((target_clones("arch=haswell", "default"))) static void
+sums_finite(const float *x, const float *y, uint64_t n, float lo, float hi, float slo, float shi,
+            struct run_sums *r)
+{
+	const v4l absm = {INT64_MAX, INT64_MAX, INT64_MAX, INT64_MAX};
+	v4d sx2 = {0}, se2 = {0}, sae = {0}, mae = {0}, sxy = {0}, sy2 = {0};
+	v4f mn = {r->mn, r->mn, r->mn, r->mn}, mx = {r->mx, r->mx, r->mx, r->mx};
+	v4f vlo = {lo, lo, lo, lo}, vhi = {hi, hi, hi, hi};
+	v4f vslo = {slo, slo, slo, slo}, vshi = {shi, shi, shi, shi};
+	v4i ncl = {0}, nsat = {0};
+	uint64_t k = 0;
+
+	for (; k + 4 <= n; k += 4) {
+		v4f xf, yf;
+		memcpy(&xf, x + k, sizeof xf);
+		memcpy(&yf, y + k, sizeof yf);
+		v4d dx = __builtin_convertvector(xf, v4d), dy = __builtin_convertvector(yf, v4d);
+		v4d e = dx - dy, ae = (v4d)((v4l)e & absm);
+		sx2 += dx * dx;
+		se2 += e * e;
+		sae += ae;
+		sxy += dx * dy;
+		sy2 += dy * dy;
+		mae = V4D_SEL(ae > mae, ae, mae);
+		mn = V4F_SEL(xf < mn, xf, mn);
+		mx = V4F_SEL(xf > mx, xf, mx);
+		ncl -= (xf < vlo) | (xf > vhi);
+		nsat -= (xf < vslo) | (xf > vshi);
+	}
+	for (int j = 0; j < 4; j++) {
+		r->sx2 += sx2[j];
+		r->se2 += se2[j];
+		r->sae += sae[j];
+		r->sxy += sxy[j];
+		r->sy2 += sy2[j];
+		r->max_ae = mae[j] > r->max_ae ? mae[j] : r->max_ae;
+		r->mn = mn[j] < r->mn ? mn[j] : r->mn;
+		r->mx = mx[j] > r->mx ? mx[j] : r->mx;
+		r->clipped += (uint64_t)ncl[j];
+		r->sat += (uint64_t)nsat[j];
+	}
+	for (; k < n; k++) {
+		double dx = x[k], dy = y[k], e = dx - dy, ae = e < 0 ? -e : e;
+		r->sx2 += dx * dx;
+		r->se2 += e * e;
+		r->sae += ae;
+		r->sxy += dx * dy;
+		r->sy2 += dy * dy;
+		r->max_ae = ae > r->max_ae ? ae : r->max_ae;
+		r->mn = x[k] < r->mn ? x[k] : r->mn;
+		r->mx = x[k] > r->mx ? x[k] : r->mx;
+		r->clipped += x[k] < lo || x[k] > hi;
+		r->sat += x[k] < slo || x[k] > shi;
+	}
+}
+
+/* Min and max of the finite values of x; returns how many are not finite. */
+__attribute__((target_clones("arch=haswell", "default"))) static uint64_t
+span_minmax(const float *x, uint64_t n, float *mnp, float *mxp)
+{
+	v4f mn = {*mnp, *mnp, *mnp, *mnp}, mx = {*mxp, *mxp, *mxp, *mxp}, zero = {0};
+	v4i bad = {0};
+	uint64_t k = 0, nb = 0;
+
+	for (; k + 4 <= n; k += 4) {
+		v4f v;
+		memcpy(&v, x + k, sizeof v);
+		v4i fin = (v - v) == zero; /* false for NaN and ±inf */
+		bad -= ~fin;
+		mn = V4F_SEL(fin & (v < mn), v, mn);
+		mx = V4F_SEL(fin & (v > mx), v, mx);
+	}
+	float a = *mnp, b = *mxp;
+	for (int j = 0; j < 4; j++) {
+		a = mn[j] < a ? mn[j] : a;
+		b = mx[j] > b ? mx[j] : b;
+		nb += (uint64_t)bad[j];
+	}
+	for (; k < n; k++) {
+		if (!isfinite(x[k])) {
+			nb++;
+			continue;
+		}
+		a = x[k] < a ? x[k] : a;
+		b = x[k] > b ? x[k] : b;
+	}
+	*mnp = a;
+	*mxp = b;
+	return nb;
+}
+
+/* ---- runs --------------------------------------------------------------- */
+
+/* The run of element i: its channel, group and the end of the elements that
+ * share both. */
+static void run_at(const struct layout *l, uint64_t i, uint64_t *ch, uint64_t *g, uint64_t *end)
+{
+	if (l->gran != GRAN_GROUP) {
+		uint64_t r = i / l->inner;
+		*ch = r % l->dim;
+		*g = l->gran == GRAN_CHANNEL ? *ch : 0;
+		*end = (r + 1) * l->inner;
+		return;
+	}
+	if (l->inner == 1) {
+		uint64_t o = i / l->dim, b = (i % l->dim) / l->block, e = (b + 1) * l->block;
+		*ch = o;
+		*g = o * l->nblk + b;
+		*end = o * l->dim + (e < l->dim ? e : l->dim);
+		return;
+	}
+	*ch = layout_channel_of_elem(l, i);
+	*g = layout_group(l, i);
+	*end = i + 1;
+}
+
+/* Close channel ch of a contiguous layout: its levels and entropy from the
+ * counts, and (one group per channel) x̂'s statistics from them. */
+static void channel_close(struct spart *pt, uint64_t ch, uint64_t g)
+{
+	const struct sctx *c = pt->c;
+	double e = 0.0;
+
+	for (size_t k = 0; k < pt->ntouched; k++) {
+		int32_t b = pt->touched[k];
+		uint32_t cnt = pt->chist[b];
+		if (pt->pass == PASS_MEASURE) {
+			double q = (double)cnt / (double)pt->ctot;
+			e -= q * log2(q);
+		}
+		if (c->one_group && pt->ha) {
+			float v = quant_deq(b + c->qmin, &c->p[g]);
+			if (pt->pass == PASS_MEASURE)
+				dist_acc_add_repeat(pt->ha, v, cnt);
+			else
+				dist_acc_refine_repeat(pt->ha, v, cnt);
+		}
+		pt->chist[b] = 0;
+	}
+	if (pt->pass == PASS_MEASURE) {
+		c->lev[ch] = pt->ntouched;
+		c->ent[ch] = e > 0.0 ? e : 0.0;
+	}
+	pt->ntouched = 0;
+	pt->ctot = 0;
+}
+
+/* Codes of the finite x of a run into the counters. */
+static void count_codes(struct spart *pt, const float *x, uint64_t cnt, uint64_t ch, uint64_t g,
+                        uint64_t i, bool finite)
+{
+	const struct sctx *c = pt->c;
+	const int32_t *q = pt->codes;
+	int32_t z = c->p[g].zero_point, lo = pt->wq_lo, hi = pt->wq_hi;
+	bool measure = pt->pass == PASS_MEASURE;
+
+	for (uint64_t k = 0; k < cnt; k++) {
+		if (!finite && !isfinite(x[k])) {
+			if (pt->ha && c->one_group)
+				measure ? dist_acc_add_repeat(pt->ha, pt->xh[k], 1)
+				        : dist_acc_refine_repeat(pt->ha, pt->xh[k], 1);
+			continue;
+		}
+		int32_t b = q[k] - c->qmin;
+		if (c->contig) {
+			if (pt->chist[b]++ == 0)
+				pt->touched[pt->ntouched++] = b;
+			pt->ctot++;
+		} else if (measure) {
+			pt->chist[ch * c->span + (uint64_t)b]++;
+		}
+		if (!measure)
+			continue;
+		pt->hist[b]++;
+		lo = q[k] - z < lo ? q[k] - z : lo;
+		hi = q[k] - z > hi ? q[k] - z : hi;
+		if (c->wq) {
+			uint64_t oc = c->ol.axis == c->l->axis && c->l->gran != GRAN_GROUP
+			                      ? ch
+			                      : ((i + k) / c->ol.inner) % c->ol.dim;
+			pt->wqs[oc] += fabs((double)q[k] - z);
+		}
+	}
+	pt->wq_lo = lo;
+	pt->wq_hi = hi;
+}
+
+static void measure_run(struct spart *pt, const float *x, uint64_t cnt, uint64_t ch, uint64_t g,
+                        uint64_t i)
+{
+	const struct sctx *c = pt->c;
+	const struct qparam *p = &c->p[g];
+	bool finite = c->gbad[g] == 0;
+
+	quant_span(p, c->qmin, c->qmax, c->s->rounding, x, pt->codes, pt->xh, cnt);
+	if (pt->pass == PASS_MEASURE) {
+		float lo = clip_bound_lo(p), hi = clip_bound_hi(p);
+		float half = isfinite(p->scale) ? fabsf(p->scale) / 2 : 0.0f;
+		struct err_acc a;
+		err_acc_init(&a);
+		if (finite) {
+			struct run_sums r = {.mn = pt->cmin[ch], .mx = pt->cmax[ch]};
+			sums_finite(x, pt->xh, cnt, lo, hi, lo - half, hi + half, &r);
+			a = (struct err_acc){.n = cnt,
+			                     .clipped = r.clipped,
+			                     .sx2 = r.sx2,
+			                     .se2 = r.se2,
+			                     .sae = r.sae,
+			                     .max_ae = r.max_ae,
+			                     .sxy = r.sxy,
+			                     .sy2 = r.sy2};
+			pt->cmin[ch] = r.mn;
+			pt->cmax[ch] = r.mx;
+			pt->sat[ch] += r.sat;
+		} else {
+			for (uint64_t k = 0; k < cnt; k++) {
+				float v = x[k];
+				err_acc_add(&a, v, pt->xh[k], v < lo || v > hi);
+				if (!isfinite(v))
+					continue;
+				pt->cmin[ch] = v < pt->cmin[ch] ? v : pt->cmin[ch];
+				pt->cmax[ch] = v > pt->cmax[ch] ? v : pt->cmax[ch];
+				pt->sat[ch] += v < lo - half || v > hi + half;
+			}
+		}
+		err_acc_merge(&pt->acc[ch], &a);
+	}
+	count_codes(pt, x, cnt, ch, g, i, finite);
+	if (pt->ha && !c->one_group)
+		pt->pass == PASS_MEASURE ? dist_acc_add(pt->ha, pt->xh, cnt)
+		                         : dist_acc_refine(pt->ha, pt->xh, cnt);
+}
+
+/* ---- passes ------------------------------------------------------------- */
+
+static const float *chunk_values(struct spart *pt, uint64_t i, uint64_t cnt)
+{
+	const struct float_src *src = pt->c->src;
+
+	if (src->data)
+		return src->data + i;
+	pt->rc = src->read(src->ctx, i, cnt, pt->buf, &pt->err);
+	return pt->rc ? NULL : pt->buf;
+}
+
+static void element_pass(struct spart *pt)
+{
+	const struct sctx *c = pt->c;
+	const struct layout *l = c->l;
+
+	for (uint64_t i = pt->i0; i < pt->i1 && !pt->rc;) {
+		uint64_t cnt = pt->i1 - i < CHUNK ? pt->i1 - i : CHUNK;
+		const float *x = chunk_values(pt, i, cnt);
+		if (!x)
+			return;
+		if (pt->pass == PASS_REFINE && pt->xa)
+			dist_acc_refine(pt->xa, x, cnt);
+		if (pt->pass == PASS_RANGE && pt->xa)
+			dist_acc_add(pt->xa, x, cnt);
+		if (pt->pass == PASS_REFINE && !pt->ha) {
+			i += cnt;
+			continue;
+		}
+		for (uint64_t j = i; j < i + cnt;) {
+			uint64_t ch, g, end;
+			run_at(l, j, &ch, &g, &end);
+			end = end < i + cnt ? end : i + cnt;
+			if (pt->pass == PASS_RANGE)
+				pt->gbad[g] += span_minmax(x + (j - i), end - j, &pt->gmin[g],
+				                           &pt->gmax[g]);
+			else
+				measure_run(pt, x + (j - i), end - j, ch, g, j);
+			if (pt->pass != PASS_RANGE && c->contig && end % c->csize == 0)
+				channel_close(pt, ch, g);
+			j = end;
+		}
+		i += cnt;
+	}
+}
+
+/* Start and size of group g when groups are contiguous. */
+static void group_extent(const struct layout *l, uint64_t g, uint64_t *off, uint64_t *m)
+{
+	*m = layout_group_size(l, g);
+	if (l->gran == GRAN_TENSOR)
+		*off = 0;
+	else if (l->gran == GRAN_CHANNEL)
+		*off = g * l->inner;
+	else
+		*off = (g / l->nblk) * l->dim + (g % l->nblk) * l->block;
+}
+
+static void group_pass(struct spart *pt)
+{
+	const struct sctx *c = pt->c;
+	uint64_t gmax = 0;
+
+	for (uint64_t g = pt->g0; g < pt->g1; g++) {
+		uint64_t m = layout_group_size(c->l, g);
+		gmax = m > gmax ? m : gmax;
+	}
+	float *buf = malloc((gmax ? gmax : 1) * sizeof *buf);
+	float *scr = malloc((gmax ? gmax : 1) * sizeof *scr);
+	if (!buf || !scr) {
+		free(buf);
+		free(scr);
+		pt->rc = qs_error_set(&pt->err, QS_ERR_NOMEM, "out of memory for a group of %llu",
+		                      (unsigned long long)gmax);
+		return;
+	}
+	for (uint64_t g = pt->g0; g < pt->g1 && !pt->rc; g++) {
+		uint64_t off, m, k = 0;
+		group_extent(c->l, g, &off, &m);
+		const float *v = c->src->data ? c->src->data + off : NULL;
+		if (!v && (pt->rc = c->src->read(c->src->ctx, off, m, buf, &pt->err)) != 0)
+			break;
+		v = v ? v : buf;
+		if (pt->xa)
+			dist_acc_add(pt->xa, v, m);
+		float mn = INFINITY, mx = -INFINITY;
+		c->gbad[g] = span_minmax(v, m, &mn, &mx);
+		if (c->gbad[g]) {
+			for (uint64_t j = 0; j < m; j++)
+				if (isfinite(v[j]))
+					buf[k++] = v[j];
+			v = buf;
+			m = k;
+		}
+		pt->rc = range_choose(c->m, c->s, v, m, scr, &c->p[g], &pt->err);
+	}
+	free(scr);
+	free(buf);
+}
+
+static void *part_main(void *arg)
+{
+	struct spart *pt = arg;
+
+	if (pt->pass == PASS_RANGE && !pt->c->minmax)
+		group_pass(pt);
+	else
+		element_pass(pt);
+	return NULL;
+}
+
+/* Run the parts of one pass, on two threads when asked. */
+static void run_parts(struct spart *pt, int nparts, int threads, enum pass pass)
+{
+	pthread_t t;
+	bool spawned = false;
+
+	for (int k = 0; k < nparts; k++)
+		pt[k].pass = pass;
+	if (nparts > 1 && threads > 1)
+		spawned = pthread_create(&t, NULL, part_main, &pt[1]) == 0;
+	part_main(&pt[0]);
+	if (spawned)
+		pthread_join(t, NULL);
+	else
+		for (int k = 1; k < nparts; k++)
+			part_main(&pt[k]);
+}
+
+/* ---- set-up and results ------------------------------------------------- */
+
+static int part_alloc(struct spart *pt, const struct sctx *c, bool strided_hist)
+{
+	uint64_t ng = c->l->ngroups ? c->l->ngroups : 1, nch = c->nch ? c->nch : 1;
+
+	pt->c = c;
+	pt->buf = c->src->data ? NULL : malloc(CHUNK * sizeof *pt->buf);
+	pt->xh = malloc(CHUNK * sizeof *pt->xh);
+	pt->codes = malloc(CHUNK * sizeof *pt->codes);
+	pt->gmin = malloc(ng * sizeof *pt->gmin);
+	pt->gmax = malloc(ng * sizeof *pt->gmax);
+	pt->gbad = calloc(ng, sizeof *pt->gbad);
+	pt->acc = calloc(nch, sizeof *pt->acc);
+	pt->sat = calloc(nch, sizeof *pt->sat);
+	pt->cmin = malloc(nch * sizeof *pt->cmin);
+	pt->cmax = malloc(nch * sizeof *pt->cmax);
+	pt->hist = calloc(c->span, sizeof *pt->hist);
+	pt->chist = calloc(strided_hist ? nch * c->span : c->span, sizeof *pt->chist);
+	pt->touched = malloc(c->span * sizeof *pt->touched);
+	pt->wqs = c->wq ? calloc(c->ol.dim ? c->ol.dim : 1, sizeof *pt->wqs) : NULL;
+	pt->xa = c->want_xs ? dist_acc_new() : NULL;
+	pt->ha = c->want_xhs ? dist_acc_new() : NULL;
+	pt->wq_lo = INT32_MAX;
+	pt->wq_hi = INT32_MIN;
+	if ((!c->src->data && !pt->buf) || !pt->xh || !pt->codes || !pt->gmin || !pt->gmax ||
+	    !pt->gbad || !pt->acc || !pt->sat || !pt->cmin || !pt->cmax || !pt->hist ||
+	    !pt->chist || !pt->touched || (c->wq && !pt->wqs) || (c->want_xs && !pt->xa) ||
+	    (c->want_xhs && !pt->ha))
+		return QS_ERR_NOMEM;
+	for (uint64_t g = 0; g < ng; g++) {
+		pt->gmin[g] = INFINITY;
+		pt->gmax[g] = -INFINITY;
+	}
+	for (uint64_t k = 0; k < nch; k++) {
+		pt->cmin[k] = INFINITY;
+		pt->cmax[k] = -INFINITY;
+	}
+	return 0;
+}
+
+static void part_free(struct spart *pt)
+{
+	free(pt->buf);
+	free(pt->xh);
+	free(pt->codes);
+	free(pt->gmin);
+	free(pt->gmax);
+	free(pt->gbad);
+	free(pt->acc);
+	free(pt->sat);
+	free(pt->cmin);
+	free(pt->cmax);
+	free(pt->hist);
+	free(pt->chist);
+	free(pt->touched);
+	free(pt->wqs);
+	dist_acc_free(pt->xa);
+	dist_acc_free(pt->ha);
+}
+
+/* Cut [0, n) in two at a channel boundary (contiguous channels) for the
+ * element passes, and the groups in two for the group pass. */
+static int parts_split(struct spart *pt, const struct sctx *c)
+{
+	const struct layout *l = c->l;
+
+	pt[0].i0 = 0;
+	pt[0].i1 = l->n;
+	pt[0].g0 = 0;
+	pt[0].g1 = l->ngroups;
+	if (l->n < MIN_SPLIT)
+		return 1;
+	uint64_t unit = c->contig ? c->csize : 1, mid = (l->n / 2) / unit * unit;
+	uint64_t gmid = l->ngroups / 2;
+	if (mid == 0 || mid >= l->n)
+		return 1;
+	if (!c->minmax && gmid == 0)
+		return 1;
+	pt[0].i1 = pt[1].i0 = mid;
+	pt[1].i1 = l->n;
+	pt[0].g1 = pt[1].g0 = gmid;
+	pt[1].g1 = l->ngroups;
+	return 2;
+}
+
+/* Fold part b's pass results into part a. */
+static void parts_merge(struct spart *a, const struct spart *b, enum pass pass, bool strided_hist)
+{
+	const struct sctx *c = a->c;
+
+	if (pass == PASS_RANGE) {
+		if (a->xa)
+			dist_acc_merge(a->xa, b->xa);
+		if (!c->minmax)
+			return;
+		for (uint64_t g = 0; g < c->l->ngroups; g++) {
+			a->gmin[g] = b->gmin[g] < a->gmin[g] ? b->gmin[g] : a->gmin[g];
+			a->gmax[g] = b->gmax[g] > a->gmax[g] ? b->gmax[g] : a->gmax[g];
+			a->gbad[g] += b->gbad[g];
+		}
+		return;
+	}
+	if (pass == PASS_REFINE) {
+		if (a->xa && b->xa)
+			dist_acc_refine_merge(a->xa, b->xa);
+		if (a->ha && b->ha)
+			dist_acc_refine_merge(a->ha, b->ha);
+		return;
+	}
+	for (uint64_t k = 0; k < c->nch; k++) {
+		err_acc_merge(&a->acc[k], &b->acc[k]);
+		a->sat[k] += b->sat[k];
+		a->cmin[k] = b->cmin[k] < a->cmin[k] ? b->cmin[k] : a->cmin[k];
+		a->cmax[k] = b->cmax[k] > a->cmax[k] ? b->cmax[k] : a->cmax[k];
+	}
+	for (size_t k = 0; k < c->span; k++)
+		a->hist[k] += b->hist[k];
+	if (strided_hist)
+		for (uint64_t k = 0; k < c->nch * c->span; k++)
+			a->chist[k] += b->chist[k];
+	for (uint64_t k = 0; c->wq && k < c->ol.dim; k++)
+		a->wqs[k] += b->wqs[k];
+	a->wq_lo = b->wq_lo < a->wq_lo ? b->wq_lo : a->wq_lo;
+	a->wq_hi = b->wq_hi > a->wq_hi ? b->wq_hi : a->wq_hi;
+	if (a->ha)
+		dist_acc_merge(a->ha, b->ha);
+}
+
+/* Levels and entropy of strided channels from their merged counters. */
+static void strided_levels(const struct sctx *c, const uint32_t *chist)
+{
+	for (uint64_t ch = 0; ch < c->nch; ch++) {
+		const uint32_t *h = chist + ch * c->span;
+		uint64_t tot = 0, lev = 0;
+		double e = 0.0;
+		for (size_t k = 0; k < c->span; k++)
+			tot += h[k];
+		for (size_t k = 0; k < c->span; k++) {
+			if (!h[k])
+				continue;
+			double q = (double)h[k] / (double)tot;
+			e -= q * log2(q);
+			lev++;
+		}
+		c->lev[ch] = lev;
+		c->ent[ch] = e > 0.0 ? e : 0.0;
+	}
+}
+
+static void empty_stats(struct dist_stats *d)
+{
+	*d = (struct dist_stats){.min = NAN,
+	                         .max = NAN,
+	                         .mean = NAN,
+	                         .std = NAN,
+	                         .skew = NAN,
+	                         .kurtosis = NAN,
+	                         .p01 = NAN,
+	                         .p25 = NAN,
+	                         .p50 = NAN,
+	                         .p75 = NAN,
+	                         .p99 = NAN,
+	                         .absmax = NAN};
+}
+
+static void no_quantiles(struct dist_stats *d)
+{
+	d->p01 = d->p25 = d->p50 = d->p75 = d->p99 = NAN;
+}
+
+/* The three passes and their merges. */
+static int stream_passes(struct sctx *c, struct spart *pt, int nparts, int threads,
+                         bool strided_hist, bool quantiles, struct qs_error *err)
+{
+	run_parts(pt, nparts, threads, PASS_RANGE);
+	for (int k = 0; k < nparts; k++)
+		if (pt[k].rc)
+			return qs_error_set(err, pt[k].rc, "%s", pt[k].err.msg);
+	for (int k = 1; k < nparts; k++)
+		parts_merge(&pt[0], &pt[k], PASS_RANGE, strided_hist);
+	if (c->minmax) {
+		for (uint64_t g = 0; g < c->l->ngroups; g++) {
+			float v[2] = {pt[0].gmin[g], pt[0].gmax[g]};
+			size_t m = v[0] <= v[1] ? 2 : 0;
+			int rc = range_choose(c->m, c->s, v, m, v, &c->p[g], err);
+			if (rc)
+				return rc;
+			c->gbad[g] = pt[0].gbad[g];
+		}
+	}
+	run_parts(pt, nparts, threads, PASS_MEASURE);
+	for (int k = 0; k < nparts; k++)
+		if (pt[k].rc)
+			return qs_error_set(err, pt[k].rc, "%s", pt[k].err.msg);
+	for (int k = 1; k < nparts; k++)
+		parts_merge(&pt[0], &pt[k], PASS_MEASURE, strided_hist);
+	bool rx = quantiles && pt[0].xa && dist_acc_refine_begin(pt[0].xa);
+	bool rh = quantiles && pt[0].ha && dist_acc_refine_begin(pt[0].ha);
+	if (!rx && !rh)
+		return 0;
+	/* Each part refines clones of the merged accumulators. */
+	struct dist_acc *keepx[2] = {NULL, NULL}, *keeph[2] = {NULL, NULL};
+	int rc = 0;
+	for (int k = 0; k < nparts; k++) {
+		keepx[k] = pt[k].xa;
+		keeph[k] = pt[k].ha;
+		pt[k].xa = rx ? dist_acc_refine_clone(keepx[0]) : NULL;
+		pt[k].ha = rh ? dist_acc_refine_clone(keeph[0]) : NULL;
+		if ((rx && !pt[k].xa) || (rh && !pt[k].ha))
+			rc = QS_ERR_NOMEM;
+	}
+	if (!rc) {
+		run_parts(pt, nparts, threads, PASS_REFINE);
+		for (int k = 0; k < nparts && !rc; k++)
+			if (pt[k].rc)
+				rc = qs_error_set(err, pt[k].rc, "%s", pt[k].err.msg);
+	}
+	for (int k = 0; k < nparts && !rc; k++) {
+		if (rx)
+			dist_acc_refine_merge(keepx[0], pt[k].xa);
+		if (rh)
+			dist_acc_refine_merge(keeph[0], pt[k].ha);
+	}
+	for (int k = 0; k < nparts; k++) {
+		dist_acc_free(pt[k].xa);
+		dist_acc_free(pt[k].ha);
+		pt[k].xa = keepx[k];
+		pt[k].ha = keeph[k];
+	}
+	return rc ? qs_error_set(err, rc, "out of memory refining quantiles") : 0;
+}
+
+static int stream_results(struct sctx *c, struct spart *p0, bool quantiles, const int64_t *shape,
+                          int ndim, const struct analyze_opts *o, struct tensor_result *out)
+{
+	struct core_in in = {.l = c->l,
+	                     .p = c->p,
+	                     .bits = c->s->bits,
+	                     .qmin = c->qmin,
+	                     .qmax = c->qmax,
+	                     .g = c->g,
+	                     .assumed_int8_input = true,
+	                     .codes_in_range = true};
+	struct core_state st = {.acc = p0->acc,
+	                        .sat = p0->sat,
+	                        .wq_lo = p0->wq_lo,
+	                        .wq_hi = p0->wq_hi,
+	                        .wq_sum = p0->wqs};
+	struct err_acc all;
+	double mean_scale;
+
+	if (o && o->xs)
+		out->xs = *o->xs;
+	else if (p0->xa)
+		dist_acc_finish(p0->xa, &out->xs);
+	if (p0->ha)
+		dist_acc_finish(p0->ha, &out->xhs);
+	else
+		empty_stats(&out->xhs);
+	if (!quantiles) {
+		no_quantiles(&out->xs);
+		no_quantiles(&out->xhs);
+	}
+	out->bits = c->s->bits;
+	out->nchannels = c->nch;
+	out->ch = calloc(c->nch ? c->nch : 1, sizeof *out->ch);
+	if (!out->ch)
+		return QS_ERR_NOMEM;
+	st.ch0 = out->ch;
+	err_acc_init(&all);
+	for (uint64_t k = 0; k < c->nch; k++) {
+		struct channel_result *cr = &out->ch[k];
+		double mean, minabs;
+		err_acc_merge(&all, &p0->acc[k]);
+		az_chan_params(c->l, c->p, k, &mean, &cr->zero_point, &minabs);
+		cr->scale = (float)mean;
+		metrics_finish(&p0->acc[k], NULL, 0, mean, &cr->m);
+		cr->channel = k;
+		cr->n = cr->m.n;
+		cr->min = cr->m.n ? p0->cmin[k] : NAN;
+		cr->max = cr->m.n ? p0->cmax[k] : NAN;
+		cr->m.levels_used = c->lev[k];
+		cr->m.entropy_bits = c->ent[k];
+	}
+	az_tensor_params(&in, out, &mean_scale);
+	metrics_finish(&all, p0->hist, c->span, mean_scale, &out->m);
+	if (c->nch == 1) {
+		out->ch[0].m.levels_used = out->m.levels_used;
+		out->ch[0].m.entropy_bits = out->m.entropy_bits;
+	}
+	return az_findings(&in, &st, shape, ndim, out);
+}
+
+/* Whole-tensor fallback: read everything and let analyze_simulate work. */
+static int simulate_whole(const struct float_src *src, const int64_t *shape, int ndim,
+                          const struct qspec *spec, const struct graph_facts *g,
+                          struct tensor_result *out, struct qs_error *err)
+{
+	uint64_t n = 1;
+
+	for (int k = 0; k < ndim; k++)
+		n *= (uint64_t)shape[k];
+	if (src->data)
+		return az_simulate_buffers(src->data, shape, ndim, spec, g, out, NULL, NULL, err);
+	if (n > SIZE_MAX / sizeof(float))
+		return qs_error_set(err, QS_ERR_NOMEM, "tensor of %llu elements is too large",
+		                    (unsigned long long)n);
+	float *x = malloc((n ? n : 1) * sizeof *x);
+	if (!x)
+		return qs_error_set(err, QS_ERR_NOMEM, "out of memory for %llu elements",
+		                    (unsigned long long)n);
+	int rc = n ? src->read(src->ctx, 0, n, x, err) : 0;
+	if (!rc)
+		rc = az_simulate_buffers(x, shape, ndim, spec, g, out, NULL, NULL, err);
+	free(x);
+	return rc;
+}
+
+static bool groups_contiguous(const struct layout *l)
+{
+	return l->gran == GRAN_TENSOR || (l->gran == GRAN_CHANNEL && l->outer == 1) ||
+	       (l->gran == GRAN_GROUP && l->inner == 1);
+}
+
+int analyze_simulate_src(const struct float_src *src, const int64_t *shape, int ndim,
+                         const struct qspec *spec, const struct graph_facts *g,
+                         const struct analyze_opts *o, struct tensor_result *out,
+                         struct qs_error *err)
+{
+	struct scheme s;
+	struct layout l;
+	const char *why = NULL;
+	struct sctx c = {.src = src, .l = &l, .s = &s, .m = &spec->method, .g = g};
+	struct spart pt[2];
+	int rc;
+
+	memset(out, 0, sizeof *out);
+	memset(pt, 0, sizeof pt);
+	if (ndim < 0 || ndim > QS_MAX_DIMS || (ndim > 0 && !shape))
+		return qs_error_set(err, QS_ERR_USAGE, "bad shape (%d dimensions)", ndim);
+	if ((spec->qt && spec->qt->family != QTYPE_LINEAR) || spec->per_group)
+		return simulate_whole(src, shape, ndim, spec, g, out, err);
+	if ((rc = az_resolve_scheme(spec, g, &s, err)) != 0)
+		return rc;
+	if (!layout_init(&l, shape, ndim, s.gran, s.axis, s.group_size, &why))
+		return qs_error_set(err, QS_ERR_USAGE, "layout: %s", why);
+	c.minmax = spec->method.kind == METHOD_MINMAX;
+	c.nch = layout_nchannels(&l);
+	c.contig = (l.gran != GRAN_GROUP && l.outer == 1) || (l.gran == GRAN_GROUP && l.inner == 1);
+	c.csize = l.gran == GRAN_GROUP ? l.dim : l.inner;
+	c.one_group = c.contig && (l.gran != GRAN_GROUP || l.nblk == 1);
+	scheme_code_range(&s, &c.qmin, &c.qmax);
+	c.span = (size_t)((int64_t)c.qmax - c.qmin + 1);
+	bool strided_hist = !c.contig;
+	if (l.n == 0 || (!c.minmax && !groups_contiguous(&l)) ||
+	    (strided_hist && c.nch * c.span * sizeof(uint32_t) > CHIST_LIMIT))
+		return simulate_whole(src, shape, ndim, spec, g, out, err);
+	c.want_xs = !(o && o->xs);
+	c.want_xhs = !(o && o->no_xhat_stats);
+	bool quantiles = !(o && o->no_quantiles);
+	c.wq = g && g->role == ROLE_WEIGHT && g->has_input && g->out_axis >= 0 &&
+	       layout_init(&c.ol, shape, ndim, GRAN_CHANNEL, g->out_axis, 0, NULL);
+	c.p = malloc((l.ngroups ? l.ngroups : 1) * sizeof *c.p);
+	c.gbad = calloc(l.ngroups ? l.ngroups : 1, sizeof *c.gbad);
+	c.lev = calloc(c.nch ? c.nch : 1, sizeof *c.lev);
+	c.ent = calloc(c.nch ? c.nch : 1, sizeof *c.ent);
+	int nparts = parts_split(pt, &c);
+	rc = (!c.p || !c.gbad || !c.lev || !c.ent) ? QS_ERR_NOMEM : 0;
+	for (int k = 0; k < nparts && !rc; k++)
+		rc = part_alloc(&pt[k], &c, strided_hist);
+	if (rc)
+		qs_error_set(err, rc, "out of memory for a tensor of %llu elements",
+		             (unsigned long long)l.n);
+	else
+		rc = stream_passes(&c, pt, nparts, o ? o->threads : 1, strided_hist, quantiles,
+		                   err);
+	if (!rc && strided_hist)
+		strided_levels(&c, pt[0].chist);
+	if (!rc && (rc = stream_results(&c, &pt[0], quantiles, shape, ndim, o, out)) != 0)
+		qs_error_set(err, rc, "out of memory measuring %llu elements",
+		             (unsigned long long)l.n);
+	for (int k = 0; k < nparts; k++)
+		part_free(&pt[k]);
+	free(c.p);
+	free(c.gbad);
+	free(c.lev);
+	free(c.ent);
+	if (rc)
+		tensor_result_free(out);
+	return rc;
+}
