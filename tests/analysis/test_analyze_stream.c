@@ -1,0 +1,333 @@
+/* analyze_simulate_src on tensors large enough to be cut in two halves and
+ * read in many chunks: every figure against a reference quantizer written
+ * here in plain C (scale = amax / ((qmax − qmin)/2) in float, q = rint(x/s)
+ * clamped, x̂ = q·s; sums in double; quantiles from a sorted copy with
+ * numpy's linear interpolation), for channels along axis 0 (contiguous),
+ * axis 1 (strided) and groups along the last axis; NaN/inf; the light
+ * options; one and two threads giving the same bits. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analyze.h"
+#include "qs_test.h"
+
+enum {
+	R = 96,
+	C = 1100 /* R·C > 65536: two halves; C not a multiple of the chunk */
+};
+
+struct reader {
+	const float *x;
+	uint64_t n, calls, maxcount;
+};
+
+static int read_cb(void *ctx, uint64_t first, uint64_t count, float *dst, struct qs_error *err)
+{
+	struct reader *r = ctx;
+
+	(void)err;
+	if (first + count > r->n)
+		return QS_ERR_USAGE;
+	memcpy(dst, r->x + first, count * sizeof *dst);
+	__atomic_add_fetch(&r->calls, 1, __ATOMIC_RELAXED);
+	if (count > r->maxcount)
+		r->maxcount = count; /* racy max is fine: both halves read chunks */
+	return 0;
+}
+
+static float *make_tensor(uint64_t n, unsigned seed)
+{
+	struct qs_rng g = {.s = seed};
+	float *x = malloc(n * sizeof *x);
+
+	for (uint64_t i = 0; i < n; i++)
+		x[i] = (float)(i % 7 == 0 ? 3.0 * qs_rng_laplace(&g) : qs_rng_gauss(&g));
+	x[5 * C + 17] = 40.0f; /* an outlier row */
+	return x;
+}
+
+static struct qspec spec_minmax(void)
+{
+	struct qspec s = {0};
+	s.scheme = scheme_default();
+	s.method.kind = METHOD_MINMAX;
+	return s;
+}
+
+static int cmp_d(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+static double quantile(const double *v, uint64_t n, double p)
+{
+	double h = (double)(n - 1) * p, f = floor(h);
+	uint64_t i = (uint64_t)f;
+	return i + 1 < n ? v[i] + (h - f) * (v[i + 1] - v[i]) : v[i];
+}
+
+/* The reference: symmetric int8 −128..127 per group; group of element i by
+ * gidx, channel by cidx. */
+struct ref {
+	double mse, sqnr, cosine, mae, maxe, entropy;
+	uint64_t levels, nfinite;
+	double ch_mse[C], ch_levels[C];
+	double xq[5], hq[5], xmean, xstd;
+};
+
+static void reference(const float *x, uint64_t n, uint64_t ng, uint64_t (*gidx)(uint64_t),
+                      uint64_t nch, uint64_t (*cidx)(uint64_t), struct ref *rf)
+{
+	float *amax = calloc(ng, sizeof *amax);
+	double se = 0, sx2 = 0, sy2 = 0, sxy = 0, sae = 0, maxe = 0, sum = 0;
+	uint64_t hist[256] = {0}, *chh = calloc(nch * 256, sizeof *chh), m = 0;
+	double *ch_se = calloc(nch, sizeof *ch_se), *ch_n = calloc(nch, sizeof *ch_n);
+	double *xs = malloc(n * sizeof *xs), *hs = malloc(n * sizeof *hs);
+	const double ps[5] = {0.01, 0.25, 0.5, 0.75, 0.99};
+
+	for (uint64_t i = 0; i < n; i++)
+		if (isfinite(x[i]) && fabsf(x[i]) > amax[gidx(i)])
+			amax[gidx(i)] = fabsf(x[i]);
+	for (uint64_t i = 0; i < n; i++) {
+		float s = amax[gidx(i)] / 127.5f;
+		if (!(s >= 1.17549435e-38f))
+			s = 1.0f;
+		if (!isfinite(x[i])) {
+			hs[i] = 0.0; /* NaN takes the zero point; inf is not used below */
+			if (isinf(x[i]))
+				hs[i] = (double)((x[i] > 0 ? 127.0f : -128.0f) * s);
+			continue;
+		}
+		double q = rint((double)(x[i] / s));
+		q = q < -128 ? -128 : q > 127 ? 127 : q;
+		double xh = (double)((float)q * s), e = x[i] - xh;
+		se += e * e;
+		sx2 += (double)x[i] * x[i];
+		sy2 += xh * xh;
+		sxy += x[i] * xh;
+		sae += fabs(e);
+		maxe = fabs(e) > maxe ? fabs(e) : maxe;
+		hist[(int)q + 128]++;
+		chh[cidx(i) * 256 + (uint64_t)((int)q + 128)]++;
+		ch_se[cidx(i)] += e * e;
+		ch_n[cidx(i)]++;
+		xs[m++] = x[i];
+		sum += x[i];
+		hs[i] = xh;
+	}
+	rf->nfinite = m;
+	rf->mse = se / (double)m;
+	rf->sqnr = 10 * log10(sx2 / se);
+	rf->cosine = sxy / sqrt(sx2 * sy2);
+	rf->mae = sae / (double)m;
+	rf->maxe = maxe;
+	rf->levels = 0;
+	rf->entropy = 0;
+	for (int k = 0; k < 256; k++)
+		if (hist[k]) {
+			double p = (double)hist[k] / (double)m;
+			rf->levels++;
+			rf->entropy -= p * log2(p);
+		}
+	for (uint64_t c = 0; c < nch && c < C; c++) {
+		rf->ch_mse[c] = ch_se[c] / ch_n[c];
+		rf->ch_levels[c] = 0;
+		for (int k = 0; k < 256; k++)
+			rf->ch_levels[c] += chh[c * 256 + (uint64_t)k] != 0;
+	}
+	rf->xmean = sum / (double)m;
+	double v = 0;
+	for (uint64_t k = 0; k < m; k++)
+		v += (xs[k] - rf->xmean) * (xs[k] - rf->xmean);
+	rf->xstd = sqrt(v / (double)(m - 1));
+	qsort(xs, m, sizeof *xs, cmp_d);
+	qsort(hs, n, sizeof *hs, cmp_d);
+	for (int k = 0; k < 5; k++) {
+		rf->xq[k] = quantile(xs, m, ps[k]);
+		rf->hq[k] = quantile(hs, n, ps[k]);
+	}
+	free(amax);
+	free(chh);
+	free(ch_se);
+	free(ch_n);
+	free(xs);
+	free(hs);
+}
+
+static uint64_t by_row(uint64_t i)
+{
+	return i / C;
+}
+
+static uint64_t by_col(uint64_t i)
+{
+	return i % C;
+}
+
+static uint64_t by_block32(uint64_t i) /* 35 blocks per row, the last of 12 */
+{
+	return (i / C) * ((C + 31) / 32) + (i % C) / 32;
+}
+
+static void check(const struct tensor_result *r, const struct ref *rf, uint64_t nch, bool stats)
+{
+	assert_close(r->m.mse, rf->mse, 1e-11, 0);
+	assert_close(r->m.sqnr_db, rf->sqnr, 1e-11, 0);
+	assert_close(r->m.cosine, rf->cosine, 1e-13, 0);
+	assert_close(r->m.mae, rf->mae, 1e-11, 0);
+	assert_close(r->m.max_abs_err, rf->maxe, 1e-13, 0);
+	assert_int_equal(r->m.levels_used, rf->levels);
+	assert_close(r->m.entropy_bits, rf->entropy, 1e-11, 0);
+	assert_int_equal(r->m.n, rf->nfinite);
+	assert_int_equal(r->nchannels, nch);
+	for (uint64_t c = 0; c < nch && c < C; c++) {
+		assert_close(r->ch[c].m.mse, rf->ch_mse[c], 1e-10, 0);
+		assert_int_equal(r->ch[c].m.levels_used, (uint64_t)rf->ch_levels[c]);
+	}
+	if (!stats)
+		return;
+	assert_close(r->xs.mean, rf->xmean, 1e-11, 1e-15);
+	assert_close(r->xs.std, rf->xstd, 1e-11, 0);
+	const double *xq[5] = {&r->xs.p01, &r->xs.p25, &r->xs.p50, &r->xs.p75, &r->xs.p99};
+	const double *hq[5] = {&r->xhs.p01, &r->xhs.p25, &r->xhs.p50, &r->xhs.p75, &r->xhs.p99};
+	for (int k = 0; k < 5; k++) {
+		assert_close(*xq[k], rf->xq[k], 1e-12, 1e-15);
+		assert_close(*hq[k], rf->hq[k], 1e-12, 1e-15);
+	}
+}
+
+static void run(const float *x, const int64_t *shape, int ndim, const struct qspec *s,
+                const struct analyze_opts *o, struct tensor_result *r, struct reader *rd)
+{
+	struct float_src src = {.read = read_cb, .ctx = rd};
+	struct qs_error err = {0};
+	int rc = analyze_simulate_src(&src, shape, ndim, s, NULL, o, r, &err);
+
+	(void)x;
+	if (rc)
+		print_message("analyze_simulate_src: %s\n", err.msg);
+	assert_int_equal(rc, 0);
+	assert_true(rd->calls > 2);
+	assert_true(rd->maxcount < (uint64_t)R * C); /* never the whole tensor */
+}
+
+static void test_rows(void **state)
+{
+	(void)state;
+	const int64_t shape[2] = {R, C};
+	float *x = make_tensor((uint64_t)R * C, 11);
+	struct qspec s = spec_minmax();
+	struct analyze_opts o = {.threads = 2};
+	struct reader rd = {.x = x, .n = (uint64_t)R * C};
+	struct tensor_result r;
+	static struct ref rf;
+
+	reference(x, rd.n, R, by_row, R, by_row, &rf);
+	run(x, shape, 2, &s, &o, &r, &rd);
+	check(&r, &rf, R, true);
+	assert_close(r.ch[5].max, 40.0, 0, 0);
+	tensor_result_free(&r);
+	free(x);
+}
+
+static void test_columns_strided(void **state)
+{
+	(void)state;
+	const int64_t shape[2] = {R, C};
+	float *x = make_tensor((uint64_t)R * C, 12);
+	struct qspec s = spec_minmax();
+	struct analyze_opts o = {.threads = 2};
+	struct reader rd = {.x = x, .n = (uint64_t)R * C};
+	struct tensor_result r;
+	static struct ref rf;
+
+	s.scheme.axis = 1;
+	reference(x, rd.n, C, by_col, C, by_col, &rf);
+	run(x, shape, 2, &s, &o, &r, &rd);
+	check(&r, &rf, C, true);
+	tensor_result_free(&r);
+	free(x);
+}
+
+static void test_groups_nonfinite(void **state)
+{
+	(void)state;
+	const int64_t shape[2] = {R, C};
+	float *x = make_tensor((uint64_t)R * C, 13);
+	struct qspec s = spec_minmax();
+	struct analyze_opts o = {.threads = 2};
+	struct reader rd = {.x = x, .n = (uint64_t)R * C};
+	struct tensor_result r;
+	static struct ref rf;
+
+	x[3] = NAN;
+	x[70001] = INFINITY;
+	x[70033] = -INFINITY;
+	s.scheme.gran = GRAN_GROUP;
+	s.scheme.group_size = 32;
+	s.scheme.axis = -1;
+	reference(x, rd.n, (uint64_t)R * ((C + 31) / 32), by_block32, R, by_row, &rf);
+	run(x, shape, 2, &s, &o, &r, &rd);
+	assert_int_equal(r.xs.n_nan, 1);
+	assert_int_equal(r.xs.n_inf, 2);
+	check(&r, &rf, R, false);
+	assert_non_null(r.find);
+	tensor_result_free(&r);
+	free(x);
+}
+
+/* The light options leave out exactly what they say; one thread and two,
+ * read and in place, give the same bits; mse through the group pass is
+ * never worse than minmax. */
+static void test_options_threads_mse(void **state)
+{
+	(void)state;
+	const int64_t shape[2] = {R, C};
+	float *x = make_tensor((uint64_t)R * C, 14);
+	struct qspec s = spec_minmax();
+	struct analyze_opts light = {.threads = 2, .no_quantiles = true, .no_xhat_stats = true};
+	struct analyze_opts one = {.threads = 1};
+	struct reader rd = {.x = x, .n = (uint64_t)R * C};
+	struct tensor_result a, b, c;
+	struct qs_error err = {0};
+	static struct ref rf;
+
+	reference(x, rd.n, R, by_row, R, by_row, &rf);
+	run(x, shape, 2, &s, &light, &a, &rd);
+	check(&a, &rf, R, false);
+	assert_true(isnan(a.xs.p50) && isnan(a.xhs.mean));
+	assert_int_equal(a.xhs.n, 0);
+	assert_close(a.xs.std, rf.xstd, 1e-11, 0);
+	tensor_result_free(&a);
+
+	s.method.kind = METHOD_MSE;
+	run(x, shape, 2, &s, &(struct analyze_opts){.threads = 2}, &a, &rd);
+	struct float_src in_place = {.data = x};
+	assert_int_equal(analyze_simulate_src(&in_place, shape, 2, &s, NULL, &one, &b, &err), 0);
+	assert_memory_equal(&a.m, &b.m, sizeof a.m);
+	assert_memory_equal(&a.xs, &b.xs, sizeof a.xs);
+	assert_memory_equal(a.ch, b.ch, R * sizeof *a.ch);
+	assert_true(a.m.mse <= rf.mse);
+	for (int k = 0; k < R; k++)
+		assert_true(a.ch[k].m.mse <= rf.ch_mse[k] * (1 + 1e-12));
+	s.method.kind = METHOD_MINMAX;
+	assert_int_equal(analyze_simulate_src(&in_place, shape, 2, &s, NULL, &one, &c, &err), 0);
+	check(&c, &rf, R, true);
+	tensor_result_free(&a);
+	tensor_result_free(&b);
+	tensor_result_free(&c);
+	free(x);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test(test_rows),
+	        cmocka_unit_test(test_columns_strided),
+	        cmocka_unit_test(test_groups_nonfinite),
+	        cmocka_unit_test(test_options_threads_mse),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
