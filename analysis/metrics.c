@@ -3,11 +3,9 @@
 #include <float.h>
 #include <math.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <gsl/gsl_sort_float.h>
-#include <gsl/gsl_statistics_float.h>
 
 void err_acc_merge(struct err_acc *into, const struct err_acc *from)
 {
@@ -83,20 +81,58 @@ void metrics_finish(const struct err_acc *a, const uint64_t *counts, size_t ncod
 	        isfinite(mean_scale) && mean_scale > 0.0 ? out->rmse / mean_scale : NAN;
 }
 
-/* Quantiles by a two-level radix selection on the float's order-preserving
- * 32-bit key: pass 1 counts the top 16 bits, pass 2 copies out only the
- * values of the buckets that hold a wanted rank, and the low 16 bits of
- * those settle each rank exactly. Both passes are also the moment passes,
- * so the statistics read x twice and never copy or sort all of it (a
- * quickselect on 16M floats took ~1 s of branch mispredictions). */
-#define RADIX      65536u
-#define SMALL_SORT 2048u
-#define NQ         5
+/* dist_acc: see the contract in metrics.h. */
+#define DA_RADIX 65536u
+#define DA_CHUNK 4096u
+#define DA_SMALL 4096u
+#define DA_NQ    5
+#define DA_NRANK (2 * DA_NQ)
 
-static inline uint32_t float_key(float v)
+static const double da_ps[DA_NQ] = {0.01, 0.25, 0.50, 0.75, 0.99};
+
+enum da_state {
+	DA_ADDING,
+	DA_REFINING,
+	DA_SETTLED,
+	DA_FAILED
+};
+
+struct da_rank {
+	uint64_t rank, within; /* within: rank inside its bucket */
+	uint32_t bucket;
+	int target; /* index into tb/low, −1 when value is known */
+	float value;
+};
+
+struct dist_acc {
+	uint64_t n, n_nan, n_inf, n_zero, n_denormal;
+	float min, max;
+	double mean, m2, m3, m4; /* central sums over the n finite values */
+	uint64_t *hist;          /* DA_RADIX counts of key >> 16; NULL in clones */
+	bool hist_live;          /* small overflowed: hist counts, small is stale */
+	bool lost;               /* a histogram could not be kept: no quantiles */
+	uint32_t nsmall;
+	enum da_state state;
+	size_t nrank, nt;
+	struct da_rank r[DA_NRANK];
+	uint32_t tb[DA_NRANK];   /* distinct buckets to refine */
+	uint64_t *low[DA_NRANK]; /* DA_RADIX counts of key & 0xFFFF per tb */
+	uint8_t *slot;           /* DA_RADIX: bucket → 1 + index into tb, 0 none */
+	float small[DA_SMALL];   /* the finite values while n ≤ DA_SMALL */
+};
+
+static inline uint32_t float_bits(float v)
 {
 	uint32_t u;
 	memcpy(&u, &v, sizeof u);
+	return u;
+}
+
+/* Order-preserving key: unsigned comparison of keys = float comparison
+ * (−0 just below +0). */
+static inline uint32_t float_key(float v)
+{
+	uint32_t u = float_bits(v);
 	return (u & 0x80000000u) ? ~u : (u | 0x80000000u);
 }
 
@@ -108,232 +144,656 @@ static inline float key_float(uint32_t k)
 	return f;
 }
 
-struct qsel {
-	uint64_t *hist;        /* RADIX counts */
-	uint16_t *slot;        /* bucket → 1 + target index, 0 = none */
-	uint64_t rank[2 * NQ]; /* wanted ranks, ascending */
-	uint32_t bucket[2 * NQ];
-	uint64_t within[2 * NQ]; /* rank inside its bucket */
-	float value[2 * NQ];
-	size_t nrank;
-	uint32_t tb[2 * NQ]; /* distinct target buckets */
-	uint64_t toff[2 * NQ + 1], tpos[2 * NQ];
-	size_t nt;
+static bool da_no_simd;
+
+void dist_acc_set_simd(bool on)
+{
+	da_no_simd = !on;
+}
+
+/* Per-chunk figures of pass 1 over finite values. */
+struct chunk1 {
+	float lo, hi;
+	double sum;
+	uint64_t nzero, nsub; /* nsub: |x| < FLT_MIN including zeros */
 };
 
-/* Pass 1: classify, sum, min, max, top-16-bit histogram. */
-static size_t stats_pass1(const float *x, size_t n, struct dist_stats *o, double *sum,
-                          uint64_t *hist)
+/* Pass 1 over k values: false at the first non-finite one. top gets the
+ * bucket of each value, in any order. */
+static bool pass1_c(const float *x, size_t k, uint16_t *top, struct chunk1 *c)
 {
 	float lo = INFINITY, hi = -INFINITY;
 	double s = 0.0;
-	size_t m = 0;
+	uint64_t nz = 0, nsub = 0;
 
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < k; i++) {
 		float v = x[i];
-		if (v != v) {
-			o->n_nan++;
-			continue;
-		}
-		if (v - v != 0.0f) {
-			o->n_inf++;
-			continue;
-		}
-		float a = fabsf(v);
-		o->n_zero += a == 0.0f;
-		o->n_denormal += a != 0.0f && a < FLT_MIN;
+		uint32_t ab = float_bits(v) & 0x7FFFFFFFu;
+		if (ab > 0x7F7FFFFFu)
+			return false;
+		nz += ab == 0;
+		nsub += ab < 0x00800000u;
 		lo = v < lo ? v : lo;
 		hi = v > hi ? v : hi;
 		s += v;
-		m++;
-		if (hist)
-			hist[float_key(v) >> 16]++;
+		top[i] = (uint16_t)(float_key(v) >> 16);
 	}
-	o->min = lo;
-	o->max = hi;
-	*sum = s;
-	return m;
+	*c = (struct chunk1){.lo = lo, .hi = hi, .sum = s, .nzero = nz, .nsub = nsub};
+	return true;
 }
 
-/* The ranks the quantiles need (h = (m−1)·p: floor(h) and the next one), the
- * bucket of each, and scratch offsets for the distinct buckets. */
-static void qsel_plan(struct qsel *q, size_t m, const double *ps)
+/* Σd², Σd³, Σd⁴ with d = x − mean, over k finite values. */
+static void pass2_c(const float *x, size_t k, double mean, double *s)
 {
-	q->nrank = 0;
-	for (size_t j = 0; j < NQ; j++) {
-		uint64_t k = (uint64_t)floor((double)(m - 1) * ps[j]);
-		for (uint64_t r = k; r <= k + 1 && r < m; r++)
-			if (q->nrank == 0 || q->rank[q->nrank - 1] < r)
-				q->rank[q->nrank++] = r;
-	}
-	uint64_t cum = 0;
-	size_t t = 0;
-	for (uint32_t b = 0; b < RADIX && t < q->nrank; b++) {
-		while (t < q->nrank && q->rank[t] < cum + q->hist[b]) {
-			q->bucket[t] = b;
-			q->within[t] = q->rank[t] - cum;
-			t++;
-		}
-		cum += q->hist[b];
-	}
-	q->nt = 0;
-	q->toff[0] = 0;
-	for (size_t r = 0; r < q->nrank; r++) {
-		if (q->nt && q->tb[q->nt - 1] == q->bucket[r])
-			continue;
-		q->tb[q->nt] = q->bucket[r];
-		q->toff[q->nt + 1] = q->toff[q->nt] + q->hist[q->bucket[r]];
-		q->tpos[q->nt] = q->toff[q->nt];
-		q->slot[q->bucket[r]] = (uint16_t)(q->nt + 1);
-		q->nt++;
-	}
-}
+	double s2 = 0.0, s3 = 0.0, s4 = 0.0;
 
-/* Pass 2: central moments about the mean (GSL's definitions: the sample
- * standard deviation σ, skew = Σ((x−m)/σ)³/n, kurtosis = Σ((x−m)/σ)⁴/n − 3)
- * and the values of the target buckets into scratch. */
-static void stats_pass2(const float *x, size_t n, size_t m, struct dist_stats *o, struct qsel *q,
-                        float *scratch)
-{
-	double s2 = 0.0, s3 = 0.0, s4 = 0.0, mean = o->mean;
-
-	for (size_t i = 0; i < n; i++) {
-		float v = x[i];
-		if (!isfinite(v))
-			continue;
-		double d = (double)v - mean, d2 = d * d;
+	for (size_t i = 0; i < k; i++) {
+		double d = (double)x[i] - mean, d2 = d * d;
 		s2 += d2;
 		s3 += d2 * d;
 		s4 += d2 * d2;
-		if (q) {
-			uint16_t sl = q->slot[float_key(v) >> 16];
-			if (sl)
-				scratch[q->tpos[sl - 1]++] = v;
+	}
+	s[0] = s2;
+	s[1] = s3;
+	s[2] = s4;
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define DA_AVX2 __attribute__((target("avx2,fma")))
+
+static bool da_simd(void)
+{
+	return !da_no_simd && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
+
+DA_AVX2 static inline __m256i key_top_avx2(__m256i b)
+{
+	const __m256i sign = _mm256_set1_epi32((int)0x80000000u);
+	return _mm256_srli_epi32(
+	        _mm256_xor_si256(b, _mm256_or_si256(_mm256_srai_epi32(b, 31), sign)), 16);
+}
+
+DA_AVX2 static int64_t hsum_epi32(__m256i v)
+{
+	int32_t t[8];
+	int64_t s = 0;
+	_mm256_storeu_si256((__m256i *)t, v);
+	for (int i = 0; i < 8; i++)
+		s += t[i];
+	return s;
+}
+
+DA_AVX2 static bool pass1_avx2(const float *x, size_t k, uint16_t *top, struct chunk1 *c)
+{
+	const __m256i absm = _mm256_set1_epi32(0x7FFFFFFF), maxfin = _mm256_set1_epi32(0x7F7FFFFF),
+	              minnorm = _mm256_set1_epi32(0x00800000), zero = _mm256_setzero_si256();
+	__m256 lo = _mm256_set1_ps(INFINITY), hi = _mm256_set1_ps(-INFINITY);
+	__m256d s0 = _mm256_setzero_pd(), s1 = s0, s2 = s0, s3 = s0;
+	__m256i bad = zero, cz = zero, csub = zero;
+	size_t i = 0;
+
+	for (; i + 16 <= k; i += 16) {
+		__m256 va = _mm256_loadu_ps(x + i), vb = _mm256_loadu_ps(x + i + 8);
+		__m256i ba = _mm256_castps_si256(va), bb = _mm256_castps_si256(vb);
+		__m256i aa = _mm256_and_si256(ba, absm), ab = _mm256_and_si256(bb, absm);
+		bad = _mm256_or_si256(bad, _mm256_or_si256(_mm256_cmpgt_epi32(aa, maxfin),
+		                                           _mm256_cmpgt_epi32(ab, maxfin)));
+		cz = _mm256_add_epi32(cz, _mm256_add_epi32(_mm256_cmpeq_epi32(aa, zero),
+		                                           _mm256_cmpeq_epi32(ab, zero)));
+		csub = _mm256_add_epi32(csub, _mm256_add_epi32(_mm256_cmpgt_epi32(minnorm, aa),
+		                                               _mm256_cmpgt_epi32(minnorm, ab)));
+		lo = _mm256_min_ps(lo, _mm256_min_ps(va, vb));
+		hi = _mm256_max_ps(hi, _mm256_max_ps(va, vb));
+		s0 = _mm256_add_pd(s0, _mm256_cvtps_pd(_mm256_castps256_ps128(va)));
+		s1 = _mm256_add_pd(s1, _mm256_cvtps_pd(_mm256_extractf128_ps(va, 1)));
+		s2 = _mm256_add_pd(s2, _mm256_cvtps_pd(_mm256_castps256_ps128(vb)));
+		s3 = _mm256_add_pd(s3, _mm256_cvtps_pd(_mm256_extractf128_ps(vb, 1)));
+		_mm256_storeu_si256((__m256i *)(top + i),
+		                    _mm256_packus_epi32(key_top_avx2(ba), key_top_avx2(bb)));
+	}
+	if (!_mm256_testz_si256(bad, bad))
+		return false;
+	struct chunk1 t = {INFINITY, -INFINITY, 0.0, 0, 0};
+	if (i < k && !pass1_c(x + i, k - i, top + i, &t))
+		return false;
+	float l[8], h[8];
+	double s[4];
+	_mm256_storeu_ps(l, lo);
+	_mm256_storeu_ps(h, hi);
+	_mm256_storeu_pd(s, _mm256_add_pd(_mm256_add_pd(s0, s1), _mm256_add_pd(s2, s3)));
+	for (int j = 0; j < 8; j++) {
+		t.lo = l[j] < t.lo ? l[j] : t.lo;
+		t.hi = h[j] > t.hi ? h[j] : t.hi;
+	}
+	t.sum += (s[0] + s[1]) + (s[2] + s[3]);
+	t.nzero += (uint64_t)-hsum_epi32(cz);
+	t.nsub += (uint64_t)-hsum_epi32(csub);
+	*c = t;
+	return true;
+}
+
+DA_AVX2 static void pass2_avx2(const float *x, size_t k, double mean, double *s)
+{
+	const __m256d m = _mm256_set1_pd(mean);
+	__m256d a2[4], a3[4], a4[4];
+	size_t i = 0;
+
+	for (int g = 0; g < 4; g++)
+		a2[g] = a3[g] = a4[g] = _mm256_setzero_pd();
+	for (; i + 16 <= k; i += 16) {
+		for (int g = 0; g < 4; g++) {
+			__m256d d = _mm256_sub_pd(_mm256_cvtps_pd(_mm_loadu_ps(x + i + 4 * g)), m);
+			__m256d d2 = _mm256_mul_pd(d, d);
+			a2[g] = _mm256_add_pd(a2[g], d2);
+			a3[g] = _mm256_fmadd_pd(d2, d, a3[g]);
+			a4[g] = _mm256_fmadd_pd(d2, d2, a4[g]);
 		}
 	}
-	o->std = m > 1 ? sqrt(s2 / (double)(m - 1)) : 0.0;
-	if (o->std > 0.0) {
-		double sd2 = o->std * o->std;
-		o->skew = s3 / (double)m / (sd2 * o->std);
-		o->kurtosis = s4 / (double)m / (sd2 * sd2) - 3.0;
+	double t[3], v[3][4];
+	pass2_c(x + i, k - i, mean, t);
+	_mm256_storeu_pd(v[0],
+	                 _mm256_add_pd(_mm256_add_pd(a2[0], a2[1]), _mm256_add_pd(a2[2], a2[3])));
+	_mm256_storeu_pd(v[1],
+	                 _mm256_add_pd(_mm256_add_pd(a3[0], a3[1]), _mm256_add_pd(a3[2], a3[3])));
+	_mm256_storeu_pd(v[2],
+	                 _mm256_add_pd(_mm256_add_pd(a4[0], a4[1]), _mm256_add_pd(a4[2], a4[3])));
+	for (int j = 0; j < 3; j++)
+		s[j] = t[j] + ((v[j][0] + v[j][1]) + (v[j][2] + v[j][3]));
+}
+
+#else
+static bool da_simd(void)
+{
+	return false;
+}
+#endif
+
+static void da_init(struct dist_acc *a, uint64_t *hist)
+{
+	memset(a, 0, offsetof(struct dist_acc, small));
+	a->min = INFINITY;
+	a->max = -INFINITY;
+	a->hist = hist;
+}
+
+struct dist_acc *dist_acc_new(void)
+{
+	struct dist_acc *a = malloc(sizeof *a);
+	/* Not zeroed until the small buffer overflows: small tensors never
+	 * touch it. */
+	uint64_t *hist = malloc(DA_RADIX * sizeof *hist);
+
+	if (!a || !hist) {
+		free(a);
+		free(hist);
+		return NULL;
 	}
-}
-
-/* Rank `within` of the c values of one bucket: sort when few, else count
- * the low 16 bits of the keys (hist is reused, zeroed here). */
-static float bucket_rank(float *c, uint64_t cnt, uint64_t within, uint32_t b, uint64_t *hist,
-                         bool *sorted)
-{
-	if (cnt <= SMALL_SORT) {
-		if (!*sorted)
-			gsl_sort_float(c, 1, cnt);
-		*sorted = true;
-		return c[within];
-	}
-	memset(hist, 0, RADIX * sizeof *hist);
-	for (uint64_t i = 0; i < cnt; i++)
-		hist[float_key(c[i]) & 0xFFFFu]++;
-	uint64_t cum = 0;
-	uint32_t lo = 0;
-	while (cum + hist[lo] <= within)
-		cum += hist[lo++];
-	return key_float((b << 16) | lo);
-}
-
-static void qsel_finish(struct qsel *q, float *scratch)
-{
-	size_t t = 0;
-	bool sorted = false;
-
-	for (size_t r = 0; r < q->nrank; r++) {
-		while (q->tb[t] != q->bucket[r]) {
-			t++;
-			sorted = false;
-		}
-		q->value[r] = bucket_rank(scratch + q->toff[t], q->toff[t + 1] - q->toff[t],
-		                          q->within[r], q->bucket[r], q->hist, &sorted);
-	}
-}
-
-static float qsel_value(const struct qsel *q, uint64_t rank)
-{
-	for (size_t r = 0; r < q->nrank; r++)
-		if (q->rank[r] == rank)
-			return q->value[r];
-	return NAN;
-}
-
-/* Linear interpolation between order statistics (numpy's default, GSL's
- * gsl_stats_quantile_from_sorted_data). */
-static double qsel_quantile(const struct qsel *q, size_t m, double p)
-{
-	double h = (double)(m - 1) * p;
-	uint64_t k = (uint64_t)floor(h);
-	double delta = h - (double)k, a = qsel_value(q, k);
-
-	if (delta > 0.0 && k + 1 < m)
-		return (1.0 - delta) * a + delta * qsel_value(q, k + 1);
+	da_init(a, hist);
 	return a;
 }
 
-/* Small tensors (biases, norms) are the many: a sorted copy and GSL's
- * quantile beat zeroing the radix tables for each of them. */
-#define SMALL_N 65536u
-
-static void quantiles_sorted(const float *x, size_t n, size_t m, float *scratch,
-                             struct dist_stats *o, const double *ps)
+static void da_release(struct dist_acc *a)
 {
-	double *outs[NQ] = {&o->p01, &o->p25, &o->p50, &o->p75, &o->p99};
-	size_t k = 0;
-
-	for (size_t i = 0; i < n; i++)
-		if (isfinite(x[i]))
-			scratch[k++] = x[i];
-	gsl_sort_float(scratch, 1, m);
-	for (size_t j = 0; j < NQ; j++)
-		*outs[j] = gsl_stats_float_quantile_from_sorted_data(scratch, 1, m, ps[j]);
+	for (size_t t = 0; t < DA_NRANK; t++)
+		free(a->low[t]);
+	free(a->slot);
+	free(a->hist);
 }
 
-static void quantiles_radix(const float *x, size_t n, size_t m, float *scratch,
-                            struct dist_stats *o, struct qsel *q, const double *ps)
+void dist_acc_free(struct dist_acc *a)
 {
-	double *outs[NQ] = {&o->p01, &o->p25, &o->p50, &o->p75, &o->p99};
+	if (!a)
+		return;
+	da_release(a);
+	free(a);
+}
 
-	qsel_plan(q, m, ps);
-	stats_pass2(x, n, m, o, q, scratch);
-	qsel_finish(q, scratch);
-	for (size_t j = 0; j < NQ; j++)
-		*outs[j] = qsel_quantile(q, m, ps[j]);
+/* Switch from the small buffer to the histogram. */
+static void da_spill(struct dist_acc *a)
+{
+	a->hist_live = true;
+	if (!a->hist) {
+		a->lost = true;
+		return;
+	}
+	memset(a->hist, 0, DA_RADIX * sizeof *a->hist);
+	for (uint32_t i = 0; i < a->nsmall; i++)
+		a->hist[float_key(a->small[i]) >> 16]++;
+}
+
+/* Join nb values of mean mb and central sums m2b..m4b to a (Chan et al. for
+ * M2, Pébay 2008 for M3 and M4), before a->n grows by nb. */
+static void da_join(struct dist_acc *a, double nb, double mb, double m2b, double m3b, double m4b)
+{
+	if (a->n == 0) {
+		a->mean = mb;
+		a->m2 = m2b;
+		a->m3 = m3b;
+		a->m4 = m4b;
+		return;
+	}
+	double na = (double)a->n, n = na + nb, d = mb - a->mean, dn = d / n, nanb = na * nb;
+	double m2a = a->m2, m3a = a->m3;
+
+	a->m4 += m4b + d * dn * dn * dn * nanb * (na * na - nanb + nb * nb) +
+	         6.0 * dn * dn * (na * na * m2b + nb * nb * m2a) + 4.0 * dn * (na * m3b - nb * m3a);
+	a->m3 += m3b + d * dn * dn * nanb * (na - nb) + 3.0 * dn * (na * m2b - nb * m2a);
+	a->m2 += m2b + d * dn * nanb;
+	a->mean += dn * nb;
+}
+
+static void da_keys(struct dist_acc *a, const float *x, const uint16_t *top, size_t k)
+{
+	if (!a->hist_live && a->nsmall + k <= DA_SMALL) {
+		memcpy(a->small + a->nsmall, x, k * sizeof *x);
+		a->nsmall += (uint32_t)k;
+		return;
+	}
+	if (!a->hist_live)
+		da_spill(a);
+	if (!a->hist)
+		return;
+	uint64_t *h = a->hist;
+	for (size_t i = 0; i < k; i++)
+		h[top[i]]++;
+}
+
+/* Non-finite values counted and dropped: the finite ones into buf. */
+static size_t da_compact(struct dist_acc *a, const float *x, size_t k, float *buf)
+{
+	size_t m = 0;
+
+	for (size_t i = 0; i < k; i++) {
+		float v = x[i];
+		if (v != v)
+			a->n_nan++;
+		else if (v - v != 0.0f)
+			a->n_inf++;
+		else
+			buf[m++] = v;
+	}
+	return m;
+}
+
+static void da_chunk(struct dist_acc *a, const float *x, size_t k, bool simd)
+{
+	uint16_t top[DA_CHUNK];
+	float buf[DA_CHUNK];
+	struct chunk1 c;
+	double s[3];
+
+	if (!(simd ? pass1_avx2 : pass1_c)(x, k, top, &c)) {
+		k = da_compact(a, x, k, buf);
+		x = buf;
+		if (k == 0)
+			return;
+		(simd ? pass1_avx2 : pass1_c)(x, k, top, &c);
+	}
+	a->n_zero += c.nzero;
+	a->n_denormal += c.nsub - c.nzero;
+	a->min = c.lo < a->min ? c.lo : a->min;
+	a->max = c.hi > a->max ? c.hi : a->max;
+	da_keys(a, x, top, k);
+	double mean = c.sum / (double)k;
+	(simd ? pass2_avx2 : pass2_c)(x, k, mean, s);
+	da_join(a, (double)k, mean, s[0], s[1], s[2]);
+	a->n += k;
+}
+
+void dist_acc_add(struct dist_acc *a, const float *v, size_t n)
+{
+	bool simd = da_simd();
+
+	for (size_t off = 0; off < n; off += DA_CHUNK)
+		da_chunk(a, v + off, n - off < DA_CHUNK ? n - off : DA_CHUNK, simd);
+}
+
+void dist_acc_add_repeat(struct dist_acc *a, float v, uint64_t count)
+{
+	if (count == 0)
+		return;
+	if (v != v) {
+		a->n_nan += count;
+		return;
+	}
+	if (v - v != 0.0f) {
+		a->n_inf += count;
+		return;
+	}
+	float av = fabsf(v);
+	a->n_zero += av == 0.0f ? count : 0;
+	a->n_denormal += av != 0.0f && av < FLT_MIN ? count : 0;
+	a->min = v < a->min ? v : a->min;
+	a->max = v > a->max ? v : a->max;
+	if (!a->hist_live && a->nsmall + count <= DA_SMALL) {
+		for (uint64_t i = 0; i < count; i++)
+			a->small[a->nsmall++] = v;
+	} else {
+		if (!a->hist_live)
+			da_spill(a);
+		if (a->hist)
+			a->hist[float_key(v) >> 16] += count;
+	}
+	da_join(a, (double)count, v, 0.0, 0.0, 0.0);
+	a->n += count;
+}
+
+void dist_acc_merge(struct dist_acc *into, const struct dist_acc *from)
+{
+	into->n_nan += from->n_nan;
+	into->n_inf += from->n_inf;
+	if (from->n == 0)
+		return;
+	into->n_zero += from->n_zero;
+	into->n_denormal += from->n_denormal;
+	into->min = from->min < into->min ? from->min : into->min;
+	into->max = from->max > into->max ? from->max : into->max;
+	if (!into->hist_live && !from->hist_live && into->nsmall + from->nsmall <= DA_SMALL) {
+		memcpy(into->small + into->nsmall, from->small, from->nsmall * sizeof(float));
+		into->nsmall += from->nsmall;
+	} else {
+		if (!into->hist_live)
+			da_spill(into);
+		if (from->lost || !into->hist) {
+			into->lost = true;
+		} else if (from->hist_live) {
+			for (uint32_t b = 0; b < DA_RADIX; b++)
+				into->hist[b] += from->hist[b];
+		} else {
+			for (uint32_t i = 0; i < from->nsmall; i++)
+				into->hist[float_key(from->small[i]) >> 16]++;
+		}
+	}
+	da_join(into, (double)from->n, from->mean, from->m2, from->m3, from->m4);
+	into->n += from->n;
+}
+
+/* LSD radix sort of n keys, 8 bits a pass; the result ends in k. */
+static void sort_keys(uint32_t *k, uint32_t *tmp, size_t n)
+{
+	for (unsigned shift = 0; shift < 32; shift += 8) {
+		size_t cnt[257] = {0};
+		for (size_t i = 0; i < n; i++)
+			cnt[((k[i] >> shift) & 255u) + 1]++;
+		for (size_t b = 0; b < 256; b++)
+			cnt[b + 1] += cnt[b];
+		for (size_t i = 0; i < n; i++)
+			tmp[cnt[(k[i] >> shift) & 255u]++] = k[i];
+		uint32_t *t = k;
+		k = tmp;
+		tmp = t;
+	}
+}
+
+/* The ranks the quantiles read: ⌊h⌋, and ⌊h⌋ + 1 when h is not whole. */
+static void da_plan_ranks(struct dist_acc *a)
+{
+	a->nrank = 0;
+	for (size_t j = 0; j < DA_NQ; j++) {
+		double h = (double)(a->n - 1) * da_ps[j];
+		uint64_t k = (uint64_t)h;
+		for (uint64_t r = k; r <= k + 1 && r < a->n; r++) {
+			if (r > k && !(h - (double)k > 0.0))
+				break;
+			if (a->nrank == 0 || a->r[a->nrank - 1].rank < r)
+				a->r[a->nrank++] = (struct da_rank){.rank = r, .target = -1};
+		}
+	}
+}
+
+static void da_settle_small(struct dist_acc *a)
+{
+	uint32_t keys[DA_SMALL], tmp[DA_SMALL];
+
+	for (uint32_t i = 0; i < a->nsmall; i++)
+		keys[i] = float_key(a->small[i]);
+	sort_keys(keys, tmp, a->nsmall);
+	for (size_t r = 0; r < a->nrank; r++)
+		a->r[r].value = key_float(keys[a->r[r].rank]);
+	a->state = DA_SETTLED;
+}
+
+/* A rank is known without pass 2 when it is the minimum or the maximum (not
+ * for zeros, whose sign min/max do not keep). */
+static bool da_by_extreme(const struct dist_acc *a, struct da_rank *q)
+{
+	uint32_t kmin = float_key(a->min), kmax = float_key(a->max);
+
+	if (kmin == kmax && a->min != 0.0f)
+		q->value = a->min;
+	else if (q->bucket == kmin >> 16 && q->within == 0 && a->min != 0.0f)
+		q->value = a->min;
+	else if (q->bucket == kmax >> 16 && q->within + 1 == a->hist[q->bucket] && a->max != 0.0f)
+		q->value = a->max;
+	else
+		return false;
+	return true;
+}
+
+static bool da_alloc_refine(struct dist_acc *a)
+{
+	a->slot = calloc(DA_RADIX, sizeof *a->slot);
+	if (!a->slot)
+		return false;
+	for (size_t t = 0; t < a->nt; t++) {
+		a->low[t] = calloc(DA_RADIX, sizeof *a->low[t]);
+		if (!a->low[t])
+			return false;
+		a->slot[a->tb[t]] = (uint8_t)(t + 1);
+	}
+	return true;
+}
+
+bool dist_acc_refine_begin(struct dist_acc *a)
+{
+	if (a->state != DA_ADDING)
+		return a->state == DA_REFINING;
+	a->state = DA_SETTLED;
+	if (a->n == 0)
+		return false;
+	da_plan_ranks(a);
+	if (!a->hist_live) {
+		da_settle_small(a);
+		return false;
+	}
+	if (a->lost) {
+		a->state = DA_FAILED;
+		return false;
+	}
+	uint64_t cum = 0;
+	size_t r = 0;
+	for (uint32_t b = 0; b < DA_RADIX && r < a->nrank; b++) {
+		for (; r < a->nrank && a->r[r].rank < cum + a->hist[b]; r++) {
+			struct da_rank *q = &a->r[r];
+			q->bucket = b;
+			q->within = q->rank - cum;
+			if (da_by_extreme(a, q))
+				continue;
+			if (a->nt == 0 || a->tb[a->nt - 1] != b)
+				a->tb[a->nt++] = b;
+			q->target = (int)a->nt - 1;
+		}
+		cum += a->hist[b];
+	}
+	if (a->nt == 0)
+		return false;
+	if (!da_alloc_refine(a)) {
+		a->state = DA_FAILED;
+		return false;
+	}
+	a->state = DA_REFINING;
+	return true;
+}
+
+struct dist_acc *dist_acc_refine_clone(const struct dist_acc *a)
+{
+	struct dist_acc *c = malloc(sizeof *c);
+
+	if (!c)
+		return NULL;
+	memcpy(c, a, offsetof(struct dist_acc, small));
+	c->hist = NULL;
+	c->slot = NULL;
+	for (size_t t = 0; t < DA_NRANK; t++)
+		c->low[t] = NULL;
+	if (a->state == DA_REFINING && !da_alloc_refine(c)) {
+		dist_acc_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+static inline void refine_one(struct dist_acc *a, float v, uint64_t count)
+{
+	/* Non-finite keys fall in buckets no finite value has, never a target. */
+	uint32_t key = float_key(v);
+	uint8_t s = a->slot[key >> 16];
+
+	if (s)
+		a->low[s - 1][key & 0xFFFFu] += count;
+}
+
+static void refine_c(struct dist_acc *a, const float *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		refine_one(a, v[i], 1);
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+DA_AVX2 static void refine_avx2(struct dist_acc *a, const float *v, size_t n)
+{
+	__m256i bt[DA_NRANK];
+	size_t i = 0, nt = a->nt;
+
+	for (size_t t = 0; t < nt; t++)
+		bt[t] = _mm256_set1_epi32((int)a->tb[t]);
+	for (; i + 8 <= n; i += 8) {
+		__m256i top = key_top_avx2(_mm256_loadu_si256((const __m256i *)(v + i)));
+		__m256i m = _mm256_cmpeq_epi32(top, bt[0]);
+		for (size_t t = 1; t < nt; t++)
+			m = _mm256_or_si256(m, _mm256_cmpeq_epi32(top, bt[t]));
+		if (!_mm256_testz_si256(m, m))
+			refine_c(a, v + i, 8);
+	}
+	refine_c(a, v + i, n - i);
+}
+#else
+static void refine_avx2(struct dist_acc *a, const float *v, size_t n)
+{
+	refine_c(a, v, n);
+}
+#endif
+
+void dist_acc_refine(struct dist_acc *a, const float *v, size_t n)
+{
+	if (a->state != DA_REFINING)
+		return;
+	(da_simd() ? refine_avx2 : refine_c)(a, v, n);
+}
+
+void dist_acc_refine_repeat(struct dist_acc *a, float v, uint64_t count)
+{
+	if (a->state == DA_REFINING)
+		refine_one(a, v, count);
+}
+
+void dist_acc_refine_merge(struct dist_acc *into, const struct dist_acc *from)
+{
+	if (into->state != DA_REFINING || from->state != DA_REFINING || into->nt != from->nt)
+		return;
+	for (size_t t = 0; t < into->nt; t++)
+		for (uint32_t j = 0; j < DA_RADIX; j++)
+			into->low[t][j] += from->low[t][j];
+}
+
+/* The value of rank q from its bucket's low-16-bit counts; NAN when pass 2
+ * did not see all of that bucket. */
+static float da_rank_value(const struct dist_acc *a, const struct da_rank *q)
+{
+	if (q->target < 0)
+		return q->value;
+	if (a->state != DA_REFINING)
+		return NAN;
+	const uint64_t *low = a->low[q->target];
+	uint64_t cum = 0;
+	for (uint32_t j = 0; j < DA_RADIX; j++) {
+		cum += low[j];
+		if (cum > q->within)
+			return key_float((q->bucket << 16) | j);
+	}
+	return NAN;
+}
+
+static void da_quantiles(const struct dist_acc *a, struct dist_stats *o)
+{
+	double *outs[DA_NQ] = {&o->p01, &o->p25, &o->p50, &o->p75, &o->p99};
+	float val[DA_NRANK];
+
+	if (a->state != DA_SETTLED && a->state != DA_REFINING)
+		return;
+	for (size_t r = 0; r < a->nrank; r++)
+		val[r] = da_rank_value(a, &a->r[r]);
+	for (size_t j = 0; j < DA_NQ; j++) {
+		double h = (double)(a->n - 1) * da_ps[j], lo = NAN, hi = NAN;
+		uint64_t k = (uint64_t)h;
+		double delta = h - (double)k;
+		for (size_t r = 0; r < a->nrank; r++) {
+			if (a->r[r].rank == k)
+				lo = val[r];
+			if (a->r[r].rank == k + 1)
+				hi = val[r];
+		}
+		/* gsl_stats_quantile_from_sorted_data's formula */
+		*outs[j] = delta > 0.0 && k + 1 < a->n ? (1 - delta) * lo + delta * hi : lo;
+	}
+}
+
+void dist_acc_finish(const struct dist_acc *a, struct dist_stats *o)
+{
+	*o = (struct dist_stats){.n = a->n,
+	                         .n_nan = a->n_nan,
+	                         .n_inf = a->n_inf,
+	                         .n_zero = a->n_zero,
+	                         .n_denormal = a->n_denormal,
+	                         .mean = NAN,
+	                         .std = NAN,
+	                         .skew = NAN,
+	                         .kurtosis = NAN};
+	o->p01 = o->p25 = o->p50 = o->p75 = o->p99 = NAN;
+	if (a->n == 0) {
+		o->min = o->max = o->absmax = NAN;
+		return;
+	}
+	double n = (double)a->n;
+	o->min = a->min;
+	o->max = a->max;
+	o->absmax = fmax(fabs(o->min), fabs(o->max));
+	o->mean = a->mean;
+	o->std = a->n > 1 ? sqrt(a->m2 / (n - 1.0)) : 0.0;
+	if (o->std > 0.0) {
+		double sd2 = o->std * o->std;
+		o->skew = a->m3 / n / (sd2 * o->std);
+		o->kurtosis = a->m4 / n / (sd2 * sd2) - 3.0;
+	}
+	da_quantiles(a, o);
 }
 
 void metrics_dist_stats(const float *x, size_t n, float *scratch, struct dist_stats *out)
 {
-	static const double ps[NQ] = {0.01, 0.25, 0.50, 0.75, 0.99};
-	struct dist_stats *o = out;
-	struct qsel q = {0};
-	double sum;
+	struct dist_acc *a = dist_acc_new(), spare;
 
-	if (n > SMALL_N) {
-		q.hist = calloc(RADIX, sizeof(uint64_t));
-		q.slot = calloc(RADIX, sizeof(uint16_t));
+	(void)scratch;
+	if (!a) { /* no histogram: everything but the quantiles of large x */
+		da_init(&spare, NULL);
+		a = &spare;
 	}
-	bool radix = q.hist && q.slot;
-	*o = (struct dist_stats){.mean = NAN, .std = NAN, .skew = NAN, .kurtosis = NAN};
-	o->p01 = o->p25 = o->p50 = o->p75 = o->p99 = NAN;
-	size_t m = stats_pass1(x, n, o, &sum, radix ? q.hist : NULL);
-	o->n = m;
-	if (m == 0) {
-		o->min = o->max = o->absmax = NAN;
-	} else {
-		o->absmax = fmax(fabs(o->min), fabs(o->max));
-		o->mean = sum / (double)m;
-		if (radix) {
-			quantiles_radix(x, n, m, scratch, o, &q, ps);
-		} else {
-			stats_pass2(x, n, m, o, NULL, NULL);
-			quantiles_sorted(x, n, m, scratch, o, ps);
-		}
-	}
-	free(q.hist);
-	free(q.slot);
+	dist_acc_add(a, x, n);
+	if (dist_acc_refine_begin(a))
+		dist_acc_refine(a, x, n);
+	dist_acc_finish(a, out);
+	if (a == &spare)
+		da_release(a);
+	else
+		dist_acc_free(a);
 }

@@ -87,20 +87,68 @@ struct dist_stats {
 	double p01, p25, p50, p75, p99, absmax;
 };
 
-/* Up to 65536 values: two passes (classify, sum, min, max; moments), then a
- * sorted copy of the finite values and gsl_stats_float_quantile_from_sorted_
- * data. More: the same two passes over x also build a histogram of the top
- * 16 bits of each value's order-preserving key and copy out only the values
- * of the buckets that hold the wanted ranks, whose low 16 bits then give each
- * order statistic exactly (no sort, no full copy; the sorted path again if
- * the 576 KiB of tables cannot be allocated).
- * std is the sample std (n − 1), 0 for one value; skew = Σ((x−m)/σ)³/n and
- * kurtosis = Σ((x−m)/σ)⁴/n − 3 as gsl_stats_skew/kurtosis define them, NAN
- * when σ = 0. Quantiles p01..p99 interpolate linearly between order
- * statistics (h = (n−1)·p, as numpy's default and
- * gsl_stats_quantile_from_sorted_data). n_zero counts ±0, n_denormal the
- * finite non-zero |x| < FLT_MIN. No finite values: everything but the
- * counts is NAN. scratch: n floats (the sorted copy, or the candidates). */
+/* The figures of dist_acc (below) over x[0..n): one add pass, and a refine
+ * pass when the quantiles need one. std is the sample std (n − 1), 0 for one
+ * value; skew = Σ((x−m)/σ)³/n and kurtosis = Σ((x−m)/σ)⁴/n − 3 as
+ * gsl_stats_skew/kurtosis define them, NAN when σ = 0. Quantiles p01..p99
+ * interpolate linearly between order statistics (h = (n−1)·p, as numpy's
+ * default and gsl_stats_quantile_from_sorted_data: (1−δ)·x[⌊h⌋] + δ·x[⌊h⌋+1],
+ * δ = h − ⌊h⌋), exact. n_zero counts ±0, n_denormal the finite non-zero
+ * |x| < FLT_MIN. No finite values: everything but the counts is NAN. When the
+ * accumulator's tables cannot be allocated the quantiles are NAN and the
+ * rest is still right. scratch is no longer used (kept for the callers). */
 void metrics_dist_stats(const float *x, size_t n, float *scratch, struct dist_stats *out);
+
+/* Streaming distribution statistics: the figures of metrics_dist_stats from
+ * values fed in chunks, in any order, split over threads, with memory
+ * independent of n (bounded tables only). Pass 1: dist_acc_add/_add_repeat
+ * on per-thread accumulators, dist_acc_merge them. Then
+ * dist_acc_refine_begin: when it returns true the quantiles need a second
+ * pass over the same values (same multiset, any order/chunking): each thread
+ * takes dist_acc_refine_clone(main), feeds dist_acc_refine/_refine_repeat,
+ * and dist_acc_refine_merge(main, clone). Last dist_acc_finish.
+ *
+ * How: the finite values are classified and summed per chunk of ≤ 4096
+ * (two-pass central moments of the chunk in double, joined to the running
+ * ones with Chan's/Pébay's exact pairwise formulas for the mean, M2, M3, M4).
+ * Quantiles: up to 4096 finite values are kept and sorted at refine_begin
+ * (no second pass). Beyond, pass 1 counts the top 16 bits of each value's
+ * order-preserving 32-bit key; refine_begin finds the buckets that hold the
+ * wanted ranks (⌊h⌋ and ⌊h⌋+1 of each quantile) and pass 2 counts the low
+ * 16 bits of the values in those buckets, which settles each order
+ * statistic exactly (bit-identical to a sorted copy). Ranks settled by the
+ * extremes (a constant tensor, a rank at min or max) need no pass 2.
+ *
+ * Memory: an accumulator holds ~600 KiB (the 65536-entry top histogram and
+ * a 4096-value buffer); refine_begin adds 512 KiB per distinct wanted bucket
+ * (≤ 10, usually 5) to the main accumulator and to each refine clone.
+ * Cost (Xeon 4th gen, 1 thread, 64M Gaussian floats from RAM): see
+ * tests/bench/dist_acc.bash; add ≈ ADD_NS ns/value, refine ≈ REF_NS ns/value.
+ * AVX2 code is chosen at run time; plain x86-64 and other CPUs run C loops.
+ *
+ * Rules: not thread-safe per accumulator (one per thread); dist_acc_add after
+ * refine_begin is not allowed; dist_acc_refine* before refine_begin (or after
+ * it returned false) are ignored; dist_acc_merge takes pass-1 accumulators
+ * only. refine_begin returns false when no pass 2 is needed and also when its
+ * tables cannot be allocated: the quantiles are then NAN. Without
+ * refine_begin, or with an incomplete pass 2, finish gives NAN quantiles.
+ * Merged results do not depend on chunking or order except for the last
+ * bits of the moments (floating-point sums). */
+struct dist_acc;                        /* opaque */
+struct dist_acc *dist_acc_new(void);    /* NULL when out of memory */
+void dist_acc_free(struct dist_acc *a); /* NULL-safe */
+void dist_acc_add(struct dist_acc *a, const float *v, size_t n);
+void dist_acc_add_repeat(struct dist_acc *a, float v, uint64_t count); /* count copies of v */
+void dist_acc_merge(struct dist_acc *into, const struct dist_acc *from);
+bool dist_acc_refine_begin(struct dist_acc *a);
+struct dist_acc *dist_acc_refine_clone(const struct dist_acc *a); /* NULL when out of memory */
+void dist_acc_refine(struct dist_acc *a, const float *v, size_t n);
+void dist_acc_refine_repeat(struct dist_acc *a, float v, uint64_t count);
+void dist_acc_refine_merge(struct dist_acc *into, const struct dist_acc *from);
+void dist_acc_finish(const struct dist_acc *a, struct dist_stats *out);
+
+/* For tests and benchmarks: false makes every accumulator use the portable C
+ * loops instead of the AVX2 ones (process-wide; set it before any use). */
+void dist_acc_set_simd(bool on);
 
 #endif
