@@ -6,6 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include <gsl/gsl_errno.h>
 #include <gsl/gsl_histogram.h>
@@ -227,37 +230,73 @@ static inline int32_t fast_code(float x, const struct qparam *p, int32_t qmin, i
 	return q > qmax ? qmax : (int32_t)q;
 }
 
-double range_sse(const struct scheme *s, const struct qparam *p, const float *x, size_t n)
+/* Σ(x − x̂)² under p from element i on, scalar. */
+static double sse_tail(const struct qparam *p, int32_t qmin, int32_t qmax, enum rounding r,
+                       const float *x, size_t i, size_t n)
 {
-	int32_t qmin, qmax;
 	double e = 0.0;
 
-	scheme_code_range(s, &qmin, &qmax);
-	for (size_t i = 0; i < n; i++) {
-		double d = (double)x[i] - quant_deq(fast_code(x[i], p, qmin, qmax, s->rounding), p);
+	for (; i < n; i++) {
+		double d = (double)x[i] - quant_deq(fast_code(x[i], p, qmin, qmax, r), p);
 		e += d * d;
 	}
 	return e;
 }
 
+/* Σ(x − x̂)² exactly as quant_one/quant_deq quantize: for half-to-even
+ * rounding four at a time with quant.c's SSE2 recipe (float division,
+ * (v + 1.5·2^23) − 1.5·2^23 rounds half to even for |v| < 2^22 and leaves
+ * larger |v| beyond the codes on their own side), x − x̂ in double. */
+static double sse_exact(const struct qparam *p, int32_t qmin, int32_t qmax, enum rounding r,
+                        const float *x, size_t n)
+{
+	size_t i = 0;
+	double e = 0.0;
+
+#ifdef __SSE2__
+	if (r == ROUND_HALF_EVEN) {
+		const __m128 magic = _mm_set1_ps(12582912.0f), s = _mm_set1_ps(p->scale);
+		const __m128 zp = _mm_set1_ps((float)p->zero_point);
+		const __m128 lo = _mm_set1_ps((float)qmin), hi = _mm_set1_ps((float)qmax);
+		const __m128i zpi = _mm_set1_epi32(p->zero_point);
+		__m128d e0 = _mm_setzero_pd(), e1 = e0;
+		for (; i + 4 <= n; i += 4) {
+			__m128 v = _mm_loadu_ps(x + i);
+			__m128 c = _mm_sub_ps(_mm_add_ps(_mm_div_ps(v, s), magic), magic);
+			c = _mm_min_ps(_mm_max_ps(_mm_add_ps(c, zp), lo), hi);
+			__m128i q = _mm_sub_epi32(_mm_cvttps_epi32(c), zpi);
+			__m128 xh = _mm_mul_ps(_mm_cvtepi32_ps(q), s);
+			__m128d d0 = _mm_sub_pd(_mm_cvtps_pd(v), _mm_cvtps_pd(xh));
+			__m128d d1 = _mm_sub_pd(_mm_cvtps_pd(_mm_movehl_ps(v, v)),
+			                        _mm_cvtps_pd(_mm_movehl_ps(xh, xh)));
+			e0 = _mm_add_pd(e0, _mm_mul_pd(d0, d0));
+			e1 = _mm_add_pd(e1, _mm_mul_pd(d1, d1));
+		}
+		double f[4];
+		_mm_storeu_pd(f, e0);
+		_mm_storeu_pd(f + 2, e1);
+		e = (f[0] + f[2]) + (f[1] + f[3]);
+	}
+#endif
+	return e + sse_tail(p, qmin, qmax, r, x, i, n);
+}
+
+double range_sse(const struct scheme *s, const struct qparam *p, const float *x, size_t n)
+{
+	int32_t qmin, qmax;
+
+	scheme_code_range(s, &qmin, &qmax);
+	return sse_exact(p, qmin, qmax, s->rounding, x, n);
+}
+
 /* Exact squared errors of the group under two candidates, as the runtimes
  * quantize, so comparisons between candidates are comparisons of what the
- * user will measure. One pass. */
+ * user will measure. */
 static void job_sse2(const struct range_job *j, const struct qparam *a, const struct qparam *b,
                      double *ea, double *eb)
 {
-	double sa = 0.0, sb = 0.0;
-	enum rounding r = j->s->rounding;
-
-	for (size_t i = 0; i < j->n; i++) {
-		float v = j->x[i];
-		double da = (double)v - quant_deq(fast_code(v, a, j->qmin, j->qmax, r), a);
-		double db = (double)v - quant_deq(fast_code(v, b, j->qmin, j->qmax, r), b);
-		sa += da * da;
-		sb += db * db;
-	}
-	*ea = sa;
-	*eb = sb;
+	*ea = sse_exact(a, j->qmin, j->qmax, j->s->rounding, j->x, j->n);
+	*eb = sse_exact(b, j->qmin, j->qmax, j->s->rounding, j->x, j->n);
 }
 
 static int32_t symmetric_zero(const struct range_job *j)
@@ -735,50 +774,36 @@ static int choose_kl(const struct range_job *j, double *lo, double *hi, struct q
 /* ---- MSE ------------------------------------------------------------------ */
 
 /* The search works on codes c ∈ [−hn, hp] with x̂ = s·c (affine schemes fix
- * the zero point z and use hn = z − qmin, hp = qmax − z). The group is seen
- * either as its exact values (weight 1 each) or, for large groups, as a
- * uniform histogram keeping count, Σx and Σx² per bin. range.h has the
- * search; the constants below set its sizes and cost limits. */
-#define MSE_WINDOW 0.06 /* relative half-width of the polishing window */
-
+ * the zero point z and use hn = z − qmin, hp = qmax − z). range.h has the
+ * algorithm; the constants below set its sizes and cost limits. */
 enum {
-	MSE_BINS_PER_CODE = 32, /* histogram bins per code step, 256..4096 bins */
-	MSE_BINS_MIN = 256,
-	MSE_BINS_MAX = 4096,
-	MSE_EXACT_FACTOR = 2, /* exact values while n < this many values per bin */
-	/* The sweep costs about n·levels·log2(n) heap steps, the grid search
-	 * about 150·n evaluations of similar price: sweep when cheaper, or when
-	 * it is cheap anyway (n·levels small). */
-	MSE_SWEEP_COST = 150,
-	MSE_SWEEP_EVENTS = 4096,
-	MSE_HEAP_COST = 64,
-	MSE_GRID = 24,
-	MSE_FINE = 24,
-	MSE_DENSE = 64,       /* scan of a window too dear to sweep */
-	MSE_ZERO_SCREEN = 16, /* zero points screened, at most */
-	MSE_RAGGED = 8,       /* E(s) is ragged while n ≤ this many values per code */
-	/* windowed sweeps visit at most 32 breakpoints per value, or 65536 */
-	MSE_WINDOW_EVENTS = 32,
-	MSE_WINDOW_EVENTS_MIN = 65536,
-	MSE_REFINE_ITERS = 8,
-	MSE_ZERO_ITERS = 8,
+	MSE_EXACT_MAX = 1024, /* groups up to this size are searched on their values */
+	MSE_BINS_MIN = 64,    /* histogram of larger groups: n/4 bins, 64..2048 */
+	MSE_BINS_MAX = 2048,
+	MSE_SMOOTH_SPAN = 64,    /* more codes: rounding noise modelled as s²/12 */
+	MSE_SWEEP_EVENTS = 4096, /* full exact sweep while n·(hn + hp) ≤ this */
+	MSE_SWEEP_N = 16,        /* ... and n ≤ this, or n·(hn + hp) ≤ 1024 */
+	MSE_SWEEP_SMALL = 1024,
+	MSE_GRID = 21,      /* geometric grid from s_max·2⁻¹⁰ to s_max, and 1.25·s_max */
+	MSE_GOLDEN = 16,    /* golden-section steps in the best grid cell */
+	MSE_SIDE_GRID = 13, /* affine: grid per clip end, 2⁻⁶ .. 1 of the end */
+	MSE_SIDE_ROUNDS = 2,
+	MSE_LOCAL = 32,      /* exact values: scan of ±MSE_LOCAL_SPAN around the best */
+	MSE_LLOYD = 3,       /* alternating refinement passes, at most */
+	MSE_ZERO_ROUNDS = 2, /* affine: exact best zero point, re-refined */
 	MSE_ZERO_SPAN_MAX = 4096,
+	MSE_ZERO_NEAR_SPAN = 63, /* up to 6 bits: also search z ± 1 */
+	MSE_BLOCK = 256,         /* float partial sums flushed to double every so many values */
 };
-
-struct mse_pts {
-	size_t m;
-	double *w, *sx, *sxx, *mean; /* mean = sx / w, the representative */
-	double lo, width;            /* histogram bin edges; width 0: exact weighted points */
-	double sum2;
-};
+#define MSE_LOCAL_SPAN 0.03
+#define MSE_GOLD       0.3819660112501051 /* 2 − φ */
 
 struct mse_codes {
 	int hn, hp;
 };
 
-/* Nearest code, ties up: the search never sits on an exact tie in a way that
- * matters, and the final comparison goes through quant_one. The shift makes
- * truncation a floor for every in-range value (|v| ≤ 2^16). */
+/* Nearest code, ties up (the final comparison goes through the runtime's
+ * rounding). The shift makes truncation a floor for |v| ≤ 2^16. */
 static inline double mse_code(double v, const struct mse_codes *c)
 {
 	double lo = -c->hn, hi = c->hp;
@@ -788,103 +813,183 @@ static inline double mse_code(double v, const struct mse_codes *c)
 	return (double)(int32_t)(v + 65536.5) - 65536.0;
 }
 
-static void mse_pts_free(struct mse_pts *p)
-{
-	free(p->w);
-	free(p->sx);
-	free(p->sxx);
-	free(p->mean);
-	*p = (struct mse_pts){0};
-}
+/* One pass over the values at scale s: e = Σ(x − s·c)², a = Σx·c, b = Σc²
+ * (c the nearest code). Float arithmetic four at a time, partial sums
+ * flushed to double every MSE_BLOCK values: d = x − s·c is small and
+ * accurate in float, so e keeps ~1e-6 relative accuracy; a/b only steer. */
+struct mse_acc {
+	double e, a, b;
+};
 
-static int mse_pts_alloc(struct mse_pts *p, size_t m)
+static void mse_acc_scalar(const float *x, size_t n, double s, const struct mse_codes *c,
+                           struct mse_acc *acc)
 {
-	*p = (struct mse_pts){.m = m};
-	p->w = calloc(m, sizeof *p->w);
-	p->sx = calloc(m, sizeof *p->sx);
-	p->sxx = calloc(m, sizeof *p->sxx);
-	p->mean = calloc(m, sizeof *p->mean);
-	if (p->w && p->sx && p->sxx && p->mean)
-		return 0;
-	mse_pts_free(p);
-	return -1;
-}
+	double inv = 1.0 / s;
 
-static size_t mse_bins(const struct range_job *j)
-{
-	size_t m = MSE_BINS_PER_CODE * (size_t)(j->qmax - j->qmin);
-	return m < MSE_BINS_MIN ? MSE_BINS_MIN : m > MSE_BINS_MAX ? MSE_BINS_MAX : m;
-}
-
-/* The group as weighted points: its values (bins = 0 and small groups) or a
- * histogram of `bins` bins. */
-static int mse_pts_build(const struct range_job *j, size_t bins, struct mse_pts *p)
-{
-	bool exact = bins == 0 || j->min == j->max;
-	size_t m = j->min == j->max ? 1 : exact ? j->n : bins;
-
-	if (mse_pts_alloc(p, m))
-		return -1;
-	p->lo = j->min;
-	p->width = exact ? 0.0 : (j->max - j->min) / (double)m;
-	p->sum2 = 0.0;
-	double inv = exact ? 0.0 : 1.0 / p->width;
-	for (size_t i = 0; i < j->n; i++) {
-		double v = j->x[i];
-		size_t k = m == 1 ? 0 : exact ? i : (size_t)((v - p->lo) * inv);
-		if (k >= m)
-			k = m - 1;
-		p->w[k] += 1.0;
-		p->sx[k] += v;
-		p->sxx[k] += v * v;
-		p->sum2 += v * v;
+	for (size_t i = 0; i < n; i++) {
+		double q = mse_code(x[i] * inv, c), d = x[i] - s * q;
+		acc->e += d * d;
+		acc->a += x[i] * q;
+		acc->b += q * q;
 	}
-	for (size_t k = 0; k < m; k++)
-		p->mean[k] = p->w[k] > 0.0 ? p->sx[k] / p->w[k] : 0.0;
+}
+
+#ifdef __SSE2__
+static double hsum_ps(__m128 v)
+{
+	float f[4];
+	_mm_storeu_ps(f, v);
+	return ((double)f[0] + f[1]) + ((double)f[2] + f[3]);
+}
+#endif
+
+static struct mse_acc mse_pass(const float *x, size_t n, double s, const struct mse_codes *c)
+{
+	struct mse_acc acc = {0};
+	size_t i = 0;
+
+#ifdef __SSE2__
+	const __m128 inv = _mm_set1_ps((float)(1.0 / s)), sv = _mm_set1_ps((float)s);
+	const __m128 magic = _mm_set1_ps(12582912.0f);
+	const __m128 lo = _mm_set1_ps((float)-c->hn), hi = _mm_set1_ps((float)c->hp);
+	while (i + 4 <= n) {
+		__m128 e = _mm_setzero_ps(), a = e, b = e;
+		size_t end = i + MSE_BLOCK < n ? i + MSE_BLOCK : n;
+		for (; i + 4 <= end; i += 4) {
+			__m128 v = _mm_loadu_ps(x + i);
+			__m128 q = _mm_sub_ps(_mm_add_ps(_mm_mul_ps(v, inv), magic), magic);
+			q = _mm_min_ps(_mm_max_ps(q, lo), hi);
+			__m128 d = _mm_sub_ps(v, _mm_mul_ps(q, sv));
+			e = _mm_add_ps(e, _mm_mul_ps(d, d));
+			a = _mm_add_ps(a, _mm_mul_ps(v, q));
+			b = _mm_add_ps(b, _mm_mul_ps(q, q));
+		}
+		acc.e += hsum_ps(e);
+		acc.a += hsum_ps(a);
+		acc.b += hsum_ps(b);
+	}
+#endif
+	mse_acc_scalar(x + i, n - i, s, c, &acc);
+	return acc;
+}
+
+/* The group for the scale search: its values (small groups), or a uniform
+ * histogram over [min, max] kept as prefix sums of count, Σx, Σx² at the
+ * bin edges; inside a bin the sums are interpolated linearly. */
+struct mse_model {
+	const float *x; /* exact values when cum is NULL */
+	size_t n, m;
+	double *cum; /* 3·(m + 1) */
+	double lo, inv, tot[3];
+};
+
+/* Counts only (one increment per value); Σx and Σx² of a bin are taken as
+ * those of values spread evenly over it, which the refinement on the
+ * values corrects. */
+static int mse_model_init(struct mse_model *md, const struct range_job *j)
+{
+	*md = (struct mse_model){.x = j->x, .n = j->n};
+	if (j->n <= MSE_EXACT_MAX || j->min == j->max)
+		return 0;
+	size_t m = j->n / 4;
+	m = m < MSE_BINS_MIN ? MSE_BINS_MIN : m > MSE_BINS_MAX ? MSE_BINS_MAX : m;
+	uint32_t *cnt = calloc(m, sizeof *cnt);
+	double *cum = malloc(3 * (m + 1) * sizeof *cum);
+	if (!cnt || !cum) {
+		free(cnt);
+		free(cum);
+		return -1;
+	}
+	double w = (j->max - j->min) / (double)m;
+	float lo = (float)j->min, inv = (float)((double)m / (j->max - j->min));
+	int32_t top = (int32_t)m - 1;
+	for (size_t i = 0; i < j->n; i++) {
+		int32_t k = (int32_t)((j->x[i] - lo) * inv);
+		cnt[k < top ? (k > 0 ? k : 0) : top]++;
+	}
+	cum[0] = cum[1] = cum[2] = 0.0;
+	for (size_t k = 0; k < m; k++) {
+		double c = cnt[k], mid = j->min + ((double)k + 0.5) * w;
+		double *e = cum + 3 * k;
+		e[3] = e[0] + c;
+		e[4] = e[1] + c * mid;
+		e[5] = e[2] + c * (mid * mid + w * w / 12.0);
+	}
+	free(cnt);
+	md->cum = cum;
+	md->m = m;
+	md->lo = j->min;
+	md->inv = (double)m / (j->max - j->min);
+	memcpy(md->tot, cum + 3 * m, sizeof md->tot);
 	return 0;
 }
 
-/* Squared error at scale s: exact for exact points and for bins inside one
- * code; bins that straddle codes and are wider than a step get the uniform
- * rounding noise w·s²/12. Only the candidate search uses the estimate. */
-static double mse_pts_err_exact(const struct mse_pts *p, double s, const struct mse_codes *c)
+/* Count, Σx, Σx² of the values below u. */
+static void mse_cum(const struct mse_model *md, double u, double out[3])
 {
-	double e = 0.0, inv = 1.0 / s;
+	double t = (u - md->lo) * md->inv;
 
-	if (p->m > 1) { /* the values themselves: unit weights */
-		for (size_t k = 0; k < p->m; k++) {
-			double d = p->mean[k] - s * mse_code(p->mean[k] * inv, c);
-			e += d * d;
-		}
-		return e;
+	if (!(t > 0.0)) {
+		out[0] = out[1] = out[2] = 0.0;
+		return;
 	}
-	for (size_t k = 0; k < p->m; k++) {
-		double d = p->mean[k] - s * mse_code(p->mean[k] * inv, c);
-		e += p->w[k] * d * d;
+	if (t >= (double)md->m) {
+		memcpy(out, md->tot, sizeof md->tot);
+		return;
+	}
+	size_t k = (size_t)t;
+	double f = t - (double)k;
+	const double *a = md->cum + 3 * k;
+	for (int i = 0; i < 3; i++)
+		out[i] = a[i] + f * (a[i + 3] - a[i]);
+}
+
+/* Squared error of values with sums m[3] all rounded to code q at scale s. */
+static inline double mse_code_err(const double m[3], double q, double s)
+{
+	return m[2] - 2.0 * q * s * m[1] + q * q * s * s * m[0];
+}
+
+/* Many codes: exact clipping error, s²/12 per value inside the range. */
+static double mse_hist_smooth(const struct mse_model *md, double s, const struct mse_codes *c)
+{
+	double below[3], upto[3], above[3];
+
+	mse_cum(md, -(c->hn + 0.5) * s, below);
+	mse_cum(md, (c->hp + 0.5) * s, upto);
+	for (int i = 0; i < 3; i++)
+		above[i] = md->tot[i] - upto[i];
+	return (upto[0] - below[0]) * s * s / 12.0 + mse_code_err(below, -c->hn, s) +
+	       mse_code_err(above, c->hp, s);
+}
+
+/* Few codes: every code's share of the histogram, exact up to the
+ * interpolation inside the bins that hold a code boundary. */
+static double mse_hist_codes(const struct mse_model *md, double s, const struct mse_codes *c)
+{
+	double lo = md->lo, hi = lo + (double)md->m / md->inv, prev[3] = {0}, next[3], e = 0.0;
+	double k0 = fmin(fmax(-c->hn, floor(lo / s + 0.5)), c->hp);
+	double k1 = fmax(fmin(c->hp, floor(hi / s + 0.5)), -c->hn);
+
+	for (double k = k0; k <= k1; k++) {
+		if (k == k1)
+			memcpy(next, md->tot, sizeof next);
+		else
+			mse_cum(md, (k + 0.5) * s, next);
+		double d[3] = {next[0] - prev[0], next[1] - prev[1], next[2] - prev[2]};
+		e += mse_code_err(d, k, s);
+		memcpy(prev, next, sizeof prev);
 	}
 	return e;
 }
 
-static double mse_pts_err(const struct mse_pts *p, double s, const struct mse_codes *c)
+static double mse_model_err(const struct mse_model *md, double s, const struct mse_codes *c)
 {
-	double e = 0.0, inv = 1.0 / s;
-
-	if (p->width == 0.0)
-		return mse_pts_err_exact(p, s, c);
-	for (size_t k = 0; k < p->m; k++) {
-		if (p->w[k] == 0.0)
-			continue;
-		double mean = p->mean[k], q = mse_code(mean * inv, c);
-		if (q > -c->hn && q < c->hp && p->width >= s) {
-			double e0 = p->lo + (double)k * p->width;
-			if (mse_code(e0 * inv, c) != mse_code((e0 + p->width) * inv, c)) {
-				e += p->w[k] * s * s / 12.0;
-				continue;
-			}
-		}
-		e += p->sxx[k] - 2.0 * s * q * p->sx[k] + s * s * q * q * p->w[k];
-	}
-	return e;
+	if (!md->cum)
+		return mse_pass(md->x, md->n, s, c).e;
+	if (c->hn + c->hp > MSE_SMOOTH_SPAN)
+		return mse_hist_smooth(md, s, c);
+	return mse_hist_codes(md, s, c);
 }
 
 /* The scale where the largest value of either sign lands on the last code. */
@@ -899,11 +1004,122 @@ static double mse_scale_max(const struct range_job *j, const struct mse_codes *c
 	return s;
 }
 
-/* The next breakpoint of one point: at scale s its code drops from q to
+/* Minimum of f over [a, b] around the interior point x (f(x) = fx): golden
+ * section, keeping the best point seen (E(s) is ragged on few values). */
+typedef double (*mse_fn)(const void *ctx, double s);
+
+static double mse_golden(mse_fn f, const void *ctx, double a, double b, double *x_io, double fx)
+{
+	double x = *x_io, best = fx;
+
+	for (int it = 0; it < MSE_GOLDEN; it++) {
+		bool right = b - x > x - a;
+		double u = right ? x + MSE_GOLD * (b - x) : x - MSE_GOLD * (x - a), fu = f(ctx, u);
+		if (fu < fx) {
+			if (right)
+				a = x;
+			else
+				b = x;
+			x = u;
+			fx = fu;
+		} else if (right) {
+			b = u;
+		} else {
+			a = u;
+		}
+		if (fx < best) {
+			best = fx;
+			*x_io = x;
+		}
+	}
+	return best;
+}
+
+/* Minimum over a geometric grid of n points from top·2^(−octaves) to top
+ * (plus `extra`·top when extra > 0), then golden section in the cell
+ * around the best grid point. */
+static double mse_grid_search(mse_fn f, const void *ctx, double top, int n, double octaves,
+                              double extra, double *best_x)
+{
+	double xv[MSE_GRID + 1], fv[MSE_GRID + 1];
+	int m = n + (extra > 0.0), kb = 0;
+
+	for (int k = 0; k < n; k++)
+		xv[k] = top * exp2(-octaves * (n - 1 - k) / (n - 1));
+	if (extra > 0.0)
+		xv[n] = extra * top;
+	for (int k = 0; k < m; k++) {
+		fv[k] = f(ctx, xv[k]);
+		if (fv[k] < fv[kb])
+			kb = k;
+	}
+	*best_x = xv[kb];
+	double a = xv[kb > 0 ? kb - 1 : 0], b = xv[kb + 1 < m ? kb + 1 : kb];
+	if (kb == 0)
+		a = xv[0] * 0.5;
+	return mse_golden(f, ctx, a, b, best_x, fv[kb]);
+}
+
+struct mse_line_ctx {
+	const struct mse_model *md;
+	const struct mse_codes *c;
+};
+
+static double mse_line_fn(const void *v, double s)
+{
+	const struct mse_line_ctx *l = v;
+	return mse_model_err(l->md, s, l->c);
+}
+
+/* Best scale on the model for fixed codes: grid, golden section, and for
+ * exact values a scan of ±MSE_LOCAL_SPAN around the best (E(s) has many
+ * narrow dips there). */
+static double mse_line(const struct mse_model *md, const struct mse_codes *c, double smax,
+                       double *s)
+{
+	struct mse_line_ctx l = {md, c};
+	double e = mse_grid_search(mse_line_fn, &l, smax, MSE_GRID, 10.0, 1.25, s);
+
+	if (!md->cum) {
+		double s0 = *s;
+		for (int k = 0; k < MSE_LOCAL; k++) {
+			double t = s0 * (1.0 + MSE_LOCAL_SPAN * (2.0 * k / (MSE_LOCAL - 1) - 1.0));
+			double v = mse_model_err(md, t, c);
+			if (v < e) {
+				e = v;
+				*s = t;
+			}
+		}
+	}
+	return e;
+}
+
+/* Alternate the nearest codes for s and the least-squares s = Σx·c / Σc²
+ * for those codes, on the values; keeps the best scale seen. */
+static double mse_lloyd(const struct range_job *j, const struct mse_codes *c, double *s_io)
+{
+	double s = *s_io, best = GSL_POSINF;
+
+	for (int it = 0; it < MSE_LLOYD && s > 0.0; it++) {
+		struct mse_acc acc = mse_pass(j->x, j->n, s, c);
+		if (!(acc.e < best))
+			break;
+		bool small_gain = best - acc.e < 1e-4 * acc.e;
+		best = acc.e;
+		*s_io = s;
+		if (small_gain || acc.b == 0.0 || acc.a / acc.b == s)
+			break;
+		s = acc.a / acc.b;
+	}
+	return best;
+}
+
+/* ---- exact sweep (tiny groups) ---- */
+
+/* The next breakpoint of one value: at scale s its code drops from q to
  * q − 1 (|x|/s passes q − ½). */
 struct mse_event {
-	double s, m; /* m = |x| of the point */
-	uint32_t k;
+	double s, m; /* m = |x| */
 	int32_t q;
 };
 
@@ -921,272 +1137,70 @@ static void mse_heap_down(struct mse_event *h, size_t n, size_t i)
 	h[i] = v;
 }
 
-/* Exact minimum over s in [lo, hi] for exact points (lo = 0, hi = ∞: over
- * all s > 0): E(s) = C − 2sA + s²B with A = Σx·c, B = Σw·c², piecewise
- * constant between the scales where some |x|/s crosses a half-integer
- * (s = |x|/(q − ½)). Each piece is a parabola minimised at A/B clipped to
- * the piece. Each point's breakpoints come in increasing order, so a heap of
- * one pending breakpoint per point merges them (ev holds p->m entries).
- * Returns the error (C, with *best_s = 0, if nothing beats all-zero codes). */
-static double mse_sweep(const struct mse_pts *p, const struct mse_codes *c, struct mse_event *ev,
-                        double lo, double hi, double *best_s)
+/* Exact minimum over all s > 0: E(s) = Σx² − 2sA + s²B with A = Σ|x|·c,
+ * B = Σc² piecewise constant between the scales s = |x|/(q − ½) where a
+ * code changes; each piece is a parabola minimised at A/B clipped to the
+ * piece. A heap holding each value's next breakpoint merges them in order.
+ * Returns the error (Σx², with *best_s = 0, if nothing beats all-zero). */
+static int mse_sweep(const struct range_job *j, const struct mse_codes *c, double *best_s,
+                     double *err)
 {
-	double a = 0.0, b = 0.0, best = p->sum2, prev = lo;
+	struct mse_event *ev = malloc(j->n * sizeof *ev);
+	double a = 0.0, b = 0.0, sum2 = 0.0, prev = 0.0;
 	size_t ne = 0;
 
-	*best_s = 0.0;
-	for (size_t k = 0; k < p->m; k++) {
-		int h = p->mean[k] > 0.0 ? c->hp : p->mean[k] < 0.0 ? c->hn : 0;
-		double m = fabs(p->mean[k]);
-		int q = lo > 0.0 && m / lo + 0.5 < h ? (int)(m / lo + 0.5) : h;
-		a += m * p->w[k] * q;
-		b += p->w[k] * q * q;
+	if (!ev)
+		return -1;
+	for (size_t k = 0; k < j->n; k++) {
+		double v = j->x[k], m = fabs(v);
+		int q = v > 0.0 ? c->hp : v < 0.0 ? c->hn : 0;
+		sum2 += v * v;
+		a += m * q;
+		b += (double)q * q;
 		if (q > 0)
-			ev[ne++] = (struct mse_event){m / (q - 0.5), m, (uint32_t)k, q};
+			ev[ne++] = (struct mse_event){m / (q - 0.5), m, q};
 	}
+	*err = sum2;
+	*best_s = 0.0;
 	for (size_t i = ne / 2; i-- > 0;)
 		mse_heap_down(ev, ne, i);
 	for (;;) {
-		bool last = ne == 0 || ev[0].s > hi;
-		double end = last ? hi : ev[0].s;
+		double end = ne == 0 ? GSL_POSINF : ev[0].s;
 		if (b > 0.0) {
 			double s = a / b < prev ? prev : a / b > end ? end : a / b;
-			double v = p->sum2 - 2.0 * s * a + s * s * b;
-			if (v < best && s > 0.0) {
-				best = v;
+			double v = sum2 - 2.0 * s * a + s * s * b;
+			if (v < *err && s > 0.0) {
+				*err = v;
 				*best_s = s;
 			}
 		}
-		if (last)
+		if (ne == 0)
 			break;
 		struct mse_event *e = &ev[0];
 		prev = e->s;
-		a -= e->m * p->w[e->k];
-		b -= p->w[e->k] * (2.0 * e->q - 1.0);
+		a -= e->m;
+		b -= 2.0 * e->q - 1.0;
 		if (--e->q > 0)
 			e->s = e->m / (e->q - 0.5);
 		else
 			ev[0] = ev[--ne];
 		mse_heap_down(ev, ne, 0);
 	}
-	return best;
+	free(ev);
+	return 0;
 }
 
-struct mse_fn_ctx {
-	const struct mse_pts *p;
-	const struct mse_codes *c;
-};
-
-static double mse_fn(double s, void *v)
+static bool mse_use_sweep(const struct range_job *j, const struct mse_codes *c)
 {
-	const struct mse_fn_ctx *ctx = v;
-	return mse_pts_err(ctx->p, s, ctx->c);
+	double events = (double)j->n * (c->hn + c->hp);
+	return events <= MSE_SWEEP_SMALL || (j->n <= MSE_SWEEP_N && events <= MSE_SWEEP_EVENTS);
 }
 
-static double mse_brent(gsl_function *f, double lo, double guess, double hi, double fg)
-{
-	gsl_min_fminimizer *mz = gsl_min_fminimizer_alloc(gsl_min_fminimizer_brent);
-	int status;
-
-	if (!mz)
-		return guess;
-	status = gsl_min_fminimizer_set_with_values(mz, f, guess, fg, lo, GSL_FN_EVAL(f, lo), hi,
-	                                            GSL_FN_EVAL(f, hi));
-	for (int it = 0; status == GSL_SUCCESS && it < 40; it++) {
-		status = gsl_min_fminimizer_iterate(mz);
-		if (status == GSL_SUCCESS &&
-		    gsl_min_test_interval(gsl_min_fminimizer_x_lower(mz),
-		                          gsl_min_fminimizer_x_upper(mz), 0.0, 1e-5) == GSL_SUCCESS)
-			break;
-	}
-	guess = gsl_min_fminimizer_x_minimum(mz);
-	gsl_min_fminimizer_free(mz);
-	return guess;
-}
-
-/* Breakpoints a sweep over [lo, hi] visits. */
-static double mse_window_breaks(const struct mse_pts *p, double lo, double hi)
-{
-	double b = 0.0;
-
-	for (size_t k = 0; k < p->m; k++)
-		b += fabs(p->mean[k]) * (1.0 / lo - 1.0 / hi);
-	return b;
-}
-
-/* Whether a sweep over [lo, hi] is affordable at all (ragged groups), or
- * not much dearer than the fine grid and Brent (some 60 evaluations of every point,
- * against ~ log2(m) heap steps of about three times the price per
- * breakpoint). */
-static bool mse_window_cheap(const struct mse_pts *p, double lo, double hi, bool ragged)
-{
-	double b = mse_window_breaks(p, lo, hi), m = (double)p->m;
-
-	if (!ragged)
-		return b * log2(m + 1.0) <= MSE_HEAP_COST * m;
-	return b <= fmax(MSE_WINDOW_EVENTS * m, MSE_WINDOW_EVENTS_MIN);
-}
-
-/* Exact minimum over [lo, hi] by a windowed sweep when its breakpoints are
- * few (exact points only), else a dense scan; improves (*s, e) in place. */
-static double mse_window(const struct mse_pts *p, const struct mse_codes *c, struct mse_event *ev,
-                         double lo, double hi, double *s_io, double e)
-{
-	if (ev && mse_window_cheap(p, lo, hi, true)) {
-		double s, v = mse_sweep(p, c, ev, lo, hi, &s);
-		if (v < e && s > 0.0) {
-			*s_io = s;
-			e = v;
-		}
-		return e;
-	}
-	for (int k = 0; k < MSE_DENSE; k++) {
-		double s = lo + (hi - lo) * k / (MSE_DENSE - 1);
-		double v = mse_pts_err(p, s, c);
-		if (v < e) {
-			e = v;
-			*s_io = s;
-		}
-	}
-	return e;
-}
-
-/* Argmin of n evaluations at sv[] into ev[]. */
-static int mse_scan(const struct mse_pts *p, const struct mse_codes *c, const double *sv,
-                    double *ev, int n)
-{
-	int kb = 0;
-
-	for (int k = 0; k < n; k++) {
-		ev[k] = mse_pts_err(p, sv[k], c);
-		if (ev[k] < ev[kb])
-			kb = k;
-	}
-	return kb;
-}
-
-/* Coarse geometric grid of scales from s_max·2⁻¹² to s_max (clipping can pay
- * off far below the max when there are outliers), and 1.5·s_max; returns the
- * best error and its grid neighbours in *lo, *hi. */
-static double mse_coarse(const struct mse_pts *p, const struct mse_codes *c, double smax,
-                         double *lo, double *best_s, double *hi)
-{
-	double sv[MSE_GRID], ev[MSE_GRID];
-
-	for (int k = 0; k < MSE_GRID - 1; k++)
-		sv[k] = smax * exp2(-12.0 * (MSE_GRID - 2 - k) / (MSE_GRID - 2));
-	sv[MSE_GRID - 1] = 1.5 * smax;
-	int kb = mse_scan(p, c, sv, ev, MSE_GRID);
-	*lo = sv[kb > 0 ? kb - 1 : 0];
-	*hi = sv[kb < MSE_GRID - 1 ? kb + 1 : kb];
-	*best_s = sv[kb];
-	return ev[kb];
-}
-
-/* The coarse grid, then the whole cell around its best point [lo, hi]
- * (E(s) can have several dips there): swept exactly for exact points when
- * affordable, else a fine linear grid and Brent (gsl_min) in its best cell.
- * Ragged exact points also get the window ±MSE_WINDOW around s_max (with few
- * values the best scale often sits next to it) and around the result. */
-static double mse_search(const struct mse_pts *p, const struct mse_codes *c, struct mse_event *heap,
-                         bool ragged, double smax, double *best_s)
-{
-	struct mse_fn_ctx ctx = {p, c};
-	gsl_function f = {.function = mse_fn, .params = &ctx};
-	double sv[MSE_FINE], ev[MSE_FINE], lo, hi;
-	double e = mse_coarse(p, c, smax, &lo, best_s, &hi);
-
-	if (heap && p->width == 0.0 && mse_window_cheap(p, lo, hi, ragged)) {
-		e = mse_window(p, c, heap, lo, hi, best_s, e);
-	} else {
-		for (int k = 0; k < MSE_FINE; k++)
-			sv[k] = lo + (hi - lo) * k / (MSE_FINE - 1);
-		int kb = mse_scan(p, c, sv, ev, MSE_FINE);
-		if (ev[kb] < e) {
-			e = ev[kb];
-			*best_s = sv[kb];
-		}
-		if (kb > 0 && kb < MSE_FINE - 1 && ev[kb] < ev[kb - 1] && ev[kb] < ev[kb + 1]) {
-			double s = mse_brent(&f, sv[kb - 1], sv[kb], sv[kb + 1], ev[kb]);
-			double v = mse_pts_err(p, s, c);
-			if (v < e) {
-				e = v;
-				*best_s = s;
-			}
-		}
-		if (p->width == 0.0 && ragged)
-			e = mse_window(p, c, heap, (1.0 - MSE_WINDOW) * *best_s,
-			               (1.0 + MSE_WINDOW) * *best_s, best_s, e);
-	}
-	double wlo = (1.0 - MSE_WINDOW) * smax, whi = (1.0 + MSE_WINDOW) * smax;
-	if (heap && p->width == 0.0 && mse_window_cheap(p, wlo, whi, ragged))
-		e = mse_window(p, c, heap, wlo, whi, best_s, e);
-	return e;
-}
-
-struct mse_ctx {
-	const struct range_job *j;
-	const struct mse_pts *p;      /* the group: exact values or a fine histogram */
-	const struct mse_pts *screen; /* a coarse histogram to screen zero points (or p) */
-	struct mse_event *heap;       /* sweep heap, exact values only */
-	bool sweep;                   /* sweep over all s (small groups) */
-	bool ragged;                  /* few values per code: extra exact windows */
-};
-
-/* Best scale for the code range c on the points. Returns the error; *s = 0
- * when no scale beats quantizing everything to zero. */
-static double mse_solve(const struct mse_ctx *x, const struct mse_codes *c, double *s)
-{
-	double smax = mse_scale_max(x->j, c);
-
-	*s = 0.0;
-	if (smax == 0.0)
-		return x->p->sum2;
-	if (x->sweep)
-		return mse_sweep(x->p, c, x->heap, 0.0, GSL_POSINF, s);
-	return mse_search(x->p, c, x->heap, x->ragged, smax, s);
-}
-
-/* Alternate optimal codes for s and the least-squares s = Σx·c / Σc² for
- * those codes; every half-step lowers the exact error, so it stops at a
- * fixed point no worse than the start (or when the gain is negligible). */
-static double mse_refine(const struct range_job *j, double sum2, const struct mse_codes *c,
-                         double *s_io)
-{
-	double s = *s_io, best = GSL_POSINF;
-
-	for (int it = 0; it < MSE_REFINE_ITERS && s > 0.0; it++) {
-		double a = 0.0, b = 0.0, inv = 1.0 / s;
-		for (size_t i = 0; i < j->n; i++) {
-			double q = mse_code(j->x[i] * inv, c);
-			a += j->x[i] * q;
-			b += q * q;
-		}
-		double e = sum2 - 2.0 * s * a + s * s * b;
-		if (!(e < best))
-			break;
-		bool negligible = best - e < 1e-5 * e;
-		best = e;
-		*s_io = s;
-		if (negligible || b == 0.0 || a / b == s)
-			break;
-		s = a / b;
-	}
-	return best;
-}
+/* ---- zero points (affine) ---- */
 
 static struct mse_codes mse_codes_for_zero(const struct range_job *j, int32_t z)
 {
 	return (struct mse_codes){.hn = (int)(z - j->qmin), .hp = (int)(j->qmax - z)};
-}
-
-/* Whether the full sweep is cheaper than the grid search (or cheap anyway). */
-static bool mse_use_sweep(const struct range_job *j, const struct mse_pts *p)
-{
-	double span = (double)j->qmax - j->qmin;
-
-	return p->width == 0.0 && (span * log2((double)p->m + 1.0) <= MSE_SWEEP_COST ||
-	                           span * (double)p->m <= MSE_SWEEP_EVENTS);
 }
 
 /* Exact best zero point for a fixed scale. r = round(x/s) does not depend on
@@ -1236,151 +1250,145 @@ static int mse_best_zero(const struct range_job *j, double s, int32_t *z)
 	return 0;
 }
 
+/* Affine clip range [lo, hi] → scale, zero point and codes, as
+ * quant_param_from_range forms them (in double). */
+struct mse_side_ctx {
+	const struct range_job *j;
+	const struct mse_model *md;
+	double lo, hi; /* the fixed end is read from here */
+	bool upper;    /* which end varies */
+};
+
+static double mse_affine_err(const struct mse_side_ctx *x, double lo, double hi, double *s,
+                             int32_t *z)
+{
+	const struct range_job *j = x->j;
+	double span = (double)j->qmax - j->qmin, zz;
+
+	*s = (hi - lo) / span;
+	zz = nearbyint(j->qmin - lo / *s);
+	*z = (int32_t)(zz < j->qmin ? j->qmin : zz > j->qmax ? j->qmax : zz);
+	struct mse_codes c = mse_codes_for_zero(j, *z);
+	return mse_model_err(x->md, *s, &c);
+}
+
+static double mse_side_fn(const void *v, double end)
+{
+	const struct mse_side_ctx *x = v;
+	double s;
+	int32_t z;
+
+	return x->upper ? mse_affine_err(x, x->lo, end, &s, &z)
+	                : mse_affine_err(x, -end, x->hi, &s, &z);
+}
+
 struct mse_best {
 	int32_t z;
 	double s, e;
 };
 
-static void mse_try_zero(const struct mse_ctx *x, int32_t z, struct mse_best *best)
+/* Affine: coordinate descent on the clip ends [lo, hi] on the model (each
+ * end over a geometric grid and golden section), which fixes z; then the
+ * best scale for that z. */
+static void mse_affine_model(const struct range_job *j, const struct mse_model *md,
+                             struct mse_best *best)
 {
-	struct mse_codes c = mse_codes_for_zero(x->j, z);
-	double s, e = mse_solve(x, &c, &s);
+	struct mse_side_ctx x = {
+	        .j = j, .md = md, .lo = fmin(j->min, 0.0), .hi = fmax(j->max, 0.0)};
 
-	if (s > 0.0 && e < best->e)
-		*best = (struct mse_best){.z = z, .s = s, .e = e};
+	for (int r = 0; r < MSE_SIDE_ROUNDS; r++) {
+		for (int side = 1; side >= 0; side--) {
+			double full = side ? fmax(j->max, 0.0) : -fmin(j->min, 0.0), end;
+			if (full == 0.0)
+				continue;
+			x.upper = side;
+			mse_grid_search(mse_side_fn, &x, full, MSE_SIDE_GRID, 6.0, 0.0, &end);
+			if (side)
+				x.hi = end;
+			else
+				x.lo = -end;
+		}
+	}
+	double s;
+	mse_affine_err(&x, x.lo, x.hi, &s, &best->z);
+	struct mse_codes c = mse_codes_for_zero(j, best->z);
+	double smax = mse_scale_max(j, &c);
+	best->s = 0.0;
+	if (smax > 0.0)
+		best->e = mse_line(md, &c, smax, &best->s);
 }
 
-/* Coordinate descent for affine schemes: best zero point for the scale,
- * best scale for the zero point, until the zero point stays. */
-static int mse_descend_zero(const struct mse_ctx *x, struct mse_best *best)
+/* Scale (and zero point) on the model, then refined on the values. */
+static int mse_best_params(const struct range_job *j, const struct mse_model *md,
+                           struct mse_best *best)
 {
-	const struct range_job *j = x->j;
-
-	for (int it = 0; it < MSE_ZERO_ITERS && j->qmax - j->qmin <= MSE_ZERO_SPAN_MAX; it++) {
+	best->s = 0.0;
+	best->e = GSL_POSINF;
+	if (j->s->symmetric) {
+		best->z = symmetric_zero(j);
+		struct mse_codes c = mse_codes_for_zero(j, best->z);
+		double smax = mse_scale_max(j, &c);
+		if (smax == 0.0)
+			return 0;
+		if (mse_use_sweep(j, &c))
+			return mse_sweep(j, &c, &best->s, &best->e);
+		mse_line(md, &c, smax, &best->s);
+		best->e = mse_lloyd(j, &c, &best->s);
+		return 0;
+	}
+	mse_affine_model(j, md, best);
+	if (!(best->s > 0.0))
+		return 0;
+	struct mse_codes c = mse_codes_for_zero(j, best->z);
+	best->e = mse_lloyd(j, &c, &best->s);
+	/* few codes: the model's zero point can be one off */
+	int32_t z0 = best->z;
+	for (int d = -1; d <= 1 && j->qmax - j->qmin <= MSE_ZERO_NEAR_SPAN; d += 2) {
+		if (z0 + d < j->qmin || z0 + d > j->qmax)
+			continue;
+		struct mse_best next = {.z = z0 + d};
+		c = mse_codes_for_zero(j, next.z);
+		double smax = mse_scale_max(j, &c);
+		if (smax == 0.0)
+			continue;
+		mse_line(md, &c, smax, &next.s);
+		next.e = mse_lloyd(j, &c, &next.s);
+		if (next.e < best->e)
+			*best = next;
+	}
+	for (int r = 0; r < MSE_ZERO_ROUNDS && j->qmax - j->qmin <= MSE_ZERO_SPAN_MAX; r++) {
 		int32_t z = best->z;
 		if (mse_best_zero(j, best->s, &z))
 			return -1;
 		if (z == best->z)
 			break;
-		struct mse_best next = {.z = z, .e = GSL_POSINF};
-		mse_try_zero(x, z, &next);
-		if (!(next.s > 0.0))
+		struct mse_best next = {.z = z, .s = best->s};
+		c = mse_codes_for_zero(j, z);
+		next.e = mse_lloyd(j, &c, &next.s);
+		if (!(next.e < best->e))
 			break;
 		*best = next;
 	}
 	return 0;
 }
 
-/* Affine schemes: rank the minmax zero point and every zero point (up to
- * MSE_ZERO_SCREEN evenly spread ones) by their coarse-grid error on the
- * screening points, then search the minmax one and the best two fully. */
-static void mse_screen_zero(const struct mse_ctx *x, int32_t z0, struct mse_best *best)
-{
-	const struct range_job *j = x->j;
-	int32_t z1 = z0, z2 = z0;
-	double e1 = GSL_POSINF, e2 = GSL_POSINF;
-
-	int32_t span = j->qmax - j->qmin, nz = span < MSE_ZERO_SCREEN ? span + 1 : MSE_ZERO_SCREEN;
-
-	for (int k = -1; k < nz; k++) {
-		int32_t z = k < 0 ? z0 : j->qmin + (int32_t)lround((double)k * span / (nz - 1));
-		struct mse_codes c = mse_codes_for_zero(j, z);
-		double smax = mse_scale_max(j, &c), lo, s, hi;
-		if (smax == 0.0 || (k >= 0 && z == z0))
-			continue;
-		double e = mse_coarse(x->screen, &c, smax, &lo, &s, &hi);
-		if (e < e1) {
-			z2 = z1;
-			e2 = e1;
-			z1 = z;
-			e1 = e;
-		} else if (e < e2) {
-			z2 = z;
-			e2 = e;
-		}
-	}
-	mse_try_zero(x, z0, best);
-	if (z1 != z0)
-		mse_try_zero(x, z1, best);
-	if (z2 != z1 && z2 != z0)
-		mse_try_zero(x, z2, best);
-}
-
-static int mse_best_params(const struct mse_ctx *x, struct mse_best *best)
-{
-	const struct range_job *j = x->j;
-
-	best->e = GSL_POSINF;
-	best->s = 0.0;
-	if (j->s->symmetric) {
-		best->z = symmetric_zero(j);
-		mse_try_zero(x, best->z, best);
-		return 0;
-	}
-	best->z = quant_param_from_range(j->s, j->min, j->max).zero_point;
-	mse_screen_zero(x, best->z, best);
-	if (best->s <= 0.0 || mse_descend_zero(x, best))
-		return best->s <= 0.0 ? 0 : -1;
-	/* ragged errors: the best (s, z) can sit one or two codes off the
-	 * descent's fixed point */
-	int32_t zc = best->z;
-	for (int d = -2; x->ragged && d <= 2; d++)
-		if (d != 0 && zc + d >= j->qmin && zc + d <= j->qmax)
-			mse_try_zero(x, zc + d, best);
-	return 0;
-}
-
-/* Fills x (points, screening histogram, heap) for the group. */
-static int mse_ctx_init(struct mse_ctx *x, const struct range_job *j, struct mse_pts *p,
-                        struct mse_pts *screen)
-{
-	size_t bins = mse_bins(j), span = (size_t)(j->qmax - j->qmin);
-	bool exact = j->n < MSE_EXACT_FACTOR * bins;
-
-	*x = (struct mse_ctx){.j = j, .p = p, .screen = p};
-	*screen = (struct mse_pts){0};
-	if (mse_pts_build(j, exact ? 0 : bins, p))
-		return -1;
-	if (!j->s->symmetric && p->m > MSE_BINS_MIN) {
-		if (mse_pts_build(j, MSE_BINS_MIN, screen))
-			return -1;
-		x->screen = screen;
-	}
-	if (p->width == 0.0 && !(x->heap = malloc(p->m * sizeof *x->heap)))
-		return -1;
-	x->sweep = mse_use_sweep(j, p);
-	x->ragged = p->width == 0.0 && j->n <= MSE_RAGGED * (span + 1);
-	return 0;
-}
-
-static void mse_ctx_free(struct mse_ctx *x, struct mse_pts *p, struct mse_pts *screen)
-{
-	mse_pts_free(p);
-	mse_pts_free(screen);
-	free(x->heap);
-}
-
 static int choose_mse(const struct range_job *j, double *lo, double *hi, struct qs_error *err)
 {
-	struct mse_pts p, screen;
-	struct mse_ctx x;
-	struct mse_best best;
+	struct mse_model md;
+	struct mse_best best = {0};
 
 	*lo = j->min;
 	*hi = j->max;
 	if (j->amax == 0.0)
 		return 0;
-	int rc = mse_ctx_init(&x, j, &p, &screen);
+	int rc = mse_model_init(&md, j);
 	if (rc == 0)
-		rc = mse_best_params(&x, &best);
-	double sum2 = p.sum2;
-	mse_ctx_free(&x, &p, &screen);
+		rc = mse_best_params(j, &md, &best);
+	free(md.cum);
 	if (rc)
 		return qs_error_set(err, QS_ERR_NOMEM, "mse: out of memory");
-	if (best.s <= 0.0)
+	if (!(best.s > 0.0))
 		return 0;
-	struct mse_codes c = mse_codes_for_zero(j, best.z);
-	mse_refine(j, sum2, &c, &best.s);
 	double l, h;
 	if (j->s->symmetric) {
 		h = best.s * ((double)j->qmax - j->qmin) / 2.0;
