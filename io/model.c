@@ -549,6 +549,47 @@ static uint64_t group_run(const struct layout *l, uint64_t i, uint64_t *run)
 	return layout_group(l, i);
 }
 
+/* Codes of storage elements [pos, pos+n): bytes read directly for the
+ * common 8-bit codes, through get_int (any width, nibbles, byte order) else. */
+static void codes_run(const struct model_tensor *t, uint64_t pos, uint64_t n, int32_t *dst)
+{
+	if (t->dtype == DTYPE_I8) {
+		for (uint64_t k = 0; k < n; k++)
+			dst[k] = (int8_t)t->data[pos + k];
+	} else if (t->dtype == DTYPE_U8) {
+		for (uint64_t k = 0; k < n; k++)
+			dst[k] = t->data[pos + k];
+	} else {
+		for (uint64_t k = 0; k < n; k++)
+			dst[k] = (int32_t)get_int(t, pos + k);
+	}
+}
+
+/* x = (q − z)·s as quant_to_f32 computes it, (float)((int64_t)q − z)·s: q and
+ * z are int32, so q − z is exact in double and the one rounding to float is
+ * the same; the double form vectorises. */
+static void params_apply(const int32_t *codes, uint64_t n, int32_t z, float s, float *dst)
+{
+	double zd = z;
+
+	for (uint64_t k = 0; k < n; k++)
+		dst[k] = (float)((double)codes[k] - zd) * s;
+}
+
+/* Channels along the last axis: the group steps by one each element and
+ * wraps at dim, so walk it instead of dividing. */
+static void params_cycle(const int32_t *codes, uint64_t n, const struct layout *l,
+                         const struct tensor_quant *q, uint64_t i, float *dst)
+{
+	uint64_t g = i % l->dim;
+
+	for (uint64_t k = 0; k < n; k++) {
+		dst[k] = (float)((double)codes[k] - (double)q->zero_point[g]) * q->scale[g];
+		if (++g == l->dim)
+			g = 0;
+	}
+}
+
 /* Codes are taken one chunk at a time so the parameter loop runs over a
  * plain array; each value is computed by the same expression as
  * quant_to_f32 so the results agree bit for bit. */
@@ -562,13 +603,22 @@ static void quant_range(const struct model_tensor *t, uint64_t first, uint64_t c
 
 	elem_walk_init(&w, t, first);
 	for (uint64_t k0 = 0; k0 < count; k0 += QUANT_CHUNK) {
-		uint64_t n = count - k0 < QUANT_CHUNK ? count - k0 : QUANT_CHUNK, run = 0, g = 0;
-		for (uint64_t k = 0; k < n; k++, elem_walk_next(&w, t))
-			codes[k] = (int32_t)get_int(t, w.pos);
-		for (uint64_t k = 0; k < n; k++, run--) {
-			if (run == 0)
-				g = group_run(&q->layout, first + k0 + k, &run);
-			dst[k0 + k] = (float)((int64_t)codes[k] - q->zero_point[g]) * q->scale[g];
+		uint64_t n = count - k0 < QUANT_CHUNK ? count - k0 : QUANT_CHUNK, run, g;
+		if (w.transposed) {
+			for (uint64_t k = 0; k < n; k++, elem_walk_next(&w, t))
+				codes[k] = (int32_t)get_int(t, w.pos);
+		} else {
+			codes_run(t, first + k0, n, codes);
+		}
+		if (q->layout.gran == GRAN_CHANNEL && q->layout.inner == 1 &&
+		    q->layout.ngroups > 1) {
+			params_cycle(codes, n, &q->layout, q, first + k0, dst + k0);
+			continue;
+		}
+		for (uint64_t k = 0; k < n; k += run) {
+			g = group_run(&q->layout, first + k0 + k, &run);
+			run = run < n - k ? run : n - k;
+			params_apply(codes + k, run, q->zero_point[g], q->scale[g], dst + k0 + k);
 		}
 	}
 }
