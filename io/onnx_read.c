@@ -189,6 +189,7 @@ static struct onnx_ext *ext_open(struct onnx_model *om, const char *loc, const c
 			close(fd);
 			return NULL;
 		}
+		madvise(p, e->len, MADV_SEQUENTIAL); /* as model_map_file: read tensor by tensor */
 		e->map = p;
 	}
 	close(fd);
