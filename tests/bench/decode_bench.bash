@@ -5,8 +5,10 @@
 #
 # Builds decode_bench.c against BUILD_DIR's static libraries (default
 # build-decode, else build), then prints:
-#   - ns/value of f16/bf16 → f32: dtype_to_f32's bulk path, the generic
-#     per-element path and a scalar f16_to_f32 loop;
+#   - ns/value of f16/bf16 → f32 over 16M values (memory-bound) and 64K
+#     (in cache): dtype_to_f32's bulk path, dtype_half_to_f32 with and
+#     without F16C/AVX2, the per-element path (what little-endian data took
+#     before the bulk path) and a scalar f16_to_f32 loop;
 #   - model_tensor_to_f32_range throughput on a 256 MiB f16 safetensors file
 #     (8 tensors of 4096 × 4096) in the page cache, next to `cat FILE > /dev/null`.
 # The file lives in $QSCOPE_BENCH_DIR (default /var/tmp/qscope-bench) and is
@@ -35,6 +37,7 @@ cc -std=c11 -O2 -D_POSIX_C_SOURCE=200809L -I"$src/io" -I"$src/analysis" \
 
 echo "== f16/bf16 -> f32 conversion"
 "$work/decode_bench" convert
+"$work/decode_bench" convert 65536
 
 f="$work/f16-256m.safetensors"
 "$PY" - "$f" <<'EOF'

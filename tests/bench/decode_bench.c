@@ -3,7 +3,8 @@
  *
  *   decode_bench convert [N]        ns/value of f16/bf16 → f32 over N values
  *                                   (default 16M): dtype_to_f32 little-endian
- *                                   (the bulk path), the big-endian generic
+ *                                   (the bulk path), dtype_half_to_f32 with and
+ *                                   without F16C/AVX2, the big-endian generic
  *                                   path (per-element loads, as the little-endian
  *                                   path was before the bulk path existed) and a
  *                                   scalar f16_to_f32 loop.
@@ -43,6 +44,20 @@ static double time_convert(enum dtype t, const uint16_t *src, size_t n, bool be,
 	return best * 1e9 / (double)n;
 }
 
+static double time_half(enum dtype t, const uint16_t *src, size_t n, bool simd, float *dst)
+{
+	double best = 1e30;
+
+	for (int rep = 0; rep < 5; rep++) {
+		double t0 = now();
+		dtype_half_to_f32(t, src, n, dst, simd);
+		double dt = now() - t0;
+		sink = dst[n / 2];
+		best = dt < best ? dt : best;
+	}
+	return best * 1e9 / (double)n;
+}
+
 static double time_scalar(const uint16_t *src, size_t n, float *dst)
 {
 	double best = 1e30;
@@ -71,14 +86,22 @@ static int bench_convert(size_t n)
 		/* weights-like: |x| in about [2^-10, 2^1], random sign */
 		h[i] = (uint16_t)(((s >> 33) & 0x8000u) | (0x1400u + ((s >> 40) % 0x2C00u)));
 	}
-	printf("f16->f32 bulk (dtype_to_f32 LE)      %.3f ns/value\n",
+	printf("%zu values; F16C/AVX2 available: %s\n", n,
+	       dtype_half_simd_available() ? "yes" : "no");
+	printf("f16->f32 dtype_to_f32 LE (bulk)         %.3f ns/value\n",
 	       time_convert(DTYPE_F16, h, n, false, f));
-	printf("f16->f32 generic (dtype_to_f32 BE)   %.3f ns/value\n",
+	printf("f16->f32 dtype_half_to_f32 simd         %.3f ns/value\n",
+	       time_half(DTYPE_F16, h, n, true, f));
+	printf("f16->f32 dtype_half_to_f32 plain C      %.3f ns/value\n",
+	       time_half(DTYPE_F16, h, n, false, f));
+	printf("f16->f32 per-element path (BE; was LE)  %.3f ns/value\n",
 	       time_convert(DTYPE_F16, h, n, true, f));
-	printf("f16->f32 scalar f16_to_f32 loop      %.3f ns/value\n", time_scalar(h, n, f));
-	printf("bf16->f32 bulk (dtype_to_f32 LE)     %.3f ns/value\n",
+	printf("f16->f32 scalar f16_to_f32 loop         %.3f ns/value\n", time_scalar(h, n, f));
+	printf("bf16->f32 dtype_to_f32 LE (bulk)        %.3f ns/value\n",
 	       time_convert(DTYPE_BF16, h, n, false, f));
-	printf("bf16->f32 generic (dtype_to_f32 BE)  %.3f ns/value\n",
+	printf("bf16->f32 dtype_half_to_f32 plain C     %.3f ns/value\n",
+	       time_half(DTYPE_BF16, h, n, false, f));
+	printf("bf16->f32 per-element path (BE; was LE) %.3f ns/value\n",
 	       time_convert(DTYPE_BF16, h, n, true, f));
 	free(h);
 	free(f);
