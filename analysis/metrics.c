@@ -87,6 +87,11 @@ void metrics_finish(const struct err_acc *a, const uint64_t *counts, size_t ncod
 #define DA_SMALL 4096u
 #define DA_NQ    5
 #define DA_NRANK (2 * DA_NQ)
+#define DA_LIST  131072u /* 256 KiB of list, half a table */
+/* The buckets of finite keys: −FLT_MAX … FLT_MAX. The others count only the
+ * non-finite values that pass 1 lets through. */
+#define DA_FINITE_LO 0x0080u
+#define DA_FINITE_HI 0xFF7Fu
 
 static const double da_ps[DA_NQ] = {0.01, 0.25, 0.50, 0.75, 0.99};
 
@@ -100,8 +105,17 @@ enum da_state {
 struct da_rank {
 	uint64_t rank, within; /* within: rank inside its bucket */
 	uint32_t bucket;
-	int target; /* index into tb/low, −1 when value is known */
+	int target; /* index into tg, −1 when value is known */
 	float value;
+};
+
+/* Pass 2 of one bucket that holds `count` values: their low 16 key bits
+ * listed when few (sequential writes, no table to clear), else counted. */
+struct da_target {
+	uint32_t bucket;
+	uint64_t count, seen; /* seen: values pass 2 found in the bucket */
+	uint16_t *list;       /* count entries when count ≤ DA_LIST */
+	uint64_t *table;      /* DA_RADIX counts otherwise */
 };
 
 struct dist_acc {
@@ -115,10 +129,9 @@ struct dist_acc {
 	enum da_state state;
 	size_t nrank, nt;
 	struct da_rank r[DA_NRANK];
-	uint32_t tb[DA_NRANK];   /* distinct buckets to refine */
-	uint64_t *low[DA_NRANK]; /* DA_RADIX counts of key & 0xFFFF per tb */
-	uint8_t *slot;           /* DA_RADIX: bucket → 1 + index into tb, 0 none */
-	float small[DA_SMALL];   /* the finite values while n ≤ DA_SMALL */
+	struct da_target tg[DA_NRANK]; /* distinct buckets to refine */
+	uint8_t *slot;                 /* DA_RADIX: bucket → 1 + index into tg, 0 none */
+	float small[DA_SMALL];         /* the finite values while n ≤ DA_SMALL */
 };
 
 static inline uint32_t float_bits(float v)
@@ -158,28 +171,31 @@ struct chunk1 {
 	uint64_t nzero, nsub; /* nsub: |x| < FLT_MIN including zeros */
 };
 
-/* Pass 1 over k values: false at the first non-finite one. top gets the
- * bucket of each value, in any order. */
-static bool pass1_c(const float *x, size_t k, uint16_t *top, struct chunk1 *c)
+/* Pass 1 over k values: classify, min, max, sum, and when hist is not NULL
+ * count every value's bucket there (non-finite ones too: their buckets hold
+ * no finite value and are never read). false when some value is not finite:
+ * c is then not filled but hist is. */
+static bool pass1_c(const float *x, size_t k, uint64_t *hist, struct chunk1 *c)
 {
 	float lo = INFINITY, hi = -INFINITY;
 	double s = 0.0;
 	uint64_t nz = 0, nsub = 0;
+	bool bad = false;
 
 	for (size_t i = 0; i < k; i++) {
 		float v = x[i];
 		uint32_t ab = float_bits(v) & 0x7FFFFFFFu;
-		if (ab > 0x7F7FFFFFu)
-			return false;
+		bad |= ab > 0x7F7FFFFFu;
 		nz += ab == 0;
 		nsub += ab < 0x00800000u;
 		lo = v < lo ? v : lo;
 		hi = v > hi ? v : hi;
 		s += v;
-		top[i] = (uint16_t)(float_key(v) >> 16);
+		if (hist)
+			hist[float_key(v) >> 16]++;
 	}
 	*c = (struct chunk1){.lo = lo, .hi = hi, .sum = s, .nzero = nz, .nsub = nsub};
-	return true;
+	return !bad;
 }
 
 /* Σd², Σd³, Σd⁴ with d = x − mean, over k finite values. */
@@ -224,39 +240,87 @@ DA_AVX2 static int64_t hsum_epi32(__m256i v)
 	return s;
 }
 
-DA_AVX2 static bool pass1_avx2(const float *x, size_t k, uint16_t *top, struct chunk1 *c)
+/* The zeros and the |x| < FLT_MIN among k finite values. */
+DA_AVX2 static void count_small_avx2(const float *x, size_t k, struct chunk1 *c)
 {
-	const __m256i absm = _mm256_set1_epi32(0x7FFFFFFF), maxfin = _mm256_set1_epi32(0x7F7FFFFF),
-	              minnorm = _mm256_set1_epi32(0x00800000), zero = _mm256_setzero_si256();
+	const __m256i absm = _mm256_set1_epi32(0x7FFFFFFF), minnorm = _mm256_set1_epi32(0x00800000);
+	__m256i cz = _mm256_setzero_si256(), csub = cz;
+	size_t i = 0;
+
+	for (; i + 8 <= k; i += 8) {
+		__m256i a = _mm256_and_si256(_mm256_loadu_si256((const __m256i *)(x + i)), absm);
+		cz = _mm256_sub_epi32(cz, _mm256_cmpeq_epi32(a, _mm256_setzero_si256()));
+		csub = _mm256_sub_epi32(csub, _mm256_cmpgt_epi32(minnorm, a));
+	}
+	c->nzero = (uint64_t)hsum_epi32(cz);
+	c->nsub = (uint64_t)hsum_epi32(csub);
+	for (; i < k; i++) {
+		uint32_t ab = float_bits(x[i]) & 0x7FFFFFFFu;
+		c->nzero += ab == 0;
+		c->nsub += ab < 0x00800000u;
+	}
+}
+
+#define HIST_INC4(h, w)                                                                            \
+	do {                                                                                       \
+		(h)[(w)&0xFFFFu]++;                                                                \
+		(h)[((w) >> 16) & 0xFFFFu]++;                                                      \
+		(h)[((w) >> 32) & 0xFFFFu]++;                                                      \
+		(h)[(w) >> 48]++;                                                                  \
+	} while (0)
+
+/* pass1_c with AVX2. The smallest and largest |x| bits of the chunk tell
+ * whether it holds zeros or denormals (counted then by a second loop over the
+ * cached chunk) or non-finite values, so the common chunk pays for neither.
+ * The histogram is counted here, not in a loop of its own, so that the
+ * increments overlap the loads from memory. */
+DA_AVX2 static bool pass1_avx2(const float *x, size_t k, uint64_t *hist, struct chunk1 *c)
+{
+	const __m256i absm = _mm256_set1_epi32(0x7FFFFFFF);
 	__m256 lo = _mm256_set1_ps(INFINITY), hi = _mm256_set1_ps(-INFINITY);
 	__m256d s0 = _mm256_setzero_pd(), s1 = s0, s2 = s0, s3 = s0;
-	__m256i bad = zero, cz = zero, csub = zero;
+	__m256i amin = absm, amax = _mm256_setzero_si256();
 	size_t i = 0;
 
 	for (; i + 16 <= k; i += 16) {
 		__m256 va = _mm256_loadu_ps(x + i), vb = _mm256_loadu_ps(x + i + 8);
 		__m256i ba = _mm256_castps_si256(va), bb = _mm256_castps_si256(vb);
 		__m256i aa = _mm256_and_si256(ba, absm), ab = _mm256_and_si256(bb, absm);
-		bad = _mm256_or_si256(bad, _mm256_or_si256(_mm256_cmpgt_epi32(aa, maxfin),
-		                                           _mm256_cmpgt_epi32(ab, maxfin)));
-		cz = _mm256_add_epi32(cz, _mm256_add_epi32(_mm256_cmpeq_epi32(aa, zero),
-		                                           _mm256_cmpeq_epi32(ab, zero)));
-		csub = _mm256_add_epi32(csub, _mm256_add_epi32(_mm256_cmpgt_epi32(minnorm, aa),
-		                                               _mm256_cmpgt_epi32(minnorm, ab)));
+		amin = _mm256_min_epu32(amin, _mm256_min_epu32(aa, ab));
+		amax = _mm256_max_epu32(amax, _mm256_max_epu32(aa, ab));
 		lo = _mm256_min_ps(lo, _mm256_min_ps(va, vb));
 		hi = _mm256_max_ps(hi, _mm256_max_ps(va, vb));
 		s0 = _mm256_add_pd(s0, _mm256_cvtps_pd(_mm256_castps256_ps128(va)));
 		s1 = _mm256_add_pd(s1, _mm256_cvtps_pd(_mm256_extractf128_ps(va, 1)));
 		s2 = _mm256_add_pd(s2, _mm256_cvtps_pd(_mm256_castps256_ps128(vb)));
 		s3 = _mm256_add_pd(s3, _mm256_cvtps_pd(_mm256_extractf128_ps(vb, 1)));
-		_mm256_storeu_si256((__m256i *)(top + i),
-		                    _mm256_packus_epi32(key_top_avx2(ba), key_top_avx2(bb)));
+		if (hist) {
+			uint64_t w[4];
+			_mm256_storeu_si256((__m256i *)w, _mm256_packus_epi32(key_top_avx2(ba),
+			                                                      key_top_avx2(bb)));
+			HIST_INC4(hist, w[0]);
+			HIST_INC4(hist, w[1]);
+			HIST_INC4(hist, w[2]);
+			HIST_INC4(hist, w[3]);
+		}
 	}
-	if (!_mm256_testz_si256(bad, bad))
-		return false;
 	struct chunk1 t = {INFINITY, -INFINITY, 0.0, 0, 0};
-	if (i < k && !pass1_c(x + i, k - i, top + i, &t))
+	uint32_t mn[8], mx[8];
+	_mm256_storeu_si256((__m256i *)mn, amin);
+	_mm256_storeu_si256((__m256i *)mx, amax);
+	bool tiny = false, ok = pass1_c(x + i, k - i, hist, &t); /* the tail, counted either way */
+	for (int j = 0; j < 8; j++) {
+		ok &= mx[j] <= 0x7F7FFFFFu;
+		tiny |= mn[j] < 0x00800000u;
+	}
+	if (!ok)
 		return false;
+	if (tiny) {
+		struct chunk1 z;
+		count_small_avx2(x, i, &z);
+		t.nzero += z.nzero;
+		t.nsub += z.nsub;
+	}
 	float l[8], h[8];
 	double s[4];
 	_mm256_storeu_ps(l, lo);
@@ -267,13 +331,14 @@ DA_AVX2 static bool pass1_avx2(const float *x, size_t k, uint16_t *top, struct c
 		t.hi = h[j] > t.hi ? h[j] : t.hi;
 	}
 	t.sum += (s[0] + s[1]) + (s[2] + s[3]);
-	t.nzero += (uint64_t)-hsum_epi32(cz);
-	t.nsub += (uint64_t)-hsum_epi32(csub);
 	*c = t;
 	return true;
 }
 
-DA_AVX2 static void pass2_avx2(const float *x, size_t k, double mean, double *s)
+/* pass2_c with AVX2; meanwhile the next chunk, ahead[0..nahead), is fetched
+ * (a line per 16 values) so that memory works while this one is in cache. */
+DA_AVX2 static void pass2_avx2(const float *x, size_t k, double mean, double *s, const float *ahead,
+                               size_t nahead)
 {
 	const __m256d m = _mm256_set1_pd(mean);
 	__m256d a2[4], a3[4], a4[4];
@@ -282,6 +347,8 @@ DA_AVX2 static void pass2_avx2(const float *x, size_t k, double mean, double *s)
 	for (int g = 0; g < 4; g++)
 		a2[g] = a3[g] = a4[g] = _mm256_setzero_pd();
 	for (; i + 16 <= k; i += 16) {
+		if (i < nahead)
+			_mm_prefetch((const char *)(ahead + i), _MM_HINT_T0);
 		for (int g = 0; g < 4; g++) {
 			__m256d d = _mm256_sub_pd(_mm256_cvtps_pd(_mm_loadu_ps(x + i + 4 * g)), m);
 			__m256d d2 = _mm256_mul_pd(d, d);
@@ -306,6 +373,20 @@ DA_AVX2 static void pass2_avx2(const float *x, size_t k, double mean, double *s)
 static bool da_simd(void)
 {
 	return false;
+}
+
+/* Never called (da_simd is false): the portable loops under the names. */
+static bool pass1_avx2(const float *x, size_t k, uint64_t *hist, struct chunk1 *c)
+{
+	return pass1_c(x, k, hist, c);
+}
+
+static void pass2_avx2(const float *x, size_t k, double mean, double *s, const float *ahead,
+                       size_t nahead)
+{
+	(void)ahead;
+	(void)nahead;
+	pass2_c(x, k, mean, s);
 }
 #endif
 
@@ -335,8 +416,10 @@ struct dist_acc *dist_acc_new(void)
 
 static void da_release(struct dist_acc *a)
 {
-	for (size_t t = 0; t < DA_NRANK; t++)
-		free(a->low[t]);
+	for (size_t t = 0; t < DA_NRANK; t++) {
+		free(a->tg[t].list);
+		free(a->tg[t].table);
+	}
 	free(a->slot);
 	free(a->hist);
 }
@@ -383,20 +466,17 @@ static void da_join(struct dist_acc *a, double nb, double mb, double m2b, double
 	a->mean += dn * nb;
 }
 
-static void da_keys(struct dist_acc *a, const float *x, const uint16_t *top, size_t k)
+/* The k finite values x while the small buffer is in use. */
+static void da_small_add(struct dist_acc *a, const float *x, size_t k)
 {
-	if (!a->hist_live && a->nsmall + k <= DA_SMALL) {
+	if (a->nsmall + k <= DA_SMALL) {
 		memcpy(a->small + a->nsmall, x, k * sizeof *x);
 		a->nsmall += (uint32_t)k;
 		return;
 	}
-	if (!a->hist_live)
-		da_spill(a);
-	if (!a->hist)
-		return;
-	uint64_t *h = a->hist;
-	for (size_t i = 0; i < k; i++)
-		h[top[i]]++;
+	da_spill(a);
+	for (size_t i = 0; a->hist && i < k; i++)
+		a->hist[float_key(x[i]) >> 16]++;
 }
 
 /* Non-finite values counted and dropped: the finite ones into buf. */
@@ -416,27 +496,32 @@ static size_t da_compact(struct dist_acc *a, const float *x, size_t k, float *bu
 	return m;
 }
 
-static void da_chunk(struct dist_acc *a, const float *x, size_t k, bool simd)
+static void da_chunk(struct dist_acc *a, const float *x, size_t k, bool simd, const float *ahead,
+                     size_t nahead)
 {
-	uint16_t top[DA_CHUNK];
 	float buf[DA_CHUNK];
 	struct chunk1 c;
 	double s[3];
+	uint64_t *hist = a->hist_live ? a->hist : NULL;
 
-	if (!(simd ? pass1_avx2 : pass1_c)(x, k, top, &c)) {
+	if (!(simd ? pass1_avx2 : pass1_c)(x, k, hist, &c)) {
 		k = da_compact(a, x, k, buf);
 		x = buf;
 		if (k == 0)
 			return;
-		(simd ? pass1_avx2 : pass1_c)(x, k, top, &c);
+		(simd ? pass1_avx2 : pass1_c)(x, k, NULL, &c);
 	}
 	a->n_zero += c.nzero;
 	a->n_denormal += c.nsub - c.nzero;
 	a->min = c.lo < a->min ? c.lo : a->min;
 	a->max = c.hi > a->max ? c.hi : a->max;
-	da_keys(a, x, top, k);
+	if (!a->hist_live)
+		da_small_add(a, x, k);
 	double mean = c.sum / (double)k;
-	(simd ? pass2_avx2 : pass2_c)(x, k, mean, s);
+	if (simd)
+		pass2_avx2(x, k, mean, s, ahead, nahead);
+	else
+		pass2_c(x, k, mean, s);
 	da_join(a, (double)k, mean, s[0], s[1], s[2]);
 	a->n += k;
 }
@@ -445,8 +530,10 @@ void dist_acc_add(struct dist_acc *a, const float *v, size_t n)
 {
 	bool simd = da_simd();
 
-	for (size_t off = 0; off < n; off += DA_CHUNK)
-		da_chunk(a, v + off, n - off < DA_CHUNK ? n - off : DA_CHUNK, simd);
+	for (size_t off = 0; off < n; off += DA_CHUNK) {
+		size_t k = n - off < DA_CHUNK ? n - off : DA_CHUNK, rest = n - off - k;
+		da_chunk(a, v + off, k, simd, v + off + k, rest < DA_CHUNK ? rest : DA_CHUNK);
+	}
 }
 
 void dist_acc_add_repeat(struct dist_acc *a, float v, uint64_t count)
@@ -577,10 +664,15 @@ static bool da_alloc_refine(struct dist_acc *a)
 	if (!a->slot)
 		return false;
 	for (size_t t = 0; t < a->nt; t++) {
-		a->low[t] = calloc(DA_RADIX, sizeof *a->low[t]);
-		if (!a->low[t])
+		struct da_target *g = &a->tg[t];
+		g->seen = 0;
+		if (g->count <= DA_LIST)
+			g->list = malloc(g->count * sizeof *g->list);
+		else
+			g->table = calloc(DA_RADIX, sizeof *g->table);
+		if (!g->list && !g->table)
 			return false;
-		a->slot[a->tb[t]] = (uint8_t)(t + 1);
+		a->slot[g->bucket] = (uint8_t)(t + 1);
 	}
 	return true;
 }
@@ -603,15 +695,16 @@ bool dist_acc_refine_begin(struct dist_acc *a)
 	}
 	uint64_t cum = 0;
 	size_t r = 0;
-	for (uint32_t b = 0; b < DA_RADIX && r < a->nrank; b++) {
+	for (uint32_t b = DA_FINITE_LO; b <= DA_FINITE_HI && r < a->nrank; b++) {
 		for (; r < a->nrank && a->r[r].rank < cum + a->hist[b]; r++) {
 			struct da_rank *q = &a->r[r];
 			q->bucket = b;
 			q->within = q->rank - cum;
 			if (da_by_extreme(a, q))
 				continue;
-			if (a->nt == 0 || a->tb[a->nt - 1] != b)
-				a->tb[a->nt++] = b;
+			if (a->nt == 0 || a->tg[a->nt - 1].bucket != b)
+				a->tg[a->nt++] =
+				        (struct da_target){.bucket = b, .count = a->hist[b]};
 			q->target = (int)a->nt - 1;
 		}
 		cum += a->hist[b];
@@ -636,7 +729,7 @@ struct dist_acc *dist_acc_refine_clone(const struct dist_acc *a)
 	c->hist = NULL;
 	c->slot = NULL;
 	for (size_t t = 0; t < DA_NRANK; t++)
-		c->low[t] = NULL;
+		c->tg[t].list = NULL, c->tg[t].table = NULL;
 	if (a->state == DA_REFINING && !da_alloc_refine(c)) {
 		dist_acc_free(c);
 		return NULL;
@@ -650,8 +743,17 @@ static inline void refine_one(struct dist_acc *a, float v, uint64_t count)
 	uint32_t key = float_key(v);
 	uint8_t s = a->slot[key >> 16];
 
-	if (s)
-		a->low[s - 1][key & 0xFFFFu] += count;
+	if (!s)
+		return;
+	struct da_target *g = &a->tg[s - 1];
+	if (g->table) {
+		g->table[key & 0xFFFFu] += count;
+		g->seen += count;
+		return;
+	}
+	for (; count && g->seen < g->count; count--)
+		g->list[g->seen++] = (uint16_t)key;
+	g->seen += count; /* more than the bucket holds: a different multiset */
 }
 
 static void refine_c(struct dist_acc *a, const float *v, size_t n)
@@ -661,22 +763,47 @@ static void refine_c(struct dist_acc *a, const float *v, size_t n)
 }
 
 #if defined(__x86_64__) && defined(__GNUC__)
-DA_AVX2 static void refine_avx2(struct dist_acc *a, const float *v, size_t n)
+/* u16 lane L of _mm256_packus_epi32(a, b) holds a[0..3], b[0..3], a[4..7],
+ * b[4..7] by quarters: the offset of its value among the 16. */
+static const uint8_t pack_lane[16] = {0, 1, 2, 3, 8, 9, 10, 11, 4, 5, 6, 7, 12, 13, 14, 15};
+
+/* 16 values a step: the buckets of the keys as u16 lanes against nt target
+ * buckets (nt a constant in each instance, unused slots repeat a target);
+ * only the lanes that hit go to the tables. */
+DA_AVX2 static inline void refine_avx2_nt(struct dist_acc *a, const float *v, size_t n, size_t nt)
 {
 	__m256i bt[DA_NRANK];
-	size_t i = 0, nt = a->nt;
+	size_t i = 0;
 
 	for (size_t t = 0; t < nt; t++)
-		bt[t] = _mm256_set1_epi32((int)a->tb[t]);
-	for (; i + 8 <= n; i += 8) {
-		__m256i top = key_top_avx2(_mm256_loadu_si256((const __m256i *)(v + i)));
-		__m256i m = _mm256_cmpeq_epi32(top, bt[0]);
+		bt[t] = _mm256_set1_epi16((short)a->tg[t < a->nt ? t : a->nt - 1].bucket);
+	for (; i + 16 <= n; i += 16) {
+		__m256i ka = key_top_avx2(_mm256_loadu_si256((const __m256i *)(v + i)));
+		__m256i kb = key_top_avx2(_mm256_loadu_si256((const __m256i *)(v + i + 8)));
+		__m256i top = _mm256_packus_epi32(ka, kb);
+		__m256i m = _mm256_cmpeq_epi16(top, bt[0]);
 		for (size_t t = 1; t < nt; t++)
-			m = _mm256_or_si256(m, _mm256_cmpeq_epi32(top, bt[t]));
-		if (!_mm256_testz_si256(m, m))
-			refine_c(a, v + i, 8);
+			m = _mm256_or_si256(m, _mm256_cmpeq_epi16(top, bt[t]));
+		uint32_t bits = (uint32_t)_mm256_movemask_epi8(m) & 0x55555555u;
+		while (bits) {
+			unsigned lane = (unsigned)__builtin_ctz(bits) / 2;
+			refine_one(a, v[i + pack_lane[lane]], 1);
+			bits &= bits - 1;
+		}
 	}
 	refine_c(a, v + i, n - i);
+}
+
+DA_AVX2 static void refine_avx2(struct dist_acc *a, const float *v, size_t n)
+{
+	if (a->nt <= 2)
+		refine_avx2_nt(a, v, n, 2);
+	else if (a->nt <= 4)
+		refine_avx2_nt(a, v, n, 4);
+	else if (a->nt <= 6)
+		refine_avx2_nt(a, v, n, 6);
+	else
+		refine_avx2_nt(a, v, n, DA_NRANK);
 }
 #else
 static void refine_avx2(struct dist_acc *a, const float *v, size_t n)
@@ -702,27 +829,58 @@ void dist_acc_refine_merge(struct dist_acc *into, const struct dist_acc *from)
 {
 	if (into->state != DA_REFINING || from->state != DA_REFINING || into->nt != from->nt)
 		return;
-	for (size_t t = 0; t < into->nt; t++)
-		for (uint32_t j = 0; j < DA_RADIX; j++)
-			into->low[t][j] += from->low[t][j];
+	for (size_t t = 0; t < into->nt; t++) {
+		struct da_target *g = &into->tg[t];
+		const struct da_target *f = &from->tg[t];
+		if (g->table) {
+			for (uint32_t j = 0; j < DA_RADIX; j++)
+				g->table[j] += f->table[j];
+		} else if (g->seen + f->seen <= g->count) {
+			memcpy(g->list + g->seen, f->list, f->seen * sizeof *f->list);
+		}
+		g->seen += f->seen;
+	}
 }
 
-/* The value of rank q from its bucket's low-16-bit counts; NAN when pass 2
- * did not see all of that bucket. */
+/* The low 16 bits of the value of rank `within` in the list: counting the
+ * high byte, then the low byte among those with the chosen high byte. */
+static uint32_t list_select(const uint16_t *list, uint64_t n, uint64_t within)
+{
+	uint64_t cnt[256] = {0}, cum = 0;
+	uint32_t hb = 0, lb = 0;
+
+	for (uint64_t i = 0; i < n; i++)
+		cnt[list[i] >> 8]++;
+	while (cum + cnt[hb] <= within)
+		cum += cnt[hb++];
+	memset(cnt, 0, sizeof cnt);
+	for (uint64_t i = 0; i < n; i++)
+		if (list[i] >> 8 == hb)
+			cnt[list[i] & 255u]++;
+	while (cum + cnt[lb] <= within)
+		cum += cnt[lb++];
+	return hb << 8 | lb;
+}
+
+/* The value of rank q from its bucket's pass 2; NAN when pass 2 did not see
+ * exactly the values pass 1 counted in that bucket. */
 static float da_rank_value(const struct dist_acc *a, const struct da_rank *q)
 {
 	if (q->target < 0)
 		return q->value;
-	if (a->state != DA_REFINING)
+	const struct da_target *g = &a->tg[q->target];
+	if (a->state != DA_REFINING || g->seen != g->count)
 		return NAN;
-	const uint64_t *low = a->low[q->target];
-	uint64_t cum = 0;
+	if (g->list)
+		return key_float(q->bucket << 16 | list_select(g->list, g->count, q->within));
+	uint64_t total = 0;
+	uint32_t lo = DA_RADIX;
 	for (uint32_t j = 0; j < DA_RADIX; j++) {
-		cum += low[j];
-		if (cum > q->within)
-			return key_float((q->bucket << 16) | j);
+		total += g->table[j];
+		if (lo == DA_RADIX && total > q->within)
+			lo = j;
 	}
-	return NAN;
+	return lo < DA_RADIX && total == g->count ? key_float(q->bucket << 16 | lo) : NAN;
 }
 
 static void da_quantiles(const struct dist_acc *a, struct dist_stats *o)
