@@ -14,8 +14,9 @@
 #include "analyze_int.h"
 
 enum {
-	CHUNK = 8192,        /* elements per read: the buffers stay in L1/L2 */
-	MIN_SPLIT = 1u << 16 /* smaller tensors are one part */
+	CHUNK = 8192,         /* elements per read: the buffers stay in L1/L2 */
+	MIN_SPLIT = 1u << 16, /* smaller tensors are one part */
+	FUSE_MAX = 1u << 16   /* longest channel read whole (fused pass) */
 };
 #define CHIST_LIMIT ((uint64_t)32 << 20) /* bytes of strided per-channel counters */
 
@@ -41,6 +42,9 @@ struct sctx {
 	uint64_t csize;
 	bool one_group; /* contig, one group per channel: x̂ statistics from counts */
 	bool minmax;
+	bool fused;  /* minmax, one group per contiguous channel: range and
+			    * measure in one pass, channel by channel */
+	size_t bufn; /* elements of the chunk buffers */
 	bool want_xs, want_xhs;
 	bool wq; /* Σ|q − z| per graph output channel */
 	struct layout ol;
@@ -79,94 +83,176 @@ typedef float v4f __attribute__((vector_size(16)));
 typedef double v4d __attribute__((vector_size(32)));
 typedef int32_t v4i __attribute__((vector_size(16)));
 typedef int64_t v4l __attribute__((vector_size(32)));
+typedef float v8f __attribute__((vector_size(32)));
+typedef int32_t v8i __attribute__((vector_size(32)));
 
 struct run_sums {
 	double sx2, se2, sae, max_ae, sxy, sy2;
 	float mn, mx;
 	uint64_t clipped, sat;
+	int32_t qlo, qhi; /* smallest and largest code */
 };
 
 /* Lane-wise m ? a : b (m from a comparison: all ones or all zeros). Macros:
  * a 32-byte vector passed to a function compiled without AVX changes the ABI. */
 #define V4F_SEL(m, a, b) ((v4f)(((v4i)(a) & (m)) | ((v4i)(b) & ~(m))))
 #define V4D_SEL(m, a, b) ((v4d)(((v4l)(a) & (m)) | ((v4l)(b) & ~(m))))
+#define V8F_SEL(m, a, b) ((v8f)(((v8i)(a) & (m)) | ((v8i)(b) & ~(m))))
+#define SPLAT4(v)                                                                                  \
+	{                                                                                          \
+		(v), (v), (v), (v)                                                                 \
+	}
+#define SPLAT8(v)                                                                                  \
+	{                                                                                          \
+		(v), (v), (v), (v), (v), (v), (v), (v)                                             \
+	}
 
-/* The error sums of a run whose x are all finite, four lanes of doubles at a
- * time (the order of the additions is fixed by n alone). */
-__attribute__((target_clones("arch=haswell", "default"))) static void
-sums_finite(const float *x, const float *y, uint64_t n, float lo, float hi, float slo, float shi,
-            struct run_sums *r)
+/* Bounds of one run: clip range, saturation range (clip ± half a step). */
+struct run_bounds {
+	float lo, hi, slo, shi;
+};
+
+/* Values of x outside the clip range and outside the saturation range. */
+__attribute__((target_clones("avx2", "default"))) static void
+count_clipped(const float *x, uint64_t n, const struct run_bounds *bd, struct run_sums *r)
 {
-	const v4l absm = {INT64_MAX, INT64_MAX, INT64_MAX, INT64_MAX};
-	v4d sx2 = {0}, se2 = {0}, sae = {0}, mae = {0}, sxy = {0}, sy2 = {0};
-	v4f mn = {r->mn, r->mn, r->mn, r->mn}, mx = {r->mx, r->mx, r->mx, r->mx};
-	v4f vlo = {lo, lo, lo, lo}, vhi = {hi, hi, hi, hi};
-	v4f vslo = {slo, slo, slo, slo}, vshi = {shi, shi, shi, shi};
-	v4i ncl = {0}, nsat = {0};
+	const v8f vlo = SPLAT8(bd->lo), vhi = SPLAT8(bd->hi);
+	const v8f vslo = SPLAT8(bd->slo), vshi = SPLAT8(bd->shi);
+	v8i ncl = {0}, nsat = {0};
 	uint64_t k = 0;
 
-	for (; k + 4 <= n; k += 4) {
-		v4f xf, yf;
-		memcpy(&xf, x + k, sizeof xf);
-		memcpy(&yf, y + k, sizeof yf);
-		v4d dx = __builtin_convertvector(xf, v4d), dy = __builtin_convertvector(yf, v4d);
-		v4d e = dx - dy, ae = (v4d)((v4l)e & absm);
-		sx2 += dx * dx;
-		se2 += e * e;
-		sae += ae;
-		sxy += dx * dy;
-		sy2 += dy * dy;
-		mae = V4D_SEL(ae > mae, ae, mae);
-		mn = V4F_SEL(xf < mn, xf, mn);
-		mx = V4F_SEL(xf > mx, xf, mx);
-		ncl -= (xf < vlo) | (xf > vhi);
-		nsat -= (xf < vslo) | (xf > vshi);
+	for (; k + 8 <= n; k += 8) {
+		v8f v;
+		memcpy(&v, x + k, sizeof v);
+		ncl -= (v < vlo) | (v > vhi);
+		nsat -= (v < vslo) | (v > vshi);
 	}
-	for (int j = 0; j < 4; j++) {
-		r->sx2 += sx2[j];
-		r->se2 += se2[j];
-		r->sae += sae[j];
-		r->sxy += sxy[j];
-		r->sy2 += sy2[j];
-		r->max_ae = mae[j] > r->max_ae ? mae[j] : r->max_ae;
-		r->mn = mn[j] < r->mn ? mn[j] : r->mn;
-		r->mx = mx[j] > r->mx ? mx[j] : r->mx;
+	for (int j = 0; j < 8; j++) {
 		r->clipped += (uint64_t)ncl[j];
 		r->sat += (uint64_t)nsat[j];
 	}
 	for (; k < n; k++) {
-		double dx = x[k], dy = y[k], e = dx - dy, ae = e < 0 ? -e : e;
-		r->sx2 += dx * dx;
-		r->se2 += e * e;
-		r->sae += ae;
-		r->sxy += dx * dy;
-		r->sy2 += dy * dy;
-		r->max_ae = ae > r->max_ae ? ae : r->max_ae;
-		r->mn = x[k] < r->mn ? x[k] : r->mn;
-		r->mx = x[k] > r->mx ? x[k] : r->mx;
-		r->clipped += x[k] < lo || x[k] > hi;
-		r->sat += x[k] < slo || x[k] > shi;
+		r->clipped += x[k] < bd->lo || x[k] > bd->hi;
+		r->sat += x[k] < bd->slo || x[k] > bd->shi;
 	}
 }
 
+/* One run of finite x in one group, half-to-even rounding: codes, x̂ (xh may
+ * be NULL) and the error sums in one pass, eight lanes of floats and two by
+ * four of doubles in separate chains (the order of the additions depends on
+ * n alone; Σx·x̂ is (Σx² + Σx̂² − Σ(x − x̂)²)/2 at the end). Codes and x̂ are
+ * quant_one's and quant_deq's to the bit: the same float division,
+ * (v + 1.5·2^23) − 1.5·2^23 rounds half to even for |v| < 2^22 and leaves
+ * larger |v| beyond every code range on its own side, and (q − z)·s is exact
+ * in float. Quantization is monotone, so the extreme codes are those of the
+ * extreme x, and clipping is counted only when an extreme lies outside. */
+__attribute__((target_clones("avx2", "default"))) static void
+quant_sums(const float *x, uint64_t n, const struct qparam *p, int32_t qmin, int32_t qmax,
+           const struct run_bounds *bd, int32_t *codes, float *xh, struct run_sums *r)
+{
+	const v4l absm = SPLAT4(INT64_MAX);
+	const v8f s = SPLAT8(p->scale), magic = SPLAT8(12582912.0f);
+	const v8f zf = SPLAT8((float)p->zero_point), cmin = SPLAT8((float)qmin);
+	const v8f cmax = SPLAT8((float)qmax);
+	v4d sx2 = {0}, se2 = {0}, sae = {0}, mae = {0}, sy2 = {0};
+	v4d sx2b = {0}, se2b = {0}, saeb = {0}, maeb = {0}, sy2b = {0};
+	v8f mn = SPLAT8(INFINITY), mx = SPLAT8(-INFINITY);
+	float lo = INFINITY, hi = -INFINITY;
+	uint64_t k = 0;
+
+	for (; k + 8 <= n; k += 8) {
+		v8f xf;
+		memcpy(&xf, x + k, sizeof xf);
+		v8f c = (xf / s + magic) - magic + zf;
+		c = V8F_SEL(c < cmin, cmin, c);
+		c = V8F_SEL(c > cmax, cmax, c);
+		v8i q = __builtin_convertvector(c, v8i);
+		v8f yf = (c - zf) * s;
+		memcpy(codes + k, &q, sizeof q);
+		if (xh)
+			memcpy(xh + k, &yf, sizeof yf);
+		mn = V8F_SEL(xf < mn, xf, mn);
+		mx = V8F_SEL(xf > mx, xf, mx);
+		v4d dx = __builtin_convertvector(__builtin_shufflevector(xf, xf, 0, 1, 2, 3), v4d);
+		v4d dy = __builtin_convertvector(__builtin_shufflevector(yf, yf, 0, 1, 2, 3), v4d);
+		v4d e = dx - dy, ae = (v4d)((v4l)e & absm);
+		sx2 += dx * dx;
+		se2 += e * e;
+		sy2 += dy * dy;
+		sae += ae;
+		mae = V4D_SEL(ae > mae, ae, mae);
+		dx = __builtin_convertvector(__builtin_shufflevector(xf, xf, 4, 5, 6, 7), v4d);
+		dy = __builtin_convertvector(__builtin_shufflevector(yf, yf, 4, 5, 6, 7), v4d);
+		e = dx - dy;
+		ae = (v4d)((v4l)e & absm);
+		sx2b += dx * dx;
+		se2b += e * e;
+		sy2b += dy * dy;
+		saeb += ae;
+		maeb = V4D_SEL(ae > maeb, ae, maeb);
+	}
+	sx2 += sx2b;
+	se2 += se2b;
+	sy2 += sy2b;
+	sae += saeb;
+	mae = V4D_SEL(maeb > mae, maeb, mae);
+	for (int j = 0; j < 8; j++) {
+		if (j < 4) {
+			r->sx2 += sx2[j];
+			r->se2 += se2[j];
+			r->sae += sae[j];
+			r->sy2 += sy2[j];
+			r->max_ae = mae[j] > r->max_ae ? mae[j] : r->max_ae;
+		}
+		lo = mn[j] < lo ? mn[j] : lo;
+		hi = mx[j] > hi ? mx[j] : hi;
+	}
+	for (; k < n; k++) {
+		int32_t q = quant_one(x[k], p, qmin, qmax, ROUND_HALF_EVEN);
+		float y = quant_deq(q, p);
+		double dx = x[k], dy = y, e = dx - dy, ae = e < 0 ? -e : e;
+		codes[k] = q;
+		if (xh)
+			xh[k] = y;
+		r->sx2 += dx * dx;
+		r->se2 += e * e;
+		r->sae += ae;
+		r->sy2 += dy * dy;
+		r->max_ae = ae > r->max_ae ? ae : r->max_ae;
+		lo = x[k] < lo ? x[k] : lo;
+		hi = x[k] > hi ? x[k] : hi;
+	}
+	r->sxy = (r->sx2 + r->sy2 - r->se2) / 2;
+	if (n == 0)
+		return;
+	r->mn = lo < r->mn ? lo : r->mn;
+	r->mx = hi > r->mx ? hi : r->mx;
+	int32_t qa = quant_one(lo, p, qmin, qmax, ROUND_HALF_EVEN);
+	int32_t qb = quant_one(hi, p, qmin, qmax, ROUND_HALF_EVEN);
+	r->qlo = qa < r->qlo ? qa : r->qlo;
+	r->qhi = qb > r->qhi ? qb : r->qhi;
+	if (lo < bd->lo || hi > bd->hi)
+		count_clipped(x, n, bd, r);
+}
+
 /* Min and max of the finite values of x; returns how many are not finite. */
-__attribute__((target_clones("arch=haswell", "default"))) static uint64_t
+__attribute__((target_clones("avx2", "default"))) static uint64_t
 span_minmax(const float *x, uint64_t n, float *mnp, float *mxp)
 {
-	v4f mn = {*mnp, *mnp, *mnp, *mnp}, mx = {*mxp, *mxp, *mxp, *mxp}, zero = {0};
-	v4i bad = {0};
+	v8f mn = SPLAT8(*mnp), mx = SPLAT8(*mxp), zero = {0};
+	v8i bad = {0};
 	uint64_t k = 0, nb = 0;
 
-	for (; k + 4 <= n; k += 4) {
-		v4f v;
+	for (; k + 8 <= n; k += 8) {
+		v8f v;
 		memcpy(&v, x + k, sizeof v);
-		v4i fin = (v - v) == zero; /* false for NaN and ±inf */
+		v8i fin = (v - v) == zero; /* false for NaN and ±inf */
 		bad -= ~fin;
-		mn = V4F_SEL(fin & (v < mn), v, mn);
-		mx = V4F_SEL(fin & (v > mx), v, mx);
+		mn = V8F_SEL(fin & (v < mn), v, mn);
+		mx = V8F_SEL(fin & (v > mx), v, mx);
 	}
 	float a = *mnp, b = *mxp;
-	for (int j = 0; j < 4; j++) {
+	for (int j = 0; j < 8; j++) {
 		a = mn[j] < a ? mn[j] : a;
 		b = mx[j] > b ? mx[j] : b;
 		nb += (uint64_t)bad[j];
@@ -209,46 +295,81 @@ static void run_at(const struct layout *l, uint64_t i, uint64_t *ch, uint64_t *g
 	*end = i + 1;
 }
 
+/* Code counters of up to this many codes are scanned whole when a channel
+ * closes; wider ones keep a list of the touched codes. */
+#define SCAN_SPAN 4096
+
 /* Close channel ch of a contiguous layout: its levels and entropy from the
- * counts, and (one group per channel) x̂'s statistics from them. */
+ * counts (added to the tensor's), and (one group per channel) x̂'s
+ * statistics from them. */
 static void channel_close(struct spart *pt, uint64_t ch, uint64_t g)
 {
 	const struct sctx *c = pt->c;
+	bool scan = c->span <= SCAN_SPAN, measure = pt->pass == PASS_MEASURE;
+	size_t nk = scan ? c->span : pt->ntouched;
+	uint64_t lev = 0;
 	double e = 0.0;
 
-	for (size_t k = 0; k < pt->ntouched; k++) {
-		int32_t b = pt->touched[k];
+	for (size_t k = 0; k < nk; k++) {
+		size_t b = scan ? k : (size_t)pt->touched[k];
 		uint32_t cnt = pt->chist[b];
-		if (pt->pass == PASS_MEASURE) {
+		if (scan) {
+			for (int t = 1; t < 4; t++) {
+				cnt += pt->chist[b + t * c->span];
+				pt->chist[b + t * c->span] = 0;
+			}
+		}
+		if (!cnt)
+			continue;
+		lev++;
+		if (measure) {
 			double q = (double)cnt / (double)pt->ctot;
 			e -= q * log2(q);
+			pt->hist[b] += cnt;
 		}
 		if (c->one_group && pt->ha) {
-			float v = quant_deq(b + c->qmin, &c->p[g]);
-			if (pt->pass == PASS_MEASURE)
+			float v = quant_deq((int32_t)b + c->qmin, &c->p[g]);
+			if (measure)
 				dist_acc_add_repeat(pt->ha, v, cnt);
 			else
 				dist_acc_refine_repeat(pt->ha, v, cnt);
 		}
 		pt->chist[b] = 0;
 	}
-	if (pt->pass == PASS_MEASURE) {
-		c->lev[ch] = pt->ntouched;
+	if (measure) {
+		c->lev[ch] = lev;
 		c->ent[ch] = e > 0.0 ? e : 0.0;
 	}
 	pt->ntouched = 0;
 	pt->ctot = 0;
 }
 
-/* Codes of the finite x of a run into the counters. */
+/* Codes of the finite x of a run into the counters: the channel's (or, for
+ * strided channels, the per-channel table); Σ|q − z| per output channel. */
 static void count_codes(struct spart *pt, const float *x, uint64_t cnt, uint64_t ch, uint64_t g,
                         uint64_t i, bool finite)
 {
 	const struct sctx *c = pt->c;
 	const int32_t *q = pt->codes;
-	int32_t z = c->p[g].zero_point, lo = pt->wq_lo, hi = pt->wq_hi;
+	int32_t z = c->p[g].zero_point;
 	bool measure = pt->pass == PASS_MEASURE;
 
+	if (finite && c->contig && c->span <= SCAN_SPAN && !(c->wq && measure)) {
+		/* four tables: runs of one code do not wait on their own stores */
+		uint32_t *h0 = pt->chist - c->qmin, *h1 = h0 + c->span, *h2 = h1 + c->span;
+		uint32_t *h3 = h2 + c->span;
+		uint64_t k = 0;
+		for (; k + 4 <= cnt; k += 4) {
+			h0[q[k]]++;
+			h1[q[k + 1]]++;
+			h2[q[k + 2]]++;
+			h3[q[k + 3]]++;
+		}
+		for (; k < cnt; k++)
+			h0[q[k]]++;
+		pt->ctot += cnt;
+		return;
+	}
 	for (uint64_t k = 0; k < cnt; k++) {
 		if (!finite && !isfinite(x[k])) {
 			if (pt->ha && c->one_group)
@@ -258,7 +379,7 @@ static void count_codes(struct spart *pt, const float *x, uint64_t cnt, uint64_t
 		}
 		int32_t b = q[k] - c->qmin;
 		if (c->contig) {
-			if (pt->chist[b]++ == 0)
+			if (pt->chist[b]++ == 0 && c->span > SCAN_SPAN)
 				pt->touched[pt->ntouched++] = b;
 			pt->ctot++;
 		} else if (measure) {
@@ -266,9 +387,10 @@ static void count_codes(struct spart *pt, const float *x, uint64_t cnt, uint64_t
 		}
 		if (!measure)
 			continue;
-		pt->hist[b]++;
-		lo = q[k] - z < lo ? q[k] - z : lo;
-		hi = q[k] - z > hi ? q[k] - z : hi;
+		if (!finite) {
+			pt->wq_lo = q[k] - z < pt->wq_lo ? q[k] - z : pt->wq_lo;
+			pt->wq_hi = q[k] - z > pt->wq_hi ? q[k] - z : pt->wq_hi;
+		}
 		if (c->wq) {
 			uint64_t oc = c->ol.axis == c->l->axis && c->l->gran != GRAN_GROUP
 			                      ? ch
@@ -276,8 +398,24 @@ static void count_codes(struct spart *pt, const float *x, uint64_t cnt, uint64_t
 			pt->wqs[oc] += fabs((double)q[k] - z);
 		}
 	}
-	pt->wq_lo = lo;
-	pt->wq_hi = hi;
+}
+
+/* The scalar sums of a run holding NaN/inf or rounding half away (x̂ and
+ * codes already made). */
+static void sums_scalar(struct spart *pt, const float *x, uint64_t cnt, uint64_t ch, int32_t z,
+                        const struct run_bounds *bd, struct err_acc *a)
+{
+	for (uint64_t k = 0; k < cnt; k++) {
+		float v = x[k];
+		err_acc_add(a, v, pt->xh[k], v < bd->lo || v > bd->hi);
+		if (!isfinite(v))
+			continue;
+		pt->cmin[ch] = v < pt->cmin[ch] ? v : pt->cmin[ch];
+		pt->cmax[ch] = v > pt->cmax[ch] ? v : pt->cmax[ch];
+		pt->sat[ch] += v < bd->slo || v > bd->shi;
+		pt->wq_lo = pt->codes[k] - z < pt->wq_lo ? pt->codes[k] - z : pt->wq_lo;
+		pt->wq_hi = pt->codes[k] - z > pt->wq_hi ? pt->codes[k] - z : pt->wq_hi;
+	}
 }
 
 static void measure_run(struct spart *pt, const float *x, uint64_t cnt, uint64_t ch, uint64_t g,
@@ -285,45 +423,45 @@ static void measure_run(struct spart *pt, const float *x, uint64_t cnt, uint64_t
 {
 	const struct sctx *c = pt->c;
 	const struct qparam *p = &c->p[g];
-	bool finite = c->gbad[g] == 0;
+	bool finite = c->gbad[g] == 0, measure = pt->pass == PASS_MEASURE;
+	float half = isfinite(p->scale) ? fabsf(p->scale) / 2 : 0.0f;
+	struct run_bounds bd = {clip_bound_lo(p), clip_bound_hi(p), 0, 0};
+	float *xh = pt->ha && !c->one_group ? pt->xh : NULL;
+	struct err_acc a;
 
-	quant_span(p, c->qmin, c->qmax, c->s->rounding, x, pt->codes, pt->xh, cnt);
-	if (pt->pass == PASS_MEASURE) {
-		float lo = clip_bound_lo(p), hi = clip_bound_hi(p);
-		float half = isfinite(p->scale) ? fabsf(p->scale) / 2 : 0.0f;
-		struct err_acc a;
-		err_acc_init(&a);
-		if (finite) {
-			struct run_sums r = {.mn = pt->cmin[ch], .mx = pt->cmax[ch]};
-			sums_finite(x, pt->xh, cnt, lo, hi, lo - half, hi + half, &r);
-			a = (struct err_acc){.n = cnt,
-			                     .clipped = r.clipped,
-			                     .sx2 = r.sx2,
-			                     .se2 = r.se2,
-			                     .sae = r.sae,
-			                     .max_ae = r.max_ae,
-			                     .sxy = r.sxy,
-			                     .sy2 = r.sy2};
+	bd.slo = bd.lo - half;
+	bd.shi = bd.hi + half;
+	err_acc_init(&a);
+	if (finite && c->s->rounding == ROUND_HALF_EVEN) {
+		struct run_sums r = {
+		        .mn = pt->cmin[ch], .mx = pt->cmax[ch], .qlo = INT32_MAX, .qhi = INT32_MIN};
+		quant_sums(x, cnt, p, c->qmin, c->qmax, &bd, pt->codes, xh, &r);
+		a = (struct err_acc){.n = cnt,
+		                     .clipped = r.clipped,
+		                     .sx2 = r.sx2,
+		                     .se2 = r.se2,
+		                     .sae = r.sae,
+		                     .max_ae = r.max_ae,
+		                     .sxy = r.sxy,
+		                     .sy2 = r.sy2};
+		if (measure && cnt) {
+			int32_t z = p->zero_point;
 			pt->cmin[ch] = r.mn;
 			pt->cmax[ch] = r.mx;
 			pt->sat[ch] += r.sat;
-		} else {
-			for (uint64_t k = 0; k < cnt; k++) {
-				float v = x[k];
-				err_acc_add(&a, v, pt->xh[k], v < lo || v > hi);
-				if (!isfinite(v))
-					continue;
-				pt->cmin[ch] = v < pt->cmin[ch] ? v : pt->cmin[ch];
-				pt->cmax[ch] = v > pt->cmax[ch] ? v : pt->cmax[ch];
-				pt->sat[ch] += v < lo - half || v > hi + half;
-			}
+			pt->wq_lo = r.qlo - z < pt->wq_lo ? r.qlo - z : pt->wq_lo;
+			pt->wq_hi = r.qhi - z > pt->wq_hi ? r.qhi - z : pt->wq_hi;
 		}
-		err_acc_merge(&pt->acc[ch], &a);
+	} else {
+		quant_span(p, c->qmin, c->qmax, c->s->rounding, x, pt->codes, pt->xh, cnt);
+		if (measure)
+			sums_scalar(pt, x, cnt, ch, p->zero_point, &bd, &a);
 	}
+	if (measure)
+		err_acc_merge(&pt->acc[ch], &a);
 	count_codes(pt, x, cnt, ch, g, i, finite);
-	if (pt->ha && !c->one_group)
-		pt->pass == PASS_MEASURE ? dist_acc_add(pt->ha, pt->xh, cnt)
-		                         : dist_acc_refine(pt->ha, pt->xh, cnt);
+	if (xh)
+		measure ? dist_acc_add(pt->ha, xh, cnt) : dist_acc_refine(pt->ha, xh, cnt);
 }
 
 /* ---- passes ------------------------------------------------------------- */
@@ -344,7 +482,7 @@ static void element_pass(struct spart *pt)
 	const struct layout *l = c->l;
 
 	for (uint64_t i = pt->i0; i < pt->i1 && !pt->rc;) {
-		uint64_t cnt = pt->i1 - i < CHUNK ? pt->i1 - i : CHUNK;
+		uint64_t cnt = pt->i1 - i < c->bufn ? pt->i1 - i : c->bufn;
 		const float *x = chunk_values(pt, i, cnt);
 		if (!x)
 			return;
@@ -427,12 +565,37 @@ static void group_pass(struct spart *pt)
 	free(buf);
 }
 
+/* Range and measure channel by channel while the channel is in cache: its
+ * group is the channel (group index = channel index). */
+static void fused_pass(struct spart *pt)
+{
+	const struct sctx *c = pt->c;
+
+	for (uint64_t ch = pt->i0 / c->csize; ch < pt->i1 / c->csize && !pt->rc; ch++) {
+		uint64_t i = ch * c->csize;
+		const float *x = chunk_values(pt, i, c->csize);
+		if (!x)
+			return;
+		if (pt->xa)
+			dist_acc_add(pt->xa, x, c->csize);
+		float v[2] = {INFINITY, -INFINITY};
+		c->gbad[ch] = span_minmax(x, c->csize, &v[0], &v[1]);
+		pt->rc = range_choose(c->m, c->s, v, v[0] <= v[1] ? 2 : 0, v, &c->p[ch], &pt->err);
+		if (pt->rc)
+			return;
+		measure_run(pt, x, c->csize, ch, ch, i);
+		channel_close(pt, ch, ch);
+	}
+}
+
 static void *part_main(void *arg)
 {
 	struct spart *pt = arg;
 
 	if (pt->pass == PASS_RANGE && !pt->c->minmax)
 		group_pass(pt);
+	else if (pt->pass == PASS_MEASURE && pt->c->fused)
+		fused_pass(pt);
 	else
 		element_pass(pt);
 	return NULL;
@@ -463,9 +626,9 @@ static int part_alloc(struct spart *pt, const struct sctx *c, bool strided_hist)
 	uint64_t ng = c->l->ngroups ? c->l->ngroups : 1, nch = c->nch ? c->nch : 1;
 
 	pt->c = c;
-	pt->buf = c->src->data ? NULL : malloc(CHUNK * sizeof *pt->buf);
-	pt->xh = malloc(CHUNK * sizeof *pt->xh);
-	pt->codes = malloc(CHUNK * sizeof *pt->codes);
+	pt->buf = c->src->data ? NULL : malloc(c->bufn * sizeof *pt->buf);
+	pt->xh = malloc(c->bufn * sizeof *pt->xh);
+	pt->codes = malloc(c->bufn * sizeof *pt->codes);
 	pt->gmin = malloc(ng * sizeof *pt->gmin);
 	pt->gmax = malloc(ng * sizeof *pt->gmax);
 	pt->gbad = calloc(ng, sizeof *pt->gbad);
@@ -474,7 +637,7 @@ static int part_alloc(struct spart *pt, const struct sctx *c, bool strided_hist)
 	pt->cmin = malloc(nch * sizeof *pt->cmin);
 	pt->cmax = malloc(nch * sizeof *pt->cmax);
 	pt->hist = calloc(c->span, sizeof *pt->hist);
-	pt->chist = calloc(strided_hist ? nch * c->span : c->span, sizeof *pt->chist);
+	pt->chist = calloc(strided_hist ? nch * c->span : 4 * c->span, sizeof *pt->chist);
 	pt->touched = malloc(c->span * sizeof *pt->touched);
 	pt->wqs = c->wq ? calloc(c->ol.dim ? c->ol.dim : 1, sizeof *pt->wqs) : NULL;
 	pt->xa = c->want_xs ? dist_acc_new() : NULL;
@@ -586,14 +749,16 @@ static void parts_merge(struct spart *a, const struct spart *b, enum pass pass, 
 }
 
 /* Levels and entropy of strided channels from their merged counters. */
-static void strided_levels(const struct sctx *c, const uint32_t *chist)
+static void strided_levels(const struct sctx *c, const uint32_t *chist, uint64_t *hist)
 {
 	for (uint64_t ch = 0; ch < c->nch; ch++) {
 		const uint32_t *h = chist + ch * c->span;
 		uint64_t tot = 0, lev = 0;
 		double e = 0.0;
-		for (size_t k = 0; k < c->span; k++)
+		for (size_t k = 0; k < c->span; k++) {
 			tot += h[k];
+			hist[k] += h[k];
+		}
 		for (size_t k = 0; k < c->span; k++) {
 			if (!h[k])
 				continue;
@@ -627,10 +792,25 @@ static void no_quantiles(struct dist_stats *d)
 	d->p01 = d->p25 = d->p50 = d->p75 = d->p99 = NAN;
 }
 
+static int stream_refine(struct sctx *c, struct spart *pt, int nparts, int threads, bool quantiles,
+                         struct qs_error *err);
+
 /* The three passes and their merges. */
 static int stream_passes(struct sctx *c, struct spart *pt, int nparts, int threads,
                          bool strided_hist, bool quantiles, struct qs_error *err)
 {
+	if (c->fused) {
+		run_parts(pt, nparts, threads, PASS_MEASURE);
+		for (int k = 0; k < nparts; k++)
+			if (pt[k].rc)
+				return qs_error_set(err, pt[k].rc, "%s", pt[k].err.msg);
+		for (int k = 1; k < nparts; k++) {
+			if (pt[0].xa)
+				dist_acc_merge(pt[0].xa, pt[k].xa);
+			parts_merge(&pt[0], &pt[k], PASS_MEASURE, strided_hist);
+		}
+		return stream_refine(c, pt, nparts, threads, quantiles, err);
+	}
 	run_parts(pt, nparts, threads, PASS_RANGE);
 	for (int k = 0; k < nparts; k++)
 		if (pt[k].rc)
@@ -653,6 +833,14 @@ static int stream_passes(struct sctx *c, struct spart *pt, int nparts, int threa
 			return qs_error_set(err, pt[k].rc, "%s", pt[k].err.msg);
 	for (int k = 1; k < nparts; k++)
 		parts_merge(&pt[0], &pt[k], PASS_MEASURE, strided_hist);
+	return stream_refine(c, pt, nparts, threads, quantiles, err);
+}
+
+/* The quantiles' pass, when the statistics need one. */
+static int stream_refine(struct sctx *c, struct spart *pt, int nparts, int threads, bool quantiles,
+                         struct qs_error *err)
+{
+	(void)c;
 	bool rx = quantiles && pt[0].xa && dist_acc_refine_begin(pt[0].xa);
 	bool rh = quantiles && pt[0].ha && dist_acc_refine_begin(pt[0].ha);
 	if (!rx && !rh)
@@ -808,6 +996,10 @@ int analyze_simulate_src(const struct float_src *src, const int64_t *shape, int 
 	c.contig = (l.gran != GRAN_GROUP && l.outer == 1) || (l.gran == GRAN_GROUP && l.inner == 1);
 	c.csize = l.gran == GRAN_GROUP ? l.dim : l.inner;
 	c.one_group = c.contig && (l.gran != GRAN_GROUP || l.nblk == 1);
+	c.fused =
+	        c.minmax && c.contig && c.csize <= FUSE_MAX &&
+	        ((l.gran == GRAN_CHANNEL && l.outer == 1) || (l.gran == GRAN_GROUP && l.nblk == 1));
+	c.bufn = c.fused && c.csize > CHUNK ? (size_t)c.csize : CHUNK;
 	scheme_code_range(&s, &c.qmin, &c.qmax);
 	c.span = (size_t)((int64_t)c.qmax - c.qmin + 1);
 	bool strided_hist = !c.contig;
@@ -834,7 +1026,7 @@ int analyze_simulate_src(const struct float_src *src, const int64_t *shape, int 
 		rc = stream_passes(&c, pt, nparts, o ? o->threads : 1, strided_hist, quantiles,
 		                   err);
 	if (!rc && strided_hist)
-		strided_levels(&c, pt[0].chist);
+		strided_levels(&c, pt[0].chist, pt[0].hist);
 	if (!rc && (rc = stream_results(&c, &pt[0], quantiles, shape, ndim, o, out)) != 0)
 		qs_error_set(err, rc, "out of memory measuring %llu elements",
 		             (unsigned long long)l.n);
