@@ -303,13 +303,18 @@ static int64_t get_int(const struct model_tensor *t, uint64_t i)
 	return dtype_get_int(t->dtype, tmp, 0, t->nibbles);
 }
 
+/* Shared with range decoding (below): codes of storage elements, the checks
+ * of a quant tensor, and x = (q − z)·s over C-order elements. */
+static void codes_run(const struct model_tensor *t, uint64_t pos, uint64_t n, int32_t *dst);
+static int check_quant(const struct model_tensor *t, struct qs_error *err);
+static void quant_range(const struct model_tensor *t, uint64_t first, uint64_t count, float *dst);
+
 static void raw_codes(const struct model_tensor *t, int32_t *dst)
 {
 	struct fortran_walk w;
 
 	if (!layout_is_transposed(t)) {
-		for (uint64_t i = 0; i < t->nelem; i++)
-			dst[i] = (int32_t)get_int(t, i);
+		codes_run(t, 0, t->nelem, dst);
 		return;
 	}
 	fortran_walk_init(&w, t);
@@ -373,23 +378,15 @@ int model_tensor_codes(const struct model *m, const struct model_tensor *t, int3
 static int quant_to_f32(const struct model *m, const struct model_tensor *t, float *dst,
                         struct qs_error *err)
 {
-	const struct tensor_quant *q = t->quant;
-	int rc = model_tensor_codes(m, t, (int32_t *)(void *)dst, err);
+	int rc;
 
-	if (rc)
+	(void)m;
+	if (t->dtype >= DTYPE_COUNT)
+		return qs_error_set(err, QS_ERR_UNSUPPORTED, "tensor '%s': unknown element type",
+		                    t->name);
+	if ((rc = check_quant(t, err)) != 0)
 		return rc;
-	if (q->layout.n != t->nelem)
-		return qs_error_set(err, QS_ERR_FORMAT,
-		                    "tensor '%s': quantization layout covers %llu elements, tensor "
-		                    "has %llu",
-		                    t->name, (unsigned long long)q->layout.n,
-		                    (unsigned long long)t->nelem);
-	for (uint64_t i = 0; i < t->nelem; i++) {
-		uint64_t g = q->layout.ngroups == 1 ? 0 : layout_group(&q->layout, i);
-		int32_t c;
-		memcpy(&c, &dst[i], sizeof c);
-		dst[i] = (float)((int64_t)c - q->zero_point[g]) * q->scale[g];
-	}
+	quant_range(t, 0, t->nelem, dst);
 	return 0;
 }
 
