@@ -2,6 +2,7 @@
 
 #include <float.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
@@ -457,6 +458,115 @@ void dtype_half_to_f32(enum dtype t, const void *src, size_t n, float *dst, bool
 		bf16_bulk_c(p, n, dst);
 }
 
+/* ---- bulk paths for whole-byte types ------------------------------------
+ * Each gives exactly what the per-element get_float/get_int path gives: the
+ * same integer or double converted once to float, fp8 from a 256-entry table
+ * filled by the scalar decoders. */
+
+static float f8_table[2][256];
+static pthread_once_t f8_once = PTHREAD_ONCE_INIT;
+
+static void f8_table_fill(void)
+{
+	for (unsigned b = 0; b < 256; b++) {
+		f8_table[0][b] = f8e4m3fn_to_f32((uint8_t)b);
+		f8_table[1][b] = f8e5m2_to_f32((uint8_t)b);
+	}
+}
+
+static void f8_bulk(const float *table, const unsigned char *p, size_t n, float *dst)
+{
+	for (size_t k = 0; k < n; k++)
+		dst[k] = table[p[k]];
+}
+
+static void e4m3_bulk(const unsigned char *p, size_t n, float *dst)
+{
+	pthread_once(&f8_once, f8_table_fill);
+	f8_bulk(f8_table[0], p, n, dst);
+}
+
+static void e5m2_bulk(const unsigned char *p, size_t n, float *dst)
+{
+	pthread_once(&f8_once, f8_table_fill);
+	f8_bulk(f8_table[1], p, n, dst);
+}
+
+static void f16_bulk(const unsigned char *p, size_t n, float *dst)
+{
+	dtype_half_to_f32(DTYPE_F16, p, n, dst, true);
+}
+
+static void bf16_bulk(const unsigned char *p, size_t n, float *dst)
+{
+	dtype_half_to_f32(DTYPE_BF16, p, n, dst, true);
+}
+
+static void f64_bulk(const unsigned char *p, size_t n, float *dst)
+{
+	for (size_t k = 0; k < n; k++) {
+		uint64_t u = load_word(p + 8 * k, 8, false);
+		double d;
+		memcpy(&d, &u, sizeof d);
+		dst[k] = (float)d;
+	}
+}
+
+static void i8_bulk(const unsigned char *p, size_t n, float *dst)
+{
+	for (size_t k = 0; k < n; k++)
+		dst[k] = (float)(int8_t)p[k];
+}
+
+static void u8_bulk(const unsigned char *p, size_t n, float *dst)
+{
+	for (size_t k = 0; k < n; k++)
+		dst[k] = (float)p[k];
+}
+
+static void bool_bulk(const unsigned char *p, size_t n, float *dst)
+{
+	for (size_t k = 0; k < n; k++)
+		dst[k] = p[k] != 0;
+}
+
+static void i16_bulk(const unsigned char *p, size_t n, float *dst)
+{
+	for (size_t k = 0; k < n; k++)
+		dst[k] = (float)(int16_t)load16le(p + 2 * k);
+}
+
+static void u16_bulk(const unsigned char *p, size_t n, float *dst)
+{
+	for (size_t k = 0; k < n; k++)
+		dst[k] = (float)load16le(p + 2 * k);
+}
+
+static uint32_t load32le(const unsigned char *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static void i32_bulk(const unsigned char *p, size_t n, float *dst)
+{
+	for (size_t k = 0; k < n; k++)
+		dst[k] = (float)(int32_t)load32le(p + 4 * k);
+}
+
+static void u32_bulk(const unsigned char *p, size_t n, float *dst)
+{
+	for (size_t k = 0; k < n; k++)
+		dst[k] = (float)load32le(p + 4 * k);
+}
+
+/* Little-endian bulk converters (1-byte types: any byte order). */
+static void (*const bulk_le[DTYPE_COUNT])(const unsigned char *p, size_t n, float *dst) = {
+        [DTYPE_F64] = f64_bulk,       [DTYPE_F16] = f16_bulk,     [DTYPE_BF16] = bf16_bulk,
+        [DTYPE_F8E4M3FN] = e4m3_bulk, [DTYPE_F8E5M2] = e5m2_bulk, [DTYPE_I8] = i8_bulk,
+        [DTYPE_U8] = u8_bulk,         [DTYPE_I16] = i16_bulk,     [DTYPE_U16] = u16_bulk,
+        [DTYPE_I32] = i32_bulk,       [DTYPE_U32] = u32_bulk,     [DTYPE_BOOL] = bool_bulk,
+};
+
 void dtype_to_f32(enum dtype t, const void *src, uint64_t first, size_t n, bool big_endian,
                   enum nibble_order order, float *dst)
 {
@@ -469,8 +579,8 @@ void dtype_to_f32(enum dtype t, const void *src, uint64_t first, size_t n, bool 
 		memcpy(dst, p + first * 4, n * sizeof *dst);
 		return;
 	}
-	if ((t == DTYPE_F16 || t == DTYPE_BF16) && !big_endian) {
-		dtype_half_to_f32(t, p + first * 2, n, dst, true);
+	if (bulk_le[t] && (!big_endian || d->bits == 8)) {
+		bulk_le[t](p + first * (d->bits / 8), n, dst);
 		return;
 	}
 	if (d->is_float) {

@@ -419,6 +419,78 @@ static void test_half_bulk_other_types(void **state)
 #endif
 }
 
+/* Element k of random little-endian bytes p as type t, worked out here
+ * from the bytes (fp8 through the scalar decoders the table test checks). */
+static float whole_byte_reference(enum dtype t, const unsigned char *p, uint64_t k)
+{
+	uint64_t u = 0;
+	unsigned w = dtype_info(t)->bits / 8;
+	double d;
+
+	for (unsigned b = 0; b < w; b++)
+		u |= (uint64_t)p[k * w + b] << (8 * b);
+	switch (t) {
+	case DTYPE_F64:
+		memcpy(&d, &u, sizeof d);
+		return (float)d;
+	case DTYPE_F8E4M3FN:
+		return f8e4m3fn_to_f32((uint8_t)u);
+	case DTYPE_F8E5M2:
+		return f8e5m2_to_f32((uint8_t)u);
+	case DTYPE_I8:
+		return (float)(int8_t)u;
+	case DTYPE_I16:
+		return (float)(int16_t)u;
+	case DTYPE_I32:
+		return (float)(int32_t)u;
+	case DTYPE_BOOL:
+		return u != 0;
+	default: /* u8, u16, u32 */
+		return (float)u;
+	}
+}
+
+/* dtype_to_f32's bulk paths for whole-byte types against the bytes, at odd
+ * starts, and (1-byte types) the same with big_endian set. */
+static void test_bulk_whole_byte_types(void **state)
+{
+	static const enum dtype types[] = {DTYPE_F64, DTYPE_F8E4M3FN, DTYPE_F8E5M2, DTYPE_I8,
+	                                   DTYPE_U8,  DTYPE_I16,      DTYPE_U16,    DTYPE_I32,
+	                                   DTYPE_U32, DTYPE_BOOL};
+	enum {
+		N = 4099
+	};
+	unsigned char *p = malloc(8 * N);
+	float *out = malloc(N * sizeof *out);
+	struct qs_rng rng = {5};
+
+	(void)state;
+	assert_non_null(p);
+	assert_non_null(out);
+	for (size_t i = 0; i < 8 * N; i++)
+		p[i] = (unsigned char)qs_rng_next(&rng);
+	for (size_t i = 0; i < 256; i++)
+		p[i] = (unsigned char)i; /* every byte value for the 1-byte types */
+	for (size_t j = 0; j < sizeof types / sizeof types[0]; j++) {
+		enum dtype t = types[j];
+		for (uint64_t first = 0; first < 4; first++) {
+			for (int be = 0; be < (dtype_info(t)->bits == 8 ? 2 : 1); be++) {
+				size_t n = N - first;
+				dtype_to_f32(t, p, first, n, be, NIBBLE_LOW_FIRST, out);
+				for (size_t k = 0; k < n; k++) {
+					float want = whole_byte_reference(t, p, first + k);
+					if (f32_bits(out[k]) != f32_bits(want))
+						fail_msg("%s element %zu: %08x, want %08x",
+						         dtype_name(t), (size_t)first + k,
+						         f32_bits(out[k]), f32_bits(want));
+				}
+			}
+		}
+	}
+	free(p);
+	free(out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -434,6 +506,7 @@ int main(void)
 	        cmocka_unit_test(test_f16_bulk_all),
 	        cmocka_unit_test(test_bf16_bulk_all),
 	        cmocka_unit_test(test_half_bulk_other_types),
+	        cmocka_unit_test(test_bulk_whole_byte_types),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
