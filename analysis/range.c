@@ -11,7 +11,6 @@
 #endif
 
 #include <gsl/gsl_errno.h>
-#include <gsl/gsl_histogram.h>
 #include <gsl/gsl_math.h>
 #include <gsl/gsl_min.h>
 #include <gsl/gsl_sf_erf.h>
@@ -586,46 +585,68 @@ static int choose_aciq(const struct range_job *j, double *lo, double *hi, struct
 /* ---- KL (entropy calibration) --------------------------------------------- */
 
 enum {
-	KL_BINS = 2048
+	KL_BINS = 2048,
+	KL_BINS_PER_VALUE = 8, /* small groups: 8 bins per value, at least 4 per target bin */
+	KL_BINS_PER_TARGET = 4,
+	KL_LN_TABLE = 4096,
 };
 
-static int kl_histogram(const struct range_job *j, double top, gsl_histogram **out,
-                        struct qs_error *err)
+/* Bins of the |x| histogram: 2048, fewer for groups under 256 values. */
+static size_t kl_bins(size_t n, size_t target)
 {
-	gsl_histogram *h = gsl_histogram_alloc(KL_BINS);
-	double last_lo, last_hi;
+	size_t b = n < KL_BINS ? n * KL_BINS_PER_VALUE : KL_BINS;
 
-	if (!h)
-		return qs_error_set(err, QS_ERR_NOMEM, "kl: cannot allocate the histogram");
-	gsl_histogram_set_ranges_uniform(h, 0.0, top);
-	gsl_histogram_get_range(h, KL_BINS - 1, &last_lo, &last_hi);
-	for (size_t i = 0; i < j->n; i++) {
-		double v = fabs((double)j->x[i]);
-		/* the top value itself lies on the exclusive upper edge */
-		if (gsl_histogram_increment(h, v < last_hi ? v : last_lo) != GSL_SUCCESS) {
-			gsl_histogram_free(h);
-			return qs_error_set(err, QS_ERR_NUMERIC, "kl: value %g outside [0, %g]", v,
-			                    top);
-		}
+	b = b > KL_BINS_PER_TARGET * target ? b : KL_BINS_PER_TARGET * target;
+	return b < KL_BINS ? b : KL_BINS;
+}
+
+/* ln of a positive count: counts are integers, so a per-thread table of
+ * ln k (filled once with log) serves the common case. */
+static double kl_ln_count(double v)
+{
+	static _Thread_local double table[KL_LN_TABLE];
+	static _Thread_local bool ready;
+
+	if (!ready) {
+		for (int k = 1; k < KL_LN_TABLE; k++)
+			table[k] = log(k);
+		ready = true;
 	}
-	*out = h;
-	return 0;
+	if (v < KL_LN_TABLE && v == (double)(int)v)
+		return table[(int)v];
+	return log(v);
+}
+
+/* Counts of |x| in `bins` equal bins over [0, top] (the top value itself
+ * goes to the last bin). */
+static void kl_histogram(const struct range_job *j, double top, size_t bins, double *h)
+{
+	double inv = (double)bins / top;
+	int32_t last = (int32_t)bins - 1;
+
+	for (size_t k = 0; k < bins; k++)
+		h[k] = 0.0;
+	for (size_t i = 0; i < j->n; i++) {
+		int32_t k = (int32_t)(fabs((double)j->x[i]) * inv);
+		h[k < last ? k : last] += 1.0;
+	}
 }
 
 /* Prefix sums over the histogram so each candidate costs O(target bins):
- * cnt = Σh, nz = #(h > 0), hlh = Σ h·ln h. */
+ * cnt = Σh, nz = #(h > 0), hlh = Σ h·ln h (bins + 1 entries each). */
 struct kl_prefix {
-	double cnt[KL_BINS + 1], nz[KL_BINS + 1], hlh[KL_BINS + 1];
+	size_t bins;
+	double *cnt, *nz, *hlh;
 };
 
-static void kl_prefix_fill(const gsl_histogram *h, struct kl_prefix *p)
+static void kl_prefix_fill(const double *h, struct kl_prefix *p)
 {
 	p->cnt[0] = p->nz[0] = p->hlh[0] = 0.0;
-	for (size_t k = 0; k < KL_BINS; k++) {
-		double v = gsl_histogram_get(h, k);
+	for (size_t k = 0; k < p->bins; k++) {
+		double v = h[k];
 		p->cnt[k + 1] = p->cnt[k] + v;
 		p->nz[k + 1] = p->nz[k] + (v > 0.0);
-		p->hlh[k + 1] = p->hlh[k] + (v > 0.0 ? v * log(v) : 0.0);
+		p->hlh[k + 1] = p->hlh[k] + (v > 0.0 ? v * kl_ln_count(v) : 0.0);
 	}
 }
 
@@ -655,7 +676,7 @@ static double kl_ln(struct kl_log *m, double v)
 {
 	if (v != m->arg) {
 		m->arg = v;
-		m->val = log(v);
+		m->val = kl_ln_count(v);
 	}
 	return m->val;
 }
@@ -686,11 +707,11 @@ static void kl_target_bin(const struct kl_prefix *p, size_t a, size_t e, double 
 		acc->qsum += KL_EPS * nnz;
 		return;
 	}
-	acc->s += s - ps * kl_ln(&lg->q, hs / nnz);
+	acc->s += s - ps * (kl_ln(&lg->q, hs) - kl_ln_count(nnz));
 	acc->qsum += hs;
 }
 
-/* All candidates i = t..KL_BINS. Target bins 0..t−2 only depend on
+/* All candidates i = t..bins. Target bins 0..t−2 only depend on
  * per = ⌊i/t⌋, so their sum is reused while per stays; only the last target
  * bin changes with i. Candidates that clip more than half the values are
  * skipped: folding most of the mass into the last bin makes P a spike that
@@ -698,13 +719,13 @@ static void kl_target_bin(const struct kl_prefix *p, size_t a, size_t e, double 
  * groups; calibration clips outliers, not the bulk. */
 static size_t kl_best_bin(const struct kl_prefix *p, size_t t)
 {
-	double total = p->cnt[KL_BINS], best = GSL_POSINF, ln_total = log(total);
-	size_t best_i = KL_BINS, per = 0;
+	double total = p->cnt[p->bins], best = GSL_POSINF, ln_total = log(total);
+	size_t best_i = p->bins, per = 0;
 	struct kl_sum head = {0};
 	struct kl_logs lg = {{-1.0, 0.0}, {-1.0, 0.0}, {-1.0, 0.0}};
 	struct kl_logs hl = lg;
 
-	for (size_t i = t; i <= KL_BINS; i++) {
+	for (size_t i = t; i <= p->bins; i++) {
 		if (i / t != per) {
 			per = i / t;
 			head = (struct kl_sum){0};
@@ -727,26 +748,22 @@ static size_t kl_best_bin(const struct kl_prefix *p, size_t t)
 /* The threshold on |x|, given the number of target bins (levels on one side). */
 static int kl_threshold(const struct range_job *j, size_t target, double *thr, struct qs_error *err)
 {
-	gsl_histogram *h = NULL;
-	struct kl_prefix *p;
-	int rc;
+	size_t bins = kl_bins(j->n, target);
 
-	if (target >= KL_BINS || j->amax == 0.0) {
+	if (target >= bins || j->amax == 0.0) {
 		*thr = j->amax;
 		return 0;
 	}
-	rc = kl_histogram(j, j->amax, &h, err);
-	if (rc)
-		return rc;
-	p = malloc(sizeof *p);
-	if (!p) {
-		gsl_histogram_free(h);
+	double *buf = malloc(4 * (bins + 1) * sizeof *buf);
+	if (!buf)
 		return qs_error_set(err, QS_ERR_NOMEM, "kl: out of memory");
-	}
-	kl_prefix_fill(h, p);
-	*thr = j->amax * (double)kl_best_bin(p, target) / KL_BINS;
-	free(p);
-	gsl_histogram_free(h);
+	struct kl_prefix p = {.bins = bins, .cnt = buf + bins + 1};
+	p.nz = p.cnt + bins + 1;
+	p.hlh = p.nz + bins + 1;
+	kl_histogram(j, j->amax, bins, buf);
+	kl_prefix_fill(buf, &p);
+	*thr = j->amax * (double)kl_best_bin(&p, target) / (double)bins;
+	free(buf);
 	return 0;
 }
 
@@ -782,20 +799,22 @@ enum {
 	MSE_BINS_MAX = 2048,
 	MSE_SMOOTH_SPAN = 64,    /* more codes: rounding noise modelled as s²/12 */
 	MSE_SWEEP_EVENTS = 4096, /* full exact sweep while n·(hn + hp) ≤ this */
-	MSE_SWEEP_N = 16,        /* ... and n ≤ this, or n·(hn + hp) ≤ 1024 */
-	MSE_SWEEP_SMALL = 1024,
+	MSE_SWEEP_N = 16,        /* ... and n ≤ this */
 	MSE_GRID = 21,      /* geometric grid from s_max·2⁻¹⁰ to s_max, and 1.25·s_max */
 	MSE_GOLDEN = 16,    /* golden-section steps in the best grid cell */
 	MSE_SIDE_GRID = 13, /* affine: grid per clip end, 2⁻⁶ .. 1 of the end */
 	MSE_SIDE_ROUNDS = 2,
-	MSE_LOCAL = 32,      /* exact values: scan of ±MSE_LOCAL_SPAN around the best */
+	MSE_LOCAL = 32, /* exact values: scan of ±MSE_LOCAL_SPAN around the best */
+	MSE_DENSE = 24, /* points of a dense scan (even) */
+	MSE_PROBES = 3,
 	MSE_LLOYD = 3,       /* alternating refinement passes, at most */
 	MSE_ZERO_ROUNDS = 2, /* affine: exact best zero point, re-refined */
 	MSE_ZERO_SPAN_MAX = 4096,
 	MSE_ZERO_NEAR_SPAN = 63, /* up to 6 bits: also search z ± 1 */
 	MSE_BLOCK = 256,         /* float partial sums flushed to double every so many values */
 };
-#define MSE_LOCAL_SPAN 0.03
+#define MSE_PROBE_STEP 0.008
+#define MSE_WINDOW     0.06               /* relative half-width of the dense scans */
 #define MSE_GOLD       0.3819660112501051 /* 2 − φ */
 
 struct mse_codes {
@@ -873,13 +892,60 @@ static struct mse_acc mse_pass(const float *x, size_t n, double s, const struct 
 	return acc;
 }
 
+/* Σ(x − s·c)² at two scales in one pass (the probes), same arithmetic as
+ * mse_pass. */
+static void mse_pass2(const float *x, size_t n, const double s[2], const struct mse_codes *c,
+                      double e[2])
+{
+	size_t i = 0;
+
+	e[0] = e[1] = 0.0;
+#ifdef __SSE2__
+	const __m128 inv0 = _mm_set1_ps((float)(1.0 / s[0])), sv0 = _mm_set1_ps((float)s[0]);
+	const __m128 inv1 = _mm_set1_ps((float)(1.0 / s[1])), sv1 = _mm_set1_ps((float)s[1]);
+	const __m128 magic = _mm_set1_ps(12582912.0f);
+	const __m128 lo = _mm_set1_ps((float)-c->hn), hi = _mm_set1_ps((float)c->hp);
+	while (i + 4 <= n) {
+		__m128 a0 = _mm_setzero_ps(), a1 = a0;
+		size_t end = i + MSE_BLOCK < n ? i + MSE_BLOCK : n;
+		for (; i + 4 <= end; i += 4) {
+			__m128 v = _mm_loadu_ps(x + i);
+			__m128 q0 = _mm_sub_ps(_mm_add_ps(_mm_mul_ps(v, inv0), magic), magic);
+			__m128 q1 = _mm_sub_ps(_mm_add_ps(_mm_mul_ps(v, inv1), magic), magic);
+			q0 = _mm_min_ps(_mm_max_ps(q0, lo), hi);
+			q1 = _mm_min_ps(_mm_max_ps(q1, lo), hi);
+			__m128 d0 = _mm_sub_ps(v, _mm_mul_ps(q0, sv0));
+			__m128 d1 = _mm_sub_ps(v, _mm_mul_ps(q1, sv1));
+			a0 = _mm_add_ps(a0, _mm_mul_ps(d0, d0));
+			a1 = _mm_add_ps(a1, _mm_mul_ps(d1, d1));
+		}
+		e[0] += hsum_ps(a0);
+		e[1] += hsum_ps(a1);
+	}
+#endif
+	for (int k = 0; k < 2; k++) {
+		struct mse_acc acc = {0};
+		mse_acc_scalar(x + i, n - i, s[k], c, &acc);
+		e[k] += acc.e;
+	}
+}
+
 /* The group for the scale search: its values (small groups), or a uniform
  * histogram over [min, max] kept as prefix sums of count, Σx, Σx² at the
  * bin edges; inside a bin the sums are interpolated linearly. */
+/* The next breakpoint of one value: at scale s its code drops from q to
+ * q − 1 (|x|/s passes q − ½). */
+struct mse_event {
+	double s, m; /* m = |x| */
+	int32_t q;
+};
+
 struct mse_model {
-	const float *x; /* exact values when cum is NULL */
+	const float *x;       /* exact values when cum is NULL */
+	struct mse_event *ev; /* exact values: the sweep's heap (n entries) */
 	size_t n, m;
-	double *cum; /* 3·(m + 1) */
+	double sum_abs; /* Σ|x| of exact values */
+	double *cum;    /* 3·(m + 1) */
 	double lo, inv, tot[3];
 };
 
@@ -889,8 +955,12 @@ struct mse_model {
 static int mse_model_init(struct mse_model *md, const struct range_job *j)
 {
 	*md = (struct mse_model){.x = j->x, .n = j->n};
-	if (j->n <= MSE_EXACT_MAX || j->min == j->max)
-		return 0;
+	if (j->n <= MSE_EXACT_MAX || j->min == j->max) {
+		md->ev = malloc(j->n * sizeof(struct mse_event));
+		for (size_t i = 0; i < j->n; i++)
+			md->sum_abs += fabs(j->x[i]);
+		return md->ev ? 0 : -1;
+	}
 	size_t m = j->n / 4;
 	m = m < MSE_BINS_MIN ? MSE_BINS_MIN : m > MSE_BINS_MAX ? MSE_BINS_MAX : m;
 	uint32_t *cnt = calloc(m, sizeof *cnt);
@@ -1060,6 +1130,71 @@ static double mse_grid_search(mse_fn f, const void *ctx, double top, int n, doub
 	return mse_golden(f, ctx, a, b, best_x, fv[kb]);
 }
 
+/* ---- exact sweep (tiny groups) ---- */
+
+static void mse_heap_down(struct mse_event *h, size_t n, size_t i)
+{
+	struct mse_event v = h[i];
+
+	for (size_t c; (c = 2 * i + 1) < n; i = c) {
+		if (c + 1 < n && h[c + 1].s < h[c].s)
+			c++;
+		if (!(h[c].s < v.s))
+			break;
+		h[i] = h[c];
+	}
+	h[i] = v;
+}
+
+/* Exact minimum over s in [lo, hi] (lo = 0, hi = ∞: over all s > 0):
+ * E(s) = Σx² − 2sA + s²B with A = Σ|x|·c, B = Σc² piecewise constant
+ * between the scales s = |x|/(q − ½) where a code changes; each piece is a
+ * parabola minimised at A/B clipped to the piece. A heap holding each
+ * value's next breakpoint merges them in order. Improves (*best_s, *err)
+ * when it finds a lower error. */
+static void mse_sweep(const float *x, size_t n, struct mse_event *ev, const struct mse_codes *c,
+                      double lo, double hi, double *best_s, double *err)
+{
+	double a = 0.0, b = 0.0, sum2 = 0.0, prev = lo;
+	size_t ne = 0;
+
+	for (size_t k = 0; k < n; k++) {
+		double v = x[k], m = fabs(v);
+		int h = v > 0.0 ? c->hp : v < 0.0 ? c->hn : 0;
+		int q = lo > 0.0 && m / lo + 0.5 < h ? (int)(m / lo + 0.5) : h;
+		sum2 += v * v;
+		a += m * q;
+		b += (double)q * q;
+		if (q > 0)
+			ev[ne++] = (struct mse_event){m / (q - 0.5), m, q};
+	}
+	for (size_t i = ne / 2; i-- > 0;)
+		mse_heap_down(ev, ne, i);
+	for (;;) {
+		bool last = ne == 0 || ev[0].s > hi;
+		double end = last ? hi : ev[0].s;
+		if (b > 0.0) {
+			double s = a / b < prev ? prev : a / b > end ? end : a / b;
+			double v = sum2 - 2.0 * s * a + s * s * b;
+			if (v < *err && s > 0.0) {
+				*err = v;
+				*best_s = s;
+			}
+		}
+		if (last)
+			break;
+		struct mse_event *e = &ev[0];
+		prev = e->s;
+		a -= e->m;
+		b -= 2.0 * e->q - 1.0;
+		if (--e->q > 0)
+			e->s = e->m / (e->q - 0.5);
+		else
+			ev[0] = ev[--ne];
+		mse_heap_down(ev, ne, 0);
+	}
+}
+
 struct mse_line_ctx {
 	const struct mse_model *md;
 	const struct mse_codes *c;
@@ -1071,25 +1206,37 @@ static double mse_line_fn(const void *v, double s)
 	return mse_model_err(l->md, s, l->c);
 }
 
-/* Best scale on the model for fixed codes: grid, golden section, and for
- * exact values a scan of ±MSE_LOCAL_SPAN around the best (E(s) has many
- * narrow dips there). */
+/* Dense scan of s0·(1 ± MSE_WINDOW) on exact values, two scales a pass. */
+static void mse_window(const struct mse_model *md, const struct mse_codes *c, double s0, double *s,
+                       double *e)
+{
+	for (int k = 0; k < MSE_DENSE; k += 2) {
+		double sv[2], ev[2];
+		for (int h = 0; h < 2; h++)
+			sv[h] = s0 * (1.0 + MSE_WINDOW * (2.0 * (k + h) / (MSE_DENSE - 1) - 1.0));
+		mse_pass2(md->x, md->n, sv, c, ev);
+		for (int h = 0; h < 2; h++) {
+			if (ev[h] < *e) {
+				*e = ev[h];
+				*s = sv[h];
+			}
+		}
+	}
+}
+
+/* Best scale on the model for fixed codes: grid and golden section; for
+ * exact values then dense scans around the best and around s_max (E(s)
+ * has many narrow dips, and with few values per code the deepest is often
+ * next to s_max). */
 static double mse_line(const struct mse_model *md, const struct mse_codes *c, double smax,
-                       double *s)
+                       double *s, bool dense)
 {
 	struct mse_line_ctx l = {md, c};
 	double e = mse_grid_search(mse_line_fn, &l, smax, MSE_GRID, 10.0, 1.25, s);
 
-	if (!md->cum) {
-		double s0 = *s;
-		for (int k = 0; k < MSE_LOCAL; k++) {
-			double t = s0 * (1.0 + MSE_LOCAL_SPAN * (2.0 * k / (MSE_LOCAL - 1) - 1.0));
-			double v = mse_model_err(md, t, c);
-			if (v < e) {
-				e = v;
-				*s = t;
-			}
-		}
+	if (dense && !md->cum) {
+		mse_window(md, c, *s, s, &e);
+		mse_window(md, c, smax, s, &e);
 	}
 	return e;
 }
@@ -1114,86 +1261,10 @@ static double mse_lloyd(const struct range_job *j, const struct mse_codes *c, do
 	return best;
 }
 
-/* ---- exact sweep (tiny groups) ---- */
-
-/* The next breakpoint of one value: at scale s its code drops from q to
- * q − 1 (|x|/s passes q − ½). */
-struct mse_event {
-	double s, m; /* m = |x| */
-	int32_t q;
-};
-
-static void mse_heap_down(struct mse_event *h, size_t n, size_t i)
-{
-	struct mse_event v = h[i];
-
-	for (size_t c; (c = 2 * i + 1) < n; i = c) {
-		if (c + 1 < n && h[c + 1].s < h[c].s)
-			c++;
-		if (!(h[c].s < v.s))
-			break;
-		h[i] = h[c];
-	}
-	h[i] = v;
-}
-
-/* Exact minimum over all s > 0: E(s) = Σx² − 2sA + s²B with A = Σ|x|·c,
- * B = Σc² piecewise constant between the scales s = |x|/(q − ½) where a
- * code changes; each piece is a parabola minimised at A/B clipped to the
- * piece. A heap holding each value's next breakpoint merges them in order.
- * Returns the error (Σx², with *best_s = 0, if nothing beats all-zero). */
-static int mse_sweep(const struct range_job *j, const struct mse_codes *c, double *best_s,
-                     double *err)
-{
-	struct mse_event *ev = malloc(j->n * sizeof *ev);
-	double a = 0.0, b = 0.0, sum2 = 0.0, prev = 0.0;
-	size_t ne = 0;
-
-	if (!ev)
-		return -1;
-	for (size_t k = 0; k < j->n; k++) {
-		double v = j->x[k], m = fabs(v);
-		int q = v > 0.0 ? c->hp : v < 0.0 ? c->hn : 0;
-		sum2 += v * v;
-		a += m * q;
-		b += (double)q * q;
-		if (q > 0)
-			ev[ne++] = (struct mse_event){m / (q - 0.5), m, q};
-	}
-	*err = sum2;
-	*best_s = 0.0;
-	for (size_t i = ne / 2; i-- > 0;)
-		mse_heap_down(ev, ne, i);
-	for (;;) {
-		double end = ne == 0 ? GSL_POSINF : ev[0].s;
-		if (b > 0.0) {
-			double s = a / b < prev ? prev : a / b > end ? end : a / b;
-			double v = sum2 - 2.0 * s * a + s * s * b;
-			if (v < *err && s > 0.0) {
-				*err = v;
-				*best_s = s;
-			}
-		}
-		if (ne == 0)
-			break;
-		struct mse_event *e = &ev[0];
-		prev = e->s;
-		a -= e->m;
-		b -= 2.0 * e->q - 1.0;
-		if (--e->q > 0)
-			e->s = e->m / (e->q - 0.5);
-		else
-			ev[0] = ev[--ne];
-		mse_heap_down(ev, ne, 0);
-	}
-	free(ev);
-	return 0;
-}
-
 static bool mse_use_sweep(const struct range_job *j, const struct mse_codes *c)
 {
 	double events = (double)j->n * (c->hn + c->hp);
-	return events <= MSE_SWEEP_SMALL || (j->n <= MSE_SWEEP_N && events <= MSE_SWEEP_EVENTS);
+	return j->n <= MSE_SWEEP_N && events <= MSE_SWEEP_EVENTS;
 }
 
 /* ---- zero points (affine) ---- */
@@ -1315,7 +1386,34 @@ static void mse_affine_model(const struct range_job *j, const struct mse_model *
 	double smax = mse_scale_max(j, &c);
 	best->s = 0.0;
 	if (smax > 0.0)
-		best->e = mse_line(md, &c, smax, &best->s);
+		best->e = mse_line(md, &c, smax, &best->s, false);
+}
+
+/* The exact error on many values still wobbles by a few per cent from
+ * scale to scale (each value's rounding): probe the values at
+ * s·(1 ± k·MSE_PROBE_STEP) and refine from the best probe. */
+static void mse_probe(const struct range_job *j, const struct mse_codes *c, struct mse_best *best)
+{
+	double s0 = best->s, sb = s0, eb = best->e;
+
+	for (int k = 1; k <= MSE_PROBES; k++) {
+		double sv[2] = {s0 * (1.0 - k * MSE_PROBE_STEP), s0 * (1.0 + k * MSE_PROBE_STEP)},
+		       e[2];
+		mse_pass2(j->x, j->n, sv, c, e);
+		for (int h = 0; h < 2; h++) {
+			if (e[h] < eb) {
+				eb = e[h];
+				sb = sv[h];
+			}
+		}
+	}
+	if (sb == s0)
+		return;
+	double e = mse_lloyd(j, c, &sb);
+	if (e < best->e) {
+		best->e = e;
+		best->s = sb;
+	}
 }
 
 /* Scale (and zero point) on the model, then refined on the values. */
@@ -1330,10 +1428,14 @@ static int mse_best_params(const struct range_job *j, const struct mse_model *md
 		double smax = mse_scale_max(j, &c);
 		if (smax == 0.0)
 			return 0;
-		if (mse_use_sweep(j, &c))
-			return mse_sweep(j, &c, &best->s, &best->e);
-		mse_line(md, &c, smax, &best->s);
+		if (mse_use_sweep(j, &c)) {
+			mse_sweep(j->x, j->n, md->ev, &c, 0.0, GSL_POSINF, &best->s, &best->e);
+			return 0;
+		}
+		mse_line(md, &c, smax, &best->s, true);
 		best->e = mse_lloyd(j, &c, &best->s);
+		if (md->cum)
+			mse_probe(j, &c, best);
 		return 0;
 	}
 	mse_affine_model(j, md, best);
@@ -1341,9 +1443,9 @@ static int mse_best_params(const struct range_job *j, const struct mse_model *md
 		return 0;
 	struct mse_codes c = mse_codes_for_zero(j, best->z);
 	best->e = mse_lloyd(j, &c, &best->s);
-	/* few codes: the model's zero point can be one off */
+	/* few codes or values: the model's zero point can be one off */
 	int32_t z0 = best->z;
-	for (int d = -1; d <= 1 && j->qmax - j->qmin <= MSE_ZERO_NEAR_SPAN; d += 2) {
+	for (int d = -1; d <= 1 && (j->qmax - j->qmin <= MSE_ZERO_NEAR_SPAN || !md->cum); d += 2) {
 		if (z0 + d < j->qmin || z0 + d > j->qmax)
 			continue;
 		struct mse_best next = {.z = z0 + d};
@@ -1351,12 +1453,24 @@ static int mse_best_params(const struct range_job *j, const struct mse_model *md
 		double smax = mse_scale_max(j, &c);
 		if (smax == 0.0)
 			continue;
-		mse_line(md, &c, smax, &next.s);
+		mse_line(md, &c, smax, &next.s, false);
 		next.e = mse_lloyd(j, &c, &next.s);
 		if (next.e < best->e)
 			*best = next;
 	}
-	for (int r = 0; r < MSE_ZERO_ROUNDS && j->qmax - j->qmin <= MSE_ZERO_SPAN_MAX; r++) {
+	if (!md->cum) {
+		c = mse_codes_for_zero(j, best->z);
+		double s = best->s, e = best->e;
+		mse_window(md, &c, s, &s, &e);
+		mse_window(md, &c, mse_scale_max(j, &c), &s, &e);
+		e = mse_lloyd(j, &c, &s);
+		if (e < best->e) {
+			best->e = e;
+			best->s = s;
+		}
+	}
+	for (int r = 0; md->cum && r < MSE_ZERO_ROUNDS && j->qmax - j->qmin <= MSE_ZERO_SPAN_MAX;
+	     r++) {
 		int32_t z = best->z;
 		if (mse_best_zero(j, best->s, &z))
 			return -1;
@@ -1385,6 +1499,7 @@ static int choose_mse(const struct range_job *j, double *lo, double *hi, struct 
 	if (rc == 0)
 		rc = mse_best_params(j, &md, &best);
 	free(md.cum);
+	free(md.ev);
 	if (rc)
 		return qs_error_set(err, QS_ERR_NOMEM, "mse: out of memory");
 	if (!(best.s > 0.0))
