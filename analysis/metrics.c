@@ -216,11 +216,12 @@ static void pass2_c(const float *x, size_t k, double mean, double *s)
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
-#define DA_AVX2 __attribute__((target("avx2,fma")))
+#define DA_AVX2 __attribute__((target("avx2,fma,popcnt")))
 
 static bool da_simd(void)
 {
-	return !da_no_simd && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+	return !da_no_simd && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+	       __builtin_cpu_supports("popcnt");
 }
 
 DA_AVX2 static inline __m256i key_top_avx2(__m256i b)
@@ -677,6 +678,21 @@ static bool da_alloc_refine(struct dist_acc *a)
 	return true;
 }
 
+#define DA_BLOCK 256u
+
+static uint64_t block_sum(const uint64_t *h)
+{
+	uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+
+	for (uint32_t j = 0; j < DA_BLOCK; j += 4) {
+		s0 += h[j];
+		s1 += h[j + 1];
+		s2 += h[j + 2];
+		s3 += h[j + 3];
+	}
+	return (s0 + s1) + (s2 + s3);
+}
+
 bool dist_acc_refine_begin(struct dist_acc *a)
 {
 	if (a->state != DA_ADDING)
@@ -693,21 +709,27 @@ bool dist_acc_refine_begin(struct dist_acc *a)
 		a->state = DA_FAILED;
 		return false;
 	}
+	/* the non-finite values' buckets out of the way, then each rank's
+	 * bucket by whole blocks and single buckets */
+	memset(a->hist, 0, DA_FINITE_LO * sizeof *a->hist);
+	memset(a->hist + DA_FINITE_HI + 1, 0, (DA_RADIX - 1 - DA_FINITE_HI) * sizeof *a->hist);
 	uint64_t cum = 0;
-	size_t r = 0;
-	for (uint32_t b = DA_FINITE_LO; b <= DA_FINITE_HI && r < a->nrank; b++) {
-		for (; r < a->nrank && a->r[r].rank < cum + a->hist[b]; r++) {
-			struct da_rank *q = &a->r[r];
-			q->bucket = b;
-			q->within = q->rank - cum;
-			if (da_by_extreme(a, q))
-				continue;
-			if (a->nt == 0 || a->tg[a->nt - 1].bucket != b)
-				a->tg[a->nt++] =
-				        (struct da_target){.bucket = b, .count = a->hist[b]};
-			q->target = (int)a->nt - 1;
-		}
-		cum += a->hist[b];
+	uint32_t b = 0;
+	for (size_t r = 0; r < a->nrank; r++) {
+		struct da_rank *q = &a->r[r];
+		for (uint64_t bs;
+		     b % DA_BLOCK == 0 && cum + (bs = block_sum(a->hist + b)) <= q->rank;
+		     b += DA_BLOCK)
+			cum += bs;
+		while (cum + a->hist[b] <= q->rank)
+			cum += a->hist[b++];
+		q->bucket = b;
+		q->within = q->rank - cum;
+		if (da_by_extreme(a, q))
+			continue;
+		if (a->nt == 0 || a->tg[a->nt - 1].bucket != b)
+			a->tg[a->nt++] = (struct da_target){.bucket = b, .count = a->hist[b]};
+		q->target = (int)a->nt - 1;
 	}
 	if (a->nt == 0)
 		return false;
@@ -737,10 +759,9 @@ struct dist_acc *dist_acc_refine_clone(const struct dist_acc *a)
 	return c;
 }
 
-static inline void refine_one(struct dist_acc *a, float v, uint64_t count)
+static inline void refine_key(struct dist_acc *a, uint32_t key, uint64_t count)
 {
 	/* Non-finite keys fall in buckets no finite value has, never a target. */
-	uint32_t key = float_key(v);
 	uint8_t s = a->slot[key >> 16];
 
 	if (!s)
@@ -759,38 +780,329 @@ static inline void refine_one(struct dist_acc *a, float v, uint64_t count)
 static void refine_c(struct dist_acc *a, const float *v, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		refine_one(a, v[i], 1);
+		refine_key(a, float_key(v[i]), 1);
 }
 
 #if defined(__x86_64__) && defined(__GNUC__)
-/* u16 lane L of _mm256_packus_epi32(a, b) holds a[0..3], b[0..3], a[4..7],
- * b[4..7] by quarters: the offset of its value among the 16. */
-static const uint8_t pack_lane[16] = {0, 1, 2, 3, 8, 9, 10, 11, 4, 5, 6, 7, 12, 13, 14, 15};
+/* Runs of equal keys as one count: crowded buckets (quantized values) hit
+ * the same table entry again and again. */
+static void refine_keys(struct dist_acc *a, const uint32_t *k, size_t n)
+{
+	for (size_t i = 0, j; i < n; i = j) {
+		for (j = i + 1; j < n && k[j] == k[i]; j++)
+			;
+		refine_key(a, k[i], j - i);
+	}
+}
+
+/* Entry m: the positions of the set bits of m, ascending, a byte each (an
+ * index vector that packs the chosen lanes of 8 to the front). */
+static const uint64_t compress_idx[256] = {
+        0x0u,
+        0x0u,
+        0x1u,
+        0x100u,
+        0x2u,
+        0x200u,
+        0x201u,
+        0x20100u,
+        0x3u,
+        0x300u,
+        0x301u,
+        0x30100u,
+        0x302u,
+        0x30200u,
+        0x30201u,
+        0x3020100u,
+        0x4u,
+        0x400u,
+        0x401u,
+        0x40100u,
+        0x402u,
+        0x40200u,
+        0x40201u,
+        0x4020100u,
+        0x403u,
+        0x40300u,
+        0x40301u,
+        0x4030100u,
+        0x40302u,
+        0x4030200u,
+        0x4030201u,
+        0x403020100u,
+        0x5u,
+        0x500u,
+        0x501u,
+        0x50100u,
+        0x502u,
+        0x50200u,
+        0x50201u,
+        0x5020100u,
+        0x503u,
+        0x50300u,
+        0x50301u,
+        0x5030100u,
+        0x50302u,
+        0x5030200u,
+        0x5030201u,
+        0x503020100u,
+        0x504u,
+        0x50400u,
+        0x50401u,
+        0x5040100u,
+        0x50402u,
+        0x5040200u,
+        0x5040201u,
+        0x504020100u,
+        0x50403u,
+        0x5040300u,
+        0x5040301u,
+        0x504030100u,
+        0x5040302u,
+        0x504030200u,
+        0x504030201u,
+        0x50403020100u,
+        0x6u,
+        0x600u,
+        0x601u,
+        0x60100u,
+        0x602u,
+        0x60200u,
+        0x60201u,
+        0x6020100u,
+        0x603u,
+        0x60300u,
+        0x60301u,
+        0x6030100u,
+        0x60302u,
+        0x6030200u,
+        0x6030201u,
+        0x603020100u,
+        0x604u,
+        0x60400u,
+        0x60401u,
+        0x6040100u,
+        0x60402u,
+        0x6040200u,
+        0x6040201u,
+        0x604020100u,
+        0x60403u,
+        0x6040300u,
+        0x6040301u,
+        0x604030100u,
+        0x6040302u,
+        0x604030200u,
+        0x604030201u,
+        0x60403020100u,
+        0x605u,
+        0x60500u,
+        0x60501u,
+        0x6050100u,
+        0x60502u,
+        0x6050200u,
+        0x6050201u,
+        0x605020100u,
+        0x60503u,
+        0x6050300u,
+        0x6050301u,
+        0x605030100u,
+        0x6050302u,
+        0x605030200u,
+        0x605030201u,
+        0x60503020100u,
+        0x60504u,
+        0x6050400u,
+        0x6050401u,
+        0x605040100u,
+        0x6050402u,
+        0x605040200u,
+        0x605040201u,
+        0x60504020100u,
+        0x6050403u,
+        0x605040300u,
+        0x605040301u,
+        0x60504030100u,
+        0x605040302u,
+        0x60504030200u,
+        0x60504030201u,
+        0x6050403020100u,
+        0x7u,
+        0x700u,
+        0x701u,
+        0x70100u,
+        0x702u,
+        0x70200u,
+        0x70201u,
+        0x7020100u,
+        0x703u,
+        0x70300u,
+        0x70301u,
+        0x7030100u,
+        0x70302u,
+        0x7030200u,
+        0x7030201u,
+        0x703020100u,
+        0x704u,
+        0x70400u,
+        0x70401u,
+        0x7040100u,
+        0x70402u,
+        0x7040200u,
+        0x7040201u,
+        0x704020100u,
+        0x70403u,
+        0x7040300u,
+        0x7040301u,
+        0x704030100u,
+        0x7040302u,
+        0x704030200u,
+        0x704030201u,
+        0x70403020100u,
+        0x705u,
+        0x70500u,
+        0x70501u,
+        0x7050100u,
+        0x70502u,
+        0x7050200u,
+        0x7050201u,
+        0x705020100u,
+        0x70503u,
+        0x7050300u,
+        0x7050301u,
+        0x705030100u,
+        0x7050302u,
+        0x705030200u,
+        0x705030201u,
+        0x70503020100u,
+        0x70504u,
+        0x7050400u,
+        0x7050401u,
+        0x705040100u,
+        0x7050402u,
+        0x705040200u,
+        0x705040201u,
+        0x70504020100u,
+        0x7050403u,
+        0x705040300u,
+        0x705040301u,
+        0x70504030100u,
+        0x705040302u,
+        0x70504030200u,
+        0x70504030201u,
+        0x7050403020100u,
+        0x706u,
+        0x70600u,
+        0x70601u,
+        0x7060100u,
+        0x70602u,
+        0x7060200u,
+        0x7060201u,
+        0x706020100u,
+        0x70603u,
+        0x7060300u,
+        0x7060301u,
+        0x706030100u,
+        0x7060302u,
+        0x706030200u,
+        0x706030201u,
+        0x70603020100u,
+        0x70604u,
+        0x7060400u,
+        0x7060401u,
+        0x706040100u,
+        0x7060402u,
+        0x706040200u,
+        0x706040201u,
+        0x70604020100u,
+        0x7060403u,
+        0x706040300u,
+        0x706040301u,
+        0x70604030100u,
+        0x706040302u,
+        0x70604030200u,
+        0x70604030201u,
+        0x7060403020100u,
+        0x70605u,
+        0x7060500u,
+        0x7060501u,
+        0x706050100u,
+        0x7060502u,
+        0x706050200u,
+        0x706050201u,
+        0x70605020100u,
+        0x7060503u,
+        0x706050300u,
+        0x706050301u,
+        0x70605030100u,
+        0x706050302u,
+        0x70605030200u,
+        0x70605030201u,
+        0x7060503020100u,
+        0x7060504u,
+        0x706050400u,
+        0x706050401u,
+        0x70605040100u,
+        0x706050402u,
+        0x70605040200u,
+        0x70605040201u,
+        0x7060504020100u,
+        0x706050403u,
+        0x70605040300u,
+        0x70605040301u,
+        0x7060504030100u,
+        0x70605040302u,
+        0x7060504030200u,
+        0x7060504030201u,
+        0x706050403020100u,
+};
+
+#define DA_PEND 512
 
 /* 16 values a step: the buckets of the keys as u16 lanes against nt target
- * buckets (nt a constant in each instance, unused slots repeat a target);
- * only the lanes that hit go to the tables. */
+ * buckets (nt a constant in each instance, unused slots repeat a target).
+ * The keys that hit are packed into pend without branches on which lanes
+ * hit, and settled a batch at a time. */
 DA_AVX2 static inline void refine_avx2_nt(struct dist_acc *a, const float *v, size_t n, size_t nt)
 {
+	const __m256i sign = _mm256_set1_epi32((int)0x80000000u);
 	__m256i bt[DA_NRANK];
-	size_t i = 0;
+	uint32_t pend[DA_PEND + 16];
+	size_t i = 0, np = 0;
 
 	for (size_t t = 0; t < nt; t++)
 		bt[t] = _mm256_set1_epi16((short)a->tg[t < a->nt ? t : a->nt - 1].bucket);
 	for (; i + 16 <= n; i += 16) {
-		__m256i ka = key_top_avx2(_mm256_loadu_si256((const __m256i *)(v + i)));
-		__m256i kb = key_top_avx2(_mm256_loadu_si256((const __m256i *)(v + i + 8)));
-		__m256i top = _mm256_packus_epi32(ka, kb);
+		__m256i ba = _mm256_loadu_si256((const __m256i *)(v + i));
+		__m256i bb = _mm256_loadu_si256((const __m256i *)(v + i + 8));
+		__m256i ka = _mm256_xor_si256(ba, _mm256_or_si256(_mm256_srai_epi32(ba, 31), sign));
+		__m256i kb = _mm256_xor_si256(bb, _mm256_or_si256(_mm256_srai_epi32(bb, 31), sign));
+		__m256i top =
+		        _mm256_packus_epi32(_mm256_srli_epi32(ka, 16), _mm256_srli_epi32(kb, 16));
 		__m256i m = _mm256_cmpeq_epi16(top, bt[0]);
 		for (size_t t = 1; t < nt; t++)
 			m = _mm256_or_si256(m, _mm256_cmpeq_epi16(top, bt[t]));
-		uint32_t bits = (uint32_t)_mm256_movemask_epi8(m) & 0x55555555u;
-		while (bits) {
-			unsigned lane = (unsigned)__builtin_ctz(bits) / 2;
-			refine_one(a, v[i + pack_lane[lane]], 1);
-			bits &= bits - 1;
+		if (_mm256_testz_si256(m, m))
+			continue;
+		/* the u16 lanes of the pack hold a[0..3] b[0..3] | a[4..7] b[4..7]:
+		 * widening the low and high quarters gives a's and b's masks */
+		unsigned ma = (unsigned)_mm256_movemask_ps(
+		        _mm256_castsi256_ps(_mm256_unpacklo_epi16(m, m)));
+		unsigned mb = (unsigned)_mm256_movemask_ps(
+		        _mm256_castsi256_ps(_mm256_unpackhi_epi16(m, m)));
+		__m256i ia =
+		        _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)&compress_idx[ma]));
+		__m256i ib =
+		        _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)&compress_idx[mb]));
+		_mm256_storeu_si256((__m256i *)(pend + np), _mm256_permutevar8x32_epi32(ka, ia));
+		np += (size_t)__builtin_popcount(ma);
+		_mm256_storeu_si256((__m256i *)(pend + np), _mm256_permutevar8x32_epi32(kb, ib));
+		np += (size_t)__builtin_popcount(mb);
+		if (np >= DA_PEND) {
+			refine_keys(a, pend, np);
+			np = 0;
 		}
 	}
+	refine_keys(a, pend, np);
 	refine_c(a, v + i, n - i);
 }
 
@@ -822,7 +1134,7 @@ void dist_acc_refine(struct dist_acc *a, const float *v, size_t n)
 void dist_acc_refine_repeat(struct dist_acc *a, float v, uint64_t count)
 {
 	if (a->state == DA_REFINING)
-		refine_one(a, v, count);
+		refine_key(a, float_key(v), count);
 }
 
 void dist_acc_refine_merge(struct dist_acc *into, const struct dist_acc *from)

@@ -218,6 +218,37 @@ static void bench(const char *name, const float *x, size_t n, float *scratch)
 	printf("  add + refine, 2 threads %6.3f ns/value (wall)\n", w * ns);
 }
 
+/* metrics_dist_stats on the tensor sizes of small and mid-size layers: the
+ * fixed costs (tables, sorts) per call. */
+static void sizes(const float *x, float *scratch)
+{
+	static const size_t ns[] = {64, 768, 4096, 4097, 20000, 65536, 65537, 300000, 2359296};
+	struct dist_stats d;
+
+	printf("metrics_dist_stats by size (µs per call%s)\n",
+#ifdef QS_OLD
+	       "; old"
+#else
+	       ""
+#endif
+	);
+	for (size_t i = 0; i < sizeof ns / sizeof ns[0]; i++) {
+		int reps = ns[i] < 100000 ? 200 : 10;
+		double t0 = now();
+		for (int r = 0; r < reps; r++)
+			metrics_dist_stats(x, ns[i], scratch, &d);
+		double t = (now() - t0) / reps;
+		printf("  n = %8zu  %9.1f", ns[i], t * 1e6);
+#ifdef QS_OLD
+		t0 = now();
+		for (int r = 0; r < reps; r++)
+			old_dist_stats(x, ns[i], scratch, &d);
+		printf("  %9.1f", (now() - t0) / reps * 1e6);
+#endif
+		printf("\n");
+	}
+}
+
 int main(int argc, char **argv)
 {
 	size_t n = argc > 1 ? strtoull(argv[1], NULL, 10) : (size_t)64 << 20;
@@ -229,6 +260,7 @@ int main(int argc, char **argv)
 	}
 	fill_gauss(x, n);
 	memset(scratch, 0, n * sizeof *x); /* fault the pages in before timing */
+	sizes(x, scratch);
 	bench("N(0,1)", x, n, scratch);
 	for (size_t i = 0; i < n; i++) /* int8 levels, step 4σ/127 */
 		x[i] = roundf(x[i] * (127.0f / 4.0f)) * (4.0f / 127.0f);
