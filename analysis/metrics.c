@@ -717,12 +717,16 @@ bool dist_acc_refine_begin(struct dist_acc *a)
 	uint32_t b = 0;
 	for (size_t r = 0; r < a->nrank; r++) {
 		struct da_rank *q = &a->r[r];
-		for (uint64_t bs;
-		     b % DA_BLOCK == 0 && cum + (bs = block_sum(a->hist + b)) <= q->rank;
+		for (uint64_t bs; b < DA_RADIX && b % DA_BLOCK == 0 &&
+		                  cum + (bs = block_sum(a->hist + b)) <= q->rank;
 		     b += DA_BLOCK)
 			cum += bs;
-		while (cum + a->hist[b] <= q->rank)
+		while (b < DA_RADIX && cum + a->hist[b] <= q->rank)
 			cum += a->hist[b++];
+		if (b == DA_RADIX) { /* the histogram lost values: cannot happen */
+			a->state = DA_FAILED;
+			return false;
+		}
 		q->bucket = b;
 		q->within = q->rank - cum;
 		if (da_by_extreme(a, q))
