@@ -288,6 +288,8 @@ static int simulate_row(const struct session *s, const struct session_row *r, co
 	if (extra) {
 		o.xs = extra->xs;
 		o.threads = extra->threads > o.threads ? extra->threads : o.threads;
+		o.no_quantiles |= extra->no_quantiles;
+		o.no_xhat_stats |= extra->no_xhat_stats;
 	}
 	if (!src.data)
 		src.data = model_tensor_f32_view(s->fm, r->ft);
@@ -837,11 +839,12 @@ void session_wait(struct session *s, void (*progress)(size_t, size_t, void *), v
 /* ---- previews and decoding -------------------------------------------- */
 
 int session_preview(const struct session *s, size_t i, const struct qspec *spec,
-                    struct tensor_result *out, struct qs_error *err)
+                    const struct dist_stats *xs, struct tensor_result *out, struct qs_error *err)
 {
 	if (i >= s->nrows || !s->rows[i].ft)
 		return qs_error_set(err, QS_ERR_USAGE, "row %zu has no float tensor", i);
-	struct analyze_opts o = {.threads = 2};
+	struct analyze_opts o = {
+	        .threads = 2, .no_quantiles = true, .no_xhat_stats = true, .xs = xs};
 
 	return simulate_row(s, &s->rows[i], NULL, spec, &o, out, err);
 }

@@ -97,10 +97,13 @@ size_t session_poll(struct session *s, int timeout_ms);
 void session_wait(struct session *s, void (*progress)(size_t, size_t, void *), void *ctx);
 size_t session_done(const struct session *s);
 
-/* Simulate one spec on row i synchronously into out (the retune preview
- * runs this in a worker of its own). */
+/* Simulate one spec on row i synchronously into out, on two threads (the
+ * retune preview runs this in a worker of its own). It shows error figures
+ * and findings only, so quantiles and x̂'s statistics are left out; xs, when
+ * not NULL, are x's statistics from an earlier preview of the same row
+ * (out->xs), which then are not computed again. */
 int session_preview(const struct session *s, size_t i, const struct qspec *spec,
-                    struct tensor_result *out, struct qs_error *err);
+                    const struct dist_stats *xs, struct tensor_result *out, struct qs_error *err);
 
 /* Float values of row i (decoded, owned by the caller: free()). */
 float *session_row_floats(const struct session *s, size_t i, struct qs_error *err);

@@ -39,6 +39,8 @@ struct preview_worker {
 	int res_status;
 	struct tensor_result res;
 	char res_msg[256];
+	size_t xs_row; /* the row whose x statistics xs holds; SIZE_MAX: none */
+	struct dist_stats xs;
 	bool has_vreq, has_vres;
 	uint64_t vreq_seq, vres_seq;
 	size_t vreq_row;
@@ -114,7 +116,13 @@ static void *preview_main(void *arg)
 		pthread_mutex_unlock(&p->mu);
 		struct tensor_result res = {0};
 		struct qs_error err = {0};
-		int rc = session_preview(p->s, row, &spec, &res, &err);
+		/* x's statistics do not change with the spec: keep the row's */
+		const struct dist_stats *xs = p->xs_row == row ? &p->xs : NULL;
+		int rc = session_preview(p->s, row, &spec, xs, &res, &err);
+		if (!rc) {
+			p->xs = res.xs;
+			p->xs_row = row;
+		}
 		pthread_mutex_lock(&p->mu);
 		tensor_result_free(&p->res);
 		p->res = res;
@@ -132,6 +140,7 @@ static int preview_start(struct preview_worker *p, struct session *s)
 {
 	memset(p, 0, sizeof *p);
 	p->s = s;
+	p->xs_row = SIZE_MAX;
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_cond_init(&p->cv, NULL);
 	pthread_cond_init(&p->done_cv, NULL);

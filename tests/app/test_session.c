@@ -100,7 +100,7 @@ static void test_hand_worked(void **state)
 	struct qspec sp = r->spec;
 	sp.scheme.bits = 2;
 	struct tensor_result pr = {0};
-	assert_int_equal(session_preview(s, 0, &sp, &pr, &err), 0);
+	assert_int_equal(session_preview(s, 0, &sp, NULL, &pr, &err), 0);
 	assert_close(pr.m.mse, (0.25 + 0.0625) / 4, 1e-6, 0);
 	tensor_result_free(&pr);
 
