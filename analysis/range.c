@@ -801,9 +801,9 @@ enum {
 	MSE_SWEEP_EVENTS = 4096, /* full exact sweep while n·(hn + hp) ≤ this */
 	MSE_SWEEP_N = 16,        /* ... and n ≤ this */
 	MSE_GRID = 21,      /* geometric grid from s_max·2⁻¹⁰ to s_max, and 1.25·s_max */
-	MSE_GOLDEN = 16,    /* golden-section steps in the best grid cell */
+	MSE_GOLDEN = 10,    /* golden-section steps in the best grid cell */
 	MSE_SIDE_GRID = 13, /* affine: grid per clip end, 2⁻⁶ .. 1 of the end */
-	MSE_SIDE_ROUNDS = 2,
+	MSE_SIDE_ROUNDS = 1,
 	MSE_LOCAL = 32, /* exact values: scan of ±MSE_LOCAL_SPAN around the best */
 	MSE_DENSE = 24, /* points of a dense scan (even) */
 	MSE_PROBES = 3,
@@ -1037,20 +1037,25 @@ static double mse_hist_smooth(const struct mse_model *md, double s, const struct
  * interpolation inside the bins that hold a code boundary. */
 static double mse_hist_codes(const struct mse_model *md, double s, const struct mse_codes *c)
 {
-	double lo = md->lo, hi = lo + (double)md->m / md->inv, prev[3] = {0}, next[3], e = 0.0;
+	double lo = md->lo, hi = lo + (double)md->m / md->inv;
 	double k0 = fmin(fmax(-c->hn, floor(lo / s + 0.5)), c->hp);
 	double k1 = fmax(fmin(c->hp, floor(hi / s + 0.5)), -c->hn);
+	double t = ((k0 + 0.5) * s - lo) * md->inv, dt = s * md->inv, sc = 0.0, s1 = 0.0;
+	size_t top = md->m - 1;
+	double tmax = (double)md->m;
 
-	for (double k = k0; k <= k1; k++) {
-		if (k == k1)
-			memcpy(next, md->tot, sizeof next);
-		else
-			mse_cum(md, (k + 0.5) * s, next);
-		double d[3] = {next[0] - prev[0], next[1] - prev[1], next[2] - prev[2]};
-		e += mse_code_err(d, k, s);
-		memcpy(prev, next, sizeof prev);
+	/* by parts: Σ_k k·ΔS = k1·S_tot − Σ_{k<k1} S(b_k), and
+	 * Σ_k k²·ΔC = k1²·C_tot − Σ_{k<k1} (2k + 1)·C(b_k), with b_k the upper
+	 * boundary of code k; Σx² needs no boundary at all */
+	for (double k = k0; k < k1; k++, t += dt) {
+		double tt = t > 0.0 ? (t < tmax ? t : tmax) : 0.0;
+		size_t i = (size_t)tt < top ? (size_t)tt : top;
+		double f = tt - (double)i;
+		const double *e = md->cum + 3 * i;
+		s1 += e[1] + f * (e[4] - e[1]);
+		sc += (2.0 * k + 1.0) * (e[0] + f * (e[3] - e[0]));
 	}
-	return e;
+	return md->tot[2] - 2.0 * s * (k1 * md->tot[1] - s1) + s * s * (k1 * k1 * md->tot[0] - sc);
 }
 
 static double mse_model_err(const struct mse_model *md, double s, const struct mse_codes *c)

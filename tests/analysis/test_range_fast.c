@@ -183,6 +183,9 @@ static void test_mse_affine(void **state)
 			for (int bits = 2; bits <= (sizes[k] > 1024 ? 4 : 5); bits++)
 				mse_case(&gens[g], sizes[k], bits, false,
 				         sizes[k] > 1024 ? 150 : 300, &w);
+	/* 8 bits on one large size, with a coarser scan */
+	for (size_t g = 0; g < NGEN; g++)
+		mse_case(&gens[g], 4096, 8, false, 100, &w);
 	print_message("mse affine worst ratio: values %.5f, histogram %.5f\n", w.exact, w.hist);
 }
 
