@@ -295,6 +295,25 @@ static void run_at(const struct layout *l, uint64_t i, uint64_t *ch, uint64_t *g
 	*end = i + 1;
 }
 
+/* c·log2 c for the counts of a channel's codes: the entropy of counts c_k
+ * summing to N is log2 N − Σ c_k·log2 c_k / N; small counts from a table. */
+enum {
+	CLOG_N = 1 << 14
+};
+static double clog_table[CLOG_N];
+static pthread_once_t clog_once = PTHREAD_ONCE_INIT;
+
+static void clog_init(void)
+{
+	for (int c = 1; c < CLOG_N; c++)
+		clog_table[c] = (double)c * log2((double)c);
+}
+
+static inline double clog2c(uint64_t c)
+{
+	return c < CLOG_N ? clog_table[c] : (double)c * log2((double)c);
+}
+
 /* Code counters of up to this many codes are scanned whole when a channel
  * closes; wider ones keep a list of the touched codes. */
 #define SCAN_SPAN 4096
@@ -323,8 +342,7 @@ static void channel_close(struct spart *pt, uint64_t ch, uint64_t g)
 			continue;
 		lev++;
 		if (measure) {
-			double q = (double)cnt / (double)pt->ctot;
-			e -= q * log2(q);
+			e += clog2c(cnt);
 			pt->hist[b] += cnt;
 		}
 		if (c->one_group && pt->ha) {
@@ -337,8 +355,9 @@ static void channel_close(struct spart *pt, uint64_t ch, uint64_t g)
 		pt->chist[b] = 0;
 	}
 	if (measure) {
+		double h = pt->ctot ? log2((double)pt->ctot) - e / (double)pt->ctot : 0.0;
 		c->lev[ch] = lev;
-		c->ent[ch] = e > 0.0 ? e : 0.0;
+		c->ent[ch] = h > 0.0 ? h : 0.0;
 	}
 	pt->ntouched = 0;
 	pt->ctot = 0;
@@ -983,6 +1002,7 @@ int analyze_simulate_src(const struct float_src *src, const int64_t *shape, int 
 
 	memset(out, 0, sizeof *out);
 	memset(pt, 0, sizeof pt);
+	pthread_once(&clog_once, clog_init);
 	if (ndim < 0 || ndim > QS_MAX_DIMS || (ndim > 0 && !shape))
 		return qs_error_set(err, QS_ERR_USAGE, "bad shape (%d dimensions)", ndim);
 	if ((spec->qt && spec->qt->family != QTYPE_LINEAR) || spec->per_group)

@@ -2,7 +2,8 @@
  * Llama-like matrix (rows of 4096 Gaussian values, every 7th Laplace, some
  * outlier rows): per-channel int8 minmax, light (batch report) and full
  * statistics, one and two threads, and the range methods. Not a test: a
- * measurement (tests/bench/engine.bash builds and runs it). */
+ * measurement (tests/bench/engine.bash builds and runs it).
+ *   engine_bench [ROWS [CASE-SUBSTRING]] */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stdio.h>
@@ -30,6 +31,8 @@ static double uniform(void)
 	return ((double)(rng >> 11) + 0.5) / 9007199254740992.0;
 }
 
+static const char *only; /* run only the cases whose name holds this */
+
 static void one(const char *name, const float *x, const int64_t *shape, const struct qspec *s,
                 const struct analyze_opts *o, double n)
 {
@@ -38,6 +41,8 @@ static void one(const char *name, const float *x, const int64_t *shape, const st
 	struct qs_error err = {0};
 	double best = INFINITY;
 
+	if (only && !strstr(name, only))
+		return;
 	for (int rep = 0; rep < 3; rep++) {
 		double t0 = now();
 		if (analyze_simulate_src(&src, shape, 2, s, NULL, o, &r, &err)) {
@@ -55,6 +60,7 @@ static void one(const char *name, const float *x, const int64_t *shape, const st
 int main(int argc, char **argv)
 {
 	int64_t rows = argc > 1 ? atoll(argv[1]) : 8192, cols = 4096;
+	only = argc > 2 ? argv[2] : NULL;
 	int64_t shape[2] = {rows, cols};
 	uint64_t n = (uint64_t)(rows * cols);
 	float *x = malloc(n * sizeof *x);
