@@ -528,68 +528,79 @@ static void raw_range(const struct model_tensor *t, uint64_t first, uint64_t cou
 		dtype_to_f32(t->dtype, t->data, w.pos, 1, t->big_endian, t->nibbles, &dst[k]);
 }
 
-/* Group of element i and how many elements from i on share it. */
-static uint64_t group_run(const struct layout *l, uint64_t i, uint64_t *run)
+/* The groups of elements i, i+1, ... come in runs: *run elements from i on
+ * either share group g (*step 0) or have groups g, g+1, ... (*step 1: channels
+ * along the last axis, and blocks whose axis is not the last, where the
+ * group follows the inner index). */
+static uint64_t group_run(const struct layout *l, uint64_t i, uint64_t *run, unsigned *step)
 {
+	*step = 0;
 	if (l->ngroups == 1 || l->gran == GRAN_TENSOR) {
 		*run = l->n - i;
 		return 0;
 	}
-	if (l->gran == GRAN_CHANNEL && l->inner > 1) {
+	if (l->inner > 1) {
 		*run = l->inner - i % l->inner;
-	} else if (l->gran == GRAN_GROUP && l->inner == 1) {
-		uint64_t c = i % l->dim, to_block = l->block - c % l->block;
-		*run = to_block < l->dim - c ? to_block : l->dim - c;
-	} else {
-		*run = 1;
+		*step = l->gran == GRAN_GROUP;
+		return layout_group(l, i);
 	}
+	uint64_t c = i % l->dim;
+	if (l->gran == GRAN_CHANNEL) {
+		*run = l->dim - c;
+		*step = 1;
+		return c;
+	}
+	uint64_t to_block = l->block - c % l->block;
+	*run = to_block < l->dim - c ? to_block : l->dim - c;
 	return layout_group(l, i);
 }
 
-/* Codes of storage elements [pos, pos+n): bytes read directly for the
- * common 8-bit codes, through get_int (any width, nibbles, byte order) else. */
+/* Codes of storage elements [pos, pos+n): 8-bit codes and nibbles read
+ * directly, other widths and byte orders through get_int. */
 static void codes_run(const struct model_tensor *t, uint64_t pos, uint64_t n, int32_t *dst)
 {
+	const uint8_t *p = t->data;
+
 	if (t->dtype == DTYPE_I8) {
 		for (uint64_t k = 0; k < n; k++)
-			dst[k] = (int8_t)t->data[pos + k];
+			dst[k] = (int8_t)p[pos + k];
 	} else if (t->dtype == DTYPE_U8) {
 		for (uint64_t k = 0; k < n; k++)
-			dst[k] = t->data[pos + k];
+			dst[k] = p[pos + k];
+	} else if (t->dtype == DTYPE_I4 || t->dtype == DTYPE_U4) {
+		unsigned even_shift = t->nibbles == NIBBLE_LOW_FIRST ? 0 : 4;
+		int32_t sign = t->dtype == DTYPE_I4 ? 8 : 0;
+		for (uint64_t k = 0; k < n; k++) {
+			uint64_t i = pos + k;
+			int32_t v = (p[i / 2] >> (even_shift ^ (unsigned)(i & 1) * 4)) & 0xF;
+			dst[k] = (v ^ sign) - sign;
+		}
 	} else {
 		for (uint64_t k = 0; k < n; k++)
 			dst[k] = (int32_t)get_int(t, pos + k);
 	}
 }
 
-/* x = (q − z)·s as quant_to_f32 computes it, (float)((int64_t)q − z)·s: q and
+/* x = (q − z)·s as quant_to_f32 computed it, (float)((int64_t)q − z)·s: q and
  * z are int32, so q − z is exact in double and the one rounding to float is
- * the same; the double form vectorises. */
-static void params_apply(const int32_t *codes, uint64_t n, int32_t z, float s, float *dst)
+ * the same; the double form vectorises. step 0: one group; step 1: group k
+ * for element k. */
+static void params_apply(const int32_t *codes, uint64_t n, const int32_t *z, const float *s,
+                         unsigned step, float *dst)
 {
-	double zd = z;
-
-	for (uint64_t k = 0; k < n; k++)
-		dst[k] = (float)((double)codes[k] - zd) * s;
-}
-
-/* Channels along the last axis: the group steps by one each element and
- * wraps at dim, so walk it instead of dividing. */
-static void params_cycle(const int32_t *codes, uint64_t n, const struct layout *l,
-                         const struct tensor_quant *q, uint64_t i, float *dst)
-{
-	uint64_t g = i % l->dim;
-
-	for (uint64_t k = 0; k < n; k++) {
-		dst[k] = (float)((double)codes[k] - (double)q->zero_point[g]) * q->scale[g];
-		if (++g == l->dim)
-			g = 0;
+	if (step == 0) {
+		double zd = z[0];
+		float sf = s[0];
+		for (uint64_t k = 0; k < n; k++)
+			dst[k] = (float)((double)codes[k] - zd) * sf;
+		return;
 	}
+	for (uint64_t k = 0; k < n; k++)
+		dst[k] = (float)((double)codes[k] - (double)z[k]) * s[k];
 }
 
 /* Codes are taken one chunk at a time so the parameter loop runs over a
- * plain array; each value is computed by the same expression as
- * quant_to_f32 so the results agree bit for bit. */
+ * plain array. */
 #define QUANT_CHUNK 1024
 
 static void quant_range(const struct model_tensor *t, uint64_t first, uint64_t count, float *dst)
@@ -601,21 +612,18 @@ static void quant_range(const struct model_tensor *t, uint64_t first, uint64_t c
 	elem_walk_init(&w, t, first);
 	for (uint64_t k0 = 0; k0 < count; k0 += QUANT_CHUNK) {
 		uint64_t n = count - k0 < QUANT_CHUNK ? count - k0 : QUANT_CHUNK, run, g;
+		unsigned step;
 		if (w.transposed) {
 			for (uint64_t k = 0; k < n; k++, elem_walk_next(&w, t))
 				codes[k] = (int32_t)get_int(t, w.pos);
 		} else {
 			codes_run(t, first + k0, n, codes);
 		}
-		if (q->layout.gran == GRAN_CHANNEL && q->layout.inner == 1 &&
-		    q->layout.ngroups > 1) {
-			params_cycle(codes, n, &q->layout, q, first + k0, dst + k0);
-			continue;
-		}
 		for (uint64_t k = 0; k < n; k += run) {
-			g = group_run(&q->layout, first + k0 + k, &run);
+			g = group_run(&q->layout, first + k0 + k, &run, &step);
 			run = run < n - k ? run : n - k;
-			params_apply(codes + k, run, q->zero_point[g], q->scale[g], dst + k0 + k);
+			params_apply(codes + k, run, q->zero_point + g, q->scale + g, step,
+			             dst + k0 + k);
 		}
 	}
 }

@@ -469,41 +469,62 @@ static void test_nibbles_by_hand(void **state)
 
 /* i4 codes [3, 5] with per-channel (axis 0) scales 0.5, 0.25, 2 and zero
  * points 1, −2, 0: x = (q − z)·s worked by hand. */
-static void test_quant_by_hand(void **state)
+static void check_quant_hand(enum dtype dt, enum nibble_order order, const int *q,
+                             const int32_t *zp)
 {
-	/* rows (-8..-4), (-3..1), (2..6), low nibble first */
-	static const int q[15] = {-8, -7, -6, -5, -4, -3, -2, -1, 0, 1, 2, 3, 4, 5, 6};
 	static float scale[3] = {0.5f, 0.25f, 2.0f};
-	static int32_t zp[3] = {1, -2, 0};
 	uint8_t packed[8] = {0};
 	const char *why = NULL;
-	float out[16];
+	float out[16], whole[15];
 
-	(void)state;
-	for (int i = 0; i < 15; i++)
-		packed[i / 2] |= (uint8_t)((q[i] & 0xF) << (4 * (i & 1)));
-	struct model_tensor t = hand("qh", DTYPE_I4, packed, 8, 3, 5);
-	struct tensor_quant tq = {
-	        .bits = 4, .qmin = -8, .qmax = 7, .scale = scale, .zero_point = zp};
+	for (int i = 0; i < 15; i++) {
+		bool low = (i % 2 == 0) == (order == NIBBLE_LOW_FIRST);
+		packed[i / 2] |= (uint8_t)((q[i] & 0xF) << (low ? 0 : 4));
+	}
+	struct model_tensor t = hand("qh", dt, packed, 8, 3, 5);
+	struct tensor_quant tq = {.bits = 4,
+	                          .qmin = dt == DTYPE_I4 ? -8 : 0,
+	                          .qmax = dt == DTYPE_I4 ? 7 : 15,
+	                          .scale = scale,
+	                          .zero_point = (int32_t *)zp};
 	assert_true(layout_init(&tq.layout, t.shape, 2, GRAN_CHANNEL, 0, 0, &why));
 	t.quant = &tq;
+	t.nibbles = order;
+	assert_int_equal(model_tensor_to_f32(NULL, &t, whole, NULL), 0);
 	for (uint64_t first = 0; first < 15; first++) {
 		uint64_t count = 15 - first;
 		assert_int_equal(model_tensor_to_f32_range(NULL, &t, first, count, out, NULL), 0);
 		for (uint64_t k = 0; k < count; k++) {
 			uint64_t i = first + k, r = i / 5;
 			assert_close(out[k], (q[i] - zp[r]) * (double)scale[r], 0, 0);
+			assert_close(whole[i], (q[i] - zp[r]) * (double)scale[r], 0, 0);
 		}
 	}
 	/* float codes and a layout of another size are format errors */
 	struct qs_error err = {0};
 	t.dtype = DTYPE_F16;
 	assert_int_equal(model_tensor_to_f32_range(NULL, &t, 0, 2, out, &err), QS_ERR_FORMAT);
-	t.dtype = DTYPE_I4;
+	t.dtype = dt;
 	tq.layout.n = 14;
 	assert_int_equal(model_tensor_to_f32_range(NULL, &t, 0, 2, out, &err), QS_ERR_FORMAT);
 	assert_non_null(strstr(err.msg, "qh"));
 	free((void *)t.data);
+}
+
+/* 4-bit codes [3, 5], per-channel (axis 0) scales 0.5, 0.25, 2: x = (q − z)·s
+ * worked by hand, both nibble orders, signed and unsigned codes. */
+static void test_quant_by_hand(void **state)
+{
+	static const int qs[15] = {-8, -7, -6, -5, -4, -3, -2, -1, 0, 1, 2, 3, 4, 5, 6};
+	static const int qu[15] = {15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1};
+	static const int32_t zs[3] = {1, -2, 0}, zu[3] = {8, 0, 15};
+
+	(void)state;
+	for (int o = 0; o < 2; o++) {
+		enum nibble_order order = o ? NIBBLE_HIGH_FIRST : NIBBLE_LOW_FIRST;
+		check_quant_hand(DTYPE_I4, order, qs, zs);
+		check_quant_hand(DTYPE_U4, order, qu, zu);
+	}
 }
 
 /* Q8_0: two blocks of (f16 d, 32 int8): d 0.5 and −2, q_j = j − 16; any
