@@ -40,6 +40,7 @@ struct sctx {
 	uint64_t nch;
 	bool contig; /* channel c = elements [c·csize, (c + 1)·csize) */
 	uint64_t csize;
+	bool scan;      /* contig, span ≤ min(SCAN_SPAN, csize): four tables, scanned */
 	bool one_group; /* contig, one group per channel: x̂ statistics from counts */
 	bool minmax;
 	bool fused;  /* minmax, one group per contiguous channel: range and
@@ -315,7 +316,8 @@ static inline double clog2c(uint64_t c)
 }
 
 /* Code counters of up to this many codes are scanned whole when a channel
- * closes; wider ones keep a list of the touched codes. */
+ * at least as long closes (sctx.scan); wider ones, and short channels, keep
+ * a list of the touched codes. */
 #define SCAN_SPAN 4096
 
 /* Close channel ch of a contiguous layout: its levels and entropy from the
@@ -324,20 +326,21 @@ static inline double clog2c(uint64_t c)
 static void channel_close(struct spart *pt, uint64_t ch, uint64_t g)
 {
 	const struct sctx *c = pt->c;
-	bool scan = c->span <= SCAN_SPAN, measure = pt->pass == PASS_MEASURE;
+	bool scan = c->scan, measure = pt->pass == PASS_MEASURE;
 	size_t nk = scan ? c->span : pt->ntouched;
 	uint64_t lev = 0;
 	double e = 0.0;
 
+	if (scan) {
+		uint32_t *h = pt->chist;
+		const uint32_t *h1 = h + c->span, *h2 = h1 + c->span, *h3 = h2 + c->span;
+		for (size_t b = 0; b < c->span; b++)
+			h[b] += h1[b] + h2[b] + h3[b];
+		memset(h + c->span, 0, 3 * c->span * sizeof *h);
+	}
 	for (size_t k = 0; k < nk; k++) {
 		size_t b = scan ? k : (size_t)pt->touched[k];
 		uint32_t cnt = pt->chist[b];
-		if (scan) {
-			for (int t = 1; t < 4; t++) {
-				cnt += pt->chist[b + t * c->span];
-				pt->chist[b + t * c->span] = 0;
-			}
-		}
 		if (!cnt)
 			continue;
 		lev++;
@@ -373,7 +376,7 @@ static void count_codes(struct spart *pt, const float *x, uint64_t cnt, uint64_t
 	int32_t z = c->p[g].zero_point;
 	bool measure = pt->pass == PASS_MEASURE;
 
-	if (finite && c->contig && c->span <= SCAN_SPAN && !(c->wq && measure)) {
+	if (finite && c->scan && !(c->wq && measure)) {
 		/* four tables: runs of one code do not wait on their own stores */
 		uint32_t *h0 = pt->chist - c->qmin, *h1 = h0 + c->span, *h2 = h1 + c->span;
 		uint32_t *h3 = h2 + c->span;
@@ -398,7 +401,7 @@ static void count_codes(struct spart *pt, const float *x, uint64_t cnt, uint64_t
 		}
 		int32_t b = q[k] - c->qmin;
 		if (c->contig) {
-			if (pt->chist[b]++ == 0 && c->span > SCAN_SPAN)
+			if (pt->chist[b]++ == 0 && !c->scan)
 				pt->touched[pt->ntouched++] = b;
 			pt->ctot++;
 		} else if (measure) {
@@ -1016,6 +1019,7 @@ int analyze_simulate_src(const struct float_src *src, const int64_t *shape, int 
 	c.contig = (l.gran != GRAN_GROUP && l.outer == 1) || (l.gran == GRAN_GROUP && l.inner == 1);
 	c.csize = l.gran == GRAN_GROUP ? l.dim : l.inner;
 	c.one_group = c.contig && (l.gran != GRAN_GROUP || l.nblk == 1);
+	c.scan = c.contig && c.span <= SCAN_SPAN && c.csize >= c.span;
 	c.fused =
 	        c.minmax && c.contig && c.csize <= FUSE_MAX &&
 	        ((l.gran == GRAN_CHANNEL && l.outer == 1) || (l.gran == GRAN_GROUP && l.nblk == 1));
