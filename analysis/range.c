@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <threads.h>
 #ifdef __SSE2__
 #include <emmintrin.h>
 #endif
@@ -16,7 +17,6 @@
 #include <gsl/gsl_sf_erf.h>
 #include <gsl/gsl_sf_exp.h>
 #include <gsl/gsl_sort_float.h>
-#include <gsl/gsl_statistics_float.h>
 
 /* Everything a method needs about one group, computed once. */
 struct range_job {
@@ -514,17 +514,47 @@ static double job_bits(const struct range_job *j)
 }
 
 /* Centre and spread of the group: b̂ = mean |x − mean| (Laplace), σ̂ the
- * sample standard deviation (Gaussian). */
+ * sample standard deviation (Gaussian). Two passes in double: the mean,
+ * then Σ|x − mean| and Σ(x − mean)² together (GSL's float statistics keep
+ * a running mean with a division per value, the dearest part of aciq). */
 struct aciq_stats {
 	double mean, spread[PRIOR_COUNT];
 };
 
 static struct aciq_stats aciq_stats_of(const struct range_job *j)
 {
-	struct aciq_stats st = {.mean = gsl_stats_float_mean(j->x, 1, j->n)};
+	double sum = 0.0, ad = 0.0, sq = 0.0;
+	size_t n = j->n, i = 0;
 
-	st.spread[PRIOR_LAPLACE] = gsl_stats_float_absdev_m(j->x, 1, j->n, st.mean);
-	st.spread[PRIOR_GAUSS] = j->n > 1 ? gsl_stats_float_sd_m(j->x, 1, j->n, st.mean) : 0.0;
+	for (size_t k = 0; k < n; k++)
+		sum += j->x[k];
+	double mean = sum / (double)n;
+#ifdef __SSE2__
+	const __m128d m = _mm_set1_pd(mean), sign = _mm_set1_pd(-0.0);
+	__m128d a0 = _mm_setzero_pd(), a1 = a0, q0 = a0, q1 = a0;
+	for (; i + 4 <= n; i += 4) {
+		__m128 v = _mm_loadu_ps(j->x + i);
+		__m128d d0 = _mm_sub_pd(_mm_cvtps_pd(v), m);
+		__m128d d1 = _mm_sub_pd(_mm_cvtps_pd(_mm_movehl_ps(v, v)), m);
+		a0 = _mm_add_pd(a0, _mm_andnot_pd(sign, d0));
+		a1 = _mm_add_pd(a1, _mm_andnot_pd(sign, d1));
+		q0 = _mm_add_pd(q0, _mm_mul_pd(d0, d0));
+		q1 = _mm_add_pd(q1, _mm_mul_pd(d1, d1));
+	}
+	double f[4];
+	_mm_storeu_pd(f, _mm_add_pd(a0, a1));
+	ad = f[0] + f[1];
+	_mm_storeu_pd(f + 2, _mm_add_pd(q0, q1));
+	sq = f[2] + f[3];
+#endif
+	for (; i < n; i++) {
+		double d = j->x[i] - mean;
+		ad += fabs(d);
+		sq += d * d;
+	}
+	struct aciq_stats st = {.mean = mean};
+	st.spread[PRIOR_LAPLACE] = ad / (double)n;
+	st.spread[PRIOR_GAUSS] = n > 1 ? sqrt(sq / (double)(n - 1)) : 0.0;
 	return st;
 }
 
@@ -586,35 +616,35 @@ static int choose_aciq(const struct range_job *j, double *lo, double *hi, struct
 
 enum {
 	KL_BINS = 2048,
-	KL_BINS_PER_VALUE = 8, /* small groups: 8 bins per value, at least 4 per target bin */
-	KL_BINS_PER_TARGET = 4,
-	KL_LN_TABLE = 4096,
+	KL_VALUES_PER_BIN = 4,  /* groups under 8192 values: n/4 bins, */
+	KL_BINS_PER_TARGET = 2, /* ... and at least 2 per target bin */
+	KL_LN_TABLE = 16384,
 };
 
-/* Bins of the |x| histogram: 2048, fewer for groups under 256 values. */
+/* Bins of the |x| histogram: 2048 from 8192 values up, n/4 below (at least
+ * two per target bin), so small groups do not pay for a mostly empty
+ * histogram. */
 static size_t kl_bins(size_t n, size_t target)
 {
-	size_t b = n < KL_BINS ? n * KL_BINS_PER_VALUE : KL_BINS;
+	size_t b = n / KL_VALUES_PER_BIN;
 
 	b = b > KL_BINS_PER_TARGET * target ? b : KL_BINS_PER_TARGET * target;
 	return b < KL_BINS ? b : KL_BINS;
 }
 
-/* ln of a positive count: counts are integers, so a per-thread table of
- * ln k (filled once with log) serves the common case. */
-static double kl_ln_count(double v)
-{
-	static _Thread_local double table[KL_LN_TABLE];
-	static _Thread_local bool ready;
+/* ln k of the counts (integers) from a table filled once with log. */
+static double kl_ln_table[KL_LN_TABLE];
+static once_flag kl_ln_once = ONCE_FLAG_INIT;
 
-	if (!ready) {
-		for (int k = 1; k < KL_LN_TABLE; k++)
-			table[k] = log(k);
-		ready = true;
-	}
-	if (v < KL_LN_TABLE && v == (double)(int)v)
-		return table[(int)v];
-	return log(v);
+static void kl_ln_fill(void)
+{
+	for (int k = 1; k < KL_LN_TABLE; k++)
+		kl_ln_table[k] = log(k);
+}
+
+static inline double kl_lnk(double k)
+{
+	return k < KL_LN_TABLE ? kl_ln_table[(int32_t)k] : log(k);
 }
 
 /* Counts of |x| in `bins` equal bins over [0, top] (the top value itself
@@ -646,7 +676,7 @@ static void kl_prefix_fill(const double *h, struct kl_prefix *p)
 		double v = h[k];
 		p->cnt[k + 1] = p->cnt[k] + v;
 		p->nz[k + 1] = p->nz[k] + (v > 0.0);
-		p->hlh[k + 1] = p->hlh[k] + (v > 0.0 ? v * kl_ln_count(v) : 0.0);
+		p->hlh[k + 1] = p->hlh[k] + (v > 0.0 ? v * kl_lnk(v) : 0.0);
 	}
 }
 
@@ -660,43 +690,38 @@ static void kl_prefix_fill(const double *h, struct kl_prefix *p)
  * last takes the rest), each spread evenly over the source bins where P is
  * nonzero (KL_EPS each when the target bin is empty). Per target bin with
  * H = Σh, nnz source bins and S = Σ P·ln P, Σ P·ln(P/q) = S − ΣP·ln(H/nnz);
- * normalising, KL = Σ/ΣP − ln ΣP + ln Σq. */
+ * normalising, KL = Σ/ΣP − ln ΣP + ln Σq. Σq = qint + KL_EPS·eps, kept
+ * apart so that its ln is a table lookup while eps = 0. */
 struct kl_sum {
 	double s;    /* Σ P·ln(P/q) with q unnormalised */
-	double qsum; /* Σ q */
+	double qint; /* Σ q of the nonempty target bins (an integer) */
+	double eps;  /* source bins given KL_EPS */
 };
 
-/* ln of the last argument again: consecutive candidates of sparse
- * histograms mostly repeat the same counts, and ln dominates the cost. */
-struct kl_log {
-	double arg, val;
-};
-
-static double kl_ln(struct kl_log *m, double v)
+/* A target bin before the last, source bins [a, e): nothing folded in, so
+ * P = h there and an empty target bin has P = 0 throughout. */
+static inline void kl_head_bin(const struct kl_prefix *p, size_t a, size_t e, struct kl_sum *acc)
 {
-	if (v != m->arg) {
-		m->arg = v;
-		m->val = kl_ln_count(v);
-	}
-	return m->val;
+	double hs = p->cnt[e] - p->cnt[a];
+
+	if (hs == 0.0)
+		return;
+	acc->s += (p->hlh[e] - p->hlh[a]) - hs * (kl_lnk(hs) - kl_lnk(p->nz[e] - p->nz[a]));
+	acc->qint += hs;
 }
 
-struct kl_logs {
-	struct kl_log pl, q, qsum;
-};
-
-/* One target bin covering source bins [a, e); out > 0 only for the last
- * target bin of candidate i = e (the outliers fold into source bin e − 1).
- * h·ln h of one source bin is a difference of the hlh prefix. */
-static void kl_target_bin(const struct kl_prefix *p, size_t a, size_t e, double out,
-                          struct kl_logs *lg, struct kl_sum *acc)
+/* The last target bin of candidate e, source bins [a, e), with the `out`
+ * outliers folded into source bin e − 1 (h·ln h of one source bin is a
+ * difference of the hlh prefix). */
+static inline void kl_last_bin(const struct kl_prefix *p, size_t a, size_t e, double out,
+                               struct kl_sum *acc)
 {
 	double hs = p->cnt[e] - p->cnt[a], ps = hs, nnz = p->nz[e] - p->nz[a];
 	double s = p->hlh[e] - p->hlh[a];
 
 	if (out > 0.0) {
 		double last = p->cnt[e] - p->cnt[e - 1], pl = last + out;
-		s += pl * kl_ln(&lg->pl, pl) - (p->hlh[e] - p->hlh[e - 1]);
+		s += pl * kl_lnk(pl) - (p->hlh[e] - p->hlh[e - 1]);
 		nnz += last > 0.0 ? 0.0 : 1.0;
 		ps += out;
 	}
@@ -704,11 +729,11 @@ static void kl_target_bin(const struct kl_prefix *p, size_t a, size_t e, double 
 		return;
 	if (hs == 0.0) {
 		acc->s += s - ps * log(KL_EPS);
-		acc->qsum += KL_EPS * nnz;
+		acc->eps += nnz;
 		return;
 	}
-	acc->s += s - ps * (kl_ln(&lg->q, hs) - kl_ln_count(nnz));
-	acc->qsum += hs;
+	acc->s += s - ps * (kl_lnk(hs) - kl_lnk(nnz));
+	acc->qint += hs;
 }
 
 /* All candidates i = t..bins. Target bins 0..t−2 only depend on
@@ -722,21 +747,24 @@ static size_t kl_best_bin(const struct kl_prefix *p, size_t t)
 	double total = p->cnt[p->bins], best = GSL_POSINF, ln_total = log(total);
 	size_t best_i = p->bins, per = 0;
 	struct kl_sum head = {0};
-	struct kl_logs lg = {{-1.0, 0.0}, {-1.0, 0.0}, {-1.0, 0.0}};
-	struct kl_logs hl = lg;
 
-	for (size_t i = t; i <= p->bins; i++) {
-		if (i / t != per) {
-			per = i / t;
-			head = (struct kl_sum){0};
-			for (size_t b = 0; b + 1 < t; b++)
-				kl_target_bin(p, b * per, (b + 1) * per, 0.0, &hl, &head);
+	for (size_t i = t, cur = 0, next = t; i <= p->bins; i++) {
+		if (i == next) { /* cur = ⌊i/t⌋ without a division */
+			cur++;
+			next += t;
 		}
 		if (p->cnt[i] < 0.5 * total)
 			continue;
+		if (cur != per) {
+			per = cur;
+			head = (struct kl_sum){0};
+			for (size_t b = 0; b + 1 < t; b++)
+				kl_head_bin(p, b * per, (b + 1) * per, &head);
+		}
 		struct kl_sum acc = head;
-		kl_target_bin(p, (t - 1) * per, i, total - p->cnt[i], &lg, &acc);
-		double d = acc.s / total - ln_total + kl_ln(&lg.qsum, acc.qsum);
+		kl_last_bin(p, (t - 1) * per, i, total - p->cnt[i], &acc);
+		double ln_q = acc.eps == 0.0 ? kl_lnk(acc.qint) : log(acc.qint + KL_EPS * acc.eps);
+		double d = acc.s / total - ln_total + ln_q;
 		if (d < best) {
 			best = d;
 			best_i = i;
@@ -754,6 +782,7 @@ static int kl_threshold(const struct range_job *j, size_t target, double *thr, s
 		*thr = j->amax;
 		return 0;
 	}
+	call_once(&kl_ln_once, kl_ln_fill);
 	double *buf = malloc(4 * (bins + 1) * sizeof *buf);
 	if (!buf)
 		return qs_error_set(err, QS_ERR_NOMEM, "kl: out of memory");
@@ -1531,12 +1560,36 @@ static int choose_mse(const struct range_job *j, double *lo, double *hi, struct 
 
 /* ---- entry point ---------------------------------------------------------- */
 
-/* Returns false when a NaN or Inf slipped through (0·Inf and 0·NaN are NaN). */
+/* Returns false when a NaN or Inf slipped through (0·Inf and 0·NaN are NaN).
+ * Four lanes at a time where SSE2 is there (a NaN can make min/max lanes
+ * meaningless, but then the probe rejects the group anyway). */
 static bool job_scan(struct range_job *j)
 {
 	float mn = j->x[0], mx = j->x[0], probe = 0.0f;
+	size_t i = 0;
 
-	for (size_t i = 0; i < j->n; i++) {
+#ifdef __SSE2__
+	if (j->n >= 8) {
+		__m128 vmn = _mm_loadu_ps(j->x), vmx = vmn, pr = _mm_setzero_ps();
+		const __m128 zero = _mm_setzero_ps();
+		for (i = 4; i + 4 <= j->n; i += 4) {
+			__m128 v = _mm_loadu_ps(j->x + i);
+			vmn = _mm_min_ps(vmn, v);
+			vmx = _mm_max_ps(vmx, v);
+			pr = _mm_add_ps(pr, _mm_mul_ps(zero, v));
+		}
+		float a[4], b[4], c[4];
+		_mm_storeu_ps(a, vmn);
+		_mm_storeu_ps(b, vmx);
+		_mm_storeu_ps(c, pr);
+		for (int k = 0; k < 4; k++) {
+			mn = a[k] < mn ? a[k] : mn;
+			mx = b[k] > mx ? b[k] : mx;
+			probe += c[k];
+		}
+	}
+#endif
+	for (; i < j->n; i++) {
 		float v = j->x[i];
 		mn = v < mn ? v : mn;
 		mx = v > mx ? v : mx;

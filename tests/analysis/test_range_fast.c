@@ -191,12 +191,12 @@ static void test_mse_affine(void **state)
 
 /* ---- kl -------------------------------------------------------------------- */
 
-/* Histogram bins per range.h: 2048, or 8 per value for small groups, at
- * least 4 per target bin, at most 2048. */
+/* Histogram bins per range.h: n/4, at least 2 per target bin, at most
+ * 2048. */
 static size_t kl_bins_ref(size_t n, size_t t)
 {
-	size_t b = n < 2048 ? 8 * n : 2048;
-	b = b > 4 * t ? b : 4 * t;
+	size_t b = n / 4;
+	b = b > 2 * t ? b : 2 * t;
 	return b < 2048 ? b : 2048;
 }
 
