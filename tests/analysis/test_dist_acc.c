@@ -10,6 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <gsl/gsl_sort_float.h>
 #include <gsl/gsl_statistics_float.h>
@@ -522,6 +525,72 @@ static void test_one_bucket_beyond_2p24(void **state)
 	free(buf);
 }
 
+/* Address space now, bytes (/proc/self/statm). */
+static size_t vm_bytes(void)
+{
+	long size = 0;
+	FILE *f = fopen("/proc/self/statm", "r");
+	if (!f || fscanf(f, "%ld", &size) != 1)
+		size = 0;
+	if (f)
+		fclose(f);
+	return (size_t)size * (size_t)sysconf(_SC_PAGESIZE);
+}
+
+/* In a child under an address-space limit: refine_begin's 512 KiB table
+ * (a bucket of 2^20 values) cannot be had, so it returns false and the
+ * quantiles are NAN while mean, std, min and max stay right; then
+ * metrics_dist_stats, whose accumulator cannot be had either, gives the
+ * same. Exit status 0 when all held. */
+static int oom_child(void)
+{
+	enum {
+		N = 1 << 20
+	};
+	float *x = malloc(N * sizeof *x);
+	struct dist_acc *a = dist_acc_new();
+	struct dist_stats d;
+	if (!x || !a)
+		return 10;
+	for (size_t i = 0; i < N; i++) /* 1 + j·2⁻²³, j = i mod 128: mean 1 + 63.5·2⁻²³ */
+		x[i] = 1.0f + (float)(i % 128) * 0x1p-23f;
+	dist_acc_add(a, x, N);
+	struct rlimit rl = {vm_bytes() + 128 * 1024, RLIM_INFINITY};
+	if (setrlimit(RLIMIT_AS, &rl) != 0)
+		return 11;
+	if (dist_acc_refine_begin(a))
+		return 12;
+	dist_acc_refine(a, x, N); /* ignored */
+	dist_acc_finish(a, &d);
+	double mean = 1.0 + 63.5 * 0x1p-23;
+	if (!isnan(d.p50) || !isnan(d.p01) || fabs(d.mean - mean) > 1e-15 || d.min != 1.0f ||
+	    d.n != N)
+		return 13;
+	metrics_dist_stats(x, N, NULL, &d);
+	if (!isnan(d.p50) || fabs(d.mean - mean) > 1e-15 || d.max != 1.0f + 127 * 0x1p-23f ||
+	    !(d.std > 0))
+		return 14;
+	return 0;
+}
+
+static void test_out_of_memory(void **state)
+{
+	(void)state;
+#if defined(__SANITIZE_ADDRESS__)
+	skip(); /* ASan's shadow memory does not live under RLIMIT_AS */
+#else
+	fflush(NULL);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(oom_child());
+	int status = 0;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+#endif
+}
+
 /* numpy computes the same figures from the same float32 files. */
 static const char *numpy_code =
         "import numpy as np\n"
@@ -599,6 +668,7 @@ int main(void)
 	        cmocka_unit_test(test_quantiles_need_pass2),
 	        cmocka_unit_test(test_repeat_histogram),
 	        cmocka_unit_test(test_one_bucket_beyond_2p24),
+	        cmocka_unit_test(test_out_of_memory),
 	        cmocka_unit_test(test_vs_numpy),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -191,7 +191,7 @@ static void test_dist_stats_vs_gsl(void **state)
 	free(ref);
 }
 
-/* More than 65536 values take the radix path: Laplace data with NaN/inf
+/* More than 4096 finite values take the histogram path: Laplace data with NaN/inf
  * mixed in, then the same values rounded to a coarse grid (few distinct
  * values, so the wanted buckets are crowded), against GSL on a sorted copy. */
 static void test_dist_stats_large(void **state)
