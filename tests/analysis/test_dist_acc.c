@@ -525,6 +525,7 @@ static void test_one_bucket_beyond_2p24(void **state)
 	free(buf);
 }
 
+#if !defined(__SANITIZE_ADDRESS__)
 /* Address space now, bytes (/proc/self/statm). */
 static size_t vm_bytes(void)
 {
@@ -572,6 +573,8 @@ static int oom_child(void)
 		return 14;
 	return 0;
 }
+
+#endif
 
 static void test_out_of_memory(void **state)
 {
