@@ -10,7 +10,8 @@
 #     without F16C/AVX2, the per-element path (what little-endian data took
 #     before the bulk path) and a scalar f16_to_f32 loop;
 #   - model_tensor_to_f32_range throughput on a 256 MiB f16 safetensors file
-#     (8 tensors of 4096 × 4096) in the page cache, next to `cat FILE > /dev/null`.
+#     (8 tensors of 4096 × 4096) in the page cache, next to `cat FILE > /dev/null`,
+#     and on one 4096 × 4096 int8 per-channel quant tensor (npz).
 # The file lives in $QSCOPE_BENCH_DIR (default /var/tmp/qscope-bench) and is
 # removed at the end.
 set -euo pipefail
@@ -71,3 +72,16 @@ echo "== 256 MiB f16 safetensors, page cache"
 printf 'cat FILE > /dev/null: %.3f s for %d MiB (%.0f MiB/s)\n' "$best" "$mib" "$(echo "$mib / $best" | bc -l)"
 "$work/decode_bench" range "$f"
 "$work/decode_bench" range "$f" 65536
+
+q="$work/q8.npz"
+"$PY" - "$q" <<'EOF'
+import sys
+import numpy as np
+rng = np.random.default_rng(1)
+np.savez(sys.argv[1], **{"W.q": rng.integers(-128, 128, (4096, 4096), dtype=np.int8),
+                         "W.scale": rng.uniform(0.01, 0.1, (4096, 1)).astype(np.float32),
+                         "W.zero_point": np.zeros((4096, 1), np.int32)})
+EOF
+cat "$q" >/dev/null
+echo "== 16 MiB int8 per-channel quant tensor (npz), page cache"
+"$work/decode_bench" range "$q"
