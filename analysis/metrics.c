@@ -1097,10 +1097,10 @@ DA_AVX2 static inline void refine_avx2_nt(struct dist_acc *a, const float *v, si
 	const __m256i sign = _mm256_set1_epi32((int)0x80000000u);
 	__m256i bt[DA_NRANK];
 	uint32_t pend[DA_PEND + 16];
-	size_t i = 0, np = 0;
+	size_t i = 0, np = 0, last = a->nt ? a->nt - 1 : 0; /* refining: nt ≥ 1 */
 
 	for (size_t t = 0; t < nt; t++)
-		bt[t] = _mm256_set1_epi16((short)a->tg[t < a->nt ? t : a->nt - 1].bucket);
+		bt[t] = _mm256_set1_epi16((short)a->tg[t < last ? t : last].bucket);
 	for (; i + 16 <= n; i += 16) {
 		__m256i ba = _mm256_loadu_si256((const __m256i *)(v + i));
 		__m256i bb = _mm256_loadu_si256((const __m256i *)(v + i + 8));

@@ -95,8 +95,9 @@ struct dist_stats {
  * default and gsl_stats_quantile_from_sorted_data: (1−δ)·x[⌊h⌋] + δ·x[⌊h⌋+1],
  * δ = h − ⌊h⌋), exact. n_zero counts ±0, n_denormal the finite non-zero
  * |x| < FLT_MIN. No finite values: everything but the counts is NAN. When the
- * accumulator's tables cannot be allocated the quantiles are NAN and the
- * rest is still right. scratch is no longer used (kept for the callers). */
+ * accumulator's tables cannot be allocated the quantiles of more than 4096
+ * finite values are NAN and the rest is still right. scratch is no longer used and may be NULL (the
+ * parameter stays for the callers). */
 void metrics_dist_stats(const float *x, size_t n, float *scratch, struct dist_stats *out);
 
 /* Streaming distribution statistics: the figures of metrics_dist_stats from
