@@ -352,21 +352,32 @@ static float select_kth(float *v, size_t n, size_t k)
 
 /* GSL's (and numpy's default) quantile: with h = (n − 1)·f, i = ⌊h⌋,
  * q = (1 − (h − i))·x₍ᵢ₎ + (h − i)·x₍ᵢ₊₁₎ over the sorted values; found by
- * selection instead of a full sort. */
+ * selection instead of a full sort. The neighbour comes from the short side
+ * of the partition: in the lower half select x₍ᵢ₊₁₎ and take x₍ᵢ₎ as the
+ * largest value before it, in the upper half select x₍ᵢ₎ and take x₍ᵢ₊₁₎
+ * as the smallest after it. */
 static double quantile_select(float *v, size_t n, double f)
 {
 	double h = (double)(n - 1) * f;
 	size_t i = (size_t)h;
-	double d = h - (double)i, lo;
+	double d = h - (double)i;
 
 	if (i >= n - 1)
 		return select_kth(v, n, n - 1);
-	lo = select_kth(v, n, i);
 	if (d == 0.0)
-		return lo;
-	float next = v[i + 1];
-	for (size_t k = i + 2; k < n; k++)
-		next = v[k] < next ? v[k] : next;
+		return select_kth(v, n, i);
+	float lo, next;
+	if (i < n / 2) {
+		next = select_kth(v, n, i + 1);
+		lo = v[0];
+		for (size_t k = 1; k <= i; k++)
+			lo = v[k] > lo ? v[k] : lo;
+	} else {
+		lo = select_kth(v, n, i);
+		next = v[i + 1];
+		for (size_t k = i + 2; k < n; k++)
+			next = v[k] < next ? v[k] : next;
+	}
 	return (1.0 - d) * lo + d * (double)next;
 }
 
