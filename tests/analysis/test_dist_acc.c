@@ -3,8 +3,9 @@
  * (gsl_sort_float), numpy (mean, std ddof=1, skew/kurtosis from float64
  * central moments, np.quantile linear), and closed forms from count tables.
  * Every case runs with the AVX2 loops and with the portable C loops, fed
- * whole, in chunks of 1, 7 and 4096, and split over several accumulators
- * merged in shuffled order, with pass 2 over a reordered copy. */
+ * whole, in chunks of 4096 (and of 1 and 7 up to 10000 values), and split
+ * over several accumulators merged in shuffled order with pass 2 over a
+ * reversed copy in two clones; sizes straddle the 4096-value buffer. */
 #include <float.h>
 #include <math.h>
 #include <stdio.h>
