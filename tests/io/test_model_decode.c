@@ -220,6 +220,21 @@ static bool listed(const char *name, const char *const *names)
 /* Every tensor of m: whole decode, fixed and random ranges, bounds errors and
  * the view. views lists the plain f32 tensors (a view when 4-byte aligned).
  * Returns how many tensors were checked. */
+/* For models whose tensors are not listed by name: plain little-endian f32
+ * in C order (or one long dimension), 4-byte aligned, no quant/block. */
+static const char *const PLAIN_F32[] = {NULL};
+
+static bool plain_f32(const struct model_tensor *t)
+{
+	int big = 0;
+
+	for (int k = 0; k < t->ndim; k++)
+		big += t->shape[k] > 1;
+	return t->dtype == DTYPE_F32 && !t->quant && !t->block && !t->big_endian &&
+	       !(t->fortran_order && big > 1) && t->nelem > 0 && t->data &&
+	       (uintptr_t)t->data % 4 == 0;
+}
+
 static size_t check_model(const struct model *m, const char *const *views, uint64_t seed)
 {
 	struct qs_rng rng = {seed};
@@ -259,7 +274,9 @@ static size_t check_model(const struct model *m, const char *const *views, uint6
 		expect_range_error(m, t, buf, 1, UINT64_MAX);
 
 		const float *v = model_tensor_f32_view(m, t);
-		bool want = listed(t->name, views) && (uintptr_t)t->data % 4 == 0;
+		bool want = views == PLAIN_F32
+		                    ? plain_f32(t)
+		                    : listed(t->name, views) && (uintptr_t)t->data % 4 == 0;
 		if ((v != NULL) != want)
 			fail_msg("%s: view %s, expected %s", t->name, v ? "given" : "NULL",
 			         want ? "one" : "NULL");
@@ -582,6 +599,47 @@ static void test_bad_storage(void **state)
 	free((void *)t.data);
 }
 
+/* The real models beside the checkout (../shared/models): every tensor of
+ * each GGUF (F32, F16 and llama.cpp's Q8_0/Q4_0/Q4_1/Q5_0/Q5_1 blocks) and
+ * ONNX file. Skipped when the folder is missing. */
+static void test_real_models(void **state)
+{
+	static const char *const files[] = {"silero_vad_legacy.F32.gguf",
+	                                    "silero_vad_legacy.F16.gguf",
+	                                    "silero_vad_legacy.Q8_0.gguf",
+	                                    "silero_vad_legacy.Q4_0.gguf",
+	                                    "silero_vad_legacy.Q4_1.gguf",
+	                                    "silero_vad_legacy.Q5_0.gguf",
+	                                    "silero_vad_legacy.Q5_1.gguf",
+	                                    "silero_vad_legacy.onnx",
+	                                    "ch_ppocr_mobile_v2.0_cls_infer.onnx",
+	                                    "face_detection_front_128x128_barracuda.onnx"};
+	char path[4096];
+	size_t found = 0, blocks = 0, views = 0;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+		snprintf(path, sizeof path, "%s/models/%s", QSCOPE_SHARED, files[i]);
+		FILE *f = fopen(path, "rb");
+		if (!f)
+			continue;
+		fclose(f);
+		found++;
+		struct model *m = load_ok(path);
+		assert_int_equal(check_model(m, PLAIN_F32, 100 + i), m->ntensors);
+		for (size_t k = 0; k < m->ntensors; k++) {
+			blocks += m->tensors[k].block != NULL;
+			views += model_tensor_f32_view(m, &m->tensors[k]) != NULL;
+		}
+		model_free(m);
+	}
+	if (!found)
+		skip();
+	assert_true(views > 0);
+	if (found == sizeof files / sizeof files[0])
+		assert_int_equal(blocks, 5 * 16); /* the README: 16 block tensors per quant GGUF */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -595,6 +653,7 @@ int main(void)
 	        cmocka_unit_test(test_quant_by_hand),
 	        cmocka_unit_test(test_q8_0_by_hand),
 	        cmocka_unit_test(test_bad_storage),
+	        cmocka_unit_test(test_real_models),
 	};
 	return cmocka_run_group_tests(tests, setup, qs_group_rmtree);
 }
