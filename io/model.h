@@ -152,8 +152,11 @@ int model_tensor_to_f32(const struct model *m, const struct model_tensor *t, flo
  * storage shorter than t->nelem elements → QS_ERR_FORMAT; a block type
  * without a decoder or an unknown dtype → QS_ERR_UNSUPPORTED (as the
  * whole-tensor decode); a quant layout not covering t->nelem or float codes
- * → QS_ERR_FORMAT (as the whole-tensor decode). count == 0 succeeds after
- * the bounds check. Thread-safe: reads t and the mapping only.
+ * → QS_ERR_FORMAT (as the whole-tensor decode); QS_ERR_NOMEM only for a
+ * ragged end of a block type of more than 256 elements per block (none
+ * today). count == 0 succeeds after the bounds check. m is not read at
+ * present (hand-built tensors may pass NULL). Thread-safe: several threads
+ * may decode ranges of one tensor at once (reads t and its bytes only).
  *
  * model_tensor_range_align: the element granularity at which range decoding
  * is cheapest (block_elems for ggml block types, else 1); streaming callers
@@ -161,8 +164,10 @@ int model_tensor_to_f32(const struct model *m, const struct model_tensor *t, flo
  *
  * model_tensor_prefetch: hint that t's bytes will be read soon
  * (madvise WILLNEED on the pages holding them); call it for the next tensor
- * while analysing the current one. No effect on data the kernel does not
- * map from a file; never fails. */
+ * while analysing the current one. On heap data (inflated npz members,
+ * unpacked GPTQ/AWQ codes) it is a harmless hint; never fails. The model
+ * files themselves are mapped private read-only with MADV_SEQUENTIAL
+ * (model_map_file; ONNX external data likewise). */
 const float *model_tensor_f32_view(const struct model *m, const struct model_tensor *t);
 int model_tensor_to_f32_range(const struct model *m, const struct model_tensor *t, uint64_t first,
                               uint64_t count, float *dst, struct qs_error *err);
