@@ -138,6 +138,25 @@ count_clipped(const float *x, uint64_t n, const struct run_bounds *bd, struct ru
 	}
 }
 
+/* What the extremes lo, hi of a run's n values give: the channel's range,
+ * the extreme codes (quantization is monotone), and clipping, counted only
+ * when an extreme lies outside the clip range. */
+static void run_extremes(const float *x, uint64_t n, const struct qparam *p, int32_t qmin,
+                         int32_t qmax, const struct run_bounds *bd, float lo, float hi,
+                         struct run_sums *r)
+{
+	if (n == 0)
+		return;
+	r->mn = lo < r->mn ? lo : r->mn;
+	r->mx = hi > r->mx ? hi : r->mx;
+	int32_t qa = quant_one(lo, p, qmin, qmax, ROUND_HALF_EVEN);
+	int32_t qb = quant_one(hi, p, qmin, qmax, ROUND_HALF_EVEN);
+	r->qlo = qa < r->qlo ? qa : r->qlo;
+	r->qhi = qb > r->qhi ? qb : r->qhi;
+	if (lo < bd->lo || hi > bd->hi)
+		count_clipped(x, n, bd, r);
+}
+
 /* One run of finite x in one group, half-to-even rounding: codes, x̂ (xh may
  * be NULL) and the error sums in one pass, eight lanes of floats and two by
  * four of doubles in separate chains (the order of the additions depends on
@@ -148,8 +167,8 @@ count_clipped(const float *x, uint64_t n, const struct run_bounds *bd, struct ru
  * in float. Quantization is monotone, so the extreme codes are those of the
  * extreme x, and clipping is counted only when an extreme lies outside. */
 __attribute__((target_clones("avx2", "default"))) static void
-quant_sums(const float *x, uint64_t n, const struct qparam *p, int32_t qmin, int32_t qmax,
-           const struct run_bounds *bd, int32_t *codes, float *xh, struct run_sums *r)
+quant_sums_exact(const float *x, uint64_t n, const struct qparam *p, int32_t qmin, int32_t qmax,
+                 const struct run_bounds *bd, int32_t *codes, float *xh, struct run_sums *r)
 {
 	const v4l absm = SPLAT4(INT64_MAX);
 	const v8f s = SPLAT8(p->scale), magic = SPLAT8(12582912.0f);
@@ -224,16 +243,105 @@ quant_sums(const float *x, uint64_t n, const struct qparam *p, int32_t qmin, int
 		hi = x[k] > hi ? x[k] : hi;
 	}
 	r->sxy = (r->sx2 + r->sy2 - r->se2) / 2;
-	if (n == 0)
+	run_extremes(x, n, p, qmin, qmax, bd, lo, hi, r);
+}
+
+/* The fast kernel: as quant_sums_exact, but x − x̂ in float, which is exact
+ * (Sterbenz) whenever x̂ = 0 or x lies within a factor 2 of x̂ — every x up
+ * to twice the clip bounds, since a rounded x is within half a step of its
+ * non-zero x̂. Only |e| is widened to double (e² of a float is exact in
+ * double), and Σx̂² is left out when want_sy2 is false (the caller takes it
+ * from the code counts). A run reaching beyond twice the clip bounds is
+ * redone by quant_sums_exact. */
+__attribute__((target_clones("avx2", "default"))) static void
+quant_sums(const float *x, uint64_t n, const struct qparam *p, int32_t qmin, int32_t qmax,
+           const struct run_bounds *bd, int32_t *codes, float *xh, bool want_sy2,
+           struct run_sums *r)
+{
+	const v8i absm = SPLAT8(INT32_MAX);
+	const v8f s = SPLAT8(p->scale), magic = SPLAT8(12582912.0f);
+	const v8f zf = SPLAT8((float)p->zero_point), cmin = SPLAT8((float)qmin);
+	const v8f cmax = SPLAT8((float)qmax);
+	v4d sx2 = {0}, se2 = {0}, sae = {0}, sy2 = {0};
+	v4d sx2b = {0}, se2b = {0}, saeb = {0}, sy2b = {0};
+	v8f mn = SPLAT8(INFINITY), mx = SPLAT8(-INFINITY), mae = {0};
+	struct run_sums r0 = *r;
+	float lo = INFINITY, hi = -INFINITY, maxe = 0.0f;
+	uint64_t k = 0;
+
+	for (; k + 8 <= n; k += 8) {
+		v8f xf;
+		memcpy(&xf, x + k, sizeof xf);
+		v8f c = (xf / s + magic) - magic + zf;
+		c = V8F_SEL(c < cmin, cmin, c);
+		c = V8F_SEL(c > cmax, cmax, c);
+		v8i q = __builtin_convertvector(c, v8i);
+		v8f yf = (c - zf) * s;
+		memcpy(codes + k, &q, sizeof q);
+		if (xh)
+			memcpy(xh + k, &yf, sizeof yf);
+		mn = V8F_SEL(xf < mn, xf, mn);
+		mx = V8F_SEL(xf > mx, xf, mx);
+		v8f ae = (v8f)((v8i)(xf - yf) & absm);
+		mae = V8F_SEL(ae > mae, ae, mae);
+		v4d e = __builtin_convertvector(__builtin_shufflevector(ae, ae, 0, 1, 2, 3), v4d);
+		v4d dx = __builtin_convertvector(__builtin_shufflevector(xf, xf, 0, 1, 2, 3), v4d);
+		se2 += e * e;
+		sae += e;
+		sx2 += dx * dx;
+		e = __builtin_convertvector(__builtin_shufflevector(ae, ae, 4, 5, 6, 7), v4d);
+		dx = __builtin_convertvector(__builtin_shufflevector(xf, xf, 4, 5, 6, 7), v4d);
+		se2b += e * e;
+		saeb += e;
+		sx2b += dx * dx;
+		if (want_sy2) {
+			v4d dy = __builtin_convertvector(
+			        __builtin_shufflevector(yf, yf, 0, 1, 2, 3), v4d);
+			sy2 += dy * dy;
+			dy = __builtin_convertvector(__builtin_shufflevector(yf, yf, 4, 5, 6, 7),
+			                             v4d);
+			sy2b += dy * dy;
+		}
+	}
+	sx2 += sx2b;
+	se2 += se2b;
+	sae += saeb;
+	sy2 += sy2b;
+	for (int j = 0; j < 8; j++) {
+		if (j < 4) {
+			r->sx2 += sx2[j];
+			r->se2 += se2[j];
+			r->sae += sae[j];
+			r->sy2 += sy2[j];
+		}
+		lo = mn[j] < lo ? mn[j] : lo;
+		hi = mx[j] > hi ? mx[j] : hi;
+		maxe = mae[j] > maxe ? mae[j] : maxe;
+	}
+	r->max_ae = (double)maxe > r->max_ae ? (double)maxe : r->max_ae;
+	for (; k < n; k++) {
+		int32_t q = quant_one(x[k], p, qmin, qmax, ROUND_HALF_EVEN);
+		float y = quant_deq(q, p);
+		double dx = x[k], dy = y, e = dx - dy, ae = e < 0 ? -e : e;
+		codes[k] = q;
+		if (xh)
+			xh[k] = y;
+		r->sx2 += dx * dx;
+		r->se2 += e * e;
+		r->sae += ae;
+		r->sy2 += want_sy2 ? dy * dy : 0.0;
+		r->max_ae = ae > r->max_ae ? ae : r->max_ae;
+		lo = x[k] < lo ? x[k] : lo;
+		hi = x[k] > hi ? x[k] : hi;
+	}
+	if (lo < 2 * bd->lo || hi > 2 * bd->hi) {
+		*r = r0;
+		quant_sums_exact(x, n, p, qmin, qmax, bd, codes, xh, r);
 		return;
-	r->mn = lo < r->mn ? lo : r->mn;
-	r->mx = hi > r->mx ? hi : r->mx;
-	int32_t qa = quant_one(lo, p, qmin, qmax, ROUND_HALF_EVEN);
-	int32_t qb = quant_one(hi, p, qmin, qmax, ROUND_HALF_EVEN);
-	r->qlo = qa < r->qlo ? qa : r->qlo;
-	r->qhi = qb > r->qhi ? qb : r->qhi;
-	if (lo < bd->lo || hi > bd->hi)
-		count_clipped(x, n, bd, r);
+	}
+	if (want_sy2)
+		r->sxy = (r->sx2 + r->sy2 - r->se2) / 2;
+	run_extremes(x, n, p, qmin, qmax, bd, lo, hi, r);
 }
 
 /* Min and max of the finite values of x; returns how many are not finite. */
@@ -327,6 +435,10 @@ static void channel_close(struct spart *pt, uint64_t ch, uint64_t g)
 {
 	const struct sctx *c = pt->c;
 	bool scan = c->scan, measure = pt->pass == PASS_MEASURE;
+	/* one group per channel, all finite: the runs left Σx̂² to the counts */
+	bool sy2_counts =
+	        measure && c->one_group && c->gbad[g] == 0 && c->s->rounding == ROUND_HALF_EVEN;
+	double sy2 = 0.0;
 	size_t nk = scan ? c->span : pt->ntouched;
 	uint64_t lev = 0;
 	double e = 0.0;
@@ -347,6 +459,10 @@ static void channel_close(struct spart *pt, uint64_t ch, uint64_t g)
 		if (measure) {
 			e += clog2c(cnt);
 			pt->hist[b] += cnt;
+			if (sy2_counts) {
+				double v = quant_deq((int32_t)b + c->qmin, &c->p[g]);
+				sy2 += (double)cnt * (v * v);
+			}
 		}
 		if (c->one_group && pt->ha) {
 			float v = quant_deq((int32_t)b + c->qmin, &c->p[g]);
@@ -356,6 +472,11 @@ static void channel_close(struct spart *pt, uint64_t ch, uint64_t g)
 				dist_acc_refine_repeat(pt->ha, v, cnt);
 		}
 		pt->chist[b] = 0;
+	}
+	if (sy2_counts) {
+		struct err_acc *a = &pt->acc[ch];
+		a->sy2 = sy2;
+		a->sxy = (a->sx2 + a->sy2 - a->se2) / 2;
 	}
 	if (measure) {
 		double h = pt->ctot ? log2((double)pt->ctot) - e / (double)pt->ctot : 0.0;
@@ -457,7 +578,7 @@ static void measure_run(struct spart *pt, const float *x, uint64_t cnt, uint64_t
 	if (finite && c->s->rounding == ROUND_HALF_EVEN) {
 		struct run_sums r = {
 		        .mn = pt->cmin[ch], .mx = pt->cmax[ch], .qlo = INT32_MAX, .qhi = INT32_MIN};
-		quant_sums(x, cnt, p, c->qmin, c->qmax, &bd, pt->codes, xh, &r);
+		quant_sums(x, cnt, p, c->qmin, c->qmax, &bd, pt->codes, xh, !c->one_group, &r);
 		a = (struct err_acc){.n = cnt,
 		                     .clipped = r.clipped,
 		                     .sx2 = r.sx2,
