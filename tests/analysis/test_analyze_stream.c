@@ -321,6 +321,48 @@ static void test_options_threads_mse(void **state)
 	free(x);
 }
 
+/* A clipping method on rows with outliers far beyond the clip range (the
+ * runs whose x − x̂ is not exact in float): the figures against the same
+ * quantizer written here with the scales the engine chose. */
+static void test_clipped_outliers(void **state)
+{
+	(void)state;
+	const int64_t shape[2] = {R, C};
+	float *x = make_tensor((uint64_t)R * C, 15);
+	struct qspec s = spec_minmax();
+	struct analyze_opts o = {.threads = 2, .no_quantiles = true, .no_xhat_stats = true};
+	struct reader rd = {.x = x, .n = (uint64_t)R * C};
+	struct tensor_result r;
+	struct qs_error err = {0};
+	double se = 0, sx2 = 0, sy2 = 0, sxy = 0, maxe = 0;
+	uint64_t clipped = 0;
+
+	for (int k = 0; k < R; k += 3)
+		x[(uint64_t)k * C + 100] = 80.0f * (k % 2 ? 1 : -1);
+	assert_int_equal(method_parse("percentile:99", &s.method, &err), 0);
+	run(x, shape, 2, &s, &o, &r, &rd);
+	for (uint64_t i = 0; i < rd.n; i++) {
+		float sc = r.ch[i / C].scale;
+		double q = rint((double)(x[i] / sc));
+		q = q < -128 ? -128 : q > 127 ? 127 : q;
+		double xh = (double)((float)q * sc), e = x[i] - xh;
+		se += e * e;
+		sx2 += (double)x[i] * x[i];
+		sy2 += xh * xh;
+		sxy += x[i] * xh;
+		maxe = fabs(e) > maxe ? fabs(e) : maxe;
+		clipped += x[i] < -128.0f * sc || x[i] > 127.0f * sc;
+	}
+	assert_true(clipped > R); /* the clip range is narrower than the data */
+	assert_close(r.m.mse, se / (double)rd.n, 1e-11, 0);
+	assert_close(r.m.sqnr_db, 10 * log10(sx2 / se), 1e-11, 0);
+	assert_close(r.m.cosine, sxy / sqrt(sx2 * sy2), 1e-13, 0);
+	assert_close(r.m.max_abs_err, maxe, 1e-13, 0);
+	assert_close(r.m.clipped_pct, 100.0 * (double)clipped / (double)rd.n, 1e-12, 0);
+	tensor_result_free(&r);
+	free(x);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -328,6 +370,7 @@ int main(void)
 	        cmocka_unit_test(test_columns_strided),
 	        cmocka_unit_test(test_groups_nonfinite),
 	        cmocka_unit_test(test_options_threads_mse),
+	        cmocka_unit_test(test_clipped_outliers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
