@@ -840,15 +840,18 @@ enum {
 	MSE_SMOOTH_SPAN = 64,    /* more codes: rounding noise modelled as s²/12 */
 	MSE_SWEEP_EVENTS = 4096, /* full exact sweep while n·(hn + hp) ≤ this */
 	MSE_SWEEP_N = 16,        /* ... and n ≤ this */
-	MSE_GRID = 21,      /* geometric grid from s_max·2⁻¹⁰ to s_max, and 1.25·s_max */
-	MSE_GOLDEN = 10,    /* golden-section steps in the best grid cell */
+	MSE_GRID = 21,     /* geometric grid from s_max·2⁻¹⁰ to s_max, and 1.25·s_max */
+	MSE_GOLDEN = 10,   /* golden-section steps in the best grid cell */
+	MSE_GRID_FEW = 21, /* ... the same on exact values (n ≤ MSE_EXACT_MAX) */
+	MSE_GOLDEN_FEW = 10,
+	MSE_SIDE_GRID_FEW = 13,
 	MSE_SIDE_GRID = 13, /* affine: grid per clip end, 2⁻⁶ .. 1 of the end */
 	MSE_SIDE_ROUNDS = 1,
 	MSE_LOCAL = 32, /* exact values: scan of ±MSE_LOCAL_SPAN around the best */
 	MSE_DENSE = 24, /* points of a dense scan (even) */
 	MSE_PROBES = 3,
 	MSE_LLOYD = 3,       /* alternating refinement passes, at most */
-	MSE_ZERO_ROUNDS = 2, /* affine: exact best zero point, re-refined */
+	MSE_ZERO_ROUNDS = 1, /* affine: exact best zero point, re-refined */
 	MSE_ZERO_SPAN_MAX = 4096,
 	MSE_ZERO_NEAR_SPAN = 63, /* up to 6 bits: also search z ± 1 */
 	MSE_BLOCK = 256,         /* float partial sums flushed to double every so many values */
@@ -932,6 +935,38 @@ static struct mse_acc mse_pass(const float *x, size_t n, double s, const struct 
 	return acc;
 }
 
+/* Σ(x − s·c)² alone, same arithmetic as mse_pass (the search's
+ * evaluations on exact values). */
+static double mse_err_values(const float *x, size_t n, double s, const struct mse_codes *c)
+{
+	double e = 0.0;
+	size_t i = 0;
+
+#ifdef __SSE2__
+	const __m128 inv = _mm_set1_ps((float)(1.0 / s)), sv = _mm_set1_ps((float)s);
+	const __m128 magic = _mm_set1_ps(12582912.0f);
+	const __m128 lo = _mm_set1_ps((float)-c->hn), hi = _mm_set1_ps((float)c->hp);
+	while (i + 4 <= n) {
+		__m128 a = _mm_setzero_ps();
+		size_t end = i + MSE_BLOCK < n ? i + MSE_BLOCK : n;
+		for (; i + 4 <= end; i += 4) {
+			__m128 v = _mm_loadu_ps(x + i);
+			__m128 q = _mm_sub_ps(_mm_add_ps(_mm_mul_ps(v, inv), magic), magic);
+			q = _mm_min_ps(_mm_max_ps(q, lo), hi);
+			__m128 d = _mm_sub_ps(v, _mm_mul_ps(q, sv));
+			a = _mm_add_ps(a, _mm_mul_ps(d, d));
+		}
+		e += hsum_ps(a);
+	}
+#endif
+	if (i < n) {
+		struct mse_acc acc = {0};
+		mse_acc_scalar(x + i, n - i, s, c, &acc);
+		e += acc.e;
+	}
+	return e;
+}
+
 /* Σ(x − s·c)² at two scales in one pass (the probes), same arithmetic as
  * mse_pass. */
 static void mse_pass2(const float *x, size_t n, const double s[2], const struct mse_codes *c,
@@ -982,10 +1017,9 @@ struct mse_event {
 
 struct mse_model {
 	const float *x;       /* exact values when cum is NULL */
-	struct mse_event *ev; /* exact values: the sweep's heap (n entries) */
+	struct mse_event *ev; /* tiny groups: the sweep's heap (n entries) */
 	size_t n, m;
-	double sum_abs; /* Σ|x| of exact values */
-	double *cum;    /* 3·(m + 1) */
+	double *cum; /* 3·(m + 1) */
 	double lo, inv, tot[3];
 };
 
@@ -996,14 +1030,14 @@ static int mse_model_init(struct mse_model *md, const struct range_job *j)
 {
 	*md = (struct mse_model){.x = j->x, .n = j->n};
 	if (j->n <= MSE_EXACT_MAX || j->min == j->max) {
+		if (j->n > MSE_SWEEP_N)
+			return 0;
 		md->ev = malloc(j->n * sizeof(struct mse_event));
-		for (size_t i = 0; i < j->n; i++)
-			md->sum_abs += fabs(j->x[i]);
 		return md->ev ? 0 : -1;
 	}
 	size_t m = j->n / 4;
 	m = m < MSE_BINS_MIN ? MSE_BINS_MIN : m > MSE_BINS_MAX ? MSE_BINS_MAX : m;
-	uint32_t *cnt = calloc(m, sizeof *cnt);
+	uint32_t *cnt = calloc(m + 2, sizeof *cnt); /* rounding can reach bin m */
 	double *cum = malloc(3 * (m + 1) * sizeof *cum);
 	if (!cnt || !cum) {
 		free(cnt);
@@ -1011,12 +1045,11 @@ static int mse_model_init(struct mse_model *md, const struct range_job *j)
 		return -1;
 	}
 	double w = (j->max - j->min) / (double)m;
+	/* x − min ≥ 0, so k ∈ [0, m] (m, m + 1 only by rounding) */
 	float lo = (float)j->min, inv = (float)((double)m / (j->max - j->min));
-	int32_t top = (int32_t)m - 1;
-	for (size_t i = 0; i < j->n; i++) {
-		int32_t k = (int32_t)((j->x[i] - lo) * inv);
-		cnt[k < top ? (k > 0 ? k : 0) : top]++;
-	}
+	for (size_t i = 0; i < j->n; i++)
+		cnt[(int32_t)((j->x[i] - lo) * inv)]++;
+	cnt[m - 1] += cnt[m] + cnt[m + 1];
 	cum[0] = cum[1] = cum[2] = 0.0;
 	for (size_t k = 0; k < m; k++) {
 		double c = cnt[k], mid = j->min + ((double)k + 0.5) * w;
@@ -1101,7 +1134,7 @@ static double mse_hist_codes(const struct mse_model *md, double s, const struct 
 static double mse_model_err(const struct mse_model *md, double s, const struct mse_codes *c)
 {
 	if (!md->cum)
-		return mse_pass(md->x, md->n, s, c).e;
+		return mse_err_values(md->x, md->n, s, c);
 	if (c->hn + c->hp > MSE_SMOOTH_SPAN)
 		return mse_hist_smooth(md, s, c);
 	return mse_hist_codes(md, s, c);
@@ -1123,11 +1156,12 @@ static double mse_scale_max(const struct range_job *j, const struct mse_codes *c
  * section, keeping the best point seen (E(s) is ragged on few values). */
 typedef double (*mse_fn)(const void *ctx, double s);
 
-static double mse_golden(mse_fn f, const void *ctx, double a, double b, double *x_io, double fx)
+static double mse_golden(mse_fn f, const void *ctx, double a, double b, double *x_io, double fx,
+                         int steps)
 {
 	double x = *x_io, best = fx;
 
-	for (int it = 0; it < MSE_GOLDEN; it++) {
+	for (int it = 0; it < steps; it++) {
 		bool right = b - x > x - a;
 		double u = right ? x + MSE_GOLD * (b - x) : x - MSE_GOLD * (x - a), fu = f(ctx, u);
 		if (fu < fx) {
@@ -1154,13 +1188,15 @@ static double mse_golden(mse_fn f, const void *ctx, double a, double b, double *
  * (plus `extra`·top when extra > 0), then golden section in the cell
  * around the best grid point. */
 static double mse_grid_search(mse_fn f, const void *ctx, double top, int n, double octaves,
-                              double extra, double *best_x)
+                              double extra, int steps, double *best_x)
 {
 	double xv[MSE_GRID + 1], fv[MSE_GRID + 1];
 	int m = n + (extra > 0.0), kb = 0;
 
-	for (int k = 0; k < n; k++)
-		xv[k] = top * exp2(-octaves * (n - 1 - k) / (n - 1));
+	double ratio = exp2(octaves / (n - 1));
+	xv[n - 1] = top;
+	for (int k = n - 1; k-- > 0;)
+		xv[k] = xv[k + 1] / ratio;
 	if (extra > 0.0)
 		xv[n] = extra * top;
 	for (int k = 0; k < m; k++) {
@@ -1172,7 +1208,7 @@ static double mse_grid_search(mse_fn f, const void *ctx, double top, int n, doub
 	double a = xv[kb > 0 ? kb - 1 : 0], b = xv[kb + 1 < m ? kb + 1 : kb];
 	if (kb == 0)
 		a = xv[0] * 0.5;
-	return mse_golden(f, ctx, a, b, best_x, fv[kb]);
+	return mse_golden(f, ctx, a, b, best_x, fv[kb], steps);
 }
 
 /* ---- exact sweep (tiny groups) ---- */
@@ -1277,7 +1313,9 @@ static double mse_line(const struct mse_model *md, const struct mse_codes *c, do
                        double *s, bool dense)
 {
 	struct mse_line_ctx l = {md, c};
-	double e = mse_grid_search(mse_line_fn, &l, smax, MSE_GRID, 10.0, 1.25, s);
+	bool few = !md->cum; /* exact values: coarser, the dense scans follow */
+	double e = mse_grid_search(mse_line_fn, &l, smax, few ? MSE_GRID_FEW : MSE_GRID, 10.0, 1.25,
+	                           few ? MSE_GOLDEN_FEW : MSE_GOLDEN, s);
 
 	if (dense && !md->cum) {
 		mse_window(md, c, *s, s, &e);
@@ -1321,41 +1359,49 @@ static struct mse_codes mse_codes_for_zero(const struct range_job *j, int32_t z)
 
 /* Exact best zero point for a fixed scale. r = round(x/s) does not depend on
  * z, only the clamp to [qmin − z, qmax − z] does, so one pass builds per-r
- * sums and prefix sums price every z in O(1):
+ * sums (count, Σx, Σx², over the r the group reaches) and prefix sums price
+ * every z in O(1):
  *   E(z) = Σ_{r<−hn} (x + s·hn)² + Σ_{−hn≤r≤hp} (x − s·r)² + Σ_{r>hp} (x − s·hp)².
  * Keeps *z unless another zero point is strictly better. */
 static int mse_best_zero(const struct range_job *j, double s, int32_t *z)
 {
 	int32_t span = j->qmax - j->qmin;
-	size_t len = 2 * (size_t)span + 1;
-	double *buf = calloc(4 * (len + 1), sizeof *buf), inv = 1.0 / s;
-	struct mse_codes wide = {span, span};
+	double rl = fmax(floor(j->min / s + 0.5), -span), rh = fmin(floor(j->max / s + 0.5), span);
+	int32_t rlo = (int32_t)rl, len = (int32_t)(rh - rl) + 1;
+	double *buf = calloc(4 * ((size_t)len + 1), sizeof *buf);
 
 	if (!buf)
 		return -1;
-	double *pc = buf, *psx = pc + len + 1, *psxx = psx + len + 1, *pin = psxx + len + 1;
+	/* per r: count, Σx, Σx² interleaved at 3·(r − rlo + 1); then prefixes */
+	float finv = (float)(1.0 / s), foff = (float)(0.5 - rl);
 	for (size_t i = 0; i < j->n; i++) {
-		double v = j->x[i];
-		size_t k = (size_t)(mse_code(v * inv, &wide) + span) + 1;
-		pc[k] += 1.0;
-		psx[k] += v;
-		psxx[k] += v * v;
+		int32_t k = (int32_t)(j->x[i] * finv + foff);
+		k = k < 0 ? 0 : k >= len ? len - 1 : k;
+		double v = j->x[i], *e = buf + 3 * ((size_t)k + 1);
+		e[0] += 1.0;
+		e[1] += v;
+		e[2] += v * v;
 	}
-	for (size_t k = 1; k <= len; k++) {
-		double r = (double)k - 1.0 - span;
-		pin[k] = pin[k - 1] + psxx[k] - 2.0 * s * r * psx[k] + s * s * r * r * pc[k];
-		pc[k] += pc[k - 1];
-		psx[k] += psx[k - 1];
-		psxx[k] += psxx[k - 1];
+	double *pin = buf + 3 * ((size_t)len + 1); /* Σ (x − s·r)² below each r */
+	pin[0] = 0.0;
+	for (int32_t k = 1; k <= len; k++) {
+		double r = (double)(rlo + k - 1), *e = buf + 3 * (size_t)k;
+		pin[k] = pin[k - 1] + e[2] - 2.0 * s * r * e[1] + s * s * r * r * e[0];
+		for (int c = 0; c < 3; c++)
+			e[c] += e[c - 3];
 	}
+	const double *tot = buf + 3 * (size_t)len;
 	int32_t bz = *z;
 	double best = GSL_POSINF;
 	for (int32_t zz = j->qmin; zz <= j->qmax; zz++) {
 		double hn = zz - j->qmin, hp = j->qmax - zz;
-		size_t a = (size_t)(span - hn), b = (size_t)(span + hp) + 1;
-		double e = psxx[a] + 2.0 * s * hn * psx[a] + s * s * hn * hn * pc[a] +
-		           (pin[b] - pin[a]) + (psxx[len] - psxx[b]) -
-		           2.0 * s * hp * (psx[len] - psx[b]) + s * s * hp * hp * (pc[len] - pc[b]);
+		/* index of the first r inside [−hn, hp] and one past the last */
+		int32_t a = (int32_t)fmin(fmax(-hn - rlo, 0.0), len);
+		int32_t b = (int32_t)fmin(fmax(hp - rlo + 1, 0.0), len);
+		const double *ea = buf + 3 * (size_t)a, *eb = buf + 3 * (size_t)b;
+		double e = ea[2] + 2.0 * s * hn * ea[1] + s * s * hn * hn * ea[0] +
+		           (pin[b] - pin[a]) + (tot[2] - eb[2]) - 2.0 * s * hp * (tot[1] - eb[1]) +
+		           s * s * hp * hp * (tot[0] - eb[0]);
 		if (e < best || (e <= best && zz == *z)) {
 			best = e;
 			bz = zz;
@@ -1418,7 +1464,9 @@ static void mse_affine_model(const struct range_job *j, const struct mse_model *
 			if (full == 0.0)
 				continue;
 			x.upper = side;
-			mse_grid_search(mse_side_fn, &x, full, MSE_SIDE_GRID, 6.0, 0.0, &end);
+			mse_grid_search(mse_side_fn, &x, full,
+			                md->cum ? MSE_SIDE_GRID : MSE_SIDE_GRID_FEW, 6.0, 0.0,
+			                md->cum ? MSE_GOLDEN : MSE_GOLDEN_FEW, &end);
 			if (side)
 				x.hi = end;
 			else
@@ -1486,23 +1534,23 @@ static int mse_best_params(const struct range_job *j, const struct mse_model *md
 	mse_affine_model(j, md, best);
 	if (!(best->s > 0.0))
 		return 0;
-	struct mse_codes c = mse_codes_for_zero(j, best->z);
-	best->e = mse_lloyd(j, &c, &best->s);
-	/* few codes or values: the model's zero point can be one off */
+	/* few codes or values: the model's zero point can be one off; the
+	 * neighbours are ranked on the model, the best refined on the values */
 	int32_t z0 = best->z;
 	for (int d = -1; d <= 1 && (j->qmax - j->qmin <= MSE_ZERO_NEAR_SPAN || !md->cum); d += 2) {
 		if (z0 + d < j->qmin || z0 + d > j->qmax)
 			continue;
 		struct mse_best next = {.z = z0 + d};
-		c = mse_codes_for_zero(j, next.z);
-		double smax = mse_scale_max(j, &c);
+		struct mse_codes cn = mse_codes_for_zero(j, next.z);
+		double smax = mse_scale_max(j, &cn);
 		if (smax == 0.0)
 			continue;
-		mse_line(md, &c, smax, &next.s, false);
-		next.e = mse_lloyd(j, &c, &next.s);
-		if (next.e < best->e)
+		next.e = mse_line(md, &cn, smax, &next.s, false);
+		if (next.s > 0.0 && next.e < best->e)
 			*best = next;
 	}
+	struct mse_codes c = mse_codes_for_zero(j, best->z);
+	best->e = mse_lloyd(j, &c, &best->s);
 	if (!md->cum) {
 		c = mse_codes_for_zero(j, best->z);
 		double s = best->s, e = best->e;
