@@ -10,51 +10,67 @@
  *                 affine: [Q((100−P)/2), Q((100+P)/2)] of x. Q is GSL's (and
  *                 numpy's default "linear") quantile: h = (n−1)·f, i = ⌊h⌋,
  *                 Q = (1−(h−i))·x₍ᵢ₎ + (h−i)·x₍ᵢ₊₁₎ over the sorted values;
- *                 found by selection (O(n)), not a full sort.
+ *                 found by selection (O(n)), not a full sort, the neighbour
+ *                 x₍ᵢ₊₁₎ (or x₍ᵢ₎) from the short side of the partition. Exact:
+ *                 tests/analysis/test_range_fast.c compares it with the
+ *                 quantile of a sorted copy on 32..16384 values.
  *   mse           the scale (and, affine, zero point) minimising
  *                 E = Σ(x − x̂)². With codes c = clamp(round(x/s), −hn, hp)
  *                 (hn = z − qmin, hp = qmax − z for the zero point z),
  *                 E(s) = Σx² − 2s·Σx·c + s²·Σc² is piecewise quadratic in s
- *                 with breakpoints s = |x|/(k + ½). A sweep visits the
- *                 breakpoints in order (heap merge) and minimises each
- *                 parabola (s = Σx·c / Σc² clipped to its piece): the exact
- *                 minimum over an interval of s.
- *                 Points: the exact values, or for n ≥ 2·B a histogram of B
- *                 bins (B = 32 per code step, 256..4096; count, Σx, Σx² per
- *                 bin; a bin inside one code is exact, a wider straddling bin
- *                 costs w·s²/12).
- *                 Small groups (n·(L−1) ≤ 4096, or (L−1)·log2 n ≤ 150): one
- *                 sweep over all s > 0, the exact global minimum.
- *                 Otherwise, with s_max the scale that puts the largest value
- *                 on the last code: a coarse grid (23 geometric steps from
- *                 s_max·2⁻¹² to s_max, plus 1.5·s_max; clipping pays off far
- *                 below the max with outliers), then the cell around its best
- *                 point, swept exactly when its breakpoints are affordable
- *                 (exact values; up to 64·n/log2 n, or for ragged groups with
- *                 n ≤ 8·L up to max(32·n, 65536)), else a fine grid of 24 and
- *                 Brent (gsl_min) in the best fine cell (ragged: plus an exact
- *                 ±6 % window around it); exact values also get an exact ±6 %
- *                 window around s_max when affordable (with few values per code
- *                 the optimum often sits next to it). Last, on all values,
- *                 alternate c = round(x/s) and s = Σx·c / Σc² (each step lowers
- *                 E) until the gain is below 1e-5.
- *                 Affine: every zero point (or 16 evenly spread ones, and the
- *                 minmax one) is ranked by its coarse-grid error on a 256-bin
- *                 histogram; the minmax one and the best two are searched as
- *                 above; then coordinate descent: the exact best z for the
- *                 scale (per-code sums of one pass, every z priced in O(1) by
- *                 prefix sums; up to 12 bits) and the best scale for it, until
- *                 z stays; ragged groups also try z ± 1, ± 2.
+ *                 with breakpoints s = |x|/(k + ½).
+ *                 Search model: groups up to 1024 values are searched on the
+ *                 values themselves (E exact); larger groups on a histogram
+ *                 of n/4 bins (64..2048) over [min x, max x], counts only,
+ *                 each bin's Σx and Σx² taken as those of values spread
+ *                 evenly over it, kept as prefix sums: while hn + hp ≤ 64 E
+ *                 sums every code's share (one interpolated prefix lookup per
+ *                 code boundary), with more codes E = the exact clipping
+ *                 error of the values beyond the end codes + s²/12 per value
+ *                 inside (two lookups).
+ *                 Scale search on the model: a geometric grid of 21 scales
+ *                 from s_max·2⁻¹⁰ to s_max (s_max puts the largest value on
+ *                 the last code; clipping pays off far below it with
+ *                 outliers) and 1.25·s_max, then 10 golden-section steps in
+ *                 the cell around the best grid point. On exact values then
+ *                 24-point scans of ±6 % around the result and around s_max
+ *                 (E(s) has many narrow dips; with few values per code the
+ *                 deepest is often next to s_max).
+ *                 Refinement on the values (SIMD, float partial sums flushed
+ *                 to double every 256 values): up to 3 alternations of
+ *                 c = round(x/s) and s = Σx·c / Σc² (each step lowers E;
+ *                 stops when the gain is below 1e-4); histogram groups then
+ *                 probe the values at s·(1 ± 0.008·k), k = 1..3 (the exact
+ *                 E still wobbles by a few per cent from scale to scale) and
+ *                 refine again from the best probe.
+ *                 Groups of at most 16 values with n·(hn + hp) ≤ 4096: one
+ *                 exact sweep over all s > 0 instead (a heap merges the
+ *                 breakpoints in order, each piece's parabola is minimised:
+ *                 the exact global minimum).
+ *                 Affine: the clip ends [lo, hi] (s = (hi − lo)/(qmax − qmin),
+ *                 z = round(qmin − lo/s)) by one round of coordinate descent
+ *                 on the model (each end over a 13-point geometric grid down
+ *                 to 2⁻⁶ of min x / max x and golden section), which fixes z;
+ *                 the scale search above for z, and for up to 64 codes or
+ *                 exact values also for z ± 1, ranked on the model; the best
+ *                 refined on the values; histogram groups then take the exact
+ *                 best z for that scale (one pass of per-code sums, every z
+ *                 priced in O(1) by prefix sums, up to 12 bits) and refine
+ *                 again if it moved.
  *                 Finally the candidate and minmax are both quantized as the
  *                 runtime does (float32, scale floor) and the better is
  *                 returned: mse is never worse than minmax. mse alone may
  *                 return a range wider than [min x, max x]: with few values
  *                 the best scale can exceed max|x|/qmax (8-bit on 16 values).
- *                 Measured against a 4000-step brute-force scale scan (all z
- *                 for affine) on Gaussian/Laplace/outlier/skewed data, 50 to
- *                 30000 values, 2..8 bits: within 0.07 % on exact values and
- *                 0.3 % on histograms (tests/analysis/test_range.c bounds
- *                 0.1 % on 400 values).
+ *                 Measured against a brute-force float32 scale scan (every z
+ *                 for affine) on Gaussian, Laplace, outlier and skewed groups
+ *                 (tests/analysis/test_range_fast.c: 32..16384 values, 2..8
+ *                 bits symmetric, 2..5 (≤ 1024 values) / 2..4 and 8 (4096,
+ *                 16384) bits affine): within 0.05 % on values, 0.22 % on
+ *                 histograms, except 32 values at 8 bits, 7.6 % (the best
+ *                 scales there are isolated dips narrower than 0.1 % of s,
+ *                 which only an exhaustive sweep finds); test_range.c's
+ *                 400-value cases within 0.07 %.
  *   aciq-laplace  clip at α·b̂ around the mean, b̂ = mean|x − mean|, α
  *                 minimising the expected MSE of a Laplace(0, b) source with
  *                 uniform quantization of [−α, α] into 2^M levels (Banner et
@@ -83,19 +99,28 @@
  *                 same holds at 2..8 bits). Measuring costs one pass and picks
  *                 the prior that fits the data.
  *   kl            entropy calibration, TensorRT style: histogram of |x| in
- *                 2048 bins over [0, a] (gsl_histogram); target bins t = L/2
- *                 (128 for 8-bit), or L for affine one-sided data (min ≥ 0 or
- *                 max ≤ 0). For each candidate i = t..2048: P = bins [0, i)
- *                 with the outliers of [i, 2048) added to bin i−1; Q = bins
- *                 [0, i) merged into t groups of ⌊i/t⌋ bins (the last takes the
- *                 rest), each group's count spread evenly over its bins where
- *                 P > 0 (a group with no count but P > 0 gives those bins
- *                 1e-4 each); KL(P‖Q) = Σ p·ln(p/q) on the normalised
- *                 distributions; candidates that clip more than half the
- *                 values are skipped (otherwise P collapses to one spike that
- *                 Q matches exactly, KL = 0: on 16 values at 4 bits the plain
- *                 algorithm clips everything but the smallest value). Threshold T = a·i/2048 for the least KL (first on
- *                 ties): symmetric [−T, T], affine [max(min x, −T), min(max x, T)].
+ *                 B bins over [0, a]: B = 2048 (TensorRT's) from 8192 values
+ *                 up, n/4 below, at least 2·t, at most 2048 (a 32-value
+ *                 group does not pay for 2048 mostly empty bins); target bins
+ *                 t = L/2 (128 for 8-bit), or L for affine one-sided data
+ *                 (min ≥ 0 or max ≤ 0); no search when t ≥ B (T = a). For
+ *                 every candidate i = t..B: P = bins [0, i) with the outliers
+ *                 of [i, B) added to bin i−1; Q = bins [0, i) merged into t
+ *                 groups of ⌊i/t⌋ bins (the last takes the rest), each group's
+ *                 count spread evenly over its bins where P > 0 (a group with
+ *                 no count but P > 0 gives those bins 1e-4 each);
+ *                 KL(P‖Q) = Σ p·ln(p/q) on the normalised distributions,
+ *                 priced in O(1) per target bin from prefix sums of count,
+ *                 nonzero bins and h·ln h (ln of counts from a table);
+ *                 candidates that clip more than half the values are
+ *                 skipped (otherwise P collapses to one spike that Q matches
+ *                 exactly, KL = 0: on 16 values at 4 bits the plain algorithm
+ *                 clips everything but the smallest value). Threshold
+ *                 T = a·i/B for the least KL (first on ties): symmetric
+ *                 [−T, T], affine [max(min x, −T), min(max x, T)]. Every
+ *                 candidate is evaluated: test_range_fast.c checks the chosen
+ *                 one against an all-candidates KL written from this text
+ *                 (relative excess 0 measured, 1e-9 allowed).
  *
  * Every method except mse returns a range inside [min(min x, 0), max(max x, 0)]
  * (symmetric: [−a, a]), and every range includes 0; the scheme then turns it
@@ -103,11 +128,15 @@
  * floor (scheme.scale_floor) last. Groups with n = 0 or all zeros get the
  * floor, or scale 1 without a floor.
  *
- * Cost (callgrind, gcc -O2, instructions per value): minmax 12; percentile
- * 32–40; aciq-laplace/-gauss ~49; aciq ~115 (both clips measured); kl ~70 plus
- * ~0.45M per group (the 2048-bin histogram); mse 155 (10⁶ values, symmetric
- * 8-bit) / 280 (affine), ~2000 / ~5400 for 4096-value groups, ~1500–5800
- * for 32-value groups. For scale: one quant_one pass costs ~70.
+ * Cost (callgrind, gcc -O2, instructions per value, Gaussian groups,
+ * tests/bench/range.bash times the same in ns/value): 4096-value groups at
+ * 8/4 bits, symmetric / affine: minmax 2; percentile 24 / 37; aciq 29; kl 56;
+ * mse 76 / 99 (8-bit), 70 / 101 (4-bit). 32-value groups: minmax 14;
+ * percentile 46 / 65; aciq 73; kl 710 (8-bit: 256 bins) / 108 (4-bit); mse
+ * 550 / 1460. For scale: one range_sse pass (quantize, dequantize, squared
+ * error, SSE2) costs ~7. Before this revision (same measure): percentile
+ * 34 / 52, aciq 115, kl 247, mse 2630 / 7120 (8-bit) and 438 / 1650 (4-bit)
+ * on 4096 values; kl ~11500 and mse 1560..56700 on 32 values.
  */
 #ifndef QS_RANGE_H
 #define QS_RANGE_H
