@@ -850,6 +850,8 @@ enum {
 	MSE_LOCAL = 32, /* exact values: scan of ±MSE_LOCAL_SPAN around the best */
 	MSE_DENSE = 24, /* points of a dense scan (even) */
 	MSE_PROBES = 3,
+	MSE_PROBE_LLOYD = 2, /* refinement passes after a winning probe */
+	MSE_PROBE_SPAN = 31, /* probes from 6 bits up: coarser codes wobble less */
 	MSE_LLOYD = 3,       /* alternating refinement passes, at most */
 	MSE_ZERO_ROUNDS = 1, /* affine: exact best zero point, re-refined */
 	MSE_ZERO_SPAN_MAX = 4096,
@@ -1326,11 +1328,12 @@ static double mse_line(const struct mse_model *md, const struct mse_codes *c, do
 
 /* Alternate the nearest codes for s and the least-squares s = Σx·c / Σc²
  * for those codes, on the values; keeps the best scale seen. */
-static double mse_lloyd(const struct range_job *j, const struct mse_codes *c, double *s_io)
+static double mse_lloyd_n(const struct range_job *j, const struct mse_codes *c, double *s_io,
+                          int iters)
 {
 	double s = *s_io, best = GSL_POSINF;
 
-	for (int it = 0; it < MSE_LLOYD && s > 0.0; it++) {
+	for (int it = 0; it < iters && s > 0.0; it++) {
 		struct mse_acc acc = mse_pass(j->x, j->n, s, c);
 		if (!(acc.e < best))
 			break;
@@ -1342,6 +1345,11 @@ static double mse_lloyd(const struct range_job *j, const struct mse_codes *c, do
 		s = acc.a / acc.b;
 	}
 	return best;
+}
+
+static double mse_lloyd(const struct range_job *j, const struct mse_codes *c, double *s_io)
+{
+	return mse_lloyd_n(j, c, s_io, MSE_LLOYD);
 }
 
 static bool mse_use_sweep(const struct range_job *j, const struct mse_codes *c)
@@ -1502,7 +1510,7 @@ static void mse_probe(const struct range_job *j, const struct mse_codes *c, stru
 	}
 	if (sb == s0)
 		return;
-	double e = mse_lloyd(j, c, &sb);
+	double e = mse_lloyd_n(j, c, &sb, MSE_PROBE_LLOYD);
 	if (e < best->e) {
 		best->e = e;
 		best->s = sb;
@@ -1527,7 +1535,7 @@ static int mse_best_params(const struct range_job *j, const struct mse_model *md
 		}
 		mse_line(md, &c, smax, &best->s, true);
 		best->e = mse_lloyd(j, &c, &best->s);
-		if (md->cum)
+		if (md->cum && c.hn + c.hp > MSE_PROBE_SPAN)
 			mse_probe(j, &c, best);
 		return 0;
 	}

@@ -39,8 +39,9 @@
  *                 Refinement on the values (SIMD, float partial sums flushed
  *                 to double every 256 values): up to 3 alternations of
  *                 c = round(x/s) and s = Σx·c / Σc² (each step lowers E;
- *                 stops when the gain is below 1e-4); histogram groups then
- *                 probe the values at s·(1 ± 0.008·k), k = 1..3 (the exact
+ *                 stops when the gain is below 1e-4); symmetric histogram
+ *                 groups with more than 32 codes (6 bits up) then probe the
+ *                 values at s·(1 ± 0.008·k), k = 1..3 (the exact
  *                 E still wobbles by a few per cent from scale to scale) and
  *                 refine again from the best probe.
  *                 Groups of at most 16 values with n·(hn + hp) ≤ 4096: one
@@ -131,7 +132,7 @@
  * Cost (callgrind, gcc -O2, instructions per value, Gaussian groups,
  * tests/bench/range.bash times the same in ns/value): 4096-value groups at
  * 8/4 bits, symmetric / affine: minmax 2; percentile 24 / 37; aciq 29; kl 56;
- * mse 76 / 99 (8-bit), 70 / 101 (4-bit). 32-value groups: minmax 14;
+ * mse 74 / 99 (8-bit), 49 / 101 (4-bit). 32-value groups: minmax 14;
  * percentile 46 / 65; aciq 73; kl 710 (8-bit: 256 bins) / 108 (4-bit); mse
  * 550 / 1460. For scale: one range_sse pass (quantize, dequantize, squared
  * error, SSE2) costs ~7. Before this revision (same measure): percentile
