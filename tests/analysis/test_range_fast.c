@@ -348,13 +348,46 @@ static void test_percentile_sorted(void **state)
 			}
 }
 
+/* Large groups with degenerate spreads: one value a float step above the
+ * rest, a denormal among zeros, and a mix of tiny and ordinary values. */
+static void test_percentile_edges(void **state)
+{
+	enum {
+		N = 2000
+	};
+	float *x = malloc(N * sizeof *x);
+	struct method m = {.kind = METHOD_PERCENTILE, .percentile = 99.0};
+	struct scheme sy = make_scheme(8, true), af = make_scheme(8, false);
+
+	(void)state;
+	assert_non_null(x);
+	for (int c = 0; c < 3; c++) {
+		for (size_t i = 0; i < N; i++)
+			x[i] = c == 0   ? 1.0f
+			       : c == 1 ? 0.0f
+			                : (i % 3 ? 1e-30f * (float)i : -(float)i);
+		if (c == 0)
+			x[7] = nextafterf(1.0f, 2.0f);
+		if (c == 1)
+			x[3] = 1e-44f;
+		/* an empty range gets scale 1 (no floor in this scheme) */
+		double a = quantile_sorted(x, N, 0.99, true);
+		struct qparam p = choose(&m, &sy, x, N);
+		assert_close(p.scale, a > 0.0 ? (float)(a / 127.5) : 1.0f, 1e-6, 0.0);
+		double lo = fmin(quantile_sorted(x, N, 0.005, false), 0.0);
+		double hi = fmax(quantile_sorted(x, N, 0.995, false), 0.0);
+		p = choose(&m, &af, x, N);
+		assert_close(p.scale, hi > lo ? (float)((hi - lo) / 255.0) : 1.0f, 1e-6, 0.0);
+	}
+	free(x);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	        cmocka_unit_test(test_mse_symmetric),
-	        cmocka_unit_test(test_mse_affine),
-	        cmocka_unit_test(test_kl_exhaustive),
-	        cmocka_unit_test(test_percentile_sorted),
+	        cmocka_unit_test(test_mse_symmetric),    cmocka_unit_test(test_mse_affine),
+	        cmocka_unit_test(test_kl_exhaustive),    cmocka_unit_test(test_percentile_sorted),
+	        cmocka_unit_test(test_percentile_edges),
 	};
 
 	gsl_set_error_handler_off();
