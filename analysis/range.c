@@ -994,6 +994,14 @@ static double hsum_ps(__m128 v)
 	_mm_storeu_ps(f, v);
 	return ((double)f[0] + f[1]) + ((double)f[2] + f[3]);
 }
+
+/* Nearest codes of four values (round half to even by 1.5·2^23, clamped). */
+static inline __m128 mse_q4(__m128 v, __m128 inv, __m128 lo, __m128 hi)
+{
+	const __m128 magic = _mm_set1_ps(12582912.0f);
+	__m128 q = _mm_sub_ps(_mm_add_ps(_mm_mul_ps(v, inv), magic), magic);
+	return _mm_min_ps(_mm_max_ps(q, lo), hi);
+}
 #endif
 
 static struct mse_acc mse_pass(const float *x, size_t n, double s, const struct mse_codes *c)
@@ -1002,24 +1010,34 @@ static struct mse_acc mse_pass(const float *x, size_t n, double s, const struct 
 	size_t i = 0;
 
 #ifdef __SSE2__
+	/* two accumulator sets: the adds' latency, not their number, bounds it */
 	const __m128 inv = _mm_set1_ps((float)(1.0 / s)), sv = _mm_set1_ps((float)s);
-	const __m128 magic = _mm_set1_ps(12582912.0f);
 	const __m128 lo = _mm_set1_ps((float)-c->hn), hi = _mm_set1_ps((float)c->hp);
 	while (i + 4 <= n) {
-		__m128 e = _mm_setzero_ps(), a = e, b = e;
+		__m128 e0 = _mm_setzero_ps(), a0 = e0, b0 = e0, e1 = e0, a1 = e0, b1 = e0;
 		size_t end = i + MSE_BLOCK < n ? i + MSE_BLOCK : n;
-		for (; i + 4 <= end; i += 4) {
-			__m128 v = _mm_loadu_ps(x + i);
-			__m128 q = _mm_sub_ps(_mm_add_ps(_mm_mul_ps(v, inv), magic), magic);
-			q = _mm_min_ps(_mm_max_ps(q, lo), hi);
-			__m128 d = _mm_sub_ps(v, _mm_mul_ps(q, sv));
-			e = _mm_add_ps(e, _mm_mul_ps(d, d));
-			a = _mm_add_ps(a, _mm_mul_ps(v, q));
-			b = _mm_add_ps(b, _mm_mul_ps(q, q));
+		for (; i + 8 <= end; i += 8) {
+			__m128 v0 = _mm_loadu_ps(x + i), v1 = _mm_loadu_ps(x + i + 4);
+			__m128 q0 = mse_q4(v0, inv, lo, hi), q1 = mse_q4(v1, inv, lo, hi);
+			__m128 d0 = _mm_sub_ps(v0, _mm_mul_ps(q0, sv)),
+			       d1 = _mm_sub_ps(v1, _mm_mul_ps(q1, sv));
+			e0 = _mm_add_ps(e0, _mm_mul_ps(d0, d0));
+			e1 = _mm_add_ps(e1, _mm_mul_ps(d1, d1));
+			a0 = _mm_add_ps(a0, _mm_mul_ps(v0, q0));
+			a1 = _mm_add_ps(a1, _mm_mul_ps(v1, q1));
+			b0 = _mm_add_ps(b0, _mm_mul_ps(q0, q0));
+			b1 = _mm_add_ps(b1, _mm_mul_ps(q1, q1));
 		}
-		acc.e += hsum_ps(e);
-		acc.a += hsum_ps(a);
-		acc.b += hsum_ps(b);
+		for (; i + 4 <= end; i += 4) {
+			__m128 v = _mm_loadu_ps(x + i), q = mse_q4(v, inv, lo, hi);
+			__m128 d = _mm_sub_ps(v, _mm_mul_ps(q, sv));
+			e0 = _mm_add_ps(e0, _mm_mul_ps(d, d));
+			a0 = _mm_add_ps(a0, _mm_mul_ps(v, q));
+			b0 = _mm_add_ps(b0, _mm_mul_ps(q, q));
+		}
+		acc.e += hsum_ps(_mm_add_ps(e0, e1));
+		acc.a += hsum_ps(_mm_add_ps(a0, a1));
+		acc.b += hsum_ps(_mm_add_ps(b0, b1));
 	}
 #endif
 	mse_acc_scalar(x + i, n - i, s, c, &acc);
@@ -1035,19 +1053,23 @@ static double mse_err_values(const float *x, size_t n, double s, const struct ms
 
 #ifdef __SSE2__
 	const __m128 inv = _mm_set1_ps((float)(1.0 / s)), sv = _mm_set1_ps((float)s);
-	const __m128 magic = _mm_set1_ps(12582912.0f);
 	const __m128 lo = _mm_set1_ps((float)-c->hn), hi = _mm_set1_ps((float)c->hp);
 	while (i + 4 <= n) {
-		__m128 a = _mm_setzero_ps();
+		__m128 a = _mm_setzero_ps(), b = a;
 		size_t end = i + MSE_BLOCK < n ? i + MSE_BLOCK : n;
+		for (; i + 8 <= end; i += 8) {
+			__m128 v = _mm_loadu_ps(x + i), w = _mm_loadu_ps(x + i + 4);
+			__m128 d = _mm_sub_ps(v, _mm_mul_ps(mse_q4(v, inv, lo, hi), sv));
+			__m128 f = _mm_sub_ps(w, _mm_mul_ps(mse_q4(w, inv, lo, hi), sv));
+			a = _mm_add_ps(a, _mm_mul_ps(d, d));
+			b = _mm_add_ps(b, _mm_mul_ps(f, f));
+		}
 		for (; i + 4 <= end; i += 4) {
 			__m128 v = _mm_loadu_ps(x + i);
-			__m128 q = _mm_sub_ps(_mm_add_ps(_mm_mul_ps(v, inv), magic), magic);
-			q = _mm_min_ps(_mm_max_ps(q, lo), hi);
-			__m128 d = _mm_sub_ps(v, _mm_mul_ps(q, sv));
+			__m128 d = _mm_sub_ps(v, _mm_mul_ps(mse_q4(v, inv, lo, hi), sv));
 			a = _mm_add_ps(a, _mm_mul_ps(d, d));
 		}
-		e += hsum_ps(a);
+		e += hsum_ps(_mm_add_ps(a, b));
 	}
 #endif
 	if (i < n) {
@@ -1069,24 +1091,23 @@ static void mse_pass2(const float *x, size_t n, const double s[2], const struct 
 #ifdef __SSE2__
 	const __m128 inv0 = _mm_set1_ps((float)(1.0 / s[0])), sv0 = _mm_set1_ps((float)s[0]);
 	const __m128 inv1 = _mm_set1_ps((float)(1.0 / s[1])), sv1 = _mm_set1_ps((float)s[1]);
-	const __m128 magic = _mm_set1_ps(12582912.0f);
 	const __m128 lo = _mm_set1_ps((float)-c->hn), hi = _mm_set1_ps((float)c->hp);
-	while (i + 4 <= n) {
-		__m128 a0 = _mm_setzero_ps(), a1 = a0;
+	while (i + 8 <= n) {
+		__m128 a0 = _mm_setzero_ps(), a1 = a0, b0 = a0, b1 = a0;
 		size_t end = i + MSE_BLOCK < n ? i + MSE_BLOCK : n;
-		for (; i + 4 <= end; i += 4) {
-			__m128 v = _mm_loadu_ps(x + i);
-			__m128 q0 = _mm_sub_ps(_mm_add_ps(_mm_mul_ps(v, inv0), magic), magic);
-			__m128 q1 = _mm_sub_ps(_mm_add_ps(_mm_mul_ps(v, inv1), magic), magic);
-			q0 = _mm_min_ps(_mm_max_ps(q0, lo), hi);
-			q1 = _mm_min_ps(_mm_max_ps(q1, lo), hi);
-			__m128 d0 = _mm_sub_ps(v, _mm_mul_ps(q0, sv0));
-			__m128 d1 = _mm_sub_ps(v, _mm_mul_ps(q1, sv1));
+		for (; i + 8 <= end; i += 8) {
+			__m128 v = _mm_loadu_ps(x + i), w = _mm_loadu_ps(x + i + 4);
+			__m128 d0 = _mm_sub_ps(v, _mm_mul_ps(mse_q4(v, inv0, lo, hi), sv0));
+			__m128 d1 = _mm_sub_ps(v, _mm_mul_ps(mse_q4(v, inv1, lo, hi), sv1));
+			__m128 f0 = _mm_sub_ps(w, _mm_mul_ps(mse_q4(w, inv0, lo, hi), sv0));
+			__m128 f1 = _mm_sub_ps(w, _mm_mul_ps(mse_q4(w, inv1, lo, hi), sv1));
 			a0 = _mm_add_ps(a0, _mm_mul_ps(d0, d0));
 			a1 = _mm_add_ps(a1, _mm_mul_ps(d1, d1));
+			b0 = _mm_add_ps(b0, _mm_mul_ps(f0, f0));
+			b1 = _mm_add_ps(b1, _mm_mul_ps(f1, f1));
 		}
-		e[0] += hsum_ps(a0);
-		e[1] += hsum_ps(a1);
+		e[0] += hsum_ps(_mm_add_ps(a0, b0));
+		e[1] += hsum_ps(_mm_add_ps(a1, b1));
 	}
 #endif
 	for (int k = 0; k < 2; k++) {
