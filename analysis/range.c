@@ -10,6 +10,12 @@
 #ifdef __SSE2__
 #include <emmintrin.h>
 #endif
+#if defined(__x86_64__) && defined(__GNUC__)
+/* AVX2 versions of the per-value passes, chosen at run time */
+#define RANGE_AVX2 1
+#include <immintrin.h>
+#define AVX2_FN __attribute__((target("avx2")))
+#endif
 
 #include <gsl/gsl_errno.h>
 #include <gsl/gsl_math.h>
@@ -242,6 +248,50 @@ static double sse_tail(const struct qparam *p, int32_t qmin, int32_t qmax, enum 
 	return e;
 }
 
+#ifdef RANGE_AVX2
+static bool range_avx2(void)
+{
+	return __builtin_cpu_supports("avx2");
+}
+
+AVX2_FN static double hsum_pd256(__m256d a, __m256d b)
+{
+	double f[8];
+	_mm256_storeu_pd(f, a);
+	_mm256_storeu_pd(f + 4, b);
+	return ((f[0] + f[4]) + (f[1] + f[5])) + ((f[2] + f[6]) + (f[3] + f[7]));
+}
+
+/* sse_exact's half-to-even pass eight at a time; returns the sum over the
+ * first *done elements. */
+AVX2_FN static double sse_exact_avx2(const struct qparam *p, int32_t qmin, int32_t qmax,
+                                     const float *x, size_t n, size_t *done)
+{
+	const __m256 magic = _mm256_set1_ps(12582912.0f), s = _mm256_set1_ps(p->scale);
+	const __m256 zp = _mm256_set1_ps((float)p->zero_point);
+	const __m256 lo = _mm256_set1_ps((float)qmin), hi = _mm256_set1_ps((float)qmax);
+	const __m256i zpi = _mm256_set1_epi32(p->zero_point);
+	__m256d e0 = _mm256_setzero_pd(), e1 = e0;
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		__m256 v = _mm256_loadu_ps(x + i);
+		__m256 c = _mm256_sub_ps(_mm256_add_ps(_mm256_div_ps(v, s), magic), magic);
+		c = _mm256_min_ps(_mm256_max_ps(_mm256_add_ps(c, zp), lo), hi);
+		__m256i q = _mm256_sub_epi32(_mm256_cvttps_epi32(c), zpi);
+		__m256 xh = _mm256_mul_ps(_mm256_cvtepi32_ps(q), s);
+		__m256d d0 = _mm256_sub_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(v)),
+		                           _mm256_cvtps_pd(_mm256_castps256_ps128(xh)));
+		__m256d d1 = _mm256_sub_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)),
+		                           _mm256_cvtps_pd(_mm256_extractf128_ps(xh, 1)));
+		e0 = _mm256_add_pd(e0, _mm256_mul_pd(d0, d0));
+		e1 = _mm256_add_pd(e1, _mm256_mul_pd(d1, d1));
+	}
+	*done = i;
+	return hsum_pd256(e0, e1);
+}
+#endif
+
 /* Σ(x − x̂)² exactly as quant_one/quant_deq quantize: for half-to-even
  * rounding four at a time with quant.c's SSE2 recipe (float division,
  * (v + 1.5·2^23) − 1.5·2^23 rounds half to even for |v| < 2^22 and leaves
@@ -252,6 +302,10 @@ static double sse_exact(const struct qparam *p, int32_t qmin, int32_t qmax, enum
 	size_t i = 0;
 	double e = 0.0;
 
+#ifdef RANGE_AVX2
+	if (r == ROUND_HALF_EVEN && range_avx2())
+		e = sse_exact_avx2(p, qmin, qmax, x, n, &i);
+#endif
 #ifdef __SSE2__
 	if (r == ROUND_HALF_EVEN) {
 		const __m128 magic = _mm_set1_ps(12582912.0f), s = _mm_set1_ps(p->scale);
@@ -274,7 +328,7 @@ static double sse_exact(const struct qparam *p, int32_t qmin, int32_t qmax, enum
 		double f[4];
 		_mm_storeu_pd(f, e0);
 		_mm_storeu_pd(f + 2, e1);
-		e = (f[0] + f[2]) + (f[1] + f[3]);
+		e += (f[0] + f[2]) + (f[1] + f[3]);
 	}
 #endif
 	return e + sse_tail(p, qmin, qmax, r, x, i, n);
@@ -1004,11 +1058,91 @@ static inline __m128 mse_q4(__m128 v, __m128 inv, __m128 lo, __m128 hi)
 }
 #endif
 
+#ifdef RANGE_AVX2
+AVX2_FN static double hsum_ps256(__m256 v)
+{
+	float f[8];
+	_mm256_storeu_ps(f, v);
+	return (((double)f[0] + f[1]) + ((double)f[2] + f[3])) +
+	       (((double)f[4] + f[5]) + ((double)f[6] + f[7]));
+}
+
+AVX2_FN static inline __m256 mse_q8(__m256 v, __m256 inv, __m256 lo, __m256 hi)
+{
+	const __m256 magic = _mm256_set1_ps(12582912.0f);
+	__m256 q = _mm256_sub_ps(_mm256_add_ps(_mm256_mul_ps(v, inv), magic), magic);
+	return _mm256_min_ps(_mm256_max_ps(q, lo), hi);
+}
+
+/* mse_pass, mse_err_values (a = b = 0 wanted) and mse_pass2 eight values at
+ * a time over whole blocks; return how many values they did. */
+AVX2_FN static size_t mse_pass_avx2(const float *x, size_t n, double s, const struct mse_codes *c,
+                                    bool sums, struct mse_acc *acc)
+{
+	const __m256 inv = _mm256_set1_ps((float)(1.0 / s)), sv = _mm256_set1_ps((float)s);
+	const __m256 lo = _mm256_set1_ps((float)-c->hn), hi = _mm256_set1_ps((float)c->hp);
+	size_t i = 0;
+
+	while (i + MSE_BLOCK <= n) {
+		__m256 e0 = _mm256_setzero_ps(), e1 = e0, a = e0, b = e0;
+		for (size_t end = i + MSE_BLOCK; i < end; i += 16) {
+			__m256 v0 = _mm256_loadu_ps(x + i), v1 = _mm256_loadu_ps(x + i + 8);
+			__m256 q0 = mse_q8(v0, inv, lo, hi), q1 = mse_q8(v1, inv, lo, hi);
+			__m256 d0 = _mm256_sub_ps(v0, _mm256_mul_ps(q0, sv));
+			__m256 d1 = _mm256_sub_ps(v1, _mm256_mul_ps(q1, sv));
+			e0 = _mm256_add_ps(e0, _mm256_mul_ps(d0, d0));
+			e1 = _mm256_add_ps(e1, _mm256_mul_ps(d1, d1));
+			if (sums) {
+				a = _mm256_add_ps(a, _mm256_add_ps(_mm256_mul_ps(v0, q0),
+				                                   _mm256_mul_ps(v1, q1)));
+				b = _mm256_add_ps(b, _mm256_add_ps(_mm256_mul_ps(q0, q0),
+				                                   _mm256_mul_ps(q1, q1)));
+			}
+		}
+		acc->e += hsum_ps256(_mm256_add_ps(e0, e1));
+		acc->a += hsum_ps256(a);
+		acc->b += hsum_ps256(b);
+	}
+	return i;
+}
+
+AVX2_FN static size_t mse_pass2_avx2(const float *x, size_t n, const double s[2],
+                                     const struct mse_codes *c, double e[2])
+{
+	const __m256 inv0 = _mm256_set1_ps((float)(1.0 / s[0])), sv0 = _mm256_set1_ps((float)s[0]);
+	const __m256 inv1 = _mm256_set1_ps((float)(1.0 / s[1])), sv1 = _mm256_set1_ps((float)s[1]);
+	const __m256 lo = _mm256_set1_ps((float)-c->hn), hi = _mm256_set1_ps((float)c->hp);
+	size_t i = 0;
+
+	while (i + MSE_BLOCK <= n) {
+		__m256 a0 = _mm256_setzero_ps(), a1 = a0, b0 = a0, b1 = a0;
+		for (size_t end = i + MSE_BLOCK; i < end; i += 16) {
+			__m256 v = _mm256_loadu_ps(x + i), w = _mm256_loadu_ps(x + i + 8);
+			__m256 d0 = _mm256_sub_ps(v, _mm256_mul_ps(mse_q8(v, inv0, lo, hi), sv0));
+			__m256 d1 = _mm256_sub_ps(v, _mm256_mul_ps(mse_q8(v, inv1, lo, hi), sv1));
+			__m256 f0 = _mm256_sub_ps(w, _mm256_mul_ps(mse_q8(w, inv0, lo, hi), sv0));
+			__m256 f1 = _mm256_sub_ps(w, _mm256_mul_ps(mse_q8(w, inv1, lo, hi), sv1));
+			a0 = _mm256_add_ps(a0, _mm256_mul_ps(d0, d0));
+			a1 = _mm256_add_ps(a1, _mm256_mul_ps(d1, d1));
+			b0 = _mm256_add_ps(b0, _mm256_mul_ps(f0, f0));
+			b1 = _mm256_add_ps(b1, _mm256_mul_ps(f1, f1));
+		}
+		e[0] += hsum_ps256(_mm256_add_ps(a0, b0));
+		e[1] += hsum_ps256(_mm256_add_ps(a1, b1));
+	}
+	return i;
+}
+#endif
+
 static struct mse_acc mse_pass(const float *x, size_t n, double s, const struct mse_codes *c)
 {
 	struct mse_acc acc = {0};
 	size_t i = 0;
 
+#ifdef RANGE_AVX2
+	if (range_avx2())
+		i = mse_pass_avx2(x, n, s, c, true, &acc);
+#endif
 #ifdef __SSE2__
 	/* two accumulator sets: the adds' latency, not their number, bounds it */
 	const __m128 inv = _mm_set1_ps((float)(1.0 / s)), sv = _mm_set1_ps((float)s);
@@ -1051,6 +1185,13 @@ static double mse_err_values(const float *x, size_t n, double s, const struct ms
 	double e = 0.0;
 	size_t i = 0;
 
+#ifdef RANGE_AVX2
+	if (range_avx2()) {
+		struct mse_acc acc = {0};
+		i = mse_pass_avx2(x, n, s, c, false, &acc);
+		e = acc.e;
+	}
+#endif
 #ifdef __SSE2__
 	const __m128 inv = _mm_set1_ps((float)(1.0 / s)), sv = _mm_set1_ps((float)s);
 	const __m128 lo = _mm_set1_ps((float)-c->hn), hi = _mm_set1_ps((float)c->hp);
@@ -1088,6 +1229,10 @@ static void mse_pass2(const float *x, size_t n, const double s[2], const struct 
 	size_t i = 0;
 
 	e[0] = e[1] = 0.0;
+#ifdef RANGE_AVX2
+	if (range_avx2())
+		i = mse_pass2_avx2(x, n, s, c, e);
+#endif
 #ifdef __SSE2__
 	const __m128 inv0 = _mm_set1_ps((float)(1.0 / s[0])), sv0 = _mm_set1_ps((float)s[0]);
 	const __m128 inv1 = _mm_set1_ps((float)(1.0 / s[1])), sv1 = _mm_set1_ps((float)s[1]);
