@@ -133,17 +133,18 @@
  * floor (scheme.scale_floor) last. Groups with n = 0 or all zeros get the
  * floor, or scale 1 without a floor.
  *
- * Cost (callgrind, gcc -O2, instructions per value, Gaussian groups,
- * tests/bench/range.bash times the same in ns/value): 4096-value groups at
- * 8/4 bits, symmetric / affine: minmax 2; percentile 40 / 58 (more
+ * Cost (callgrind, gcc -O2, instructions per value on an AVX2 machine, the
+ * per-value passes have SSE2 and AVX2 versions chosen at run time;
+ * Gaussian groups; tests/bench/range.bash times the same in ns/value).
+ * 4096-value groups, symmetric / affine: minmax 2; percentile 40 / 58 (more
  * instructions than selection alone, 24 / 37, but branch-free: 5.4 / 7.5
- * against 13.5 / 20 ns/value on the benchmark machine); aciq 29; kl 56;
- * mse 74 / 99 (8-bit), 49 / 101 (4-bit). 32-value groups: minmax 14;
- * percentile 46 / 65; aciq 73; kl 710 (8-bit: 256 bins) / 108 (4-bit); mse
- * 550 / 1460. For scale: one range_sse pass (quantize, dequantize, squared
- * error, SSE2) costs ~7. Before this revision (same measure): percentile
- * 34 / 52, aciq 115, kl 247, mse 2630 / 7120 (8-bit) and 438 / 1650 (4-bit)
- * on 4096 values; kl ~11500 and mse 1560..56700 on 32 values.
+ * against 13.5 / 20 ns/value); aciq 22; kl 56; mse 45 / 79 (8-bit),
+ * 36 / 87 (4-bit). 32-value groups: minmax 14; percentile 47 / 65; aciq 69;
+ * kl 710 (8-bit: 256 bins) / 108 (4-bit); mse 584 / 1547. For scale: one
+ * range_sse pass (quantize, dequantize, squared error) costs ~3.3. Before
+ * this revision (same measure): minmax 12, percentile 34 / 52, aciq 115,
+ * kl 247, mse 2630 / 7120 (8-bit) and 438 / 1650 (4-bit) on 4096 values;
+ * kl ~11500 and mse 1560..56700 on 32 values.
  */
 #ifndef QS_RANGE_H
 #define QS_RANGE_H
