@@ -987,7 +987,7 @@ enum {
 	MSE_GOLDEN = 10,   /* golden-section steps in the best grid cell */
 	MSE_GRID_FEW = 21, /* ... the same on exact values (n ≤ MSE_EXACT_MAX) */
 	MSE_GOLDEN_FEW = 10,
-	MSE_SIDE_GRID_FEW = 13,
+	MSE_SIDE_GRID_FEW = 9,
 	MSE_SIDE_GRID = 13, /* affine: grid per clip end, 2⁻⁶ .. 1 of the end */
 	MSE_SIDE_ROUNDS = 1,
 	MSE_LOCAL = 32, /* exact values: scan of ±MSE_LOCAL_SPAN around the best */
@@ -1001,6 +1001,7 @@ enum {
 	MSE_ZERO_NEAR_SPAN = 63, /* up to 6 bits: also search z ± 1 */
 	MSE_BLOCK = 256,         /* float partial sums flushed to double every so many values */
 };
+#define MSE_NEAR       0.15 /* affine on values: z ± 1 searched within ±15 % of the scale */
 #define MSE_PROBE_STEP 0.008
 #define MSE_WINDOW     0.06               /* relative half-width of the dense scans */
 #define MSE_GOLD       0.3819660112501051 /* 2 − φ */
@@ -1808,7 +1809,17 @@ static int mse_best_params(const struct range_job *j, const struct mse_model *md
 		double smax = mse_scale_max(j, &cn);
 		if (smax == 0.0)
 			continue;
-		next.e = mse_line(md, &cn, smax, &next.s, false);
+		if (md->cum) {
+			next.e = mse_line(md, &cn, smax, &next.s, false);
+		} else {
+			/* on values a z one off moves the best scale little: golden
+			 * section around the current one is enough */
+			struct mse_line_ctx l = {md, &cn};
+			next.s = best->s;
+			next.e = mse_golden(mse_line_fn, &l, (1.0 - MSE_NEAR) * best->s,
+			                    (1.0 + MSE_NEAR) * best->s, &next.s,
+			                    mse_line_fn(&l, best->s), MSE_GOLDEN);
+		}
 		if (next.s > 0.0 && next.e < best->e)
 			*best = next;
 	}

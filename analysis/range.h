@@ -54,14 +54,16 @@
  *                 the exact global minimum).
  *                 Affine: the clip ends [lo, hi] (s = (hi − lo)/(qmax − qmin),
  *                 z = round(qmin − lo/s)) by one round of coordinate descent
- *                 on the model (each end over a 13-point geometric grid down
- *                 to 2⁻⁶ of min x / max x and golden section), which fixes z;
- *                 the scale search above for z, and for up to 64 codes or
- *                 exact values also for z ± 1, ranked on the model; the best
- *                 refined on the values; histogram groups then take the exact
- *                 best z for that scale (one pass of per-code sums, every z
- *                 priced in O(1) by prefix sums, up to 12 bits) and refine
- *                 again if it moved.
+ *                 on the model (each end over a geometric grid of 13 points,
+ *                 9 on exact values, down to 2⁻⁶ of min x / max x, and golden
+ *                 section), which fixes z; the scale search above for z; for
+ *                 up to 64 codes or exact values also z ± 1 (on exact values
+ *                 by golden section within ±15 % of that scale), ranked on
+ *                 the model; the best refined on the values (exact values:
+ *                 after the dense scans); histogram groups then take the
+ *                 exact best z for that scale (one pass of per-code sums,
+ *                 every z priced in O(1) by prefix sums, up to 12 bits) and
+ *                 refine again if it moved.
  *                 Finally the candidate and minmax are both quantized as the
  *                 runtime does (float32, scale floor) and the better is
  *                 returned: mse is never worse than minmax. mse alone may
@@ -140,7 +142,7 @@
  * instructions than selection alone, 24 / 37, but branch-free: 5.4 / 7.5
  * against 13.5 / 20 ns/value); aciq 22; kl 56; mse 45 / 79 (8-bit),
  * 36 / 87 (4-bit). 32-value groups: minmax 14; percentile 47 / 65; aciq 69;
- * kl 710 (8-bit: 256 bins) / 108 (4-bit); mse 584 / 1547. For scale: one
+ * kl 710 (8-bit: 256 bins) / 108 (4-bit); mse 584 / 1156. For scale: one
  * range_sse pass (quantize, dequantize, squared error) costs ~3.3. Before
  * this revision (same measure): minmax 12, percentile 34 / 52, aciq 115,
  * kl 247, mse 2630 / 7120 (8-bit) and 438 / 1650 (4-bit) on 4096 values;
