@@ -203,6 +203,41 @@ int analyze_simulate_src(const struct float_src *src, const int64_t *shape, int 
                          const struct analyze_opts *o, struct tensor_result *out,
                          struct qs_error *err);
 
+/* A stored tensor's integer codes for the streaming engine: read(ctx,
+ * first, count, dst, err) fills dst with the codes of elements [first,
+ * first + count) and returns 0 or a status (err filled); read may be called
+ * from several threads at once. lo ≤ hi promises every code lies in
+ * [lo, hi] (the storage type's range, say); lo > hi: no promise. */
+struct code_src {
+	int (*read)(void *ctx, uint64_t first, uint64_t count, int32_t *dst, struct qs_error *err);
+	void *ctx;
+	int32_t lo, hi;
+};
+
+/* analyze_measure streaming: x and x̂ from float_srcs, the codes from
+ * codes; q gives the layout, all groups' params, bits, qmin/qmax, shape and
+ * per_group (q->xhat and q->codes are not read). The tensor is measured
+ * chunk by chunk in one pass over the three sources (a second over x and x̂
+ * only when the quantiles need it), cut in two halves at channel
+ * boundaries (independent of o->threads: the figures do not depend on it),
+ * with no buffer proportional to the tensor: per-channel code counters
+ * (channels × codes when a channel is strided, at most 32 MiB), the
+ * per-channel results and the groups' params only. Results equal
+ * analyze_measure's up to the rounding of sums (Σ taken in another order);
+ * levels, entropy, counts, extremes and findings are the same. o may be
+ * NULL; o->no_quantiles / no_xhat_stats / xs work as for
+ * analyze_simulate_src. Whole-tensor fallback (x, x̂ and codes decoded
+ * whole, then analyze_measure, about 16 bytes per element): codes == NULL
+ * (levels need the distinct x̂ values), q->per_group, a code table of more
+ * than 2^20 codes ([qmin, qmax] widened to [codes->lo, codes->hi]), strided
+ * per-channel counters over 32 MiB, and a code found outside the table
+ * (the pass is then abandoned and the tensor read again whole). Returns 0
+ * or a negative status with err filled (a source's status as it gave it). */
+int analyze_measure_src(const struct float_src *x, const struct float_src *xhat,
+                        const struct code_src *codes, const struct quantized *q,
+                        const struct graph_facts *g, const struct analyze_opts *o,
+                        struct tensor_result *out, struct qs_error *err);
+
 void tensor_result_free(struct tensor_result *r); /* NULL-safe; frees members */
 
 /* Group parameters of a block-format tensor, as simulate uses them, so that

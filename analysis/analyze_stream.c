@@ -52,6 +52,11 @@ struct sctx {
 	uint64_t *lev; /* contig: per channel levels and entropy */
 	double *ent;
 	const struct dist_acc *xref, *href; /* refine: the merged pass-1 accumulators */
+	/* measure (analyze_measure_src): x̂ and codes from sources, p given;
+	 * qmin/qmax/span are then the code table's bounds */
+	bool stored;
+	const struct float_src *hsrc;
+	const struct code_src *csrc;
 };
 
 struct spart {
@@ -74,6 +79,9 @@ struct spart {
 	uint64_t ctot;
 	double *wqs;
 	int32_t wq_lo, wq_hi;
+	uint64_t *badh;    /* stored: span; codes whose x̂ was bad (x finite) */
+	uint64_t bad_xhat; /* stored: x̂ NaN/inf where x is finite */
+	bool wide;         /* stored: a code outside the table */
 	int rc;
 	struct qs_error err;
 };
@@ -731,11 +739,15 @@ static void fused_pass(struct spart *pt)
 	}
 }
 
+static void stored_pass(struct spart *pt);
+
 static void *part_main(void *arg)
 {
 	struct spart *pt = arg;
 
-	if (pt->pass == PASS_RANGE && !pt->c->minmax)
+	if (pt->c->stored)
+		stored_pass(pt);
+	else if (pt->pass == PASS_RANGE && !pt->c->minmax)
 		group_pass(pt);
 	else if (pt->pass == PASS_MEASURE && pt->c->fused)
 		fused_pass(pt);
@@ -772,9 +784,11 @@ static int part_alloc(struct spart *pt, const struct sctx *c, bool strided_hist)
 	pt->buf = c->src->data ? NULL : malloc(c->bufn * sizeof *pt->buf);
 	pt->xh = malloc(c->bufn * sizeof *pt->xh);
 	pt->codes = malloc(c->bufn * sizeof *pt->codes);
-	pt->gmin = malloc(ng * sizeof *pt->gmin);
-	pt->gmax = malloc(ng * sizeof *pt->gmax);
-	pt->gbad = calloc(ng, sizeof *pt->gbad);
+	bool rg = !c->stored; /* the range pass's per-group tables */
+	pt->gmin = rg ? malloc(ng * sizeof *pt->gmin) : NULL;
+	pt->gmax = rg ? malloc(ng * sizeof *pt->gmax) : NULL;
+	pt->gbad = rg ? calloc(ng, sizeof *pt->gbad) : NULL;
+	pt->badh = c->stored ? calloc(c->span, sizeof *pt->badh) : NULL;
 	pt->acc = calloc(nch, sizeof *pt->acc);
 	pt->sat = calloc(nch, sizeof *pt->sat);
 	pt->cmin = malloc(nch * sizeof *pt->cmin);
@@ -787,12 +801,12 @@ static int part_alloc(struct spart *pt, const struct sctx *c, bool strided_hist)
 	pt->ha = c->want_xhs ? dist_acc_new() : NULL;
 	pt->wq_lo = INT32_MAX;
 	pt->wq_hi = INT32_MIN;
-	if ((!c->src->data && !pt->buf) || !pt->xh || !pt->codes || !pt->gmin || !pt->gmax ||
-	    !pt->gbad || !pt->acc || !pt->sat || !pt->cmin || !pt->cmax || !pt->hist ||
-	    !pt->chist || !pt->touched || (c->wq && !pt->wqs) || (c->want_xs && !pt->xa) ||
-	    (c->want_xhs && !pt->ha))
+	if ((!c->src->data && !pt->buf) || !pt->xh || !pt->codes ||
+	    (rg && (!pt->gmin || !pt->gmax || !pt->gbad)) || (c->stored && !pt->badh) || !pt->acc ||
+	    !pt->sat || !pt->cmin || !pt->cmax || !pt->hist || !pt->chist || !pt->touched ||
+	    (c->wq && !pt->wqs) || (c->want_xs && !pt->xa) || (c->want_xhs && !pt->ha))
 		return QS_ERR_NOMEM;
-	for (uint64_t g = 0; g < ng; g++) {
+	for (uint64_t g = 0; rg && g < ng; g++) {
 		pt->gmin[g] = INFINITY;
 		pt->gmax[g] = -INFINITY;
 	}
@@ -818,6 +832,7 @@ static void part_free(struct spart *pt)
 	free(pt->hist);
 	free(pt->chist);
 	free(pt->touched);
+	free(pt->badh);
 	free(pt->wqs);
 	dist_acc_free(pt->xa);
 	dist_acc_free(pt->ha);
@@ -1035,7 +1050,8 @@ static int stream_results(struct sctx *c, struct spart *p0, bool quantiles, cons
 	                        .sat = p0->sat,
 	                        .wq_lo = p0->wq_lo,
 	                        .wq_hi = p0->wq_hi,
-	                        .wq_sum = p0->wqs};
+	                        .wq_sum = p0->wqs,
+	                        .bad_xhat = p0->bad_xhat};
 	struct err_acc all;
 	double mean_scale;
 
@@ -1140,13 +1156,13 @@ int analyze_simulate_src(const struct float_src *src, const int64_t *shape, int 
 	c.contig = (l.gran != GRAN_GROUP && l.outer == 1) || (l.gran == GRAN_GROUP && l.inner == 1);
 	c.csize = l.gran == GRAN_GROUP ? l.dim : l.inner;
 	c.one_group = c.contig && (l.gran != GRAN_GROUP || l.nblk == 1);
-	c.scan = c.contig && c.span <= SCAN_SPAN && c.csize >= c.span;
 	c.fused =
 	        c.minmax && c.contig && c.csize <= FUSE_MAX &&
 	        ((l.gran == GRAN_CHANNEL && l.outer == 1) || (l.gran == GRAN_GROUP && l.nblk == 1));
 	c.bufn = c.fused && c.csize > CHUNK ? (size_t)c.csize : CHUNK;
 	scheme_code_range(&s, &c.qmin, &c.qmax);
 	c.span = (size_t)((int64_t)c.qmax - c.qmin + 1);
+	c.scan = c.contig && c.span <= SCAN_SPAN && c.csize >= c.span;
 	bool strided_hist = !c.contig;
 	if (l.n == 0 || (!c.minmax && !groups_contiguous(&l)) ||
 	    (strided_hist && c.nch * c.span * sizeof(uint32_t) > CHIST_LIMIT))
@@ -1181,6 +1197,478 @@ int analyze_simulate_src(const struct float_src *src, const int64_t *shape, int 
 	free(c.gbad);
 	free(c.lev);
 	free(c.ent);
+	if (rc)
+		tensor_result_free(out);
+	return rc;
+}
+
+/* ---- measure: x̂ and codes as stored ------------------------------------ */
+
+/* The largest code table of a streamed measure (as analyze_measure's code
+ * histogram). */
+#define MEASURE_MAX_SPAN ((int64_t)1 << 20)
+
+/* Σ of a run of pairs as err_acc_add takes them (double, exact x − x̂), in
+ * two chains of four lanes; the extremes of x into *lop, *hip. false when an
+ * x or x̂ is not finite: the caller redoes the run element by element. */
+__attribute__((target_clones("avx2", "default"))) static bool
+pair_sums(const float *x, const float *y, uint64_t n, struct run_sums *r, float *lop, float *hip)
+{
+	const v4l absm = SPLAT4(INT64_MAX);
+	const v8f zero = {0};
+	v4d sx2 = {0}, se2 = {0}, sae = {0}, mae = {0}, sy2 = {0}, sxy = {0};
+	v4d sx2b = {0}, se2b = {0}, saeb = {0}, maeb = {0}, sy2b = {0}, sxyb = {0};
+	v8f mn = SPLAT8(INFINITY), mx = SPLAT8(-INFINITY);
+	v8i ok = SPLAT8(-1);
+	float lo = INFINITY, hi = -INFINITY;
+	uint64_t k = 0;
+
+	for (; k + 8 <= n; k += 8) {
+		v8f xf, yf;
+		memcpy(&xf, x + k, sizeof xf);
+		memcpy(&yf, y + k, sizeof yf);
+		ok &= ((xf - xf) == zero) & ((yf - yf) == zero); /* false for NaN, ±inf */
+		mn = V8F_SEL(xf < mn, xf, mn);
+		mx = V8F_SEL(xf > mx, xf, mx);
+		v4d dx = __builtin_convertvector(__builtin_shufflevector(xf, xf, 0, 1, 2, 3), v4d);
+		v4d dy = __builtin_convertvector(__builtin_shufflevector(yf, yf, 0, 1, 2, 3), v4d);
+		v4d e = dx - dy, ae = (v4d)((v4l)e & absm);
+		sx2 += dx * dx;
+		se2 += e * e;
+		sy2 += dy * dy;
+		sxy += dx * dy;
+		sae += ae;
+		mae = V4D_SEL(ae > mae, ae, mae);
+		dx = __builtin_convertvector(__builtin_shufflevector(xf, xf, 4, 5, 6, 7), v4d);
+		dy = __builtin_convertvector(__builtin_shufflevector(yf, yf, 4, 5, 6, 7), v4d);
+		e = dx - dy;
+		ae = (v4d)((v4l)e & absm);
+		sx2b += dx * dx;
+		se2b += e * e;
+		sy2b += dy * dy;
+		sxyb += dx * dy;
+		saeb += ae;
+		maeb = V4D_SEL(ae > maeb, ae, maeb);
+	}
+	for (int j = 0; j < 8; j++)
+		if (!ok[j])
+			return false;
+	sx2 += sx2b;
+	se2 += se2b;
+	sy2 += sy2b;
+	sxy += sxyb;
+	sae += saeb;
+	mae = V4D_SEL(maeb > mae, maeb, mae);
+	for (int j = 0; j < 8; j++) {
+		if (j < 4) {
+			r->sx2 += sx2[j];
+			r->se2 += se2[j];
+			r->sae += sae[j];
+			r->sy2 += sy2[j];
+			r->sxy += sxy[j];
+			r->max_ae = mae[j] > r->max_ae ? mae[j] : r->max_ae;
+		}
+		lo = mn[j] < lo ? mn[j] : lo;
+		hi = mx[j] > hi ? mx[j] : hi;
+	}
+	for (; k < n; k++) {
+		if (!isfinite(x[k]) || !isfinite(y[k]))
+			return false;
+		double dx = x[k], dy = y[k], e = dx - dy, ae = e < 0 ? -e : e;
+		r->sx2 += dx * dx;
+		r->se2 += e * e;
+		r->sae += ae;
+		r->sy2 += dy * dy;
+		r->sxy += dx * dy;
+		r->max_ae = ae > r->max_ae ? ae : r->max_ae;
+		lo = x[k] < lo ? x[k] : lo;
+		hi = x[k] > hi ? x[k] : hi;
+	}
+	*lop = lo;
+	*hip = hi;
+	return true;
+}
+
+/* Smallest and largest of n codes. */
+__attribute__((target_clones("avx2", "default"))) static void
+code_extremes(const int32_t *q, uint64_t n, int32_t *lop, int32_t *hip)
+{
+	v8i mn = SPLAT8(INT32_MAX), mx = SPLAT8(INT32_MIN);
+	int32_t lo = INT32_MAX, hi = INT32_MIN;
+	uint64_t k = 0;
+
+	for (; k + 8 <= n; k += 8) {
+		v8i v, m;
+		memcpy(&v, q + k, sizeof v);
+		m = v < mn;
+		mn = (v & m) | (mn & ~m);
+		m = v > mx;
+		mx = (v & m) | (mx & ~m);
+	}
+	for (int j = 0; j < 8; j++) {
+		lo = mn[j] < lo ? mn[j] : lo;
+		hi = mx[j] > hi ? mx[j] : hi;
+	}
+	for (; k < n; k++) {
+		lo = q[k] < lo ? q[k] : lo;
+		hi = q[k] > hi ? q[k] : hi;
+	}
+	*lop = lo;
+	*hip = hi;
+}
+
+/* The codes of a run's finite x into the channel counters (as
+ * analyze_measure's per-channel levels: x̂ not looked at), the codes of a
+ * bad x̂ also into badh (the tensor's histogram leaves them out), and
+ * Σ|q − z| per output channel. clean: every x and x̂ finite. */
+static void stored_count(struct spart *pt, const float *x, const float *xh, const int32_t *q,
+                         uint64_t cnt, uint64_t ch, uint64_t g, uint64_t i, bool clean)
+{
+	const struct sctx *c = pt->c;
+	int32_t z = c->p[g].zero_point;
+
+	if (clean && c->scan && !c->wq) {
+		uint32_t *h0 = pt->chist - c->qmin, *h1 = h0 + c->span, *h2 = h1 + c->span;
+		uint32_t *h3 = h2 + c->span;
+		uint64_t k = 0;
+		for (; k + 4 <= cnt; k += 4) {
+			h0[q[k]]++;
+			h1[q[k + 1]]++;
+			h2[q[k + 2]]++;
+			h3[q[k + 3]]++;
+		}
+		for (; k < cnt; k++)
+			h0[q[k]]++;
+		pt->ctot += cnt;
+		return;
+	}
+	for (uint64_t k = 0; k < cnt; k++) {
+		if (!clean && !isfinite(x[k]))
+			continue;
+		int32_t b = q[k] - c->qmin;
+		if (c->contig) {
+			if (pt->chist[b]++ == 0 && !c->scan)
+				pt->touched[pt->ntouched++] = b;
+			pt->ctot++;
+		} else {
+			pt->chist[ch * c->span + (uint64_t)b]++;
+		}
+		if (c->wq) {
+			uint64_t oc = c->ol.axis == c->l->axis && c->l->gran != GRAN_GROUP
+			                      ? ch
+			                      : ((i + k) / c->ol.inner) % c->ol.dim;
+			pt->wqs[oc] += fabs((double)q[k] - z);
+		}
+		if (!clean && !isfinite(xh[k]))
+			pt->badh[b]++;
+	}
+}
+
+/* A run holding NaN/inf (or too short for the vectors), element by element
+ * as analyze_measure's core_run. */
+static void stored_scalar(struct spart *pt, const float *x, const float *xh, const int32_t *q,
+                          uint64_t cnt, uint64_t ch, const struct run_bounds *bd, int32_t z)
+{
+	const struct sctx *c = pt->c;
+	float mn = pt->cmin[ch], mx = pt->cmax[ch];
+	int32_t wlo = pt->wq_lo, whi = pt->wq_hi;
+	uint64_t sat = 0, bad = 0;
+	struct err_acc a;
+
+	err_acc_init(&a);
+	for (uint64_t k = 0; k < cnt; k++) {
+		float v = x[k], y = xh[k];
+		if (q[k] < c->qmin || q[k] > c->qmax) {
+			pt->wide = true;
+			return;
+		}
+		if (!isfinite(y) && isfinite(v)) {
+			bad++;
+			continue;
+		}
+		err_acc_add(&a, v, y, v < bd->lo || v > bd->hi);
+		if (!isfinite(v))
+			continue;
+		mn = v < mn ? v : mn;
+		mx = v > mx ? v : mx;
+		sat += v < bd->slo || v > bd->shi;
+		wlo = q[k] - z < wlo ? q[k] - z : wlo;
+		whi = q[k] - z > whi ? q[k] - z : whi;
+	}
+	err_acc_merge(&pt->acc[ch], &a);
+	pt->sat[ch] += sat;
+	pt->bad_xhat += bad;
+	pt->cmin[ch] = mn;
+	pt->cmax[ch] = mx;
+	pt->wq_lo = wlo;
+	pt->wq_hi = whi;
+}
+
+/* One run of one channel and one group: error sums, extremes, saturation,
+ * the code counters. A code outside the table stops the pass (wide). */
+static void stored_run(struct spart *pt, const float *x, const float *xh, const int32_t *q,
+                       uint64_t cnt, uint64_t ch, uint64_t g, uint64_t i)
+{
+	const struct sctx *c = pt->c;
+	const struct qparam *p = &c->p[g];
+	float half = isfinite(p->scale) ? fabsf(p->scale) / 2 : 0.0f;
+	struct run_bounds bd = {clip_bound_lo(p), clip_bound_hi(p), 0, 0};
+	struct run_sums r = {0};
+	int32_t z = p->zero_point, qlo, qhi;
+	float lo, hi;
+
+	bd.slo = bd.lo - half;
+	bd.shi = bd.hi + half;
+	/* Blocks: summed element by element as analyze_measure does, so a
+	 * stored GGUF tensor and its simulation by the same quantizer (which
+	 * takes the whole-tensor path) give the same bits. */
+	if (cnt < 8 || c->l->gran == GRAN_GROUP || !pair_sums(x, xh, cnt, &r, &lo, &hi)) {
+		stored_scalar(pt, x, xh, q, cnt, ch, &bd, z);
+		if (pt->wide)
+			pt->rc = QS_ERR_USAGE;
+		else
+			stored_count(pt, x, xh, q, cnt, ch, g, i, false);
+		return;
+	}
+	code_extremes(q, cnt, &qlo, &qhi);
+	if (qlo < c->qmin || qhi > c->qmax) {
+		pt->wide = true;
+		pt->rc = QS_ERR_USAGE;
+		return;
+	}
+	if (lo < bd.lo || hi > bd.hi)
+		count_clipped(x, cnt, &bd, &r);
+	struct err_acc a = {.n = cnt,
+	                    .clipped = r.clipped,
+	                    .sx2 = r.sx2,
+	                    .se2 = r.se2,
+	                    .sae = r.sae,
+	                    .max_ae = r.max_ae,
+	                    .sxy = r.sxy,
+	                    .sy2 = r.sy2};
+	err_acc_merge(&pt->acc[ch], &a);
+	pt->cmin[ch] = lo < pt->cmin[ch] ? lo : pt->cmin[ch];
+	pt->cmax[ch] = hi > pt->cmax[ch] ? hi : pt->cmax[ch];
+	pt->sat[ch] += r.sat;
+	pt->wq_lo = qlo - z < pt->wq_lo ? qlo - z : pt->wq_lo;
+	pt->wq_hi = qhi - z > pt->wq_hi ? qhi - z : pt->wq_hi;
+	stored_count(pt, x, xh, q, cnt, ch, g, i, true);
+}
+
+static const float *chunk_xhat(struct spart *pt, uint64_t i, uint64_t cnt)
+{
+	const struct float_src *src = pt->c->hsrc;
+
+	if (src->data)
+		return src->data + i;
+	pt->rc = src->read(src->ctx, i, cnt, pt->xh, &pt->err);
+	return pt->rc ? NULL : pt->xh;
+}
+
+/* The measure pass (x, x̂, codes) or the quantiles' refine pass (x, x̂). */
+static void stored_pass(struct spart *pt)
+{
+	const struct sctx *c = pt->c;
+	const struct layout *l = c->l;
+	bool refine = pt->pass == PASS_REFINE;
+
+	for (uint64_t i = pt->i0; i < pt->i1 && !pt->rc;) {
+		uint64_t cnt = pt->i1 - i < c->bufn ? pt->i1 - i : c->bufn;
+		const float *x = refine && !pt->xa ? NULL : chunk_values(pt, i, cnt);
+		if (pt->rc)
+			return;
+		const float *xh = refine && !pt->ha ? NULL : chunk_xhat(pt, i, cnt);
+		if (pt->rc)
+			return;
+		if (refine) {
+			if (pt->xa)
+				dist_acc_refine(pt->xa, x, cnt);
+			if (pt->ha)
+				dist_acc_refine(pt->ha, xh, cnt);
+			i += cnt;
+			continue;
+		}
+		if (pt->xa)
+			dist_acc_add(pt->xa, x, cnt);
+		if (pt->ha)
+			dist_acc_add(pt->ha, xh, cnt);
+		pt->rc = c->csrc->read(c->csrc->ctx, i, cnt, pt->codes, &pt->err);
+		for (uint64_t j = i; j < i + cnt && !pt->rc;) {
+			uint64_t ch, g, end, o = j - i;
+			run_at(l, j, &ch, &g, &end);
+			end = end < i + cnt ? end : i + cnt;
+			stored_run(pt, x + o, xh + o, pt->codes + o, end - j, ch, g, j);
+			if (!pt->rc && c->contig && end % c->csize == 0)
+				channel_close(pt, ch, g);
+			j = end;
+		}
+		i += cnt;
+	}
+}
+
+/* The measure pass, its merges, and the quantiles' pass. *wide: a code lay
+ * outside the table (nothing else is done). */
+static int stored_passes(struct sctx *c, struct spart *pt, int nparts, int threads,
+                         bool strided_hist, bool quantiles, bool *wide, struct qs_error *err)
+{
+	run_parts(pt, nparts, threads, PASS_MEASURE);
+	for (int k = 0; k < nparts; k++)
+		*wide |= pt[k].wide;
+	if (*wide)
+		return 0;
+	for (int k = 0; k < nparts; k++)
+		if (pt[k].rc)
+			return qs_error_set(err, pt[k].rc, "%s", pt[k].err.msg);
+	for (int k = 1; k < nparts; k++) {
+		if (pt[0].xa)
+			dist_acc_merge(pt[0].xa, pt[k].xa);
+		parts_merge(&pt[0], &pt[k], PASS_MEASURE, strided_hist);
+		for (size_t b = 0; b < c->span; b++)
+			pt[0].badh[b] += pt[k].badh[b];
+		pt[0].bad_xhat += pt[k].bad_xhat;
+	}
+	return stream_refine(c, pt, nparts, threads, quantiles, err);
+}
+
+/* Whole-tensor fallback: x, x̂ and the codes in full, then analyze_measure. */
+static int measure_whole(const struct float_src *x, const struct float_src *xhat,
+                         const struct code_src *codes, const struct quantized *q,
+                         const struct graph_facts *g, struct tensor_result *out,
+                         struct qs_error *err)
+{
+	uint64_t n = q->layout.n;
+	size_t m = n ? (size_t)n : 1;
+	struct quantized qq = *q;
+	float *xb = NULL, *hb = NULL;
+	int32_t *cb = NULL;
+	int rc = 0;
+
+	if (n > SIZE_MAX / sizeof(float))
+		return qs_error_set(err, QS_ERR_NOMEM, "tensor of %llu elements is too large",
+		                    (unsigned long long)n);
+	if ((!x->data && !(xb = malloc(m * sizeof *xb))) ||
+	    (!xhat->data && !(hb = malloc(m * sizeof *hb))) ||
+	    (codes && !(cb = malloc(m * sizeof *cb))))
+		rc = qs_error_set(err, QS_ERR_NOMEM, "out of memory for %llu elements",
+		                  (unsigned long long)n);
+	if (!rc && n && xb)
+		rc = x->read(x->ctx, 0, n, xb, err);
+	if (!rc && n && hb)
+		rc = xhat->read(xhat->ctx, 0, n, hb, err);
+	if (!rc && n && cb)
+		rc = codes->read(codes->ctx, 0, n, cb, err);
+	qq.xhat = xhat->data ? xhat->data : hb;
+	qq.codes = cb;
+	if (!rc)
+		rc = analyze_measure(x->data ? x->data : xb, &qq, g, out, err);
+	free(xb);
+	free(hb);
+	free(cb);
+	return rc;
+}
+
+/* The code table [qmin, qmax] of a streamed measure, widened to the
+ * source's promise; false when it would be too wide. */
+static bool measure_table(const struct quantized *q, const struct code_src *codes, int32_t *lo,
+                          int32_t *hi)
+{
+	int64_t a = q->qmin, b = q->qmax;
+
+	if (codes->lo <= codes->hi) {
+		int64_t wa = codes->lo < a ? codes->lo : a, wb = codes->hi > b ? codes->hi : b;
+		if (wb - wa < MEASURE_MAX_SPAN) {
+			a = wa;
+			b = wb;
+		}
+	}
+	*lo = (int32_t)a;
+	*hi = (int32_t)b;
+	return a <= b && b - a < MEASURE_MAX_SPAN;
+}
+
+static void measure_free(struct spart *pt, int nparts, struct sctx *c)
+{
+	for (int k = 0; k < nparts; k++)
+		part_free(&pt[k]);
+	free(c->lev);
+	free(c->ent);
+}
+
+int analyze_measure_src(const struct float_src *x, const struct float_src *xhat,
+                        const struct code_src *codes, const struct quantized *q,
+                        const struct graph_facts *g, const struct analyze_opts *o,
+                        struct tensor_result *out, struct qs_error *err)
+{
+	struct layout l = q->layout;
+	int64_t shape3[3] = {(int64_t)l.outer, (int64_t)l.dim, (int64_t)l.inner};
+	const int64_t *shape = q->shape;
+	int ndim = q->ndim;
+	const struct graph_facts *g0 = g; /* for the fallback, which adapts it itself */
+	struct graph_facts g3;
+	struct scheme s = {.bits = q->bits};
+	struct sctx c = {.src = x, .hsrc = xhat, .csrc = codes, .l = &l, .s = &s, .stored = true};
+	struct spart pt[2];
+	bool wide = false;
+	int rc, nparts = 0;
+
+	memset(out, 0, sizeof *out);
+	memset(pt, 0, sizeof pt);
+	pthread_once(&clog_once, clog_init);
+	if (!codes || !q->params || q->per_group || l.n == 0 ||
+	    !measure_table(q, codes, &c.qmin, &c.qmax))
+		return measure_whole(x, xhat, codes, q, g, out, err);
+	/* as analyze_measure: without a shape, outer × dim × inner */
+	if (!shape) {
+		shape = shape3;
+		ndim = 3;
+		if (g) {
+			g3 = *g;
+			g3.out_axis = g->out_axis == l.axis ? 1 : -1;
+			g = &g3;
+		}
+		l.axis = 1;
+	}
+	c.g = g;
+	c.p = (struct qparam *)q->params; /* only read in stored mode */
+	c.span = (size_t)((int64_t)c.qmax - c.qmin + 1);
+	c.minmax = true; /* parts split by elements only */
+	c.nch = layout_nchannels(&l);
+	c.contig = (l.gran != GRAN_GROUP && l.outer == 1) || (l.gran == GRAN_GROUP && l.inner == 1);
+	c.csize = l.gran == GRAN_GROUP ? l.dim : l.inner;
+	c.scan = c.contig && c.span <= SCAN_SPAN && c.csize >= c.span;
+	c.bufn = CHUNK;
+	bool strided_hist = !c.contig;
+	if (strided_hist && c.nch * c.span * sizeof(uint32_t) > CHIST_LIMIT)
+		return measure_whole(x, xhat, codes, q, g0, out, err);
+	c.want_xs = !(o && o->xs);
+	c.want_xhs = !(o && o->no_xhat_stats);
+	bool quantiles = !(o && o->no_quantiles);
+	c.wq = g && g->role == ROLE_WEIGHT && g->has_input && g->out_axis >= 0 &&
+	       layout_init(&c.ol, shape, ndim, GRAN_CHANNEL, g->out_axis, 0, NULL);
+	c.lev = calloc(c.nch ? c.nch : 1, sizeof *c.lev);
+	c.ent = calloc(c.nch ? c.nch : 1, sizeof *c.ent);
+	nparts = parts_split(pt, &c);
+	rc = (!c.lev || !c.ent) ? QS_ERR_NOMEM : 0;
+	for (int k = 0; k < nparts && !rc; k++)
+		rc = part_alloc(&pt[k], &c, strided_hist);
+	if (rc)
+		qs_error_set(err, rc, "out of memory for a tensor of %llu elements",
+		             (unsigned long long)l.n);
+	else
+		rc = stored_passes(&c, pt, nparts, o ? o->threads : 1, strided_hist, quantiles,
+		                   &wide, err);
+	if (!rc && wide) {
+		measure_free(pt, nparts, &c);
+		return measure_whole(x, xhat, codes, q, g0, out, err);
+	}
+	if (!rc && strided_hist)
+		strided_levels(&c, pt[0].chist, pt[0].hist);
+	for (size_t b = 0; !rc && b < c.span; b++)
+		pt[0].hist[b] -= pt[0].badh[b];
+	if (!rc && (rc = stream_results(&c, &pt[0], quantiles, shape, ndim, o, out)) != 0)
+		qs_error_set(err, rc, "out of memory measuring %llu elements",
+		             (unsigned long long)l.n);
+	measure_free(pt, nparts, &c);
 	if (rc)
 		tensor_result_free(out);
 	return rc;

@@ -317,11 +317,48 @@ static float *decode(const struct model *m, const struct model_tensor *t, struct
 	return x;
 }
 
+/* Blocks whose x̂ and codes are decoded at a time for their parameters. */
+#define PARAM_BLOCKS 256u
+
+/* analyze_block_params over t's blocks, PARAM_BLOCKS at a time from range
+ * decodes (the first x̂ and code of each block is what it reads). */
+static int block_params(const struct model *m, const struct model_tensor *t, const float *sc,
+                        uint64_t nblocks, struct qparam *p, struct qs_error *err)
+{
+	const struct qtype *qt = t->block;
+	uint64_t be = qt->block_elems;
+	float *xh = xrealloc(NULL, PARAM_BLOCKS * be * sizeof *xh);
+	int32_t *codes = qt->codes ? xrealloc(NULL, PARAM_BLOCKS * be * sizeof *codes) : NULL;
+	int rc =
+	        nblocks * be != t->nelem
+	                ? qs_error_set(err, QS_ERR_FORMAT, "%s: %llu blocks of %llu elements",
+	                               t->name, (unsigned long long)nblocks, (unsigned long long)be)
+	                : 0;
+
+	for (uint64_t k0 = 0; k0 < nblocks && !rc; k0 += PARAM_BLOCKS) {
+		uint64_t nb = nblocks - k0 < PARAM_BLOCKS ? nblocks - k0 : PARAM_BLOCKS;
+		int64_t n = (int64_t)(nb * be);
+		struct layout sub;
+		const char *why = NULL;
+		rc = model_tensor_to_f32_range(m, t, k0 * be, nb * be, xh, err);
+		if (!rc && codes)
+			rc = model_tensor_codes_range(m, t, k0 * be, nb * be, codes, err);
+		if (!rc && !layout_init(&sub, &n, 1, GRAN_GROUP, -1, be, &why))
+			rc = qs_error_set(err, QS_ERR_FORMAT, "%s: %s", t->name,
+			                  why ? why : "layout");
+		if (!rc)
+			analyze_block_params(qt, &sub, xh, codes, sc ? sc + k0 : NULL, p + k0);
+	}
+	free(xh);
+	free(codes);
+	return rc;
+}
+
 /* The stored parameters of a quantized tensor as engine qparams. Block
  * types get analyze_block_params (the groups simulate would use, from x̂,
  * the codes and the block scales); float casts one group with no scale. */
-static struct qparam *stored_params(const struct model_tensor *t, struct quantized *q,
-                                    struct qs_error *err)
+static struct qparam *stored_params(const struct model *m, const struct model_tensor *t,
+                                    struct quantized *q, struct qs_error *err)
 {
 	const struct tensor_quant *tq = t->quant;
 	const char *why = NULL;
@@ -361,8 +398,12 @@ static struct qparam *stored_params(const struct model_tensor *t, struct quantiz
 		sc = xrealloc(NULL, q->layout.ngroups * sizeof *sc);
 		t->block->block_scales(t->data, sc, (int64_t)q->layout.ngroups);
 	}
-	analyze_block_params(t->block, &q->layout, q->xhat, q->codes, sc, p);
+	int rc = block_params(m, t, sc, q->layout.ngroups, p, err);
 	free(sc);
+	if (rc) {
+		free(p);
+		return NULL;
+	}
 	return p;
 }
 
@@ -373,13 +414,33 @@ static const struct graph_facts *row_facts(const struct session_row *r)
 	return r->ft ? &r->ft->facts : &r->qt->facts;
 }
 
-static int measure_row(const struct session *s, const struct session_row *r, const float *x,
+static int tensor_codes_read(void *ctx, uint64_t first, uint64_t count, int32_t *dst,
+                             struct qs_error *err)
+{
+	const struct tensor_src *ts = ctx;
+
+	return model_tensor_codes_range(ts->m, ts->t, first, count, dst, err);
+}
+
+/* Measure row r streaming from both models: x (in place when plain f32),
+ * x̂ and the codes by range; the tensor's code range bounds the tables. */
+static int measure_row(const struct session *s, const struct session_row *r,
                        struct tensor_result *out, struct qs_error *err)
 {
 	struct quantized q = {
 	        .shape = r->qt->shape, .ndim = r->qt->ndim, .per_group = r->spec.per_group};
-	int32_t *codes = NULL;
-	int rc = QS_ERR_NOMEM;
+	struct tensor_src fs = {s->fm, r->ft}, qs = {s->qm, r->qt};
+	struct float_src x = {
+	        .data = model_tensor_f32_view(s->fm, r->ft), .read = tensor_src_read, .ctx = &fs};
+	struct float_src xhat = {
+	        .data = model_tensor_f32_view(s->qm, r->qt), .read = tensor_src_read, .ctx = &qs};
+	struct code_src codes = {.read = tensor_codes_read, .ctx = &qs, .lo = 1, .hi = 0};
+	const struct dtype_info *di = dtype_info(r->qt->dtype);
+	struct analyze_opts o = {.threads = r->ft->nelem >= SPLIT_ELEMS ? 2 : 1};
+	/* a zero-length range checks that the codes can be read at all */
+	bool has_codes = (r->qt->quant || r->qt->block) &&
+	                 model_tensor_codes_range(s->qm, r->qt, 0, 0, NULL, NULL) == 0;
+	int rc;
 
 	if (r->qt->nelem != r->ft->nelem ||
 	    (r->qt->quant && r->qt->quant->layout.n != r->qt->nelem))
@@ -387,26 +448,19 @@ static int measure_row(const struct session *s, const struct session_row *r, con
 		                    "%s: %s: %llu float elements paired with %llu quantized ones",
 		                    s->qm->path, r->name, (unsigned long long)r->ft->nelem,
 		                    (unsigned long long)r->qt->nelem);
-	float *xhat = decode(s->qm, r->qt, err);
-	if (xhat && (r->qt->quant || r->qt->block)) {
-		codes = malloc((r->qt->nelem ? r->qt->nelem : 1) * sizeof *codes);
-		if (codes && model_tensor_codes(s->qm, r->qt, codes, NULL)) {
-			free(codes);
-			codes = NULL;
-		}
+	if (r->qt->quant && !di->is_float && di->bits <= 16) {
+		codes.lo = (int32_t)di->int_min;
+		codes.hi = (int32_t)di->int_max;
 	}
-	q.xhat = xhat;
-	q.codes = codes;
-	struct qparam *p = xhat ? stored_params(r->qt, &q, err) : NULL;
-	if (p) {
-		q.params = p;
-		rc = analyze_measure(x, &q, row_facts(r), out, err);
-	} else if (err) {
-		rc = err->code;
-	}
-	free(xhat);
-	free(codes);
+	struct qparam *p = stored_params(s->qm, r->qt, &q, err);
+	if (!p)
+		return err ? err->code : QS_ERR_FORMAT;
+	q.params = p;
+	rc = analyze_measure_src(&x, &xhat, has_codes ? &codes : NULL, &q, row_facts(r), &o, out,
+	                         err);
 	free(p);
+	mem_release_mapped(r->qt->data, r->qt->nbytes);
+	mem_release_mapped(r->ft->data, r->ft->nbytes);
 	return rc;
 }
 
@@ -429,16 +483,12 @@ static void compute_job(const struct session *s, struct job_done *d)
 {
 	const struct session_row *r = &s->rows[d->job.row];
 	struct qs_error err = {0};
-	float *x = r->qt ? decode(s->fm, r->ft, &err) : NULL;
 
-	d->status = x || !r->qt ? 0 : err.code;
-	if (x && r->qt)
-		d->status = measure_row(s, r, x, &d->shipped, &err);
+	d->status = r->qt ? measure_row(s, r, &d->shipped, &err) : 0;
 	if (!d->status && d->job.keep_float)
 		exact_result(r->ft, &d->whatif);
 	else if (!d->status)
-		d->status = simulate_row(s, r, x, &d->job.spec, NULL, &d->whatif, &err);
-	free(x);
+		d->status = simulate_row(s, r, NULL, &d->job.spec, NULL, &d->whatif, &err);
 	if (!d->status)
 		return;
 	/* Name the tensor (and its file) when the message does not. */

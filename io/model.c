@@ -717,6 +717,85 @@ int model_tensor_to_f32_range(const struct model *m, const struct model_tensor *
 	return 0;
 }
 
+/* The codes of the one block holding element e, n of them from e. */
+static int block_codes_partial(const struct model_tensor *t, uint64_t e, uint64_t n, int32_t *dst,
+                               struct qs_error *err)
+{
+	const struct qtype *q = t->block;
+	int32_t stack[256], *buf = stack;
+
+	if (q->block_elems > sizeof stack / sizeof stack[0] &&
+	    !(buf = malloc(q->block_elems * sizeof *buf)))
+		return qs_error_set(err, QS_ERR_NOMEM, "tensor '%s': out of memory", t->name);
+	q->codes(t->data + e / q->block_elems * q->block_bytes, buf, q->block_elems);
+	memcpy(dst, buf + e % q->block_elems, n * sizeof *dst);
+	if (buf != stack)
+		free(buf);
+	return 0;
+}
+
+static int block_codes_range(const struct model_tensor *t, uint64_t first, uint64_t count,
+                             int32_t *dst, struct qs_error *err)
+{
+	const struct qtype *q = t->block;
+	uint64_t be = q->block_elems, head, whole;
+	int rc;
+
+	if ((rc = check_block(t, err)) != 0)
+		return rc;
+	if (!q->codes)
+		return qs_error_set(err, QS_ERR_UNSUPPORTED, "tensor '%s': %s has no integer codes",
+		                    t->name, q->name);
+	if (count == 0)
+		return 0;
+	head = first % be ? be - first % be : 0;
+	head = head < count ? head : count;
+	if (head && (rc = block_codes_partial(t, first, head, dst, err)) != 0)
+		return rc;
+	first += head;
+	count -= head;
+	dst += head;
+	whole = count / be * be;
+	if (whole)
+		q->codes(t->data + first / be * q->block_bytes, dst, (int64_t)whole);
+	if (count > whole)
+		return block_codes_partial(t, first + whole, count - whole, dst + whole, err);
+	return 0;
+}
+
+int model_tensor_codes_range(const struct model *m, const struct model_tensor *t, uint64_t first,
+                             uint64_t count, int32_t *dst, struct qs_error *err)
+{
+	struct elem_walk w;
+	int rc;
+
+	(void)m;
+	if (first > t->nelem || count > t->nelem - first)
+		return qs_error_set(err, QS_ERR_USAGE,
+		                    "tensor '%s': %llu codes from element %llu asked, it has %llu",
+		                    t->name, (unsigned long long)count, (unsigned long long)first,
+		                    (unsigned long long)t->nelem);
+	if (t->block)
+		return block_codes_range(t, first, count, dst, err);
+	if (!t->quant)
+		return qs_error_set(err, QS_ERR_USAGE, "tensor '%s' is not quantized", t->name);
+	if (t->dtype >= DTYPE_COUNT)
+		return qs_error_set(err, QS_ERR_UNSUPPORTED, "tensor '%s': unknown element type",
+		                    t->name);
+	if ((rc = check_int_type(t, err)) != 0 || (rc = check_storage(t, err)) != 0)
+		return rc;
+	if (count == 0)
+		return 0;
+	elem_walk_init(&w, t, first);
+	if (!w.transposed) {
+		codes_run(t, first, count, dst);
+		return 0;
+	}
+	for (uint64_t k = 0; k < count; k++, elem_walk_next(&w, t))
+		dst[k] = (int32_t)get_int(t, w.pos);
+	return 0;
+}
+
 bool model_tensor_analysable(const struct model_tensor *t)
 {
 	if (!t || t->is_aux || t->nelem == 0)

@@ -178,6 +178,19 @@ void model_tensor_prefetch(const struct model_tensor *t);
 int model_tensor_codes(const struct model *m, const struct model_tensor *t, int32_t *dst,
                        struct qs_error *err);
 
+/* model_tensor_codes for elements [first, first+count) (C order) only: the
+ * slice of what model_tensor_codes gives, bit for bit, reading only the
+ * bytes those elements need (block types: aligned ranges straight from the
+ * blocks, ragged ends through a one-block scratch buffer; Fortran-ordered
+ * and big-endian npy codes, nibbles of either order at any first). Errors
+ * as model_tensor_to_f32_range: first+count > t->nelem → QS_ERR_USAGE
+ * (nothing read); a tensor neither quant nor block → QS_ERR_USAGE; a block
+ * type without codes → QS_ERR_UNSUPPORTED; float-typed codes or storage
+ * shorter than t->nelem → QS_ERR_FORMAT. Thread-safe like the float range
+ * decode; m is not read. */
+int model_tensor_codes_range(const struct model *m, const struct model_tensor *t, uint64_t first,
+                             uint64_t count, int32_t *dst, struct qs_error *err);
+
 /* Quantize tensor t of m with spec (simulate a write): x̂ always; for linear
  * schemes also the codes, the layout and per-group parameters (range_choose
  * on each group's finite values, then quant_tensor); for ggml block qtypes

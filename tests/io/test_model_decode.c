@@ -7,7 +7,9 @@
  * Independent values: numpy's own float32 conversions and (q − z)·s for the
  * npz arrays, and hand-worked tensors in exact-size heap buffers (so ASan
  * catches a read past the tensor). model_tensor_f32_view must be non-NULL
- * exactly for plain aligned little-endian f32 tensors and equal the decode. */
+ * exactly for plain aligned little-endian f32 tensors and equal the decode.
+ * model_tensor_codes_range likewise equals the slice of model_tensor_codes
+ * for every quant and block tensor, and the hand-worked codes. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -217,6 +219,66 @@ static bool listed(const char *name, const char *const *names)
 	return false;
 }
 
+/* Codes of [first, first+count) equal whole[first..] and nothing is written
+ * past dst[count - 1]. */
+static void check_codes_range(const struct model_tensor *t, const int32_t *whole, int32_t *buf,
+                              uint64_t first, uint64_t count)
+{
+	struct qs_error err = {0};
+
+	buf[count] = (int32_t)SENTINEL;
+	if (model_tensor_codes_range(NULL, t, first, count, buf, &err))
+		fail_msg("%s codes [%llu, +%llu): %s", t->name, (unsigned long long)first,
+		         (unsigned long long)count, err.msg);
+	for (uint64_t k = 0; k < count; k++)
+		if (buf[k] != whole[first + k])
+			fail_msg("%s codes [%llu, +%llu): element %llu is %d, whole %d", t->name,
+			         (unsigned long long)first, (unsigned long long)count,
+			         (unsigned long long)(first + k), buf[k], whole[first + k]);
+	assert_int_equal(buf[count], (int32_t)SENTINEL);
+}
+
+/* A tensor with codes: fixed and random ranges against model_tensor_codes,
+ * bounds errors; a tensor without: both refuse alike. */
+static void check_codes(const struct model *m, const struct model_tensor *t, struct qs_rng *rng)
+{
+	uint64_t n = t->nelem, align = model_tensor_range_align(t);
+	int32_t *whole = malloc((n + 1) * sizeof *whole), *buf = malloc((n + 1) * sizeof *buf);
+	struct qs_error err = {0};
+	int rc = model_tensor_codes(m, t, whole, &err);
+
+	assert_non_null(whole);
+	assert_non_null(buf);
+	if (rc) {
+		assert_int_equal(model_tensor_codes_range(m, t, 0, n, buf, &err), rc);
+		free(whole);
+		free(buf);
+		return;
+	}
+	check_codes_range(t, whole, buf, 0, n);
+	check_codes_range(t, whole, buf, n, 0);
+	if (n) {
+		check_codes_range(t, whole, buf, n - 1, 1);
+		check_codes_range(t, whole, buf, 1, n - 1);
+	}
+	for (int k = 0; k < 100; k++) {
+		uint64_t first = qs_rng_next(rng) % (n + 1);
+		uint64_t count = qs_rng_next(rng) % (n - first + 1);
+		if (k % 2 && align > 1) {
+			first -= first % align;
+			count -= count % align;
+		}
+		check_codes_range(t, whole, buf, first, count);
+	}
+	buf[0] = (int32_t)SENTINEL;
+	assert_int_equal(model_tensor_codes_range(m, t, n, 1, buf, &err), QS_ERR_USAGE);
+	assert_int_equal(model_tensor_codes_range(m, t, 1, UINT64_MAX, buf, &err), QS_ERR_USAGE);
+	assert_non_null(strstr(err.msg, t->name));
+	assert_int_equal(buf[0], (int32_t)SENTINEL);
+	free(whole);
+	free(buf);
+}
+
 /* Every tensor of m: whole decode, fixed and random ranges, bounds errors and
  * the view. views lists the plain f32 tensors (a view when 4-byte aligned).
  * Returns how many tensors were checked. */
@@ -282,6 +344,8 @@ static size_t check_model(const struct model *m, const char *const *views, uint6
 			         want ? "one" : "NULL");
 		if (v)
 			assert_memory_equal(v, whole, n * sizeof *v);
+		if (t->quant || t->block)
+			check_codes(m, t, &rng);
 		free(whole);
 		free(buf);
 		checked++;
@@ -516,6 +580,10 @@ static void check_quant_hand(enum dtype dt, enum nibble_order order, const int *
 			assert_close(out[k], (q[i] - zp[r]) * (double)scale[r], 0, 0);
 			assert_close(whole[i], (q[i] - zp[r]) * (double)scale[r], 0, 0);
 		}
+		int32_t codes[16];
+		assert_int_equal(model_tensor_codes_range(NULL, &t, first, count, codes, NULL), 0);
+		for (uint64_t k = 0; k < count; k++)
+			assert_int_equal(codes[k], q[first + k]);
 	}
 	/* float codes and a layout of another size are format errors */
 	struct qs_error err = {0};
@@ -569,11 +637,18 @@ static void test_q8_0_by_hand(void **state)
 				double d = i < 32 ? 0.5 : -2.0;
 				assert_close(out[k], d * ((double)(i % 32) - 16), 0, 0);
 			}
+			int32_t codes[64];
+			assert_int_equal(
+			        model_tensor_codes_range(NULL, &t, first, count, codes, NULL), 0);
+			for (uint64_t k = 0; k < count; k++)
+				assert_int_equal(codes[k], (int32_t)((first + k) % 32) - 16);
 		}
 	/* 67 bytes cannot hold two blocks */
 	struct qs_error err = {0};
 	t.nbytes = 67;
 	assert_int_equal(model_tensor_to_f32_range(NULL, &t, 0, 32, out, &err), QS_ERR_FORMAT);
+	int32_t codes[32];
+	assert_int_equal(model_tensor_codes_range(NULL, &t, 0, 32, codes, &err), QS_ERR_FORMAT);
 	free((void *)t.data);
 }
 
@@ -589,6 +664,8 @@ static void test_bad_storage(void **state)
 	(void)state;
 	assert_int_equal(model_tensor_to_f32_range(NULL, &t, 0, 1, out, &err), QS_ERR_FORMAT);
 	assert_non_null(strstr(err.msg, "short"));
+	int32_t codes[4];
+	assert_int_equal(model_tensor_codes_range(NULL, &t, 0, 1, codes, &err), QS_ERR_USAGE);
 	assert_null(model_tensor_f32_view(NULL, &t));
 	t.shape[0] = 1, t.shape[1] = 3, t.nelem = 3;
 	assert_int_equal(model_tensor_to_f32_range(NULL, &t, 1, 2, out, &err), 0);
