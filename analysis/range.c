@@ -988,6 +988,9 @@ enum {
 	MSE_GRID_FEW = 21, /* ... the same on exact values (n ≤ MSE_EXACT_MAX) */
 	MSE_GOLDEN_FEW = 10,
 	MSE_SIDE_GRID_FEW = 9,
+	MSE_AFFINE_TINY = 64,   /* affine groups this small: one dense scan, around the best, */
+	MSE_SIDE_GRID_TINY = 6, /* ... coarser clip-end searches */
+	MSE_GOLDEN_TINY = 6,
 	MSE_SIDE_GRID = 13, /* affine: grid per clip end, 2⁻⁶ .. 1 of the end */
 	MSE_SIDE_ROUNDS = 1,
 	MSE_LOCAL = 32, /* exact values: scan of ±MSE_LOCAL_SPAN around the best */
@@ -1141,7 +1144,7 @@ static struct mse_acc mse_pass(const float *x, size_t n, double s, const struct 
 	size_t i = 0;
 
 #ifdef RANGE_AVX2
-	if (range_avx2())
+	if (n >= MSE_BLOCK && range_avx2())
 		i = mse_pass_avx2(x, n, s, c, true, &acc);
 #endif
 #ifdef __SSE2__
@@ -1187,7 +1190,7 @@ static double mse_err_values(const float *x, size_t n, double s, const struct ms
 	size_t i = 0;
 
 #ifdef RANGE_AVX2
-	if (range_avx2()) {
+	if (n >= MSE_BLOCK && range_avx2()) {
 		struct mse_acc acc = {0};
 		i = mse_pass_avx2(x, n, s, c, false, &acc);
 		e = acc.e;
@@ -1231,7 +1234,7 @@ static void mse_pass2(const float *x, size_t n, const double s[2], const struct 
 
 	e[0] = e[1] = 0.0;
 #ifdef RANGE_AVX2
-	if (range_avx2())
+	if (n >= MSE_BLOCK && range_avx2())
 		i = mse_pass2_avx2(x, n, s, c, e);
 #endif
 #ifdef __SSE2__
@@ -1728,9 +1731,16 @@ static void mse_affine_model(const struct range_job *j, const struct mse_model *
 			if (full == 0.0)
 				continue;
 			x.upper = side;
+			bool tiny = j->n <= MSE_AFFINE_TINY;
 			mse_grid_search(mse_side_fn, &x, full,
-			                md->cum ? MSE_SIDE_GRID : MSE_SIDE_GRID_FEW, 6.0, 0.0,
-			                md->cum ? MSE_GOLDEN : MSE_GOLDEN_FEW, &end);
+			                md->cum ? MSE_SIDE_GRID
+			                : tiny  ? MSE_SIDE_GRID_TINY
+			                        : MSE_SIDE_GRID_FEW,
+			                6.0, 0.0,
+			                md->cum ? MSE_GOLDEN
+			                : tiny  ? MSE_GOLDEN_TINY
+			                        : MSE_GOLDEN_FEW,
+			                &end);
 			if (side)
 				x.hi = end;
 			else
@@ -1829,7 +1839,8 @@ static int mse_best_params(const struct range_job *j, const struct mse_model *md
 		c = mse_codes_for_zero(j, best->z);
 		double s = best->s, e = best->e;
 		mse_window(md, &c, s, &s, &e);
-		mse_window(md, &c, mse_scale_max(j, &c), &s, &e);
+		if (j->n > MSE_AFFINE_TINY)
+			mse_window(md, &c, mse_scale_max(j, &c), &s, &e);
 		e = mse_lloyd(j, &c, &s);
 		if (e < best->e) {
 			best->e = e;

@@ -55,12 +55,14 @@
  *                 Affine: the clip ends [lo, hi] (s = (hi − lo)/(qmax − qmin),
  *                 z = round(qmin − lo/s)) by one round of coordinate descent
  *                 on the model (each end over a geometric grid of 13 points,
- *                 9 on exact values, down to 2⁻⁶ of min x / max x, and golden
- *                 section), which fixes z; the scale search above for z; for
+ *                 9 on exact values, 6 up to 64 values, down to 2⁻⁶ of
+ *                 min x / max x, and golden section, 6 steps up to 64
+ *                 values), which fixes z; the scale search above for z; for
  *                 up to 64 codes or exact values also z ± 1 (on exact values
  *                 by golden section within ±15 % of that scale), ranked on
  *                 the model; the best refined on the values (exact values:
- *                 after the dense scans); histogram groups then take the
+ *                 after the dense scans, only the one around the best up to
+ *                 64 values); histogram groups then take the
  *                 exact best z for that scale (one pass of per-code sums,
  *                 every z priced in O(1) by prefix sums, up to 12 bits) and
  *                 refine again if it moved.
@@ -73,7 +75,7 @@
  *                 for affine) on Gaussian, Laplace, outlier and skewed groups
  *                 (tests/analysis/test_range_fast.c: 32..16384 values, 2..8
  *                 bits symmetric, 2..5 (≤ 1024 values) / 2..4 and 8 (4096,
- *                 16384) bits affine): within 0.05 % on values, 0.22 % on
+ *                 16384) bits affine): within 0.05 % on values, 0.2 % on
  *                 histograms, except 32 values at 8 bits, 7.6 % (the best
  *                 scales there are isolated dips narrower than 0.1 % of s,
  *                 which only an exhaustive sweep finds); test_range.c's
@@ -142,7 +144,7 @@
  * instructions than selection alone, 24 / 37, but branch-free: 5.4 / 7.5
  * against 13.5 / 20 ns/value); aciq 22; kl 56; mse 45 / 79 (8-bit),
  * 36 / 87 (4-bit). 32-value groups: minmax 14; percentile 47 / 65; aciq 69;
- * kl 710 (8-bit: 256 bins) / 108 (4-bit); mse 584 / 1156. For scale: one
+ * kl 710 (8-bit: 256 bins) / 108 (4-bit); mse 545 / 814. For scale: one
  * range_sse pass (quantize, dequantize, squared error) costs ~3.3. Before
  * this revision (same measure): minmax 12, percentile 34 / 52, aciq 115,
  * kl 247, mse 2630 / 7120 (8-bit) and 438 / 1650 (4-bit) on 4096 values;

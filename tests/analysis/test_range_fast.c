@@ -182,7 +182,10 @@ static void test_mse_affine(void **state)
 		for (size_t k = 0; k < sizeof sizes / sizeof *sizes; k++)
 			for (int bits = 2; bits <= (sizes[k] > 1024 ? 4 : 5); bits++)
 				mse_case(&gens[g], sizes[k], bits, false,
-				         sizes[k] > 1024 ? 150 : 300, &w);
+				         sizes[k] > 1024  ? 150
+				         : sizes[k] > 128 ? 300
+				                          : 1500,
+				         &w);
 	/* 8 bits on one large size, with a coarser scan */
 	for (size_t g = 0; g < NGEN; g++)
 		mse_case(&gens[g], 4096, 8, false, 100, &w);
