@@ -1290,7 +1290,9 @@ struct mse_model {
 static int mse_model_init(struct mse_model *md, const struct range_job *j)
 {
 	*md = (struct mse_model){.x = j->x, .n = j->n};
-	if (j->n <= MSE_EXACT_MAX || j->min == j->max) {
+	/* exact values also when the float bin scale would not be finite (a
+	 * spread of a few denormals) */
+	if (j->n <= MSE_EXACT_MAX || !((double)MSE_BINS_MAX / (j->max - j->min) < 0x1p100)) {
 		if (j->n > MSE_SWEEP_N)
 			return 0;
 		md->ev = malloc(j->n * sizeof(struct mse_event));
@@ -1641,9 +1643,11 @@ static int mse_best_zero(const struct range_job *j, double s, int32_t *z)
 		return -1;
 	/* per r: count, Σx, Σx² interleaved at 3·(r − rlo + 1); then prefixes */
 	float finv = (float)(1.0 / s), foff = (float)(0.5 - rl);
+	float top = (float)(len - 1);
 	for (size_t i = 0; i < j->n; i++) {
-		int32_t k = (int32_t)(j->x[i] * finv + foff);
-		k = k < 0 ? 0 : k >= len ? len - 1 : k;
+		float t = j->x[i] * finv + foff; /* clamped before the conversion */
+		t = t > 0.0f ? t : 0.0f;
+		int32_t k = (int32_t)(t < top ? t : top);
 		double v = j->x[i], *e = buf + 3 * ((size_t)k + 1);
 		e[0] += 1.0;
 		e[1] += v;

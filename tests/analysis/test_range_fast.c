@@ -385,12 +385,51 @@ static void test_percentile_edges(void **state)
 	free(x);
 }
 
+/* Every method on large groups with degenerate spreads (a float step above
+ * a constant, denormals among zeros, a denormal-wide spread around a
+ * large value): a finite positive scale, and mse no worse than minmax. */
+static void test_degenerate_large(void **state)
+{
+	enum {
+		N = 3000
+	};
+	float *x = malloc(N * sizeof *x);
+
+	(void)state;
+	assert_non_null(x);
+	for (int c = 0; c < 3; c++) {
+		for (size_t i = 0; i < N; i++)
+			x[i] = c == 0   ? 1.0f
+			       : c == 1 ? (i % 5 ? 0.0f : 1e-44f * (float)(i % 7))
+			                : 0.0f;
+		if (c == 0)
+			x[7] = nextafterf(1.0f, 2.0f);
+		if (c == 2)
+			x[11] = 1e-40f;
+		for (int sym = 0; sym < 2; sym++) {
+			struct scheme s = make_scheme(4, sym);
+			double emm = 0.0;
+			for (int k = 0; k < METHOD_COUNT; k++) {
+				struct method m = {.kind = (enum method_kind)k, .percentile = 99.0};
+				struct qparam p = choose(&m, &s, x, N);
+				assert_true(p.scale > 0.0f && isfinite(p.scale));
+				double e = range_sse(&s, &p, x, N);
+				if (k == METHOD_MINMAX)
+					emm = e;
+				if (k == METHOD_MSE)
+					assert_true(e <= emm);
+			}
+		}
+	}
+	free(x);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_mse_symmetric),    cmocka_unit_test(test_mse_affine),
 	        cmocka_unit_test(test_kl_exhaustive),    cmocka_unit_test(test_percentile_sorted),
-	        cmocka_unit_test(test_percentile_edges),
+	        cmocka_unit_test(test_percentile_edges), cmocka_unit_test(test_degenerate_large),
 	};
 
 	gsl_set_error_handler_off();
