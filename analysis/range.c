@@ -505,9 +505,11 @@ static int choose_percentile(const struct range_job *j, double *lo, double *hi,
 	bool sym = j->s->symmetric;
 	double bottom = sym ? 0.0 : j->min, top = sym ? j->amax : j->max;
 
-	/* the float bin scale must be finite (a range of a few denormals is not) */
+	/* the float bin arithmetic must stay finite (not for a range of a few
+	 * denormals, nor for one wider than FLT_MAX) */
 	if (j->n > PCT_SELECT_MAX && top > bottom &&
-	    (double)(j->n / PCT_VALUES_PER_BIN) / (top - bottom) < 0x1p100) {
+	    (double)(j->n / PCT_VALUES_PER_BIN) / (top - bottom) < 0x1p100 &&
+	    (float)(top - bottom) < FLT_MAX) {
 		size_t bins = j->n / PCT_VALUES_PER_BIN;
 		bins = bins < PCT_BINS_MAX ? bins : PCT_BINS_MAX;
 		struct pct_hist h = {.lo = (float)bottom,
@@ -1290,9 +1292,10 @@ struct mse_model {
 static int mse_model_init(struct mse_model *md, const struct range_job *j)
 {
 	*md = (struct mse_model){.x = j->x, .n = j->n};
-	/* exact values also when the float bin scale would not be finite (a
-	 * spread of a few denormals) */
-	if (j->n <= MSE_EXACT_MAX || !((double)MSE_BINS_MAX / (j->max - j->min) < 0x1p100)) {
+	/* exact values also when the float bin arithmetic would not be finite
+	 * (a spread of a few denormals, or one wider than FLT_MAX) */
+	if (j->n <= MSE_EXACT_MAX || !((double)MSE_BINS_MAX / (j->max - j->min) < 0x1p100) ||
+	    !((float)(j->max - j->min) < FLT_MAX)) {
 		if (j->n > MSE_SWEEP_N)
 			return 0;
 		md->ev = malloc(j->n * sizeof(struct mse_event));

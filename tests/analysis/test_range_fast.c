@@ -386,8 +386,9 @@ static void test_percentile_edges(void **state)
 }
 
 /* Every method on large groups with degenerate spreads (a float step above
- * a constant, denormals among zeros, a denormal-wide spread around a
- * large value): a finite positive scale, and mse no worse than minmax. */
+ * a constant, denormals among zeros, one denormal among zeros, a spread
+ * wider than FLT_MAX): a finite positive scale, and mse no worse than
+ * minmax. */
 static void test_degenerate_large(void **state)
 {
 	enum {
@@ -397,11 +398,12 @@ static void test_degenerate_large(void **state)
 
 	(void)state;
 	assert_non_null(x);
-	for (int c = 0; c < 3; c++) {
+	for (int c = 0; c < 4; c++) {
 		for (size_t i = 0; i < N; i++)
 			x[i] = c == 0   ? 1.0f
 			       : c == 1 ? (i % 5 ? 0.0f : 1e-44f * (float)(i % 7))
-			                : 0.0f;
+			       : c == 2 ? 0.0f
+			                : 3e38f * ((float)((int)(i % 201) - 100) / 100.0f);
 		if (c == 0)
 			x[7] = nextafterf(1.0f, 2.0f);
 		if (c == 2)
