@@ -321,14 +321,17 @@ static float *decode(const struct model *m, const struct model_tensor *t, struct
 #define PARAM_BLOCKS 256u
 
 /* analyze_block_params over t's blocks, PARAM_BLOCKS at a time from range
- * decodes (the first x̂ and code of each block is what it reads). */
+ * decodes (the first x̂ and code of each block is what it reads). Only the
+ * 32-element types with codes get a clip range from them (analyze.h: the
+ * K-quants scale sub-blocks separately), so the others decode nothing. */
 static int block_params(const struct model *m, const struct model_tensor *t, const float *sc,
                         uint64_t nblocks, struct qparam *p, struct qs_error *err)
 {
 	const struct qtype *qt = t->block;
 	uint64_t be = qt->block_elems;
-	float *xh = xrealloc(NULL, PARAM_BLOCKS * be * sizeof *xh);
-	int32_t *codes = qt->codes ? xrealloc(NULL, PARAM_BLOCKS * be * sizeof *codes) : NULL;
+	bool clip = be == 32 && qt->codes;
+	float *xh = clip ? xrealloc(NULL, PARAM_BLOCKS * be * sizeof *xh) : NULL;
+	int32_t *codes = clip ? xrealloc(NULL, PARAM_BLOCKS * be * sizeof *codes) : NULL;
 	int rc =
 	        nblocks * be != t->nelem
 	                ? qs_error_set(err, QS_ERR_FORMAT, "%s: %llu blocks of %llu elements",
@@ -340,8 +343,9 @@ static int block_params(const struct model *m, const struct model_tensor *t, con
 		int64_t n = (int64_t)(nb * be);
 		struct layout sub;
 		const char *why = NULL;
-		rc = model_tensor_to_f32_range(m, t, k0 * be, nb * be, xh, err);
-		if (!rc && codes)
+		if (clip)
+			rc = model_tensor_to_f32_range(m, t, k0 * be, nb * be, xh, err);
+		if (!rc && clip)
 			rc = model_tensor_codes_range(m, t, k0 * be, nb * be, codes, err);
 		if (!rc && !layout_init(&sub, &n, 1, GRAN_GROUP, -1, be, &why))
 			rc = qs_error_set(err, QS_ERR_FORMAT, "%s: %s", t->name,
