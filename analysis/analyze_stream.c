@@ -6,7 +6,11 @@
  * handed to range_choose — with x's statistics; (2) quantize + measure;
  * (3) only for quantiles: the statistics' refinement over x (and x̂, whose
  * codes are recomputed). Per run of one channel and one group the codes and
- * x̂ live in chunk-sized buffers only. */
+ * x̂ live in chunk-sized buffers only.
+ *
+ * analyze_measure_src (stored x̂ and codes) reuses the parts, runs,
+ * counters and results: one measure pass over x, x̂ and the codes read
+ * chunk by chunk (sctx.stored), and the same refine pass over x and x̂. */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,6 +59,7 @@ struct sctx {
 	/* measure (analyze_measure_src): x̂ and codes from sources, p given;
 	 * qmin/qmax/span are then the code table's bounds */
 	bool stored;
+	bool columns; /* per-tensor/per-channel with channels along the last axis */
 	const struct float_src *hsrc;
 	const struct code_src *csrc;
 };
@@ -1455,6 +1460,52 @@ static void stored_run(struct spart *pt, const float *x, const float *xh, const 
 	stored_count(pt, x, xh, q, cnt, ch, g, i, true);
 }
 
+/* Channels along the last axis (runs of one element): each pair straight
+ * into its channel's accumulator, as analyze_measure's core_one does,
+ * without a run's set-up per element. */
+static void stored_columns(struct spart *pt, const float *x, const float *xh, const int32_t *q,
+                           uint64_t cnt, uint64_t i)
+{
+	const struct sctx *c = pt->c;
+	const struct layout *l = c->l;
+	uint64_t ch = i % l->dim, bad = 0;
+
+	for (uint64_t k = 0; k < cnt; k++, ch = ch + 1 == l->dim ? 0 : ch + 1) {
+		const struct qparam *p = &c->p[l->gran == GRAN_CHANNEL ? ch : 0];
+		float v = x[k], y = xh[k], lo = clip_bound_lo(p), hi = clip_bound_hi(p);
+		float half = isfinite(p->scale) ? fabsf(p->scale) / 2 : 0.0f;
+		int32_t d = q[k] - p->zero_point;
+		if (q[k] < c->qmin || q[k] > c->qmax) {
+			pt->wide = true;
+			pt->rc = QS_ERR_USAGE;
+			return;
+		}
+		bool badh = !isfinite(y) && isfinite(v);
+		if (!badh)
+			err_acc_add(&pt->acc[ch], v, y, v < lo || v > hi);
+		if (!isfinite(v))
+			continue;
+		uint64_t b = (uint64_t)(q[k] - c->qmin);
+		pt->chist[ch * c->span + b]++;
+		if (c->wq) {
+			uint64_t oc =
+			        c->ol.axis == l->axis ? ch : ((i + k) / c->ol.inner) % c->ol.dim;
+			pt->wqs[oc] += fabs((double)d);
+		}
+		if (badh) {
+			pt->badh[b]++;
+			bad++;
+			continue;
+		}
+		pt->cmin[ch] = v < pt->cmin[ch] ? v : pt->cmin[ch];
+		pt->cmax[ch] = v > pt->cmax[ch] ? v : pt->cmax[ch];
+		pt->sat[ch] += v < lo - half || v > hi + half;
+		pt->wq_lo = d < pt->wq_lo ? d : pt->wq_lo;
+		pt->wq_hi = d > pt->wq_hi ? d : pt->wq_hi;
+	}
+	pt->bad_xhat += bad;
+}
+
 static const float *chunk_xhat(struct spart *pt, uint64_t i, uint64_t cnt)
 {
 	const struct float_src *src = pt->c->hsrc;
@@ -1493,6 +1544,11 @@ static void stored_pass(struct spart *pt)
 		if (pt->ha)
 			dist_acc_add(pt->ha, xh, cnt);
 		pt->rc = c->csrc->read(c->csrc->ctx, i, cnt, pt->codes, &pt->err);
+		if (!pt->rc && c->columns) {
+			stored_columns(pt, x, xh, pt->codes, cnt, i);
+			i += cnt;
+			continue;
+		}
 		for (uint64_t j = i; j < i + cnt && !pt->rc;) {
 			uint64_t ch, g, end, o = j - i;
 			run_at(l, j, &ch, &g, &end);
@@ -1636,6 +1692,7 @@ int analyze_measure_src(const struct float_src *x, const struct float_src *xhat,
 	c.contig = (l.gran != GRAN_GROUP && l.outer == 1) || (l.gran == GRAN_GROUP && l.inner == 1);
 	c.csize = l.gran == GRAN_GROUP ? l.dim : l.inner;
 	c.scan = c.contig && c.span <= SCAN_SPAN && c.csize >= c.span;
+	c.columns = !c.contig && l.gran != GRAN_GROUP && l.inner == 1;
 	c.bufn = CHUNK;
 	bool strided_hist = !c.contig;
 	if (strided_hist && c.nch * c.span * sizeof(uint32_t) > CHIST_LIMIT)

@@ -465,15 +465,14 @@ static void test_graph_facts(void **state)
 
 /* Fallbacks: no codes (levels from x̂ values) and a code outside the
  * table; both must equal analyze_measure. */
-static void test_fallbacks(void **state)
+static void fallbacks(enum mode mode)
 {
 	int64_t shape[2] = {R, C};
 	struct tcase t;
 	struct tensor_result r, ref;
 	struct qs_error err = {0};
-	(void)state;
 
-	make_case(&t, M_AXIS0, 31);
+	make_case(&t, mode, 31);
 	struct quantized q = quantized_of(&t, shape);
 	struct float_src xs = {.data = t.x}, hs = {.read = read_xh, .ctx = &t};
 	struct code_src cs = {.read = read_q, .ctx = &t, .lo = 1, .hi = 0};
@@ -505,6 +504,13 @@ static void test_fallbacks(void **state)
 	tensor_result_free(&r);
 	tensor_result_free(&ref);
 	free_case(&t);
+}
+
+static void test_fallbacks(void **state)
+{
+	(void)state;
+	fallbacks(M_AXIS0);
+	fallbacks(M_AXIS1); /* channels along the last axis: their own loop */
 }
 
 /* A failing source's status comes back. */
