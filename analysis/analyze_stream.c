@@ -170,90 +170,120 @@ static void run_extremes(const float *x, uint64_t n, const struct qparam *p, int
 		count_clipped(x, n, bd, r);
 }
 
+/* The constants of QUANT8 for parameters p and codes [qmin, qmax]. */
+#define QUANT8_CONSTS(p, qmin, qmax)                                                               \
+	const v8f s = SPLAT8((p)->scale), magic = SPLAT8(12582912.0f);                             \
+	const v8f zf = SPLAT8((float)(p)->zero_point), cmin = SPLAT8((float)(qmin));               \
+	const v8f cmax = SPLAT8((float)(qmax))
+
+/* Eight x from xp into xf, their codes to qp and x̂ into yf (and to yh + k
+ * unless yh is NULL): quant_one's and quant_deq's to the bit — the same float division,
+ * (v + 1.5·2^23) − 1.5·2^23 rounds half to even for |v| < 2^22 and leaves
+ * larger |v| beyond every code range on its own side, (q − z)·s is exact. */
+#define QUANT8(xp, qp, yh, k, xf, yf)                                                              \
+	do {                                                                                       \
+		memcpy(&(xf), (xp), sizeof(xf));                                                   \
+		v8f c_ = ((xf) / s + magic) - magic + zf;                                          \
+		c_ = V8F_SEL(c_ < cmin, cmin, c_);                                                 \
+		c_ = V8F_SEL(c_ > cmax, cmax, c_);                                                 \
+		v8i q_ = __builtin_convertvector(c_, v8i);                                         \
+		(yf) = (c_ - zf) * s;                                                              \
+		memcpy((qp), &q_, sizeof q_);                                                      \
+		if (yh)                                                                            \
+			memcpy((yh) + (k), &(yf), sizeof(yf));                                     \
+	} while (0)
+
+/* Double sums of pairs (x, x̂) in four lanes: the sums err_acc_add makes,
+ * with x − x̂ exact in double. Σx·x̂ is (Σx² + Σx̂² − Σ(x − x̂)²)/2 at the end. */
+struct vsums {
+	v4d sx2, se2, sy2, sae, mae;
+};
+
+/* Add lanes a..a+3 of the float vectors xf, yf to S. A macro for the reason
+ * above. */
+#define VSUMS_ADD(S, xf, yf, a)                                                                    \
+	do {                                                                                       \
+		v4d dx_ = __builtin_convertvector(                                                 \
+		        __builtin_shufflevector((xf), (xf), (a), (a) + 1, (a) + 2, (a) + 3), v4d); \
+		v4d dy_ = __builtin_convertvector(                                                 \
+		        __builtin_shufflevector((yf), (yf), (a), (a) + 1, (a) + 2, (a) + 3), v4d); \
+		v4d e_ = dx_ - dy_, ae_ = (v4d)((v4l)e_ & absm);                                   \
+		(S).sx2 += dx_ * dx_;                                                              \
+		(S).se2 += e_ * e_;                                                                \
+		(S).sy2 += dy_ * dy_;                                                              \
+		(S).sae += ae_;                                                                    \
+		(S).mae = V4D_SEL(ae_ > (S).mae, ae_, (S).mae);                                    \
+	} while (0)
+
+/* Fold the two chains a, b and the float lanes' extremes mn, mx into r and
+ * *lo, *hi. */
+static void vsums_fold(const struct vsums *a, const struct vsums *b, const v8f *mn, const v8f *mx,
+                       struct run_sums *r, float *lo, float *hi)
+{
+	for (int j = 0; j < 4; j++) {
+		double m = a->mae[j] > b->mae[j] ? a->mae[j] : b->mae[j];
+		r->sx2 += a->sx2[j] + b->sx2[j];
+		r->se2 += a->se2[j] + b->se2[j];
+		r->sae += a->sae[j] + b->sae[j];
+		r->sy2 += a->sy2[j] + b->sy2[j];
+		r->max_ae = m > r->max_ae ? m : r->max_ae;
+	}
+	for (int j = 0; j < 8; j++) {
+		*lo = (*mn)[j] < *lo ? (*mn)[j] : *lo;
+		*hi = (*mx)[j] > *hi ? (*mx)[j] : *hi;
+	}
+}
+
+/* One pair into r, as one lane of VSUMS_ADD. */
+static inline void sums_add1(struct run_sums *r, float x, float y, float *lo, float *hi)
+{
+	double dx = x, dy = y, e = dx - dy, ae = e < 0 ? -e : e;
+
+	r->sx2 += dx * dx;
+	r->se2 += e * e;
+	r->sae += ae;
+	r->sy2 += dy * dy;
+	r->max_ae = ae > r->max_ae ? ae : r->max_ae;
+	*lo = x < *lo ? x : *lo;
+	*hi = x > *hi ? x : *hi;
+}
+
 /* One run of finite x in one group, half-to-even rounding: codes, x̂ (xh may
  * be NULL) and the error sums in one pass, eight lanes of floats and two by
  * four of doubles in separate chains (the order of the additions depends on
- * n alone; Σx·x̂ is (Σx² + Σx̂² − Σ(x − x̂)²)/2 at the end). Codes and x̂ are
- * quant_one's and quant_deq's to the bit: the same float division,
- * (v + 1.5·2^23) − 1.5·2^23 rounds half to even for |v| < 2^22 and leaves
- * larger |v| beyond every code range on its own side, and (q − z)·s is exact
- * in float. Quantization is monotone, so the extreme codes are those of the
- * extreme x, and clipping is counted only when an extreme lies outside. */
+ * n alone; Σx·x̂ is (Σx² + Σx̂² − Σ(x − x̂)²)/2 at the end); codes and x̂
+ * as QUANT8 makes them. Quantization is monotone, so the extreme codes are
+ * those of the extreme x, and clipping is counted only when an extreme lies
+ * outside. */
 __attribute__((target_clones("avx2", "default"))) static void
 quant_sums_exact(const float *x, uint64_t n, const struct qparam *p, int32_t qmin, int32_t qmax,
                  const struct run_bounds *bd, int32_t *codes, float *xh, struct run_sums *r)
 {
 	const v4l absm = SPLAT4(INT64_MAX);
-	const v8f s = SPLAT8(p->scale), magic = SPLAT8(12582912.0f);
-	const v8f zf = SPLAT8((float)p->zero_point), cmin = SPLAT8((float)qmin);
-	const v8f cmax = SPLAT8((float)qmax);
-	v4d sx2 = {0}, se2 = {0}, sae = {0}, mae = {0}, sy2 = {0};
-	v4d sx2b = {0}, se2b = {0}, saeb = {0}, maeb = {0}, sy2b = {0};
+	QUANT8_CONSTS(p, qmin, qmax);
+	struct vsums va, vb;
+	memset(&va, 0, sizeof va);
+	memset(&vb, 0, sizeof vb);
 	v8f mn = SPLAT8(INFINITY), mx = SPLAT8(-INFINITY);
 	float lo = INFINITY, hi = -INFINITY;
 	uint64_t k = 0;
 
 	for (; k + 8 <= n; k += 8) {
-		v8f xf;
-		memcpy(&xf, x + k, sizeof xf);
-		v8f c = (xf / s + magic) - magic + zf;
-		c = V8F_SEL(c < cmin, cmin, c);
-		c = V8F_SEL(c > cmax, cmax, c);
-		v8i q = __builtin_convertvector(c, v8i);
-		v8f yf = (c - zf) * s;
-		memcpy(codes + k, &q, sizeof q);
-		if (xh)
-			memcpy(xh + k, &yf, sizeof yf);
+		v8f xf, yf;
+		QUANT8(x + k, codes + k, xh, k, xf, yf);
 		mn = V8F_SEL(xf < mn, xf, mn);
 		mx = V8F_SEL(xf > mx, xf, mx);
-		v4d dx = __builtin_convertvector(__builtin_shufflevector(xf, xf, 0, 1, 2, 3), v4d);
-		v4d dy = __builtin_convertvector(__builtin_shufflevector(yf, yf, 0, 1, 2, 3), v4d);
-		v4d e = dx - dy, ae = (v4d)((v4l)e & absm);
-		sx2 += dx * dx;
-		se2 += e * e;
-		sy2 += dy * dy;
-		sae += ae;
-		mae = V4D_SEL(ae > mae, ae, mae);
-		dx = __builtin_convertvector(__builtin_shufflevector(xf, xf, 4, 5, 6, 7), v4d);
-		dy = __builtin_convertvector(__builtin_shufflevector(yf, yf, 4, 5, 6, 7), v4d);
-		e = dx - dy;
-		ae = (v4d)((v4l)e & absm);
-		sx2b += dx * dx;
-		se2b += e * e;
-		sy2b += dy * dy;
-		saeb += ae;
-		maeb = V4D_SEL(ae > maeb, ae, maeb);
+		VSUMS_ADD(va, xf, yf, 0);
+		VSUMS_ADD(vb, xf, yf, 4);
 	}
-	sx2 += sx2b;
-	se2 += se2b;
-	sy2 += sy2b;
-	sae += saeb;
-	mae = V4D_SEL(maeb > mae, maeb, mae);
-	for (int j = 0; j < 8; j++) {
-		if (j < 4) {
-			r->sx2 += sx2[j];
-			r->se2 += se2[j];
-			r->sae += sae[j];
-			r->sy2 += sy2[j];
-			r->max_ae = mae[j] > r->max_ae ? mae[j] : r->max_ae;
-		}
-		lo = mn[j] < lo ? mn[j] : lo;
-		hi = mx[j] > hi ? mx[j] : hi;
-	}
+	vsums_fold(&va, &vb, &mn, &mx, r, &lo, &hi);
 	for (; k < n; k++) {
 		int32_t q = quant_one(x[k], p, qmin, qmax, ROUND_HALF_EVEN);
 		float y = quant_deq(q, p);
-		double dx = x[k], dy = y, e = dx - dy, ae = e < 0 ? -e : e;
 		codes[k] = q;
 		if (xh)
 			xh[k] = y;
-		r->sx2 += dx * dx;
-		r->se2 += e * e;
-		r->sae += ae;
-		r->sy2 += dy * dy;
-		r->max_ae = ae > r->max_ae ? ae : r->max_ae;
-		lo = x[k] < lo ? x[k] : lo;
-		hi = x[k] > hi ? x[k] : hi;
+		sums_add1(r, x[k], y, &lo, &hi);
 	}
 	r->sxy = (r->sx2 + r->sy2 - r->se2) / 2;
 	run_extremes(x, n, p, qmin, qmax, bd, lo, hi, r);
@@ -272,9 +302,7 @@ quant_sums(const float *x, uint64_t n, const struct qparam *p, int32_t qmin, int
            struct run_sums *r)
 {
 	const v8i absm = SPLAT8(INT32_MAX);
-	const v8f s = SPLAT8(p->scale), magic = SPLAT8(12582912.0f);
-	const v8f zf = SPLAT8((float)p->zero_point), cmin = SPLAT8((float)qmin);
-	const v8f cmax = SPLAT8((float)qmax);
+	QUANT8_CONSTS(p, qmin, qmax);
 	v4d sx2 = {0}, se2 = {0}, sae = {0}, sy2 = {0};
 	v4d sx2b = {0}, se2b = {0}, saeb = {0}, sy2b = {0};
 	v8f mn = SPLAT8(INFINITY), mx = SPLAT8(-INFINITY), mae = {0};
@@ -283,16 +311,8 @@ quant_sums(const float *x, uint64_t n, const struct qparam *p, int32_t qmin, int
 	uint64_t k = 0;
 
 	for (; k + 8 <= n; k += 8) {
-		v8f xf;
-		memcpy(&xf, x + k, sizeof xf);
-		v8f c = (xf / s + magic) - magic + zf;
-		c = V8F_SEL(c < cmin, cmin, c);
-		c = V8F_SEL(c > cmax, cmax, c);
-		v8i q = __builtin_convertvector(c, v8i);
-		v8f yf = (c - zf) * s;
-		memcpy(codes + k, &q, sizeof q);
-		if (xh)
-			memcpy(xh + k, &yf, sizeof yf);
+		v8f xf, yf;
+		QUANT8(x + k, codes + k, xh, k, xf, yf);
 		mn = V8F_SEL(xf < mn, xf, mn);
 		mx = V8F_SEL(xf > mx, xf, mx);
 		v8f ae = (v8f)((v8i)(xf - yf) & absm);
@@ -1221,8 +1241,9 @@ pair_sums(const float *x, const float *y, uint64_t n, struct run_sums *r, float 
 {
 	const v4l absm = SPLAT4(INT64_MAX);
 	const v8f zero = {0};
-	v4d sx2 = {0}, se2 = {0}, sae = {0}, mae = {0}, sy2 = {0}, sxy = {0};
-	v4d sx2b = {0}, se2b = {0}, saeb = {0}, maeb = {0}, sy2b = {0}, sxyb = {0};
+	struct vsums va, vb;
+	memset(&va, 0, sizeof va);
+	memset(&vb, 0, sizeof vb);
 	v8f mn = SPLAT8(INFINITY), mx = SPLAT8(-INFINITY);
 	v8i ok = SPLAT8(-1);
 	float lo = INFINITY, hi = -INFINITY;
@@ -1235,60 +1256,19 @@ pair_sums(const float *x, const float *y, uint64_t n, struct run_sums *r, float 
 		ok &= ((xf - xf) == zero) & ((yf - yf) == zero); /* false for NaN, ±inf */
 		mn = V8F_SEL(xf < mn, xf, mn);
 		mx = V8F_SEL(xf > mx, xf, mx);
-		v4d dx = __builtin_convertvector(__builtin_shufflevector(xf, xf, 0, 1, 2, 3), v4d);
-		v4d dy = __builtin_convertvector(__builtin_shufflevector(yf, yf, 0, 1, 2, 3), v4d);
-		v4d e = dx - dy, ae = (v4d)((v4l)e & absm);
-		sx2 += dx * dx;
-		se2 += e * e;
-		sy2 += dy * dy;
-		sxy += dx * dy;
-		sae += ae;
-		mae = V4D_SEL(ae > mae, ae, mae);
-		dx = __builtin_convertvector(__builtin_shufflevector(xf, xf, 4, 5, 6, 7), v4d);
-		dy = __builtin_convertvector(__builtin_shufflevector(yf, yf, 4, 5, 6, 7), v4d);
-		e = dx - dy;
-		ae = (v4d)((v4l)e & absm);
-		sx2b += dx * dx;
-		se2b += e * e;
-		sy2b += dy * dy;
-		sxyb += dx * dy;
-		saeb += ae;
-		maeb = V4D_SEL(ae > maeb, ae, maeb);
+		VSUMS_ADD(va, xf, yf, 0);
+		VSUMS_ADD(vb, xf, yf, 4);
 	}
 	for (int j = 0; j < 8; j++)
 		if (!ok[j])
 			return false;
-	sx2 += sx2b;
-	se2 += se2b;
-	sy2 += sy2b;
-	sxy += sxyb;
-	sae += saeb;
-	mae = V4D_SEL(maeb > mae, maeb, mae);
-	for (int j = 0; j < 8; j++) {
-		if (j < 4) {
-			r->sx2 += sx2[j];
-			r->se2 += se2[j];
-			r->sae += sae[j];
-			r->sy2 += sy2[j];
-			r->sxy += sxy[j];
-			r->max_ae = mae[j] > r->max_ae ? mae[j] : r->max_ae;
-		}
-		lo = mn[j] < lo ? mn[j] : lo;
-		hi = mx[j] > hi ? mx[j] : hi;
-	}
+	vsums_fold(&va, &vb, &mn, &mx, r, &lo, &hi);
 	for (; k < n; k++) {
 		if (!isfinite(x[k]) || !isfinite(y[k]))
 			return false;
-		double dx = x[k], dy = y[k], e = dx - dy, ae = e < 0 ? -e : e;
-		r->sx2 += dx * dx;
-		r->se2 += e * e;
-		r->sae += ae;
-		r->sy2 += dy * dy;
-		r->sxy += dx * dy;
-		r->max_ae = ae > r->max_ae ? ae : r->max_ae;
-		lo = x[k] < lo ? x[k] : lo;
-		hi = x[k] > hi ? x[k] : hi;
+		sums_add1(r, x[k], y[k], &lo, &hi);
 	}
+	r->sxy = (r->sx2 + r->sy2 - r->se2) / 2;
 	*lop = lo;
 	*hip = hi;
 	return true;
