@@ -520,6 +520,26 @@ static void channel_close(struct spart *pt, uint64_t ch, uint64_t g)
 	pt->ctot = 0;
 }
 
+/* cnt codes into the channel's four tables (sctx.scan): runs of one code do
+ * not wait on their own stores. */
+static void count4(struct spart *pt, const int32_t *q, uint64_t cnt)
+{
+	const struct sctx *c = pt->c;
+	uint32_t *h0 = pt->chist - c->qmin, *h1 = h0 + c->span, *h2 = h1 + c->span;
+	uint32_t *h3 = h2 + c->span;
+	uint64_t k = 0;
+
+	for (; k + 4 <= cnt; k += 4) {
+		h0[q[k]]++;
+		h1[q[k + 1]]++;
+		h2[q[k + 2]]++;
+		h3[q[k + 3]]++;
+	}
+	for (; k < cnt; k++)
+		h0[q[k]]++;
+	pt->ctot += cnt;
+}
+
 /* Codes of the finite x of a run into the counters: the channel's (or, for
  * strided channels, the per-channel table); Σ|q − z| per output channel. */
 static void count_codes(struct spart *pt, const float *x, uint64_t cnt, uint64_t ch, uint64_t g,
@@ -531,19 +551,7 @@ static void count_codes(struct spart *pt, const float *x, uint64_t cnt, uint64_t
 	bool measure = pt->pass == PASS_MEASURE;
 
 	if (finite && c->scan && !(c->wq && measure)) {
-		/* four tables: runs of one code do not wait on their own stores */
-		uint32_t *h0 = pt->chist - c->qmin, *h1 = h0 + c->span, *h2 = h1 + c->span;
-		uint32_t *h3 = h2 + c->span;
-		uint64_t k = 0;
-		for (; k + 4 <= cnt; k += 4) {
-			h0[q[k]]++;
-			h1[q[k + 1]]++;
-			h2[q[k + 2]]++;
-			h3[q[k + 3]]++;
-		}
-		for (; k < cnt; k++)
-			h0[q[k]]++;
-		pt->ctot += cnt;
+		count4(pt, q, cnt);
 		return;
 	}
 	for (uint64_t k = 0; k < cnt; k++) {
@@ -1313,18 +1321,7 @@ static void stored_count(struct spart *pt, const float *x, const float *xh, cons
 	int32_t z = c->p[g].zero_point;
 
 	if (clean && c->scan && !c->wq) {
-		uint32_t *h0 = pt->chist - c->qmin, *h1 = h0 + c->span, *h2 = h1 + c->span;
-		uint32_t *h3 = h2 + c->span;
-		uint64_t k = 0;
-		for (; k + 4 <= cnt; k += 4) {
-			h0[q[k]]++;
-			h1[q[k + 1]]++;
-			h2[q[k + 2]]++;
-			h3[q[k + 3]]++;
-		}
-		for (; k < cnt; k++)
-			h0[q[k]]++;
-		pt->ctot += cnt;
+		count4(pt, q, cnt);
 		return;
 	}
 	for (uint64_t k = 0; k < cnt; k++) {
