@@ -41,6 +41,7 @@ struct sctx {
 	size_t span;      /* qmax − qmin + 1 */
 	struct qparam *p; /* ngroups */
 	uint64_t *gbad;   /* per group: non-finite values */
+	float *glo, *ghi; /* per group: finite extremes (range methods but minmax) */
 	uint64_t nch;
 	bool contig; /* channel c = elements [c·csize, (c + 1)·csize) */
 	uint64_t csize;
@@ -619,7 +620,13 @@ static void measure_run(struct spart *pt, const float *x, uint64_t cnt, uint64_t
 	if (finite && c->s->rounding == ROUND_HALF_EVEN) {
 		struct run_sums r = {
 		        .mn = pt->cmin[ch], .mx = pt->cmax[ch], .qlo = INT32_MAX, .qhi = INT32_MIN};
-		quant_sums(x, cnt, p, c->qmin, c->qmax, &bd, pt->codes, xh, !c->one_group, &r);
+		/* a clip range less than half the group's reach: x − x̂ is not
+		 * exact in float for the far values, go straight to doubles */
+		if (c->glo && (c->glo[g] < 2 * bd.lo || c->ghi[g] > 2 * bd.hi))
+			quant_sums_exact(x, cnt, p, c->qmin, c->qmax, &bd, pt->codes, xh, &r);
+		else
+			quant_sums(x, cnt, p, c->qmin, c->qmax, &bd, pt->codes, xh, !c->one_group,
+			           &r);
 		a = (struct err_acc){.n = cnt,
 		                     .clipped = r.clipped,
 		                     .sx2 = r.sx2,
@@ -736,6 +743,8 @@ static void group_pass(struct spart *pt)
 			dist_acc_add(pt->xa, v, m);
 		float mn = INFINITY, mx = -INFINITY;
 		c->gbad[g] = span_minmax(v, m, &mn, &mx);
+		c->glo[g] = mn;
+		c->ghi[g] = mx;
 		if (c->gbad[g]) {
 			for (uint64_t j = 0; j < m; j++)
 				if (isfinite(v[j]))
@@ -1207,10 +1216,16 @@ int analyze_simulate_src(const struct float_src *src, const int64_t *shape, int 
 	       layout_init(&c.ol, shape, ndim, GRAN_CHANNEL, g->out_axis, 0, NULL);
 	c.p = malloc((l.ngroups ? l.ngroups : 1) * sizeof *c.p);
 	c.gbad = calloc(l.ngroups ? l.ngroups : 1, sizeof *c.gbad);
+	if (!c.minmax) {
+		c.glo = malloc((l.ngroups ? l.ngroups : 1) * sizeof *c.glo);
+		c.ghi = malloc((l.ngroups ? l.ngroups : 1) * sizeof *c.ghi);
+	}
 	c.lev = calloc(c.nch ? c.nch : 1, sizeof *c.lev);
 	c.ent = calloc(c.nch ? c.nch : 1, sizeof *c.ent);
 	int nparts = parts_split(pt, &c);
-	rc = (!c.p || !c.gbad || !c.lev || !c.ent) ? QS_ERR_NOMEM : 0;
+	rc = (!c.p || !c.gbad || !c.lev || !c.ent || (!c.minmax && (!c.glo || !c.ghi)))
+	             ? QS_ERR_NOMEM
+	             : 0;
 	for (int k = 0; k < nparts && !rc; k++)
 		rc = part_alloc(&pt[k], &c, strided_hist);
 	if (rc)
@@ -1228,6 +1243,8 @@ int analyze_simulate_src(const struct float_src *src, const int64_t *shape, int 
 		part_free(&pt[k]);
 	free(c.p);
 	free(c.gbad);
+	free(c.glo);
+	free(c.ghi);
 	free(c.lev);
 	free(c.ent);
 	if (rc)
