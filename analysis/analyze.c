@@ -1235,12 +1235,28 @@ int az_simulate_buffers(const float *x, const int64_t *shape, int ndim, const st
 
 /* ---- measure ----------------------------------------------------------- */
 
+void az_measure_shape3(struct layout *l, int64_t shape3[3], const int64_t **shape, int *ndim,
+                       const struct graph_facts **g, struct graph_facts *g3)
+{
+	shape3[0] = (int64_t)l->outer;
+	shape3[1] = (int64_t)l->dim;
+	shape3[2] = (int64_t)l->inner;
+	*shape = shape3;
+	*ndim = 3;
+	if (*g) {
+		*g3 = **g;
+		g3->out_axis = (*g)->out_axis == l->axis ? 1 : -1;
+		*g = g3;
+	}
+	l->axis = 1;
+}
+
 int analyze_measure(const float *x, const struct quantized *q, const struct graph_facts *g,
                     struct tensor_result *out, struct qs_error *err)
 {
 	uint64_t n = q->layout.n;
 	struct layout l = q->layout;
-	int64_t shape3[3] = {(int64_t)l.outer, (int64_t)l.dim, (int64_t)l.inner};
+	int64_t shape3[3];
 	const int64_t *shape = q->shape;
 	int ndim = q->ndim;
 	struct graph_facts g3;
@@ -1250,18 +1266,8 @@ int analyze_measure(const float *x, const struct quantized *q, const struct grap
 	if (n > SIZE_MAX / sizeof(float))
 		return qs_error_set(err, QS_ERR_NOMEM, "tensor of %llu elements is too large",
 		                    (unsigned long long)n);
-	/* Without the original shape, work on outer × dim × inner; the graph's
-	 * out_axis then only survives when it is the layout's axis. */
-	if (!shape) {
-		shape = shape3;
-		ndim = 3;
-		if (g) {
-			g3 = *g;
-			g3.out_axis = g->out_axis == l.axis ? 1 : -1;
-			g = &g3;
-		}
-		l.axis = 1;
-	}
+	if (!shape)
+		az_measure_shape3(&l, shape3, &shape, &ndim, &g, &g3);
 	float *scratch = malloc((n ? n : 1) * sizeof *scratch);
 	if (!scratch)
 		return qs_error_set(err, QS_ERR_NOMEM, "out of memory for %llu elements",

@@ -79,4 +79,11 @@ int az_simulate_buffers(const float *x, const int64_t *shape, int ndim, const st
                         const struct graph_facts *g, struct tensor_result *out, float *xhat_out,
                         int32_t *codes_out, struct qs_error *err);
 
+/* A measured tensor without its original shape (quantized.shape NULL) is
+ * worked on as outer × dim × inner: shape3 gets those, *shape and *ndim point at
+ * it, the layout's axis becomes 1, and the graph's out_axis survives (in g3,
+ * *g pointed at it) only when it was the layout's axis. */
+void az_measure_shape3(struct layout *l, int64_t shape3[3], const int64_t **shape, int *ndim,
+                       const struct graph_facts **g, struct graph_facts *g3);
+
 #endif

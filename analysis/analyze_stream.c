@@ -657,14 +657,20 @@ static void measure_run(struct spart *pt, const float *x, uint64_t cnt, uint64_t
 
 /* ---- passes ------------------------------------------------------------- */
 
-static const float *chunk_values(struct spart *pt, uint64_t i, uint64_t cnt)
+/* Elements [i, i + cnt) of src: in place, or read into buf (NULL on error,
+ * pt->rc set). */
+static const float *src_values(struct spart *pt, const struct float_src *src, uint64_t i,
+                               uint64_t cnt, float *buf)
 {
-	const struct float_src *src = pt->c->src;
-
 	if (src->data)
 		return src->data + i;
-	pt->rc = src->read(src->ctx, i, cnt, pt->buf, &pt->err);
-	return pt->rc ? NULL : pt->buf;
+	pt->rc = src->read(src->ctx, i, cnt, buf, &pt->err);
+	return pt->rc ? NULL : buf;
+}
+
+static const float *chunk_values(struct spart *pt, uint64_t i, uint64_t cnt)
+{
+	return src_values(pt, pt->c->src, i, cnt, pt->buf);
 }
 
 static void element_pass(struct spart *pt)
@@ -1502,12 +1508,7 @@ static void stored_columns(struct spart *pt, const float *x, const float *xh, co
 
 static const float *chunk_xhat(struct spart *pt, uint64_t i, uint64_t cnt)
 {
-	const struct float_src *src = pt->c->hsrc;
-
-	if (src->data)
-		return src->data + i;
-	pt->rc = src->read(src->ctx, i, cnt, pt->xh, &pt->err);
-	return pt->rc ? NULL : pt->xh;
+	return src_values(pt, pt->c->hsrc, i, cnt, pt->xh);
 }
 
 /* The measure pass (x, x̂, codes) or the quantiles' refine pass (x, x̂). */
@@ -1650,7 +1651,7 @@ int analyze_measure_src(const struct float_src *x, const struct float_src *xhat,
                         struct tensor_result *out, struct qs_error *err)
 {
 	struct layout l = q->layout;
-	int64_t shape3[3] = {(int64_t)l.outer, (int64_t)l.dim, (int64_t)l.inner};
+	int64_t shape3[3];
 	const int64_t *shape = q->shape;
 	int ndim = q->ndim;
 	const struct graph_facts *g0 = g; /* for the fallback, which adapts it itself */
@@ -1667,17 +1668,8 @@ int analyze_measure_src(const struct float_src *x, const struct float_src *xhat,
 	if (!codes || !q->params || q->per_group || l.n == 0 ||
 	    !measure_table(q, codes, &c.qmin, &c.qmax))
 		return measure_whole(x, xhat, codes, q, g, out, err);
-	/* as analyze_measure: without a shape, outer × dim × inner */
-	if (!shape) {
-		shape = shape3;
-		ndim = 3;
-		if (g) {
-			g3 = *g;
-			g3.out_axis = g->out_axis == l.axis ? 1 : -1;
-			g = &g3;
-		}
-		l.axis = 1;
-	}
+	if (!shape)
+		az_measure_shape3(&l, shape3, &shape, &ndim, &g, &g3);
 	c.g = g;
 	c.p = (struct qparam *)q->params; /* only read in stored mode */
 	c.span = (size_t)((int64_t)c.qmax - c.qmin + 1);

@@ -643,47 +643,70 @@ static int check_quant(const struct model_tensor *t, struct qs_error *err)
 	return 0;
 }
 
-/* Decode the one block holding element e and copy n of its values from e. */
-static int block_partial(const struct model_tensor *t, uint64_t e, uint64_t n, float *dst,
-                         struct qs_error *err)
+/* Block types decode to float values (dequantize) or to int32 codes: both
+ * four bytes an element, so one walk serves both. */
+_Static_assert(sizeof(float) == sizeof(int32_t), "block outputs are 4-byte elements");
+
+static void block_decode(const struct qtype *q, const uint8_t *src, void *dst, uint64_t n,
+                         bool codes)
+{
+	if (codes)
+		q->codes(src, dst, (int64_t)n);
+	else
+		q->dequantize(src, dst, (int64_t)n);
+}
+
+/* Decode the one block holding element e and copy n of its outputs from e. */
+static int block_partial(const struct model_tensor *t, uint64_t e, uint64_t n, char *dst,
+                         bool codes, struct qs_error *err)
 {
 	const struct qtype *q = t->block;
-	float stack[256], *buf = stack;
+	float stack[256];
+	void *buf = stack;
 
 	if (q->block_elems > sizeof stack / sizeof stack[0] &&
-	    !(buf = malloc(q->block_elems * sizeof *buf)))
+	    !(buf = malloc(q->block_elems * sizeof(float))))
 		return qs_error_set(err, QS_ERR_NOMEM, "tensor '%s': out of memory", t->name);
-	q->dequantize(t->data + e / q->block_elems * q->block_bytes, buf, q->block_elems);
-	memcpy(dst, buf + e % q->block_elems, n * sizeof *dst);
+	block_decode(q, t->data + e / q->block_elems * q->block_bytes, buf, q->block_elems, codes);
+	memcpy(dst, (const char *)buf + e % q->block_elems * sizeof(float), n * sizeof(float));
 	if (buf != stack)
 		free(buf);
 	return 0;
 }
 
-static int block_range(const struct model_tensor *t, uint64_t first, uint64_t count, float *dst,
-                       struct qs_error *err)
+/* Elements [first, first + count) of a block type: whole blocks straight from
+ * the data, ragged ends through one block. */
+static int block_range(const struct model_tensor *t, uint64_t first, uint64_t count, void *out,
+                       bool codes, struct qs_error *err)
 {
 	const struct qtype *q = t->block;
 	uint64_t be = q->block_elems, head, whole;
+	char *dst = out;
 	int rc;
 
 	if ((rc = check_block(t, err)) != 0)
 		return rc;
-	if (!q->dequantize)
+	if (!codes && !q->dequantize)
 		return qs_error_set(err, QS_ERR_UNSUPPORTED, "tensor '%s': %s cannot be decoded",
 		                    t->name, q->name);
+	if (codes && !q->codes)
+		return qs_error_set(err, QS_ERR_UNSUPPORTED, "tensor '%s': %s has no integer codes",
+		                    t->name, q->name);
+	if (count == 0)
+		return 0;
 	head = first % be ? be - first % be : 0;
 	head = head < count ? head : count;
-	if (head && (rc = block_partial(t, first, head, dst, err)) != 0)
+	if (head && (rc = block_partial(t, first, head, dst, codes, err)) != 0)
 		return rc;
 	first += head;
 	count -= head;
-	dst += head;
+	dst += head * sizeof(float);
 	whole = count / be * be;
 	if (whole)
-		q->dequantize(t->data + first / be * q->block_bytes, dst, (int64_t)whole);
+		block_decode(q, t->data + first / be * q->block_bytes, dst, whole, codes);
 	if (count > whole)
-		return block_partial(t, first + whole, count - whole, dst + whole, err);
+		return block_partial(t, first + whole, count - whole, dst + whole * sizeof(float),
+		                     codes, err);
 	return 0;
 }
 
@@ -702,7 +725,7 @@ int model_tensor_to_f32_range(const struct model *m, const struct model_tensor *
 	if (count == 0)
 		return 0;
 	if (t->block)
-		return block_range(t, first, count, dst, err);
+		return block_range(t, first, count, dst, false, err);
 	if (t->dtype >= DTYPE_COUNT)
 		return qs_error_set(err, QS_ERR_UNSUPPORTED, "tensor '%s': unknown element type",
 		                    t->name);
@@ -714,52 +737,6 @@ int model_tensor_to_f32_range(const struct model *m, const struct model_tensor *
 		quant_range(t, first, count, dst);
 	else
 		raw_range(t, first, count, dst);
-	return 0;
-}
-
-/* The codes of the one block holding element e, n of them from e. */
-static int block_codes_partial(const struct model_tensor *t, uint64_t e, uint64_t n, int32_t *dst,
-                               struct qs_error *err)
-{
-	const struct qtype *q = t->block;
-	int32_t stack[256], *buf = stack;
-
-	if (q->block_elems > sizeof stack / sizeof stack[0] &&
-	    !(buf = malloc(q->block_elems * sizeof *buf)))
-		return qs_error_set(err, QS_ERR_NOMEM, "tensor '%s': out of memory", t->name);
-	q->codes(t->data + e / q->block_elems * q->block_bytes, buf, q->block_elems);
-	memcpy(dst, buf + e % q->block_elems, n * sizeof *dst);
-	if (buf != stack)
-		free(buf);
-	return 0;
-}
-
-static int block_codes_range(const struct model_tensor *t, uint64_t first, uint64_t count,
-                             int32_t *dst, struct qs_error *err)
-{
-	const struct qtype *q = t->block;
-	uint64_t be = q->block_elems, head, whole;
-	int rc;
-
-	if ((rc = check_block(t, err)) != 0)
-		return rc;
-	if (!q->codes)
-		return qs_error_set(err, QS_ERR_UNSUPPORTED, "tensor '%s': %s has no integer codes",
-		                    t->name, q->name);
-	if (count == 0)
-		return 0;
-	head = first % be ? be - first % be : 0;
-	head = head < count ? head : count;
-	if (head && (rc = block_codes_partial(t, first, head, dst, err)) != 0)
-		return rc;
-	first += head;
-	count -= head;
-	dst += head;
-	whole = count / be * be;
-	if (whole)
-		q->codes(t->data + first / be * q->block_bytes, dst, (int64_t)whole);
-	if (count > whole)
-		return block_codes_partial(t, first + whole, count - whole, dst + whole, err);
 	return 0;
 }
 
@@ -776,7 +753,7 @@ int model_tensor_codes_range(const struct model *m, const struct model_tensor *t
 		                    t->name, (unsigned long long)count, (unsigned long long)first,
 		                    (unsigned long long)t->nelem);
 	if (t->block)
-		return block_codes_range(t, first, count, dst, err);
+		return block_range(t, first, count, dst, true, err);
 	if (!t->quant)
 		return qs_error_set(err, QS_ERR_USAGE, "tensor '%s' is not quantized", t->name);
 	if (t->dtype >= DTYPE_COUNT)
