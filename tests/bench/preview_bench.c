@@ -4,10 +4,11 @@
  * on top). The first call of a row also computes x's statistics; later ones
  * reuse them, as the TUI does. Not a test: a measurement
  * (tests/bench/preview.bash builds and runs it).
- *   preview_bench MODEL */
+ *   preview_bench MODEL [METHOD [REPEATS]] */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <time.h>
 
 #include "session.h"
@@ -23,13 +24,16 @@ int main(int argc, char **argv)
 {
 	const char *methods[] = {"minmax",       "percentile:99.99", "mse", "aciq",
 	                         "aciq-laplace", "aciq-gauss",       "kl"};
+	size_t nmethods = sizeof methods / sizeof *methods;
 	struct session_opts o = {.jobs = 2, .no_analysis = true};
 	struct qs_error err = {0};
 	struct dist_stats xs;
 	bool have_xs = false;
 
-	if (argc != 2) {
-		fprintf(stderr, "usage: preview_bench MODEL\n");
+	int reps = argc > 3 ? atoi(argv[3]) : 2;
+
+	if (argc < 2 || argc > 4 || reps < 1) {
+		fprintf(stderr, "usage: preview_bench MODEL [METHOD [REPEATS]]\n");
 		return 2;
 	}
 	analysis_init();
@@ -41,8 +45,12 @@ int main(int argc, char **argv)
 	}
 	const struct session_row *r = session_row(s, 0);
 	printf("%s: %llu values\n", r->name, (unsigned long long)r->ft->nelem);
-	for (int pass = 0; pass < 2; pass++)
-		for (size_t k = 0; k < sizeof methods / sizeof *methods; k++) {
+	if (argc > 2) {
+		methods[0] = argv[2];
+		nmethods = 1;
+	}
+	for (int pass = 0; pass < reps; pass++)
+		for (size_t k = 0; k < nmethods; k++) {
 			struct qspec spec = r->spec;
 			struct tensor_result res;
 			if (method_parse(methods[k], &spec.method, &err))
@@ -56,7 +64,7 @@ int main(int argc, char **argv)
 			}
 			xs = res.xs;
 			have_xs = true;
-			if (pass == 1)
+			if (pass >= 1)
 				printf("%-18s %7.1f ms  (SQNR %.3f dB)\n", methods[k], t,
 				       res.m.sqnr_db);
 			tensor_result_free(&res);
