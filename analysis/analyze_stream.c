@@ -41,7 +41,6 @@ struct sctx {
 	size_t span;      /* qmax − qmin + 1 */
 	struct qparam *p; /* ngroups */
 	uint64_t *gbad;   /* per group: non-finite values */
-	float *glo, *ghi; /* per group: finite extremes (range methods but minmax) */
 	uint64_t nch;
 	bool contig; /* channel c = elements [c·csize, (c + 1)·csize) */
 	uint64_t csize;
@@ -249,135 +248,222 @@ static inline void sums_add1(struct run_sums *r, float x, float y, float *lo, fl
 	*hi = x > *hi ? x : *hi;
 }
 
-/* One run of finite x in one group, half-to-even rounding: codes, x̂ (xh may
- * be NULL) and the error sums in one pass, eight lanes of floats and two by
- * four of doubles in separate chains (the order of the additions depends on
- * n alone; Σx·x̂ is (Σx² + Σx̂² − Σ(x − x̂)²)/2 at the end); codes and x̂
- * as QUANT8 makes them. Quantization is monotone, so the extreme codes are
- * those of the extreme x, and clipping is counted only when an extreme lies
- * outside. */
-__attribute__((target_clones("avx2", "default"))) static void
-quant_sums_exact(const float *x, uint64_t n, const struct qparam *p, int32_t qmin, int32_t qmax,
-                 const struct run_bounds *bd, int32_t *codes, float *xh, struct run_sums *r)
-{
-	const v4l absm = SPLAT4(INT64_MAX);
-	QUANT8_CONSTS(p, qmin, qmax);
-	struct vsums va, vb;
-	memset(&va, 0, sizeof va);
-	memset(&vb, 0, sizeof vb);
-	v8f mn = SPLAT8(INFINITY), mx = SPLAT8(-INFINITY);
-	float lo = INFINITY, hi = -INFINITY;
-	uint64_t k = 0;
+/* The quantize kernel's lane sums: of each eight values, lane j of four takes
+ * elements j and j + 4, their two terms added first, so the AVX2 and the
+ * portable kernel add in the same order and agree to the bit. */
+struct lane_sums {
+	double sx2[4], se2[4], sae[4], sy2[4], mae[4];
+	float mn[8], mx[8];
+};
 
-	for (; k + 8 <= n; k += 8) {
-		v8f xf, yf;
-		QUANT8(x + k, codes + k, xh, k, xf, yf);
-		mn = V8F_SEL(xf < mn, xf, mn);
-		mx = V8F_SEL(xf > mx, xf, mx);
-		VSUMS_ADD(va, xf, yf, 0);
-		VSUMS_ADD(vb, xf, yf, 4);
+/* The kernel's constants: scale, zero point and code bounds as floats, and
+ * twice the clip bounds. Within those x − x̂ is exact in float (Sterbenz:
+ * x̂ = 0, or x within a factor 2 of x̂, as a rounded x is within half a step
+ * of its non-zero x̂); an eight holding a value beyond takes x − x̂ in
+ * double, which gives the same figures for the others. */
+struct q8 {
+	float s, zf, cmin, cmax, lo2, hi2;
+};
+
+static void lane_sums_init(struct lane_sums *ls)
+{
+	memset(ls, 0, sizeof *ls);
+	for (int j = 0; j < 8; j++) {
+		ls->mn[j] = INFINITY;
+		ls->mx[j] = -INFINITY;
 	}
-	vsums_fold(&va, &vb, &mn, &mx, r, &lo, &hi);
-	for (; k < n; k++) {
-		int32_t q = quant_one(x[k], p, qmin, qmax, ROUND_HALF_EVEN);
-		float y = quant_deq(q, p);
-		codes[k] = q;
-		if (xh)
-			xh[k] = y;
-		sums_add1(r, x[k], y, &lo, &hi);
-	}
-	r->sxy = (r->sx2 + r->sy2 - r->se2) / 2;
-	run_extremes(x, n, p, qmin, qmax, bd, lo, hi, r);
 }
 
-/* The fast kernel: as quant_sums_exact, but x − x̂ in float, which is exact
- * (Sterbenz) whenever x̂ = 0 or x lies within a factor 2 of x̂ — every x up
- * to twice the clip bounds, since a rounded x is within half a step of its
- * non-zero x̂. Only |e| is widened to double (e² of a float is exact in
- * double), and Σx̂² is left out when want_sy2 is false (the caller takes it
- * from the code counts). A run reaching beyond twice the clip bounds is
- * redone by quant_sums_exact. */
-__attribute__((target_clones("avx2", "default"))) static void
-quant_sums(const float *x, uint64_t n, const struct qparam *p, int32_t qmin, int32_t qmax,
-           const struct run_bounds *bd, int32_t *codes, float *xh, bool want_sy2,
-           struct run_sums *r)
+/* The portable kernel over n (a multiple of 8) finite values: QUANT8's
+ * codes and x̂ one value at a time. */
+static void quant_lanes_c(const float *x, uint64_t n, const struct q8 *k, int32_t *codes, float *xh,
+                          bool want_sy2, struct lane_sums *ls)
 {
-	const v8i absm = SPLAT8(INT32_MAX);
-	QUANT8_CONSTS(p, qmin, qmax);
-	v4d sx2 = {0}, se2 = {0}, sae = {0}, sy2 = {0};
-	v4d sx2b = {0}, se2b = {0}, saeb = {0}, sy2b = {0};
-	v8f mn = SPLAT8(INFINITY), mx = SPLAT8(-INFINITY), mae = {0};
-	struct run_sums r0 = *r;
-	float lo = INFINITY, hi = -INFINITY, maxe = 0.0f;
-	uint64_t k = 0;
+	const float magic = 12582912.0f;
 
-	for (; k + 8 <= n; k += 8) {
-		v8f xf, yf;
-		QUANT8(x + k, codes + k, xh, k, xf, yf);
-		mn = V8F_SEL(xf < mn, xf, mn);
-		mx = V8F_SEL(xf > mx, xf, mx);
-		v8f ae = (v8f)((v8i)(xf - yf) & absm);
-		mae = V8F_SEL(ae > mae, ae, mae);
-		v4d e = __builtin_convertvector(__builtin_shufflevector(ae, ae, 0, 1, 2, 3), v4d);
-		v4d dx = __builtin_convertvector(__builtin_shufflevector(xf, xf, 0, 1, 2, 3), v4d);
-		se2 += e * e;
-		sae += e;
-		sx2 += dx * dx;
-		e = __builtin_convertvector(__builtin_shufflevector(ae, ae, 4, 5, 6, 7), v4d);
-		dx = __builtin_convertvector(__builtin_shufflevector(xf, xf, 4, 5, 6, 7), v4d);
-		se2b += e * e;
-		saeb += e;
-		sx2b += dx * dx;
-		if (want_sy2) {
-			v4d dy = __builtin_convertvector(
-			        __builtin_shufflevector(yf, yf, 0, 1, 2, 3), v4d);
-			sy2 += dy * dy;
-			dy = __builtin_convertvector(__builtin_shufflevector(yf, yf, 4, 5, 6, 7),
-			                             v4d);
-			sy2b += dy * dy;
+	for (uint64_t i = 0; i < n; i += 8) {
+		float y[8];
+		bool far = false;
+		for (int j = 0; j < 8; j++) {
+			float v = x[i + j], c = ((v / k->s + magic) - magic) + k->zf;
+			c = c < k->cmin ? k->cmin : c;
+			c = c > k->cmax ? k->cmax : c;
+			codes[i + j] = (int32_t)c;
+			y[j] = (c - k->zf) * k->s;
+			far |= v < k->lo2 || v > k->hi2;
+			ls->mn[j] = v < ls->mn[j] ? v : ls->mn[j];
+			ls->mx[j] = v > ls->mx[j] ? v : ls->mx[j];
+		}
+		if (xh)
+			memcpy(xh + i, y, sizeof y);
+		for (int j = 0; j < 4; j++) {
+			double x0 = x[i + j], x1 = x[i + j + 4], e0, e1;
+			if (far) {
+				e0 = fabs(x0 - y[j]);
+				e1 = fabs(x1 - y[j + 4]);
+			} else {
+				e0 = fabsf(x[i + j] - y[j]);
+				e1 = fabsf(x[i + j + 4] - y[j + 4]);
+			}
+			double m = e0 > e1 ? e0 : e1, t = e0 * e0, u = e1 * e1;
+			ls->se2[j] += t + u;
+			ls->sae[j] += e0 + e1;
+			ls->mae[j] = m > ls->mae[j] ? m : ls->mae[j];
+			t = x0 * x0;
+			u = x1 * x1;
+			ls->sx2[j] += t + u;
+			if (want_sy2) {
+				t = (double)y[j] * y[j];
+				u = (double)y[j + 4] * y[j + 4];
+				ls->sy2[j] += t + u;
+			}
 		}
 	}
-	sx2 += sx2b;
-	se2 += se2b;
-	sae += saeb;
-	sy2 += sy2b;
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define QS_AVX2 __attribute__((target("avx2")))
+
+/* The four lanes of an eight's low (h = 0) or high half as doubles. */
+#define LO4D(v) _mm256_cvtps_pd(_mm256_castps256_ps128(v))
+#define HI4D(v) _mm256_cvtps_pd(_mm256_extractf128_ps((v), 1))
+/* acc += a·a + b·b, the products rounded apart as quant_lanes_c does */
+#define SQ2_ADD(acc, a, b)                                                                         \
+	((acc) = _mm256_add_pd((acc),                                                              \
+	                       _mm256_add_pd(_mm256_mul_pd((a), (a)), _mm256_mul_pd((b), (b)))))
+
+/* quant_lanes_c with AVX2, to the bit: max(cmin, c) and min(cmax, c) are
+ * its comparisons (NaN kept); want_sy2 is a constant where it is inlined. */
+QS_AVX2 static inline __attribute__((always_inline)) void
+quant_lanes_body(const float *x, uint64_t n, const struct q8 *k, int32_t *codes, float *xh,
+                 bool want_sy2, struct lane_sums *ls)
+{
+	const __m256 s = _mm256_set1_ps(k->s), magic = _mm256_set1_ps(12582912.0f);
+	const __m256 zf = _mm256_set1_ps(k->zf), cmin = _mm256_set1_ps(k->cmin);
+	const __m256 cmax = _mm256_set1_ps(k->cmax), lo2 = _mm256_set1_ps(k->lo2);
+	const __m256 hi2 = _mm256_set1_ps(k->hi2);
+	const __m256 absf = _mm256_castsi256_ps(_mm256_set1_epi32(INT32_MAX));
+	const __m256d absd = _mm256_castsi256_pd(_mm256_set1_epi64x(INT64_MAX));
+	__m256d sx2 = _mm256_loadu_pd(ls->sx2), se2 = _mm256_loadu_pd(ls->se2);
+	__m256d sae = _mm256_loadu_pd(ls->sae), sy2 = _mm256_loadu_pd(ls->sy2);
+	__m256d mae = _mm256_loadu_pd(ls->mae);
+	__m256 mn = _mm256_loadu_ps(ls->mn), mx = _mm256_loadu_ps(ls->mx);
+
+	for (uint64_t i = 0; i < n; i += 8) {
+		__m256 v = _mm256_loadu_ps(x + i);
+		__m256 c = _mm256_sub_ps(_mm256_add_ps(_mm256_div_ps(v, s), magic), magic);
+		c = _mm256_min_ps(cmax, _mm256_max_ps(cmin, _mm256_add_ps(c, zf)));
+		_mm256_storeu_si256((__m256i *)(void *)(codes + i), _mm256_cvttps_epi32(c));
+		__m256 y = _mm256_mul_ps(_mm256_sub_ps(c, zf), s);
+		if (xh)
+			_mm256_storeu_ps(xh + i, y);
+		mn = _mm256_min_ps(v, mn);
+		mx = _mm256_max_ps(v, mx);
+		__m256 far = _mm256_or_ps(_mm256_cmp_ps(v, lo2, _CMP_LT_OQ),
+		                          _mm256_cmp_ps(v, hi2, _CMP_GT_OQ));
+		__m256d x0 = LO4D(v), x1 = HI4D(v), e0, e1;
+		if (_mm256_movemask_ps(far)) {
+			e0 = _mm256_and_pd(_mm256_sub_pd(x0, LO4D(y)), absd);
+			e1 = _mm256_and_pd(_mm256_sub_pd(x1, HI4D(y)), absd);
+		} else {
+			__m256 ae = _mm256_and_ps(_mm256_sub_ps(v, y), absf);
+			e0 = LO4D(ae);
+			e1 = HI4D(ae);
+		}
+		mae = _mm256_max_pd(_mm256_max_pd(e1, e0), mae);
+		SQ2_ADD(se2, e0, e1);
+		sae = _mm256_add_pd(sae, _mm256_add_pd(e0, e1));
+		SQ2_ADD(sx2, x0, x1);
+		if (want_sy2)
+			SQ2_ADD(sy2, LO4D(y), HI4D(y));
+	}
+	_mm256_storeu_pd(ls->sx2, sx2);
+	_mm256_storeu_pd(ls->se2, se2);
+	_mm256_storeu_pd(ls->sae, sae);
+	_mm256_storeu_pd(ls->sy2, sy2);
+	_mm256_storeu_pd(ls->mae, mae);
+	_mm256_storeu_ps(ls->mn, mn);
+	_mm256_storeu_ps(ls->mx, mx);
+}
+
+QS_AVX2 static void quant_lanes_avx2(const float *x, uint64_t n, const struct q8 *k, int32_t *codes,
+                                     float *xh, bool want_sy2, struct lane_sums *ls)
+{
+	if (want_sy2)
+		quant_lanes_body(x, n, k, codes, xh, true, ls);
+	else
+		quant_lanes_body(x, n, k, codes, xh, false, ls);
+}
+
+static bool use_avx2(void)
+{
+	static int have = -1;
+	if (have < 0)
+		have = __builtin_cpu_supports("avx2") ? 1 : 0;
+	return have;
+}
+#endif
+
+/* One run of finite x in one group, half-to-even rounding: codes (and x̂
+ * into xh unless NULL) bit-identical to quant_one/quant_deq, and the error
+ * sums err_acc_add makes with x − x̂ exact, in one pass (the order of the
+ * additions depends on n alone). Σx̂² is left out when want_sy2 is false
+ * (the caller takes it from the code counts); otherwise Σx·x̂ is
+ * (Σx² + Σx̂² − Σ(x − x̂)²)/2. Quantization is monotone, so the extreme codes
+ * are those of the extreme x, and clipping is counted only when an extreme
+ * lies outside. */
+static void quant_sums(const float *x, uint64_t n, const struct qparam *p, int32_t qmin,
+                       int32_t qmax, const struct run_bounds *bd, int32_t *codes, float *xh,
+                       bool want_sy2, struct run_sums *r)
+{
+	struct q8 k = {.s = p->scale,
+	               .zf = (float)p->zero_point,
+	               .cmin = (float)qmin,
+	               .cmax = (float)qmax,
+	               .lo2 = 2 * bd->lo,
+	               .hi2 = 2 * bd->hi};
+	struct lane_sums ls;
+	uint64_t n8 = n & ~(uint64_t)7;
+	float lo = INFINITY, hi = -INFINITY;
+
+	lane_sums_init(&ls);
+#if defined(__x86_64__) && defined(__GNUC__)
+	if (use_avx2())
+		quant_lanes_avx2(x, n8, &k, codes, xh, want_sy2, &ls);
+	else
+#endif
+		quant_lanes_c(x, n8, &k, codes, xh, want_sy2, &ls);
 	for (int j = 0; j < 8; j++) {
 		if (j < 4) {
-			r->sx2 += sx2[j];
-			r->se2 += se2[j];
-			r->sae += sae[j];
-			r->sy2 += sy2[j];
+			r->sx2 += ls.sx2[j];
+			r->se2 += ls.se2[j];
+			r->sae += ls.sae[j];
+			r->sy2 += ls.sy2[j];
+			r->max_ae = ls.mae[j] > r->max_ae ? ls.mae[j] : r->max_ae;
 		}
-		lo = mn[j] < lo ? mn[j] : lo;
-		hi = mx[j] > hi ? mx[j] : hi;
-		maxe = mae[j] > maxe ? mae[j] : maxe;
+		lo = ls.mn[j] < lo ? ls.mn[j] : lo;
+		hi = ls.mx[j] > hi ? ls.mx[j] : hi;
 	}
-	r->max_ae = (double)maxe > r->max_ae ? (double)maxe : r->max_ae;
-	for (; k < n; k++) {
-		int32_t q = quant_one(x[k], p, qmin, qmax, ROUND_HALF_EVEN);
+	for (uint64_t i = n8; i < n; i++) {
+		int32_t q = quant_one(x[i], p, qmin, qmax, ROUND_HALF_EVEN);
 		float y = quant_deq(q, p);
-		double dx = x[k], dy = y, e = dx - dy, ae = e < 0 ? -e : e;
-		codes[k] = q;
+		double dy = y, e = (double)x[i] - dy, ae = e < 0 ? -e : e;
+		codes[i] = q;
 		if (xh)
-			xh[k] = y;
-		r->sx2 += dx * dx;
+			xh[i] = y;
+		r->sx2 += (double)x[i] * x[i];
 		r->se2 += e * e;
 		r->sae += ae;
 		r->sy2 += want_sy2 ? dy * dy : 0.0;
 		r->max_ae = ae > r->max_ae ? ae : r->max_ae;
-		lo = x[k] < lo ? x[k] : lo;
-		hi = x[k] > hi ? x[k] : hi;
-	}
-	if (lo < 2 * bd->lo || hi > 2 * bd->hi) {
-		*r = r0;
-		quant_sums_exact(x, n, p, qmin, qmax, bd, codes, xh, r);
-		return;
+		lo = x[i] < lo ? x[i] : lo;
+		hi = x[i] > hi ? x[i] : hi;
 	}
 	if (want_sy2)
 		r->sxy = (r->sx2 + r->sy2 - r->se2) / 2;
 	run_extremes(x, n, p, qmin, qmax, bd, lo, hi, r);
 }
-
 /* Min and max of the finite values of x; returns how many are not finite. */
 __attribute__((target_clones("avx2", "default"))) static uint64_t
 span_minmax(const float *x, uint64_t n, float *mnp, float *mxp)
@@ -620,13 +706,7 @@ static void measure_run(struct spart *pt, const float *x, uint64_t cnt, uint64_t
 	if (finite && c->s->rounding == ROUND_HALF_EVEN) {
 		struct run_sums r = {
 		        .mn = pt->cmin[ch], .mx = pt->cmax[ch], .qlo = INT32_MAX, .qhi = INT32_MIN};
-		/* a clip range less than half the group's reach: x − x̂ is not
-		 * exact in float for the far values, go straight to doubles */
-		if (c->glo && (c->glo[g] < 2 * bd.lo || c->ghi[g] > 2 * bd.hi))
-			quant_sums_exact(x, cnt, p, c->qmin, c->qmax, &bd, pt->codes, xh, &r);
-		else
-			quant_sums(x, cnt, p, c->qmin, c->qmax, &bd, pt->codes, xh, !c->one_group,
-			           &r);
+		quant_sums(x, cnt, p, c->qmin, c->qmax, &bd, pt->codes, xh, !c->one_group, &r);
 		a = (struct err_acc){.n = cnt,
 		                     .clipped = r.clipped,
 		                     .sx2 = r.sx2,
@@ -749,8 +829,6 @@ static void group_pass(struct spart *pt)
 			dist_acc_add(pt->xa, v, m);
 		float mn = INFINITY, mx = -INFINITY;
 		c->gbad[g] = span_minmax(v, m, &mn, &mx);
-		c->glo[g] = mn;
-		c->ghi[g] = mx;
 		if (c->gbad[g]) {
 			for (uint64_t j = 0; j < m; j++)
 				if (isfinite(v[j]))
@@ -1222,16 +1300,10 @@ int analyze_simulate_src(const struct float_src *src, const int64_t *shape, int 
 	       layout_init(&c.ol, shape, ndim, GRAN_CHANNEL, g->out_axis, 0, NULL);
 	c.p = malloc((l.ngroups ? l.ngroups : 1) * sizeof *c.p);
 	c.gbad = calloc(l.ngroups ? l.ngroups : 1, sizeof *c.gbad);
-	if (!c.minmax) {
-		c.glo = malloc((l.ngroups ? l.ngroups : 1) * sizeof *c.glo);
-		c.ghi = malloc((l.ngroups ? l.ngroups : 1) * sizeof *c.ghi);
-	}
 	c.lev = calloc(c.nch ? c.nch : 1, sizeof *c.lev);
 	c.ent = calloc(c.nch ? c.nch : 1, sizeof *c.ent);
 	int nparts = parts_split(pt, &c);
-	rc = (!c.p || !c.gbad || !c.lev || !c.ent || (!c.minmax && (!c.glo || !c.ghi)))
-	             ? QS_ERR_NOMEM
-	             : 0;
+	rc = !c.p || !c.gbad || !c.lev || !c.ent ? QS_ERR_NOMEM : 0;
 	for (int k = 0; k < nparts && !rc; k++)
 		rc = part_alloc(&pt[k], &c, strided_hist);
 	if (rc)
@@ -1249,8 +1321,6 @@ int analyze_simulate_src(const struct float_src *src, const int64_t *shape, int 
 		part_free(&pt[k]);
 	free(c.p);
 	free(c.gbad);
-	free(c.glo);
-	free(c.ghi);
 	free(c.lev);
 	free(c.ent);
 	if (rc)
