@@ -249,6 +249,11 @@ void tensor_result_free(struct tensor_result *r); /* NULL-safe; frees members */
 void analyze_block_params(const struct qtype *qt, const struct layout *l, const float *xhat,
                           const int32_t *codes, const float *d, struct qparam *p);
 
+/* Whether the streaming engine's quantize kernel may use AVX2 (default: when
+ * the CPU has it). Off, the portable kernel runs: the same additions in the
+ * same order, so the figures are bit-identical; for tests and benchmarks. */
+void analyze_set_simd(bool on);
+
 /* Call once at program start: turns GSL's aborting error handler off (every
  * GSL status is checked instead). */
 void analysis_init(void);

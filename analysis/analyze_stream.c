@@ -396,12 +396,19 @@ QS_AVX2 static void quant_lanes_avx2(const float *x, uint64_t n, const struct q8
 		quant_lanes_body(x, n, k, codes, xh, false, ls);
 }
 
+#endif
+
+static bool kernel_no_simd;
+
+void analyze_set_simd(bool on)
+{
+	kernel_no_simd = !on;
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
 static bool use_avx2(void)
 {
-	static int have = -1;
-	if (have < 0)
-		have = __builtin_cpu_supports("avx2") ? 1 : 0;
-	return have;
+	return !kernel_no_simd && __builtin_cpu_supports("avx2");
 }
 #endif
 

@@ -363,6 +363,60 @@ static void test_clipped_outliers(void **state)
 	free(x);
 }
 
+/* The portable kernel gives the bits the AVX2 one gives (rows, groups with
+ * NaN/inf, a clipping method with outliers beyond twice the clip range),
+ * and the reference's figures. */
+static void test_portable_kernel(void **state)
+{
+	(void)state;
+	const int64_t shape[2] = {R, C};
+	float *x = make_tensor((uint64_t)R * C, 16);
+	struct qspec s = spec_minmax();
+	struct analyze_opts o = {.threads = 2};
+	struct float_src src = {.data = x};
+	struct tensor_result a, b;
+	struct qs_error err = {0};
+	static struct ref rf;
+
+	reference(x, (uint64_t)R * C, R, by_row, R, by_row, &rf);
+	for (int k = 0; k < R; k += 5)
+		x[(uint64_t)k * C + 7] = k % 2 ? 300.0f : -300.0f;
+	x[2 * C + 9] = NAN;
+	x[40 * C + 1] = INFINITY;
+	for (int v = 0; v < 3; v++) {
+		if (v == 1) {
+			s.scheme.gran = GRAN_GROUP;
+			s.scheme.group_size = 32;
+			s.scheme.axis = -1;
+		} else if (v == 2) {
+			s = spec_minmax();
+			assert_int_equal(method_parse("percentile:99", &s.method, &err), 0);
+		}
+		analyze_set_simd(false);
+		int rc = analyze_simulate_src(&src, shape, 2, &s, NULL, &o, &a, &err);
+		analyze_set_simd(true);
+		assert_int_equal(rc, 0);
+		assert_int_equal(analyze_simulate_src(&src, shape, 2, &s, NULL, &o, &b, &err), 0);
+		assert_memory_equal(&a.m, &b.m, sizeof a.m);
+		assert_memory_equal(&a.xs, &b.xs, sizeof a.xs);
+		assert_memory_equal(&a.xhs, &b.xhs, sizeof a.xhs);
+		assert_memory_equal(a.ch, b.ch, R * sizeof *a.ch);
+		tensor_result_free(&a);
+		tensor_result_free(&b);
+	}
+	free(x);
+	/* and the portable figures against the reference quantizer */
+	x = make_tensor((uint64_t)R * C, 16);
+	src.data = x;
+	s = spec_minmax();
+	analyze_set_simd(false);
+	assert_int_equal(analyze_simulate_src(&src, shape, 2, &s, NULL, &o, &a, &err), 0);
+	analyze_set_simd(true);
+	check(&a, &rf, R, true);
+	tensor_result_free(&a);
+	free(x);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -371,6 +425,7 @@ int main(void)
 	        cmocka_unit_test(test_groups_nonfinite),
 	        cmocka_unit_test(test_options_threads_mse),
 	        cmocka_unit_test(test_clipped_outliers),
+	        cmocka_unit_test(test_portable_kernel),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
