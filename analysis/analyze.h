@@ -184,6 +184,7 @@ struct analyze_opts {
 	int threads;                 /* threads for one tensor (≤ 1: the caller's only) */
 	bool no_quantiles;           /* leave xs/xhs quantiles NAN: no second pass */
 	bool no_xhat_stats;          /* leave xhs zero (n = 0, figures NAN) */
+	bool no_moments;             /* leave xs/xhs std, skew, kurtosis NAN */
 	const struct dist_stats *xs; /* x's statistics when already known */
 };
 

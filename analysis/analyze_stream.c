@@ -51,7 +51,8 @@ struct sctx {
 			    * measure in one pass, channel by channel */
 	size_t bufn; /* elements of the chunk buffers */
 	bool want_xs, want_xhs;
-	bool wq; /* Σ|q − z| per graph output channel */
+	bool no_moments; /* x's and x̂'s accumulators keep no central moments */
+	bool wq;         /* Σ|q − z| per graph output channel */
 	struct layout ol;
 	uint64_t *lev; /* contig: per channel levels and entropy */
 	double *ent;
@@ -860,10 +861,9 @@ static void fused_pass(struct spart *pt)
 		const float *x = chunk_values(pt, i, c->csize);
 		if (!x)
 			return;
-		if (pt->xa)
-			dist_acc_add(pt->xa, x, c->csize);
 		float v[2] = {INFINITY, -INFINITY};
-		c->gbad[ch] = span_minmax(x, c->csize, &v[0], &v[1]);
+		c->gbad[ch] = pt->xa ? dist_acc_add_extremes(pt->xa, x, c->csize, &v[0], &v[1])
+		                     : span_minmax(x, c->csize, &v[0], &v[1]);
 		pt->rc = range_choose(c->m, c->s, v, v[0] <= v[1] ? 2 : 0, v, &c->p[ch], &pt->err);
 		if (pt->rc)
 			return;
@@ -932,6 +932,10 @@ static int part_alloc(struct spart *pt, const struct sctx *c, bool strided_hist)
 	pt->wqs = c->wq ? calloc(c->ol.dim ? c->ol.dim : 1, sizeof *pt->wqs) : NULL;
 	pt->xa = c->want_xs ? dist_acc_new() : NULL;
 	pt->ha = c->want_xhs ? dist_acc_new() : NULL;
+	if (c->no_moments && pt->xa)
+		dist_acc_no_moments(pt->xa);
+	if (c->no_moments && pt->ha)
+		dist_acc_no_moments(pt->ha);
 	pt->wq_lo = INT32_MAX;
 	pt->wq_hi = INT32_MIN;
 	if ((!c->src->data && !pt->buf) || !pt->xh || !pt->codes ||
@@ -1302,6 +1306,7 @@ int analyze_simulate_src(const struct float_src *src, const int64_t *shape, int 
 		return simulate_whole(src, shape, ndim, spec, g, out, err);
 	c.want_xs = !(o && o->xs);
 	c.want_xhs = !(o && o->no_xhat_stats);
+	c.no_moments = o && o->no_moments;
 	bool quantiles = !(o && o->no_quantiles);
 	c.wq = g && g->role == ROLE_WEIGHT && g->has_input && g->out_axis >= 0 &&
 	       layout_init(&c.ol, shape, ndim, GRAN_CHANNEL, g->out_axis, 0, NULL);
@@ -1762,6 +1767,7 @@ int analyze_measure_src(const struct float_src *x, const struct float_src *xhat,
 		return measure_whole(x, xhat, codes, q, g0, out, err);
 	c.want_xs = !(o && o->xs);
 	c.want_xhs = !(o && o->no_xhat_stats);
+	c.no_moments = o && o->no_moments;
 	bool quantiles = !(o && o->no_quantiles);
 	c.wq = g && g->role == ROLE_WEIGHT && g->has_input && g->out_axis >= 0 &&
 	       layout_init(&c.ol, shape, ndim, GRAN_CHANNEL, g->out_axis, 0, NULL);

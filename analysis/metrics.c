@@ -125,6 +125,7 @@ struct dist_acc {
 	uint64_t *hist;          /* DA_RADIX counts of key >> 16; NULL in clones */
 	bool hist_live;          /* small overflowed: hist counts, small is stale */
 	bool lost;               /* a histogram could not be kept: no quantiles */
+	bool no_moments;         /* m2..m4 not kept: std, skew, kurtosis NAN */
 	uint32_t nsmall;
 	enum da_state state;
 	size_t nrank, nt;
@@ -522,8 +523,9 @@ static size_t da_compact(struct dist_acc *a, const float *x, size_t k, float *bu
 	return m;
 }
 
+/* One chunk into a; the finite extremes of its values also into *lo, *hi. */
 static void da_chunk(struct dist_acc *a, const float *x, size_t k, bool simd, const float *ahead,
-                     size_t nahead)
+                     size_t nahead, float *lo, float *hi)
 {
 	float buf[DA_CHUNK];
 	struct chunk1 c;
@@ -541,10 +543,14 @@ static void da_chunk(struct dist_acc *a, const float *x, size_t k, bool simd, co
 	a->n_denormal += c.nsub - c.nzero;
 	a->min = c.lo < a->min ? c.lo : a->min;
 	a->max = c.hi > a->max ? c.hi : a->max;
+	*lo = c.lo < *lo ? c.lo : *lo;
+	*hi = c.hi > *hi ? c.hi : *hi;
 	if (!a->hist_live)
 		da_small_add(a, x, k);
 	double mean = c.sum / (double)k;
-	if (simd)
+	if (a->no_moments)
+		s[0] = s[1] = s[2] = 0.0;
+	else if (simd)
 		pass2_avx2(x, k, mean, s, ahead, nahead);
 	else
 		pass2_c(x, k, mean, s);
@@ -552,14 +558,29 @@ static void da_chunk(struct dist_acc *a, const float *x, size_t k, bool simd, co
 	a->n += k;
 }
 
-void dist_acc_add(struct dist_acc *a, const float *v, size_t n)
+uint64_t dist_acc_add_extremes(struct dist_acc *a, const float *v, size_t n, float *lo, float *hi)
 {
 	bool simd = da_simd();
+	uint64_t bad = a->n_nan + a->n_inf;
 
 	for (size_t off = 0; off < n; off += DA_CHUNK) {
 		size_t k = n - off < DA_CHUNK ? n - off : DA_CHUNK, rest = n - off - k;
-		da_chunk(a, v + off, k, simd, v + off + k, rest < DA_CHUNK ? rest : DA_CHUNK);
+		da_chunk(a, v + off, k, simd, v + off + k, rest < DA_CHUNK ? rest : DA_CHUNK, lo,
+		         hi);
 	}
+	return a->n_nan + a->n_inf - bad;
+}
+
+void dist_acc_add(struct dist_acc *a, const float *v, size_t n)
+{
+	float lo = INFINITY, hi = -INFINITY;
+
+	dist_acc_add_extremes(a, v, n, &lo, &hi);
+}
+
+void dist_acc_no_moments(struct dist_acc *a)
+{
+	a->no_moments = true;
 }
 
 void dist_acc_add_repeat(struct dist_acc *a, float v, uint64_t count)
@@ -620,6 +641,7 @@ void dist_acc_merge(struct dist_acc *into, const struct dist_acc *from)
 	}
 	da_join(into, (double)from->n, from->mean, from->m2, from->m3, from->m4);
 	into->n += from->n;
+	into->no_moments |= from->no_moments;
 }
 
 /* LSD radix sort of n keys, 8 bits a pass (11-bit digits with one counting
@@ -1270,6 +1292,10 @@ void dist_acc_finish(const struct dist_acc *a, struct dist_stats *o)
 	o->max = a->max;
 	o->absmax = fmax(fabs(o->min), fabs(o->max));
 	o->mean = a->mean;
+	if (a->no_moments) {
+		da_quantiles(a, o);
+		return;
+	}
 	o->std = a->n > 1 ? sqrt(a->m2 / (n - 1.0)) : 0.0;
 	if (o->std > 0.0) {
 		double sd2 = o->std * o->std;

@@ -151,6 +151,14 @@ struct dist_acc;                        /* opaque */
 struct dist_acc *dist_acc_new(void);    /* NULL when out of memory */
 void dist_acc_free(struct dist_acc *a); /* NULL-safe */
 void dist_acc_add(struct dist_acc *a, const float *v, size_t n);
+/* dist_acc_add, and the finite extremes of these n values into *lo, *hi
+ * (each kept when the values do not pass it); returns how many of them are
+ * NaN or ±inf. */
+uint64_t dist_acc_add_extremes(struct dist_acc *a, const float *v, size_t n, float *lo, float *hi);
+/* Before any add: keep no central moments (one loop over each chunk fewer);
+ * finish gives std, skew and kurtosis NAN, the mean and the rest as usual.
+ * Merging such an accumulator passes this on. */
+void dist_acc_no_moments(struct dist_acc *a);
 void dist_acc_add_repeat(struct dist_acc *a, float v, uint64_t count); /* count copies of v */
 void dist_acc_merge(struct dist_acc *into, const struct dist_acc *from);
 bool dist_acc_refine_begin(struct dist_acc *a);

@@ -283,7 +283,8 @@ static int simulate_row(const struct session *s, const struct session_row *r, co
 	struct float_src src = {.data = x, .read = tensor_src_read, .ctx = &ts};
 	struct analyze_opts o = {.threads = r->ft->nelem >= SPLIT_ELEMS ? 2 : 1,
 	                         .no_quantiles = s->light_stats,
-	                         .no_xhat_stats = s->light_stats};
+	                         .no_xhat_stats = s->light_stats,
+	                         .no_moments = s->light_stats};
 
 	if (extra) {
 		o.xs = extra->xs;

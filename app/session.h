@@ -36,7 +36,7 @@ struct session_opts {
 			     * computed until a row is edited */
 	bool drop_channels; /* free per-channel results as they arrive (batch
 			     * without --channels-csv: memory) */
-	bool light_stats;   /* no quantiles and no x̂ statistics (batch: no
+	bool light_stats;   /* no quantiles, x̂ statistics or x moments (batch: no
 			     * output shows them): one pass less per tensor */
 };
 

@@ -301,6 +301,12 @@ static void test_options_threads_mse(void **state)
 	assert_int_equal(a.xhs.n, 0);
 	assert_close(a.xs.std, rf.xstd, 1e-11, 0);
 	tensor_result_free(&a);
+	light.no_moments = true;
+	run(x, shape, 2, &s, &light, &a, &rd);
+	check(&a, &rf, R, false);
+	assert_true(isnan(a.xs.std) && isnan(a.xs.skew) && isnan(a.xs.kurtosis));
+	assert_close(a.xs.mean, rf.xmean, 1e-11, 1e-15);
+	tensor_result_free(&a);
 
 	s.method.kind = METHOD_MSE;
 	run(x, shape, 2, &s, &(struct analyze_opts){.threads = 2}, &a, &rd);

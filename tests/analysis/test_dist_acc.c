@@ -659,6 +659,57 @@ static void test_vs_numpy(void **state)
 	qs_rmtree(dir);
 }
 
+/* dist_acc_add_extremes: per call, the finite extremes and the NaN/inf
+ * count, found here by a scan; an accumulator without moments: the same
+ * counts, mean, extremes and quantiles as the reference, std, skew and
+ * kurtosis NAN, also after merging into one that had them. */
+static void test_extremes_no_moments(void **state)
+{
+	(void)state;
+	for (int simd = 0; simd < 2; simd++) {
+		dist_acc_set_simd(simd);
+		const size_t n = 20011, cut = 7003;
+		float *x = make(SPECIAL, n, 41);
+		struct dist_acc *a = dist_acc_new(), *b = dist_acc_new();
+		struct dist_stats d, r;
+		assert_true(a && b);
+		dist_acc_no_moments(a);
+		for (int part = 0; part < 2; part++) {
+			size_t lo = part ? cut : 0, hi = part ? n : cut;
+			float mn = INFINITY, mx = -INFINITY, emn = INFINITY, emx = -INFINITY;
+			uint64_t bad = 0;
+			for (size_t i = lo; i < hi; i++) {
+				if (!isfinite(x[i])) {
+					bad++;
+					continue;
+				}
+				emn = x[i] < emn ? x[i] : emn;
+				emx = x[i] > emx ? x[i] : emx;
+			}
+			assert_true(bad > 0);
+			uint64_t got =
+			        dist_acc_add_extremes(part ? b : a, x + lo, hi - lo, &mn, &mx);
+			assert_int_equal(got, bad);
+			assert_close(mn, emn, 0, 0);
+			assert_close(mx, emx, 0, 0);
+		}
+		dist_acc_merge(a, b);
+		refine_all(a, x, n, 4096);
+		dist_acc_finish(a, &d);
+		reference(x, n, &r);
+		assert_true(isnan(d.std) && isnan(d.skew) && isnan(d.kurtosis));
+		assert_true(isfinite(r.std) && isfinite(r.kurtosis));
+		d.std = r.std;
+		d.skew = r.skew;
+		d.kurtosis = r.kurtosis;
+		check_stats(&d, &r);
+		dist_acc_free(a);
+		dist_acc_free(b);
+		free(x);
+	}
+	dist_acc_set_simd(true);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -673,6 +724,7 @@ int main(void)
 	        cmocka_unit_test(test_repeat_histogram),
 	        cmocka_unit_test(test_one_bucket_beyond_2p24),
 	        cmocka_unit_test(test_out_of_memory),
+	        cmocka_unit_test(test_extremes_no_moments),
 	        cmocka_unit_test(test_vs_numpy),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

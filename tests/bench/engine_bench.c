@@ -65,7 +65,8 @@ int main(int argc, char **argv)
 	uint64_t n = (uint64_t)(rows * cols);
 	float *x = malloc(n * sizeof *x);
 	struct qspec s = {0};
-	struct analyze_opts light1 = {.threads = 1, .no_quantiles = true, .no_xhat_stats = true};
+	struct analyze_opts light1 = {
+	        .threads = 1, .no_quantiles = true, .no_xhat_stats = true, .no_moments = true};
 	struct analyze_opts light2 = light1, full1 = {.threads = 1}, full2 = {.threads = 2};
 	struct dist_stats known = {0};
 
