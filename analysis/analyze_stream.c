@@ -556,6 +556,106 @@ static inline double clog2c(uint64_t c)
  * a list of the touched codes. */
 #define SCAN_SPAN 4096
 
+/* The figures of one scanned channel's counts (sctx.scan, measure pass,
+ * counts below CLOG_N): levels, Σ c·log2 c, the counts added to the tensor's
+ * and Σ c·x̂² (x̂ of each code as quant_deq makes it), the four tables left
+ * zero. Lane j of four takes bins j and j + 4 of each eight, the two added
+ * first, in both kernels, so they agree to the bit. */
+struct close_sums {
+	double e[4], sy2[4];
+	uint64_t lev;
+};
+
+static void close_tail(uint32_t *h, size_t span, size_t b, uint64_t *hist, int32_t k0,
+                       const struct qparam *p, struct close_sums *cs)
+{
+	for (; b < span; b++) {
+		uint32_t cnt = h[b] + h[b + span] + h[b + 2 * span] + h[b + 3 * span];
+		double v = quant_deq(k0 + (int32_t)b, p);
+		h[b] = h[b + span] = h[b + 2 * span] = h[b + 3 * span] = 0;
+		cs->lev += cnt != 0;
+		cs->e[0] += clog_table[cnt];
+		cs->sy2[0] += (double)cnt * (v * v);
+		hist[b] += cnt;
+	}
+}
+
+static void close_scan_c(uint32_t *h, size_t span, uint64_t *hist, int32_t k0,
+                         const struct qparam *p, struct close_sums *cs)
+{
+	size_t b = 0;
+
+	for (; b + 8 <= span; b += 8) {
+		uint32_t cnt[8];
+		double v[8];
+		for (int j = 0; j < 8; j++) {
+			size_t i = b + (size_t)j;
+			cnt[j] = h[i] + h[i + span] + h[i + 2 * span] + h[i + 3 * span];
+			h[i] = h[i + span] = h[i + 2 * span] = h[i + 3 * span] = 0;
+			v[j] = quant_deq(k0 + (int32_t)i, p);
+			cs->lev += cnt[j] != 0;
+			hist[i] += cnt[j];
+		}
+		for (int j = 0; j < 4; j++) {
+			cs->e[j] += clog_table[cnt[j]] + clog_table[cnt[j + 4]];
+			double t = (double)cnt[j] * (v[j] * v[j]);
+			double u = (double)cnt[j + 4] * (v[j + 4] * v[j + 4]);
+			cs->sy2[j] += t + u;
+		}
+	}
+	close_tail(h, span, b, hist, k0, p, cs);
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+QS_AVX2 static void close_scan_avx2(uint32_t *h, size_t span, uint64_t *hist, int32_t k0,
+                                    const struct qparam *p, struct close_sums *cs)
+{
+	const __m256i step = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
+	              zero = _mm256_setzero_si256();
+	const __m256 s = _mm256_set1_ps(p->scale);
+	__m256d e = _mm256_setzero_pd(), sy2 = e;
+	__m256i lev = zero;
+	size_t b = 0;
+
+	for (; b + 8 <= span; b += 8) {
+		__m256i *t0 = (__m256i *)(void *)(h + b), *t1 = (__m256i *)(void *)(h + b + span);
+		__m256i *t2 = (__m256i *)(void *)(h + b + 2 * span);
+		__m256i *t3 = (__m256i *)(void *)(h + b + 3 * span);
+		__m256i c = _mm256_add_epi32(
+		        _mm256_add_epi32(_mm256_loadu_si256(t0), _mm256_loadu_si256(t1)),
+		        _mm256_add_epi32(_mm256_loadu_si256(t2), _mm256_loadu_si256(t3)));
+		_mm256_storeu_si256(t0, zero);
+		_mm256_storeu_si256(t1, zero);
+		_mm256_storeu_si256(t2, zero);
+		_mm256_storeu_si256(t3, zero);
+		lev = _mm256_sub_epi32(
+		        lev, _mm256_xor_si256(_mm256_cmpeq_epi32(c, zero), _mm256_set1_epi32(-1)));
+		__m128i clo = _mm256_castsi256_si128(c), chi = _mm256_extracti128_si256(c, 1);
+		__m256i *hp = (__m256i *)(void *)(hist + b);
+		_mm256_storeu_si256(
+		        hp, _mm256_add_epi64(_mm256_loadu_si256(hp), _mm256_cvtepu32_epi64(clo)));
+		_mm256_storeu_si256(hp + 1, _mm256_add_epi64(_mm256_loadu_si256(hp + 1),
+		                                             _mm256_cvtepu32_epi64(chi)));
+		e = _mm256_add_pd(e, _mm256_add_pd(_mm256_i32gather_pd(clog_table, clo, 8),
+		                                   _mm256_i32gather_pd(clog_table, chi, 8)));
+		__m256i k =
+		        _mm256_add_epi32(_mm256_set1_epi32(k0 + (int32_t)b - p->zero_point), step);
+		__m256 v = _mm256_mul_ps(_mm256_cvtepi32_ps(k), s);
+		__m256d vl = LO4D(v), vh = HI4D(v);
+		__m256d tl = _mm256_mul_pd(_mm256_cvtepi32_pd(clo), _mm256_mul_pd(vl, vl));
+		__m256d th = _mm256_mul_pd(_mm256_cvtepi32_pd(chi), _mm256_mul_pd(vh, vh));
+		sy2 = _mm256_add_pd(sy2, _mm256_add_pd(tl, th));
+	}
+	uint32_t lv[8];
+	_mm256_storeu_si256((__m256i *)(void *)lv, lev);
+	for (int j = 0; j < 8; j++)
+		cs->lev += lv[j];
+	_mm256_storeu_pd(cs->e, e);
+	_mm256_storeu_pd(cs->sy2, sy2);
+	close_tail(h, span, b, hist, k0, p, cs);
+}
+#endif
+
 /* Close channel ch of a contiguous layout: its levels and entropy from the
  * counts (added to the tensor's), and (one group per channel) x̂'s
  * statistics from them. */
@@ -571,7 +671,19 @@ static void channel_close(struct spart *pt, uint64_t ch, uint64_t g)
 	uint64_t lev = 0;
 	double e = 0.0;
 
-	if (scan) {
+	if (scan && measure && !(c->one_group && pt->ha) && c->csize < CLOG_N) {
+		struct close_sums cs = {.lev = 0};
+#if defined(__x86_64__) && defined(__GNUC__)
+		if (use_avx2())
+			close_scan_avx2(pt->chist, c->span, pt->hist, c->qmin, &c->p[g], &cs);
+		else
+#endif
+			close_scan_c(pt->chist, c->span, pt->hist, c->qmin, &c->p[g], &cs);
+		lev = cs.lev;
+		e = (cs.e[0] + cs.e[1]) + (cs.e[2] + cs.e[3]);
+		sy2 = (cs.sy2[0] + cs.sy2[1]) + (cs.sy2[2] + cs.sy2[3]);
+		nk = 0;
+	} else if (scan) {
 		uint32_t *h = pt->chist;
 		const uint32_t *h1 = h + c->span, *h2 = h1 + c->span, *h3 = h2 + c->span;
 		for (size_t b = 0; b < c->span; b++)
