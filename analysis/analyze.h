@@ -182,7 +182,7 @@ struct float_src {
  * calling thread only, every figure of tensor_result. */
 struct analyze_opts {
 	int threads;                 /* threads for one tensor (≤ 1: the caller's only) */
-	bool no_quantiles;           /* leave xs/xhs quantiles NAN: no second pass */
+	bool no_quantiles;           /* leave xs/xhs quantiles NAN: no second pass, no histogram */
 	bool no_xhat_stats;          /* leave xhs zero (n = 0, figures NAN) */
 	bool no_moments;             /* leave xs/xhs std, skew, kurtosis NAN */
 	const struct dist_stats *xs; /* x's statistics when already known */

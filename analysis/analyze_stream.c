@@ -51,8 +51,9 @@ struct sctx {
 			    * measure in one pass, channel by channel */
 	size_t bufn; /* elements of the chunk buffers */
 	bool want_xs, want_xhs;
-	bool no_moments; /* x's and x̂'s accumulators keep no central moments */
-	bool wq;         /* Σ|q − z| per graph output channel */
+	bool no_moments;   /* x's and x̂'s accumulators keep no central moments */
+	bool no_quantiles; /* ... and neither values nor histograms */
+	bool wq;           /* Σ|q − z| per graph output channel */
 	struct layout ol;
 	uint64_t *lev; /* contig: per channel levels and entropy */
 	double *ent;
@@ -1048,6 +1049,10 @@ static int part_alloc(struct spart *pt, const struct sctx *c, bool strided_hist)
 		dist_acc_no_moments(pt->xa);
 	if (c->no_moments && pt->ha)
 		dist_acc_no_moments(pt->ha);
+	if (c->no_quantiles && pt->xa)
+		dist_acc_no_quantiles(pt->xa);
+	if (c->no_quantiles && pt->ha)
+		dist_acc_no_quantiles(pt->ha);
 	pt->wq_lo = INT32_MAX;
 	pt->wq_hi = INT32_MIN;
 	if ((!c->src->data && !pt->buf) || !pt->xh || !pt->codes ||
@@ -1419,6 +1424,7 @@ int analyze_simulate_src(const struct float_src *src, const int64_t *shape, int 
 	c.want_xs = !(o && o->xs);
 	c.want_xhs = !(o && o->no_xhat_stats);
 	c.no_moments = o && o->no_moments;
+	c.no_quantiles = o && o->no_quantiles;
 	bool quantiles = !(o && o->no_quantiles);
 	c.wq = g && g->role == ROLE_WEIGHT && g->has_input && g->out_axis >= 0 &&
 	       layout_init(&c.ol, shape, ndim, GRAN_CHANNEL, g->out_axis, 0, NULL);
@@ -1880,6 +1886,7 @@ int analyze_measure_src(const struct float_src *x, const struct float_src *xhat,
 	c.want_xs = !(o && o->xs);
 	c.want_xhs = !(o && o->no_xhat_stats);
 	c.no_moments = o && o->no_moments;
+	c.no_quantiles = o && o->no_quantiles;
 	bool quantiles = !(o && o->no_quantiles);
 	c.wq = g && g->role == ROLE_WEIGHT && g->has_input && g->out_axis >= 0 &&
 	       layout_init(&c.ol, shape, ndim, GRAN_CHANNEL, g->out_axis, 0, NULL);

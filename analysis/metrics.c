@@ -126,6 +126,7 @@ struct dist_acc {
 	bool hist_live;          /* small overflowed: hist counts, small is stale */
 	bool lost;               /* a histogram could not be kept: no quantiles */
 	bool no_moments;         /* m2..m4 not kept: std, skew, kurtosis NAN */
+	bool no_quantiles;       /* no values kept, no histogram: quantiles NAN */
 	uint32_t nsmall;
 	enum da_state state;
 	size_t nrank, nt;
@@ -530,7 +531,7 @@ static void da_chunk(struct dist_acc *a, const float *x, size_t k, bool simd, co
 	float buf[DA_CHUNK];
 	struct chunk1 c;
 	double s[3];
-	uint64_t *hist = a->hist_live ? a->hist : NULL;
+	uint64_t *hist = a->hist_live && !a->no_quantiles ? a->hist : NULL;
 
 	if (!(simd ? pass1_avx2 : pass1_c)(x, k, hist, &c)) {
 		k = da_compact(a, x, k, buf);
@@ -545,7 +546,7 @@ static void da_chunk(struct dist_acc *a, const float *x, size_t k, bool simd, co
 	a->max = c.hi > a->max ? c.hi : a->max;
 	*lo = c.lo < *lo ? c.lo : *lo;
 	*hi = c.hi > *hi ? c.hi : *hi;
-	if (!a->hist_live)
+	if (!a->hist_live && !a->no_quantiles)
 		da_small_add(a, x, k);
 	double mean = c.sum / (double)k;
 	if (a->no_moments)
@@ -583,6 +584,11 @@ void dist_acc_no_moments(struct dist_acc *a)
 	a->no_moments = true;
 }
 
+void dist_acc_no_quantiles(struct dist_acc *a)
+{
+	a->no_quantiles = true;
+}
+
 void dist_acc_add_repeat(struct dist_acc *a, float v, uint64_t count)
 {
 	if (count == 0)
@@ -600,7 +606,9 @@ void dist_acc_add_repeat(struct dist_acc *a, float v, uint64_t count)
 	a->n_denormal += av != 0.0f && av < FLT_MIN ? count : 0;
 	a->min = v < a->min ? v : a->min;
 	a->max = v > a->max ? v : a->max;
-	if (!a->hist_live && a->nsmall + count <= DA_SMALL) {
+	if (a->no_quantiles) {
+		/* neither values nor histogram kept */
+	} else if (!a->hist_live && a->nsmall + count <= DA_SMALL) {
 		for (uint64_t i = 0; i < count; i++)
 			a->small[a->nsmall++] = v;
 	} else {
@@ -623,7 +631,11 @@ void dist_acc_merge(struct dist_acc *into, const struct dist_acc *from)
 	into->n_denormal += from->n_denormal;
 	into->min = from->min < into->min ? from->min : into->min;
 	into->max = from->max > into->max ? from->max : into->max;
-	if (!into->hist_live && !from->hist_live && into->nsmall + from->nsmall <= DA_SMALL) {
+	into->no_quantiles |= from->no_quantiles;
+	if (into->no_quantiles) {
+		/* neither values nor histogram kept */
+	} else if (!into->hist_live && !from->hist_live &&
+	           into->nsmall + from->nsmall <= DA_SMALL) {
 		memcpy(into->small + into->nsmall, from->small, from->nsmall * sizeof(float));
 		into->nsmall += from->nsmall;
 	} else {
@@ -745,8 +757,8 @@ bool dist_acc_refine_begin(struct dist_acc *a)
 {
 	if (a->state != DA_ADDING)
 		return a->state == DA_REFINING;
-	a->state = DA_SETTLED;
-	if (a->n == 0)
+	a->state = a->no_quantiles ? DA_FAILED : DA_SETTLED;
+	if (a->n == 0 || a->no_quantiles)
 		return false;
 	da_plan_ranks(a);
 	if (!a->hist_live) {

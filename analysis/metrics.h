@@ -159,6 +159,10 @@ uint64_t dist_acc_add_extremes(struct dist_acc *a, const float *v, size_t n, flo
  * finish gives std, skew and kurtosis NAN, the mean and the rest as usual.
  * Merging such an accumulator passes this on. */
 void dist_acc_no_moments(struct dist_acc *a);
+/* Before any add: keep neither values nor the histogram (no table touched
+ * per value); refine_begin returns false and the quantiles are NAN. Merging
+ * such an accumulator passes this on. */
+void dist_acc_no_quantiles(struct dist_acc *a);
 void dist_acc_add_repeat(struct dist_acc *a, float v, uint64_t count); /* count copies of v */
 void dist_acc_merge(struct dist_acc *into, const struct dist_acc *from);
 bool dist_acc_refine_begin(struct dist_acc *a);

@@ -662,7 +662,9 @@ static void test_vs_numpy(void **state)
 /* dist_acc_add_extremes: per call, the finite extremes and the NaN/inf
  * count, found here by a scan; an accumulator without moments: the same
  * counts, mean, extremes and quantiles as the reference, std, skew and
- * kurtosis NAN, also after merging into one that had them. */
+ * kurtosis NAN, also after merging into one that had them; one without
+ * quantiles, merged into a full one: quantiles NAN, the rest as the
+ * reference. */
 static void test_extremes_no_moments(void **state)
 {
 	(void)state;
@@ -705,6 +707,34 @@ static void test_extremes_no_moments(void **state)
 		check_stats(&d, &r);
 		dist_acc_free(a);
 		dist_acc_free(b);
+		/* no quantiles: the rest as the reference, merged into a full one */
+		a = dist_acc_new();
+		b = dist_acc_new();
+		assert_true(a && b);
+		dist_acc_no_quantiles(b);
+		dist_acc_add(a, x, cut);
+		dist_acc_add(b, x + cut, n - cut);
+		dist_acc_add_repeat(b, 2.5f, 5000);
+		dist_acc_merge(a, b);
+		assert_false(dist_acc_refine_begin(a));
+		dist_acc_finish(a, &d);
+		float *y = malloc((n + 5000) * sizeof *y);
+		assert_non_null(y);
+		memcpy(y, x, n * sizeof *y);
+		for (size_t i = n; i < n + 5000; i++)
+			y[i] = 2.5f;
+		reference(y, n + 5000, &r);
+		assert_true(isnan(d.p01) && isnan(d.p50) && isnan(d.p99));
+		assert_true(isfinite(r.p50));
+		d.p01 = r.p01;
+		d.p25 = r.p25;
+		d.p50 = r.p50;
+		d.p75 = r.p75;
+		d.p99 = r.p99;
+		check_stats(&d, &r);
+		dist_acc_free(a);
+		dist_acc_free(b);
+		free(y);
 		free(x);
 	}
 	dist_acc_set_simd(true);
