@@ -792,10 +792,18 @@ static size_t kl_bins(size_t n, size_t target)
 static double kl_ln_table[KL_LN_TABLE];
 static once_flag kl_ln_once = ONCE_FLAG_INIT;
 
+/* Count given to a source bin where P > 0 but the target bin it falls in is
+ * empty (outliers folded into an empty tail); without it every clip that
+ * folds outliers past a gap would have infinite divergence. */
+#define KL_EPS 1e-4
+
+static double kl_ln_eps; /* ln KL_EPS */
+
 static void kl_ln_fill(void)
 {
 	for (int k = 1; k < KL_LN_TABLE; k++)
 		kl_ln_table[k] = log(k);
+	kl_ln_eps = log(KL_EPS);
 }
 
 static inline double kl_lnk(double k)
@@ -804,25 +812,106 @@ static inline double kl_lnk(double k)
 }
 
 /* Counts of |x| in `bins` equal bins over [0, top] (the top value itself
- * goes to the last bin). */
-static void kl_histogram(const struct range_job *j, double top, size_t bins, double *h)
+ * goes to the last bin): bin ⌊|x|·bins/top⌋ in double. Integer counts in
+ * KL_TABLES interleaved tables, value i into table i mod KL_TABLES, so
+ * neighbouring values that hit the same bin do not wait on each other's
+ * increment; the tables are folded into h every KL_CHUNK values (no count
+ * can wrap). */
+enum {
+	KL_TABLES = 4,
+	KL_BLOCK = 512, /* values whose bins are computed before they are counted */
+};
+#define KL_CHUNK ((size_t)1 << 30)
+
+#ifdef RANGE_AVX2
+/* Bin indices eight at a time (the same double arithmetic as the scalar
+ * loop), each already offset into its table, for a block of values, then
+ * the increments; returns how many values it counted. */
+AVX2_FN static size_t kl_count_avx2(const float *x, size_t n, double inv, int32_t last, uint32_t *h,
+                                    size_t stride)
+{
+	const __m256d vinv = _mm256_set1_pd(inv);
+	const __m256 mag = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+	const __m128i vlast = _mm_set1_epi32(last);
+	const __m128i off =
+	        _mm_setr_epi32(0, (int32_t)stride, 2 * (int32_t)stride, 3 * (int32_t)stride);
+	uint32_t k[KL_BLOCK];
+	size_t i = 0;
+
+	while (i + 8 <= n) {
+		size_t m = n - i < KL_BLOCK ? (n - i) & ~(size_t)7 : KL_BLOCK;
+		for (size_t b = 0; b < m; b += 8) {
+			__m256 v = _mm256_and_ps(_mm256_loadu_ps(x + i + b), mag);
+			__m256d lo =
+			        _mm256_mul_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(v)), vinv);
+			__m256d hi =
+			        _mm256_mul_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)), vinv);
+			__m128i klo = _mm_min_epi32(_mm256_cvttpd_epi32(lo), vlast);
+			__m128i khi = _mm_min_epi32(_mm256_cvttpd_epi32(hi), vlast);
+			_mm_storeu_si128((__m128i *)(k + b), _mm_add_epi32(klo, off));
+			_mm_storeu_si128((__m128i *)(k + b + 4), _mm_add_epi32(khi, off));
+		}
+		for (size_t b = 0; b < m; b += 8) {
+			h[k[b]]++;
+			h[k[b + 1]]++;
+			h[k[b + 2]]++;
+			h[k[b + 3]]++;
+			h[k[b + 4]]++;
+			h[k[b + 5]]++;
+			h[k[b + 6]]++;
+			h[k[b + 7]]++;
+		}
+		i += m;
+	}
+	return i;
+}
+#endif
+
+static void kl_count(const float *x, size_t n, double inv, int32_t last, uint32_t *h, size_t stride)
+{
+	size_t i = 0;
+
+#ifdef RANGE_AVX2
+	if (range_avx2())
+		i = kl_count_avx2(x, n, inv, last, h, stride);
+#endif
+	for (; i < n; i++) {
+		int32_t k = (int32_t)(fabs((double)x[i]) * inv);
+		h[(i % KL_TABLES) * stride + (size_t)(k < last ? k : last)]++;
+	}
+}
+
+/* Counts of n ≤ KL_CHUNK values in the KL_TABLES tables of tab. */
+static void kl_count_tables(const float *x, size_t n, double inv, size_t bins, uint32_t *tab)
+{
+	memset(tab, 0, KL_TABLES * bins * sizeof *tab);
+	kl_count(x, n, inv, (int32_t)bins - 1, tab, bins);
+}
+
+static void kl_histogram(const struct range_job *j, double top, size_t bins, uint32_t *tab,
+                         double *h)
 {
 	double inv = (double)bins / top;
-	int32_t last = (int32_t)bins - 1;
 
 	for (size_t k = 0; k < bins; k++)
 		h[k] = 0.0;
-	for (size_t i = 0; i < j->n; i++) {
-		int32_t k = (int32_t)(fabs((double)j->x[i]) * inv);
-		h[k < last ? k : last] += 1.0;
+	for (size_t at = 0; at < j->n; at += KL_CHUNK) {
+		size_t len = j->n - at < KL_CHUNK ? j->n - at : KL_CHUNK;
+		kl_count_tables(j->x + at, len, inv, bins, tab);
+		for (size_t k = 0; k < bins; k++)
+			h[k] += (double)(tab[k] + tab[bins + k] + tab[2 * bins + k] +
+			                 tab[3 * bins + k]);
 	}
 }
 
 /* Prefix sums over the histogram so each candidate costs O(target bins):
- * cnt = Σh, nz = #(h > 0), hlh = Σ h·ln h (bins + 1 entries each). */
+ * cnt = Σh, nz = #(h > 0), hlh = Σ h·ln h (bins + 1 entries each); ci and ni
+ * the same counts as int32 when the total is below KL_LN_TABLE (the vector
+ * candidate loop indexes the ln table with them), else NULL. */
 struct kl_prefix {
 	size_t bins;
 	double *cnt, *nz, *hlh;
+	int32_t *ci, *ni;
 };
 
 static void kl_prefix_fill(const double *h, struct kl_prefix *p)
@@ -836,10 +925,31 @@ static void kl_prefix_fill(const double *h, struct kl_prefix *p)
 	}
 }
 
-/* Count given to a source bin where P > 0 but the target bin it falls in is
- * empty (outliers folded into an empty tail); without it every clip that
- * folds outliers past a gap would have infinite divergence. */
-#define KL_EPS 1e-4
+/* The same from the count tables of a group under KL_LN_TABLE values, in
+ * integers (every count indexes the ln table; ln table[0] = 0 makes an
+ * empty bin add 0·0, as above), with ci and ni. */
+static void kl_prefix_fill_small(const uint32_t *tab, struct kl_prefix *p)
+{
+	size_t b = p->bins;
+
+	int32_t ci = 0, ni = 0;
+	double hlh = 0.0; /* running sums in registers: the arrays may alias */
+
+	p->cnt[0] = p->nz[0] = p->hlh[0] = 0.0;
+	p->ci[0] = p->ni[0] = 0;
+	for (size_t k = 0; k < b; k++) {
+		int32_t c = (int32_t)(tab[k] + tab[b + k] + tab[2 * b + k] + tab[3 * b + k]);
+		ci += c;
+		ni += c > 0;
+		if (c > 0) /* no add (and its latency) for the many empty bins */
+			hlh += (double)c * kl_ln_table[c];
+		p->ci[k + 1] = ci;
+		p->ni[k + 1] = ni;
+		p->hlh[k + 1] = hlh;
+		p->cnt[k + 1] = ci;
+		p->nz[k + 1] = ni;
+	}
+}
 
 /* KL(P‖Q) for threshold bin i: P = h[0..i) with the outliers h[i..) added to
  * bin i−1; Q = h[0..i) merged into t target bins (i/t source bins each, the
@@ -866,6 +976,29 @@ static inline void kl_head_bin(const struct kl_prefix *p, size_t a, size_t e, st
 	acc->qint += hs;
 }
 
+/* The target bins 0..t−2 of a run: ⌊i/t⌋ = per source bins each (the int32
+ * counts, when there, save the conversions; the same sums). */
+static void kl_head(const struct kl_prefix *p, size_t t, size_t per, struct kl_sum *acc)
+{
+	*acc = (struct kl_sum){0};
+	if (!p->ci) {
+		for (size_t b = 0; b + 1 < t; b++)
+			kl_head_bin(p, b * per, (b + 1) * per, acc);
+		return;
+	}
+	double s = 0.0, q = 0.0;
+	for (size_t a = 0, e = per; e + per <= t * per; a = e, e += per) {
+		int32_t hs = p->ci[e] - p->ci[a];
+		if (hs == 0)
+			continue;
+		s += (p->hlh[e] - p->hlh[a]) -
+		     hs * (kl_ln_table[hs] - kl_ln_table[p->ni[e] - p->ni[a]]);
+		q += hs;
+	}
+	acc->s = s;
+	acc->qint = q;
+}
+
 /* The last target bin of candidate e, source bins [a, e), with the `out`
  * outliers folded into source bin e − 1 (h·ln h of one source bin is a
  * difference of the hlh prefix). */
@@ -884,7 +1017,7 @@ static inline void kl_last_bin(const struct kl_prefix *p, size_t a, size_t e, do
 	if (ps == 0.0)
 		return;
 	if (hs == 0.0) {
-		acc->s += s - ps * log(KL_EPS);
+		acc->s += s - ps * kl_ln_eps;
 		acc->eps += nnz;
 		return;
 	}
@@ -892,41 +1025,147 @@ static inline void kl_last_bin(const struct kl_prefix *p, size_t a, size_t e, do
 	acc->qint += hs;
 }
 
-/* All candidates i = t..bins. Target bins 0..t−2 only depend on
- * per = ⌊i/t⌋, so their sum is reused while per stays; only the last target
- * bin changes with i. Candidates that clip more than half the values are
- * skipped: folding most of the mass into the last bin makes P a spike that
- * Q matches trivially (KL → 0), the algorithm's known collapse on small
- * groups; calibration clips outliers, not the bulk. */
-static size_t kl_best_bin(const struct kl_prefix *p, size_t t)
-{
-	double total = p->cnt[p->bins], best = GSL_POSINF, ln_total = log(total);
-	size_t best_i = p->bins, per = 0;
-	struct kl_sum head = {0};
+/* The candidates of one per = ⌊i/t⌋: the target bins before the last
+ * (head) are the same for all of them, the last starts at a = (t − 1)·per.
+ * ln Σq with KL_EPS in it is kept for the last (qint, eps) seen: an empty
+ * last target bin leaves qint at the head's. */
+struct kl_run {
+	const struct kl_prefix *p;
+	double total, ln_total;
+	struct kl_sum head;
+	size_t i0, a; /* the run's first candidate */
+	double eps_q, eps_n, eps_ln;
+	double best;
+	size_t best_i;
+};
 
-	for (size_t i = t, cur = 0, next = t; i <= p->bins; i++) {
-		if (i == next) { /* cur = ⌊i/t⌋ without a division */
-			cur++;
-			next += t;
-		}
-		if (p->cnt[i] < 0.5 * total)
+static double kl_ln_q(struct kl_run *r, const struct kl_sum *acc)
+{
+	if (acc->eps == 0.0)
+		return kl_lnk(acc->qint);
+	if (acc->qint != r->eps_q || acc->eps != r->eps_n) {
+		r->eps_q = acc->qint;
+		r->eps_n = acc->eps;
+		r->eps_ln = log(acc->qint + KL_EPS * acc->eps);
+	}
+	return r->eps_ln;
+}
+
+/* Candidates that clip more than half the values are skipped: folding most
+ * of the mass into the last bin makes P a spike that Q matches trivially
+ * (KL → 0), the algorithm's known collapse on small groups; calibration
+ * clips outliers, not the bulk. The first least KL wins, so a candidate i
+ * with source bins i − 2 and i − 1 empty is not evaluated either: it has
+ * the same counts, sums and folded bin as i − 1 in the same run, hence the
+ * same KL bit for bit, and cannot win (the empty tails beyond the bulk are
+ * most of the candidates). */
+static void kl_run_scalar(struct kl_run *r, size_t i0, size_t i1)
+{
+	const struct kl_prefix *p = r->p;
+
+	for (size_t i = i0; i < i1; i++) {
+		if (p->cnt[i] < 0.5 * r->total || (i > r->i0 && p->cnt[i] == p->cnt[i - 2]))
 			continue;
-		if (cur != per) {
-			per = cur;
-			head = (struct kl_sum){0};
-			for (size_t b = 0; b + 1 < t; b++)
-				kl_head_bin(p, b * per, (b + 1) * per, &head);
-		}
-		struct kl_sum acc = head;
-		kl_last_bin(p, (t - 1) * per, i, total - p->cnt[i], &acc);
-		double ln_q = acc.eps == 0.0 ? kl_lnk(acc.qint) : log(acc.qint + KL_EPS * acc.eps);
-		double d = acc.s / total - ln_total + ln_q;
-		if (d < best) {
-			best = d;
-			best_i = i;
+		struct kl_sum acc = r->head;
+		kl_last_bin(p, r->a, i, r->total - p->cnt[i], &acc);
+		double d = acc.s / r->total - r->ln_total + kl_ln_q(r, &acc);
+		if (d < r->best) {
+			r->best = d;
+			r->best_i = i;
 		}
 	}
-	return best_i;
+}
+
+#ifdef RANGE_AVX2
+/* kl_run_scalar four candidates at a time, the same double operations in
+ * the same order (both branches of kl_last_bin computed, then blended), the
+ * ln table gathered with int32 counts. Needs ps = total − cnt[a] > 0 and
+ * ci/ni; returns where the scalar loop takes over. */
+AVX2_FN static size_t kl_run_avx2(struct kl_run *r, size_t i0, size_t i1)
+{
+	const struct kl_prefix *p = r->p;
+	const __m128i ca = _mm_set1_epi32(p->ci[r->a]), na = _mm_set1_epi32(p->ni[r->a]);
+	const __m128i tot = _mm_set1_epi32((int32_t)r->total), zero = _mm_setzero_si128();
+	const __m128i qh = _mm_set1_epi32((int32_t)r->head.qint);
+	const __m256d ha = _mm256_set1_pd(p->hlh[r->a]),
+	              ps = _mm256_set1_pd(r->total - p->cnt[r->a]);
+	const __m256d head = _mm256_set1_pd(r->head.s), total = _mm256_set1_pd(r->total);
+	const __m256d ln_total = _mm256_set1_pd(r->ln_total), ln_eps = _mm256_set1_pd(kl_ln_eps);
+	const __m256d half = _mm256_set1_pd(0.5 * r->total), inf = _mm256_set1_pd(GSL_POSINF);
+	size_t i = i0;
+
+	for (; i + 4 <= i1; i += 4) {
+		if (i > r->i0 && p->ci[i + 3] == p->ci[i - 2])
+			continue;
+		__m128i c = _mm_loadu_si128((const __m128i *)(p->ci + i));
+		__m128i cm = _mm_loadu_si128((const __m128i *)(p->ci + i - 1));
+		__m128i hs = _mm_sub_epi32(c, ca), out = _mm_sub_epi32(tot, c);
+		__m128i last = _mm_sub_epi32(c, cm), pl = _mm_add_epi32(last, out);
+		__m128i fold = _mm_cmpgt_epi32(out, zero), empty = _mm_cmpeq_epi32(hs, zero);
+		__m128i nnz = _mm_sub_epi32(_mm_loadu_si128((const __m128i *)(p->ni + i)), na);
+		nnz = _mm_sub_epi32(nnz, _mm_and_si128(fold, _mm_cmpeq_epi32(last, zero)));
+		__m256d h = _mm256_loadu_pd(p->hlh + i), hm = _mm256_loadu_pd(p->hlh + i - 1);
+		__m256d f = _mm256_sub_pd(_mm256_mul_pd(_mm256_cvtepi32_pd(pl),
+		                                        _mm256_i32gather_pd(kl_ln_table, pl, 8)),
+		                          _mm256_sub_pd(h, hm));
+		f = _mm256_and_pd(f, _mm256_castsi256_pd(_mm256_cvtepi32_epi64(fold)));
+		__m256d s = _mm256_add_pd(_mm256_sub_pd(h, ha), f);
+		__m256d lr = _mm256_sub_pd(_mm256_i32gather_pd(kl_ln_table, hs, 8),
+		                           _mm256_i32gather_pd(kl_ln_table, nnz, 8));
+		__m256d lq = _mm256_i32gather_pd(kl_ln_table, _mm_add_epi32(qh, hs), 8);
+		if (_mm_movemask_epi8(empty)) {
+			struct kl_sum acc = {.qint = r->head.qint, .eps = 1.0};
+			__m256d e = _mm256_castsi256_pd(_mm256_cvtepi32_epi64(empty));
+			lr = _mm256_blendv_pd(lr, ln_eps, e);
+			lq = _mm256_blendv_pd(lq, _mm256_set1_pd(kl_ln_q(r, &acc)), e);
+		}
+		__m256d d = _mm256_add_pd(
+		        _mm256_sub_pd(
+		                _mm256_div_pd(
+		                        _mm256_add_pd(head,
+		                                      _mm256_sub_pd(s, _mm256_mul_pd(ps, lr))),
+		                        total),
+		                ln_total),
+		        lq);
+		d = _mm256_blendv_pd(d, inf,
+		                     _mm256_cmp_pd(_mm256_cvtepi32_pd(c), half, _CMP_LT_OQ));
+		if (!_mm256_movemask_pd(_mm256_cmp_pd(d, _mm256_set1_pd(r->best), _CMP_LT_OQ)))
+			continue;
+		double dv[4];
+		_mm256_storeu_pd(dv, d);
+		for (size_t l = 0; l < 4; l++) {
+			if (dv[l] < r->best) {
+				r->best = dv[l];
+				r->best_i = i + l;
+			}
+		}
+	}
+	return i;
+}
+#endif
+
+/* All candidates i = t..bins, run by run of the same per = ⌊i/t⌋ (every
+ * candidate of a run clipping more than half the values: skipped whole). */
+static size_t kl_best_bin(const struct kl_prefix *p, size_t t)
+{
+	struct kl_run r = {.p = p, .total = p->cnt[p->bins], .best = GSL_POSINF, .best_i = p->bins};
+
+	r.ln_total = log(r.total);
+	r.eps_q = -1.0;
+	for (size_t per = 1; per * t <= p->bins; per++) {
+		size_t i0 = per * t, i1 = i0 + t < p->bins + 1 ? i0 + t : p->bins + 1, i = i0;
+		if (p->cnt[i1 - 1] < 0.5 * r.total)
+			continue;
+		r.i0 = i0;
+		r.a = (t - 1) * per;
+		kl_head(p, t, per, &r.head);
+#ifdef RANGE_AVX2
+		if (p->ci && r.total - p->cnt[r.a] > 0.0 && range_avx2())
+			i = kl_run_avx2(&r, i0, i1);
+#endif
+		kl_run_scalar(&r, i, i1);
+	}
+	return r.best_i;
 }
 
 /* The threshold on |x|, given the number of target bins (levels on one side). */
@@ -939,14 +1178,25 @@ static int kl_threshold(const struct range_job *j, size_t target, double *thr, s
 		return 0;
 	}
 	call_once(&kl_ln_once, kl_ln_fill);
-	double *buf = malloc(4 * (bins + 1) * sizeof *buf);
+	/* one block: h and three prefixes (double), the count tables, ci/ni */
+	bool small = j->n < KL_LN_TABLE;
+	double *buf = malloc(4 * (bins + 1) * sizeof *buf + KL_TABLES * bins * sizeof(uint32_t) +
+	                     (small ? 2 * (bins + 1) * sizeof(int32_t) : 0));
 	if (!buf)
 		return qs_error_set(err, QS_ERR_NOMEM, "kl: out of memory");
-	struct kl_prefix p = {.bins = bins, .cnt = buf + bins + 1};
+	uint32_t *tab = (uint32_t *)(buf + 4 * (bins + 1));
+	int32_t *ci = small ? (int32_t *)(tab + KL_TABLES * bins) : NULL;
+	struct kl_prefix p = {.bins = bins, .cnt = buf + bins + 1, .ci = ci};
 	p.nz = p.cnt + bins + 1;
 	p.hlh = p.nz + bins + 1;
-	kl_histogram(j, j->amax, bins, buf);
-	kl_prefix_fill(buf, &p);
+	p.ni = ci ? ci + bins + 1 : NULL;
+	if (ci) {
+		kl_count_tables(j->x, j->n, (double)bins / j->amax, bins, tab);
+		kl_prefix_fill_small(tab, &p);
+	} else {
+		kl_histogram(j, j->amax, bins, tab, buf);
+		kl_prefix_fill(buf, &p);
+	}
 	*thr = j->amax * (double)kl_best_bin(&p, target) / (double)bins;
 	free(buf);
 	return 0;
@@ -1911,6 +2161,44 @@ static int choose_mse(const struct range_job *j, double *lo, double *hi, struct 
 
 /* ---- entry point ---------------------------------------------------------- */
 
+/* Shorter groups: the SSE2 loop (the AVX2 one's setup costs more). */
+enum {
+	SCAN_AVX2_MIN = 128
+};
+
+#ifdef RANGE_AVX2
+/* job_scan sixteen at a time (two sets of min/max lanes), non-finite values
+ * found by their all-ones exponent; n ≥ 16. Returns how many it scanned. */
+AVX2_FN static size_t job_scan_avx2(const float *x, size_t n, float *mn, float *mx, bool *finite)
+{
+	const __m256i expo = _mm256_set1_epi32(0x7f800000);
+	__m256 a0 = _mm256_loadu_ps(x), a1 = a0, b0 = a0, b1 = a0;
+	__m256i bad = _mm256_setzero_si256();
+	size_t i = 0;
+
+	for (; i + 16 <= n; i += 16) {
+		__m256 v = _mm256_loadu_ps(x + i), w = _mm256_loadu_ps(x + i + 8);
+		__m256i ev = _mm256_and_si256(_mm256_castps_si256(v), expo);
+		__m256i ew = _mm256_and_si256(_mm256_castps_si256(w), expo);
+		a0 = _mm256_min_ps(a0, v);
+		a1 = _mm256_min_ps(a1, w);
+		b0 = _mm256_max_ps(b0, v);
+		b1 = _mm256_max_ps(b1, w);
+		bad = _mm256_or_si256(bad, _mm256_or_si256(_mm256_cmpeq_epi32(ev, expo),
+		                                           _mm256_cmpeq_epi32(ew, expo)));
+	}
+	float a[8], b[8];
+	_mm256_storeu_ps(a, _mm256_min_ps(a0, a1));
+	_mm256_storeu_ps(b, _mm256_max_ps(b0, b1));
+	for (int k = 0; k < 8; k++) {
+		*mn = a[k] < *mn ? a[k] : *mn;
+		*mx = b[k] > *mx ? b[k] : *mx;
+	}
+	*finite = _mm256_testz_si256(bad, bad);
+	return i;
+}
+#endif
+
 /* Returns false when a NaN or Inf slipped through (0·Inf and 0·NaN are NaN).
  * Four lanes at a time where SSE2 is there (a NaN can make min/max lanes
  * meaningless, but then the probe rejects the group anyway). */
@@ -1918,9 +2206,14 @@ static bool job_scan(struct range_job *j)
 {
 	float mn = j->x[0], mx = j->x[0], probe = 0.0f;
 	size_t i = 0;
+	bool finite = true;
 
+#ifdef RANGE_AVX2
+	if (j->n >= SCAN_AVX2_MIN && range_avx2())
+		i = job_scan_avx2(j->x, j->n, &mn, &mx, &finite);
+#endif
 #ifdef __SSE2__
-	if (j->n >= 8) {
+	if (i == 0 && j->n >= 8) {
 		__m128 vmn = _mm_loadu_ps(j->x), vmx = vmn, pr = _mm_setzero_ps();
 		const __m128 zero = _mm_setzero_ps();
 		for (i = 4; i + 4 <= j->n; i += 4) {
@@ -1949,7 +2242,7 @@ static bool job_scan(struct range_job *j)
 	j->min = mn;
 	j->max = mx;
 	j->amax = fmax(fabs(j->min), fabs(j->max));
-	return probe == 0.0f;
+	return finite && probe == 0.0f;
 }
 
 /* Symmetric ranges are [−a, a]; all ranges include 0 and, except where the
