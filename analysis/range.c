@@ -444,6 +444,8 @@ enum {
 	PCT_VALUES_PER_BIN = 8, /* bins: n/8, up to 8192 */
 	PCT_BINS_MAX = 8192,
 	PCT_SELECT_MAX = 256, /* groups up to this size select directly */
+	PCT_TABLES = 4,       /* interleaved count tables */
+	PCT_BLOCK = 512,      /* values whose bins are computed before they are counted */
 };
 
 struct pct_hist {
@@ -464,6 +466,101 @@ static inline float pct_val(const struct pct_hist *h, float x)
 	return h->absval ? fabsf(x) : x;
 }
 
+#ifdef RANGE_AVX2
+/* pct_bin of eight values (the same float operations). */
+#define PCT_BIN8(v, lo, inv, last)                                                                 \
+	_mm256_min_epi32(_mm256_cvttps_epi32(_mm256_mul_ps(_mm256_sub_ps(v, lo), inv)), last)
+
+/* Counts of the values per bin eight at a time, value i into table i mod 4
+ * (stride `stride`), the bins of a block computed before its increments;
+ * returns how many values it counted. */
+AVX2_FN static size_t pct_count_avx2(const float *x, size_t n, const struct pct_hist *h,
+                                     uint32_t *t, size_t stride)
+{
+	const __m256 lo = _mm256_set1_ps(h->lo), inv = _mm256_set1_ps(h->inv);
+	const __m256 mag = _mm256_castsi256_ps(_mm256_set1_epi32(h->absval ? 0x7fffffff : -1));
+	const __m256i last = _mm256_set1_epi32(h->last);
+	const int32_t s = (int32_t)stride;
+	const __m256i off = _mm256_setr_epi32(0, s, 2 * s, 3 * s, 0, s, 2 * s, 3 * s);
+	uint32_t k[PCT_BLOCK];
+	size_t i = 0;
+
+	while (i + 8 <= n) {
+		size_t m = n - i < PCT_BLOCK ? (n - i) & ~(size_t)7 : PCT_BLOCK;
+		for (size_t b = 0; b < m; b += 8) {
+			__m256 v = _mm256_and_ps(_mm256_loadu_ps(x + i + b), mag);
+			_mm256_storeu_si256((__m256i *)(k + b),
+			                    _mm256_add_epi32(PCT_BIN8(v, lo, inv, last), off));
+		}
+		for (size_t b = 0; b < m; b += 8) {
+			t[k[b]]++;
+			t[k[b + 1]]++;
+			t[k[b + 2]]++;
+			t[k[b + 3]]++;
+			t[k[b + 4]]++;
+			t[k[b + 5]]++;
+			t[k[b + 6]]++;
+			t[k[b + 7]]++;
+		}
+		i += m;
+	}
+	return i;
+}
+
+/* The values (|x| when absval) in bins b1..b2 appended to g, eight tested
+ * at a time: blocks without one cost a compare (the bins of an extreme
+ * percentile hold a few values). Returns how many values it went through. */
+AVX2_FN static size_t pct_gather_avx2(const float *x, size_t n, const struct pct_hist *h,
+                                      int32_t b1, int32_t b2, float *g, size_t *ng)
+{
+	const __m256 lo = _mm256_set1_ps(h->lo), inv = _mm256_set1_ps(h->inv);
+	const __m256 mag = _mm256_castsi256_ps(_mm256_set1_epi32(h->absval ? 0x7fffffff : -1));
+	const __m256i last = _mm256_set1_epi32(h->last);
+	const __m256i below = _mm256_set1_epi32(b1 - 1), above = _mm256_set1_epi32(b2 + 1);
+	size_t i = 0, m = *ng;
+
+	for (; i + 8 <= n; i += 8) {
+		__m256 v = _mm256_and_ps(_mm256_loadu_ps(x + i), mag);
+		__m256i k = PCT_BIN8(v, lo, inv, last);
+		__m256i in = _mm256_and_si256(_mm256_cmpgt_epi32(k, below),
+		                              _mm256_cmpgt_epi32(above, k));
+		unsigned bits = (unsigned)_mm256_movemask_ps(_mm256_castsi256_ps(in));
+		if (!bits)
+			continue;
+		float f[8];
+		_mm256_storeu_ps(f, v);
+		for (; bits; bits &= bits - 1)
+			g[m++] = f[__builtin_ctz(bits)];
+	}
+	*ng = m;
+	return i;
+}
+#endif
+
+/* Counts per bin into cum[1..bins] (cum[0] = 0), prefix-summed: four
+ * interleaved tables so that repeats of a bin (most of the values sit in a
+ * few bins) do not wait on each other's increment. */
+static int pct_counts(const struct range_job *j, struct pct_hist *h, size_t bins)
+{
+	uint32_t *t = calloc(PCT_TABLES * bins, sizeof *t);
+	size_t i = 0;
+
+	if (!t)
+		return -1;
+#ifdef RANGE_AVX2
+	if (range_avx2())
+		i = pct_count_avx2(j->x, j->n, h, t, bins);
+#endif
+	for (; i < j->n; i++)
+		t[(i % PCT_TABLES) * bins + (size_t)pct_bin(h, pct_val(h, j->x[i]))]++;
+	h->cum[0] = 0;
+	for (size_t k = 0; k < bins; k++)
+		h->cum[k + 1] = h->cum[k] + t[k] + t[bins + k] + t[2 * bins + k] + t[3 * bins + k];
+	h->cum[bins + 1] = h->cum[bins];
+	free(t);
+	return 0;
+}
+
 /* The quantile at f of the group's values (|x| when absval). */
 static double pct_quantile(const struct range_job *j, const struct pct_hist *h, double f)
 {
@@ -474,14 +571,24 @@ static double pct_quantile(const struct range_job *j, const struct pct_hist *h, 
 	if (r >= j->n - 1)
 		return h->absval ? j->amax : j->max;
 	rr = d > 0.0 ? r + 1 : r;
-	int32_t b1 = 0, b2;
-	while (h->cum[b1 + 1] <= r)
-		b1++;
+	/* b1: the first bin with more than r values at or below it */
+	int32_t b1 = 0, b2, top = h->last;
+	while (b1 < top) {
+		int32_t mid = b1 + (top - b1) / 2;
+		if (h->cum[mid + 1] <= r)
+			b1 = mid + 1;
+		else
+			top = mid;
+	}
 	for (b2 = b1; h->cum[b2 + 1] <= rr; b2++)
 		;
 	float *g = j->scratch;
-	size_t ng = 0;
-	for (size_t i = 0; i < j->n; i++) {
+	size_t ng = 0, i = 0;
+#ifdef RANGE_AVX2
+	if (range_avx2())
+		i = pct_gather_avx2(j->x, j->n, h, b1, b2, g, &ng);
+#endif
+	for (; i < j->n; i++) {
 		float v = pct_val(h, j->x[i]);
 		int32_t k = pct_bin(h, v);
 		g[ng] = v;
@@ -517,12 +624,10 @@ static int choose_percentile(const struct range_job *j, double *lo, double *hi,
 		                     .last = (int32_t)bins - 1,
 		                     .absval = sym,
 		                     .cum = calloc(bins + 2, sizeof *h.cum)};
-		if (!h.cum)
+		if (!h.cum || pct_counts(j, &h, bins)) {
+			free(h.cum);
 			return qs_error_set(err, QS_ERR_NOMEM, "percentile: out of memory");
-		for (size_t i = 0; i < j->n; i++)
-			h.cum[pct_bin(&h, pct_val(&h, j->x[i])) + 1]++;
-		for (size_t k = 1; k <= bins + 1; k++)
-			h.cum[k] += h.cum[k - 1];
+		}
 		if (sym) {
 			*hi = pct_quantile(j, &h, f);
 			*lo = -*hi;
