@@ -1624,9 +1624,8 @@ static void stored_run(struct spart *pt, const float *x, const float *xh, const 
 
 	bd.slo = bd.lo - half;
 	bd.shi = bd.hi + half;
-	/* Blocks: summed element by element as analyze_measure does, so a
-	 * stored GGUF tensor and its simulation by the same quantizer (which
-	 * takes the whole-tensor path) give the same bits. */
+	/* Blocks stored_blocks left (a value not finite): element by element
+	 * as analyze_measure does. */
 	if (cnt < 8 || c->l->gran == GRAN_GROUP || !pair_sums(x, xh, cnt, &r, &lo, &hi)) {
 		stored_scalar(pt, x, xh, q, cnt, ch, &bd, z);
 		if (pt->wide)
@@ -1658,6 +1657,65 @@ static void stored_run(struct spart *pt, const float *x, const float *xh, const 
 	pt->wq_lo = qlo - z < pt->wq_lo ? qlo - z : pt->wq_lo;
 	pt->wq_hi = qhi - z > pt->wq_hi ? qhi - z : pt->wq_hi;
 	stored_count(pt, x, xh, q, cnt, ch, g, i, true);
+}
+
+/* Elements [i, i + cnt) of one contiguous channel cut in blocks along it
+ * (group granularity, last axis): the error sums of the whole span in one
+ * vector pass, the clip and saturation counts block by block against each
+ * block's bounds. false when a value is not finite (nothing done: the
+ * caller goes run by run). */
+static bool stored_blocks(struct spart *pt, const float *x, const float *xh, const int32_t *q,
+                          uint64_t cnt, uint64_t ch, uint64_t i)
+{
+	const struct sctx *c = pt->c;
+	struct run_sums r = {0};
+	int32_t qlo, qhi, wlo = INT32_MAX, whi = INT32_MIN;
+	float lo, hi;
+
+	if (cnt < 8 || !pair_sums(x, xh, cnt, &r, &lo, &hi))
+		return false;
+	code_extremes(q, cnt, &qlo, &qhi);
+	if (qlo < c->qmin || qhi > c->qmax) {
+		pt->wide = true;
+		pt->rc = QS_ERR_USAGE;
+		return true;
+	}
+	for (uint64_t j = i; j < i + cnt;) {
+		uint64_t cj, g, end, o = j - i;
+		run_at(c->l, j, &cj, &g, &end);
+		end = end < i + cnt ? end : i + cnt;
+		const struct qparam *p = &c->p[g];
+		float half = isfinite(p->scale) ? fabsf(p->scale) / 2 : 0.0f;
+		struct run_bounds bd = {clip_bound_lo(p), clip_bound_hi(p), 0, 0};
+		int32_t z = p->zero_point, a = qlo, b = qhi;
+		bd.slo = bd.lo - half;
+		bd.shi = bd.hi + half;
+		count_clipped(x + o, end - j, &bd, &r);
+		if (z != 0)
+			code_extremes(q + o, end - j, &a, &b);
+		wlo = a - z < wlo ? a - z : wlo;
+		whi = b - z > whi ? b - z : whi;
+		if (c->wq)
+			stored_count(pt, x + o, xh + o, q + o, end - j, ch, g, j, true);
+		j = end;
+	}
+	struct err_acc e = {.n = cnt,
+	                    .clipped = r.clipped,
+	                    .sx2 = r.sx2,
+	                    .se2 = r.se2,
+	                    .sae = r.sae,
+	                    .max_ae = r.max_ae,
+	                    .sxy = r.sxy,
+	                    .sy2 = r.sy2};
+	err_acc_merge(&pt->acc[ch], &e);
+	pt->cmin[ch] = lo < pt->cmin[ch] ? lo : pt->cmin[ch];
+	pt->cmax[ch] = hi > pt->cmax[ch] ? hi : pt->cmax[ch];
+	pt->sat[ch] += r.sat;
+	pt->wq_lo = wlo < pt->wq_lo ? wlo : pt->wq_lo;
+	pt->wq_hi = whi > pt->wq_hi ? whi : pt->wq_hi;
+	if (!c->wq)
+		stored_count(pt, x, xh, q, cnt, ch, 0, i, true);
+	return true;
 }
 
 /* Channels along the last axis (runs of one element): each pair straight
@@ -1717,6 +1775,7 @@ static void stored_pass(struct spart *pt)
 	const struct sctx *c = pt->c;
 	const struct layout *l = c->l;
 	bool refine = pt->pass == PASS_REFINE;
+	bool blocks = l->gran == GRAN_GROUP && l->inner == 1 && c->contig;
 
 	for (uint64_t i = pt->i0; i < pt->i1 && !pt->rc;) {
 		uint64_t cnt = pt->i1 - i < c->bufn ? pt->i1 - i : c->bufn;
@@ -1744,9 +1803,21 @@ static void stored_pass(struct spart *pt)
 			i += cnt;
 			continue;
 		}
-		for (uint64_t j = i; j < i + cnt && !pt->rc;) {
+		for (uint64_t j = i, slow = i; j < i + cnt && !pt->rc;) {
 			uint64_t ch, g, end, o = j - i;
 			run_at(l, j, &ch, &g, &end);
+			if (blocks && j >= slow) { /* the rest of the channel in this chunk */
+				uint64_t ce = (ch + 1) * c->csize;
+				ce = ce < i + cnt ? ce : i + cnt;
+				if (stored_blocks(pt, x + o, xh + o, pt->codes + o, ce - j, ch,
+				                  j)) {
+					if (!pt->rc && ce % c->csize == 0)
+						channel_close(pt, ch, g);
+					j = ce;
+					continue;
+				}
+				slow = ce; /* a value not finite: run by run up to there */
+			}
 			end = end < i + cnt ? end : i + cnt;
 			stored_run(pt, x + o, xh + o, pt->codes + o, end - j, ch, g, j);
 			if (!pt->rc && c->contig && end % c->csize == 0)

@@ -441,7 +441,10 @@ static int measure_row(const struct session *s, const struct session_row *r,
 	        .data = model_tensor_f32_view(s->qm, r->qt), .read = tensor_src_read, .ctx = &qs};
 	struct code_src codes = {.read = tensor_codes_read, .ctx = &qs, .lo = 1, .hi = 0};
 	const struct dtype_info *di = dtype_info(r->qt->dtype);
-	struct analyze_opts o = {.threads = r->ft->nelem >= SPLIT_ELEMS ? 2 : 1};
+	struct analyze_opts o = {.threads = r->ft->nelem >= SPLIT_ELEMS ? 2 : 1,
+	                         .no_quantiles = s->light_stats,
+	                         .no_xhat_stats = s->light_stats,
+	                         .no_moments = s->light_stats};
 	/* a zero-length range checks that the codes can be read at all */
 	bool has_codes = (r->qt->quant || r->qt->block) &&
 	                 model_tensor_codes_range(s->qm, r->qt, 0, 0, NULL, NULL) == 0;

@@ -4,7 +4,7 @@
 # error figures numpy computes from gguf-py's reader and dequantizer — for
 # Q8_0, Q4_0 and Q5_1 — and list every tensor once. With --qtype set to the
 # file's own type, the what-if (qscope's reference quantizer) must reproduce
-# llama.cpp's figures exactly, and the tensors a block format cannot take
+# llama.cpp's figures (max error exactly, the sums to 1e-12), and the tensors a block format cannot take
 # (1-D, rows not a multiple of 32) stay in float as llama.cpp left them.
 # labels: realmodels interop gguf
 . "$(dirname "$0")/lib.bash"
@@ -53,8 +53,12 @@ for name, (x, _) in f.items():
     if typ == qt:
         assert r["qtype"] == qt, (name, r["qtype"])
         assert r["whatif_qtype"] == qt, r
-        for col in ("sqnr_db", "mse", "max_abs_err", "clipped_pct"):
-            assert r[col] == r["whatif_" + col], (name, col, r[col], r["whatif_" + col])
+        # stored and simulated by qscope's own quantizer: the same values,
+        # the sums taken in another order (the stored pass adds in vector lanes)
+        assert r["max_abs_err"] == r["whatif_max_abs_err"], (name, r)
+        for col in ("sqnr_db", "mse", "clipped_pct"):
+            a, b = float(r[col]), float(r["whatif_" + col])
+            assert a == b or abs(a - b) <= 1e-12 * abs(b), (name, col, a, b)
         blocks += 1
     else:
         assert r["whatif_qtype"] == "", (name, r["whatif_qtype"])   # kept in float
