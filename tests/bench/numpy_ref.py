@@ -1,11 +1,13 @@
 #!/usr/bin/python3
 """The numpy side of the qscope benchmark: what a user's script does.
 
-Usage: numpy_ref.py MODEL.{safetensors,gguf} [CSV_OUT]
+Usage: numpy_ref.py [--no-hist] MODEL.{safetensors,gguf} [CSV_OUT]
 Per tensor (2-D tensors per output channel = row, 1-D per tensor): symmetric
 int8 min/max quantization as qscope's default (scale = amax / 127.5 in
 float32, codes -128..127, round half to even), then MSE, SQNR, max abs error,
 cosine, a 2048-bin histogram of x and the entropy of the code histogram.
+--no-hist leaves out the 2048-bin histogram of x (qscope's report builds
+none: nothing it prints needs one), to show what that part costs.
 Tensors are read through np.memmap one at a time.  Optional CSV: tensor,
 ndim, sqnr_db, max_abs_err, entropy_bits (the benchmark compares the 2-D
 ones with qscope; qscope gives a 1-D tensor one channel per element).
@@ -100,14 +102,21 @@ def analyse(w):
     sqnr = float("inf") if se == 0 else 10 * np.log10(sx2 / se)
     maxerr = float(np.abs(d).max())
     cos = sxy / np.sqrt(sx2 * sy2) if sx2 > 0 and sy2 > 0 else 1.0
-    hist, _ = np.histogram(rows, bins=2048)
+    hist = np.histogram(rows, bins=2048)[0] if HIST else np.zeros(1)
     codes = np.bincount((q.ravel() + 128).astype(np.int64), minlength=256)
     p = codes[codes > 0] / x.size
     ent = float(-(p * np.log2(p)).sum())
     return mse, sqnr, maxerr, cos, int(hist.sum()), ent
 
 
+HIST = True
+
+
 def main():
+    global HIST
+    if sys.argv[1] == "--no-hist":
+        HIST = False
+        del sys.argv[1]
     path = sys.argv[1]
     gen = gguf_tensors(path) if path.endswith(".gguf") else st_tensors(path)
     out = open(sys.argv[2], "w") if len(sys.argv) > 2 else None
