@@ -30,7 +30,7 @@ while [ $# -gt 0 ]; do
 	--formats) formats=$2; shift 2 ;;
 	--keep) keep=1; shift ;;
 	--skip-numpy) numpy=0; shift ;;
-	-h | --help) sed -n '2,19p' "$0"; exit 0 ;;
+	-h | --help) sed -n '2,18p' "$0"; exit 0 ;;
 	*) qscope=$1; shift ;;
 	esac
 done
