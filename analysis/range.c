@@ -11,10 +11,12 @@
 #include <emmintrin.h>
 #endif
 #if defined(__x86_64__) && defined(__GNUC__)
-/* AVX2 versions of the per-value passes, chosen at run time */
+/* AVX2 (with FMA) versions of the per-value passes, chosen at run time.
+ * FMA only where written out: the build is ISO C (-std=c11), where GCC
+ * does not contract a·b + c on its own. */
 #define RANGE_AVX2 1
 #include <immintrin.h>
-#define AVX2_FN __attribute__((target("avx2")))
+#define AVX2_FN __attribute__((target("avx2,fma")))
 #endif
 
 #include <gsl/gsl_errno.h>
@@ -251,7 +253,7 @@ static double sse_tail(const struct qparam *p, int32_t qmin, int32_t qmax, enum 
 #ifdef RANGE_AVX2
 static bool range_avx2(void)
 {
-	return __builtin_cpu_supports("avx2");
+	return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 }
 
 AVX2_FN static double hsum_pd256(__m256d a, __m256d b)
@@ -262,50 +264,108 @@ AVX2_FN static double hsum_pd256(__m256d a, __m256d b)
 	return ((f[0] + f[4]) + (f[1] + f[5])) + ((f[2] + f[6]) + (f[3] + f[7]));
 }
 
+/* Constants of one candidate for the eight-wide exact pass. */
+struct sse8 {
+	__m256 s, zp, lo, hi;
+};
+
+AVX2_FN static void sse8_init(struct sse8 *c, const struct qparam *p, int32_t qmin, int32_t qmax)
+{
+	c->s = _mm256_set1_ps(p->scale);
+	c->zp = _mm256_set1_ps((float)p->zero_point);
+	c->lo = _mm256_set1_ps((float)qmin);
+	c->hi = _mm256_set1_ps((float)qmax);
+}
+
+/* x̂ of eight values exactly as quant_one/quant_deq give them (float32
+ * division, 1.5·2²³ rounding; the clamped code k is an integer in float,
+ * so (k − z)·s is the float of the integer code times s); *clamped gets
+ * the lanes whose code was clamped. */
+AVX2_FN static inline __m256 sse_xhat8(__m256 v, const struct sse8 *c, __m256 *clamped)
+{
+	const __m256 magic = _mm256_set1_ps(12582912.0f);
+	__m256 r = _mm256_add_ps(_mm256_sub_ps(_mm256_add_ps(_mm256_div_ps(v, c->s), magic), magic),
+	                         c->zp);
+	__m256 k = _mm256_min_ps(_mm256_max_ps(r, c->lo), c->hi);
+	*clamped = _mm256_cmp_ps(k, r, _CMP_NEQ_UQ);
+	return _mm256_mul_ps(_mm256_sub_ps(k, c->zp), c->s);
+}
+
+/* (x − x̂)² of eight values added in double to e0 (low four) and e1.
+ * Where no code was clamped, x − x̂ is exact in float: x̂ = q·s with
+ * |x − q·s| ≤ s/2, so for q ≠ 0 x lies within [x̂/2, 2x̂] (Sterbenz) and
+ * for q = 0 the difference is x; its square is exact in double, so the
+ * fused multiply-add rounds as the multiply and add did. The same sums as
+ * the double difference, with half the conversions; clamped lanes
+ * (outliers far from x̂) take the double difference. */
+AVX2_FN static inline void sse8_add(__m256 v, __m256 xh, __m256 clamped, __m256d *e0, __m256d *e1)
+{
+	if (_mm256_testz_ps(clamped, clamped)) {
+		__m256 d = _mm256_sub_ps(v, xh);
+		__m256d d0 = _mm256_cvtps_pd(_mm256_castps256_ps128(d));
+		__m256d d1 = _mm256_cvtps_pd(_mm256_extractf128_ps(d, 1));
+		*e0 = _mm256_fmadd_pd(d0, d0, *e0);
+		*e1 = _mm256_fmadd_pd(d1, d1, *e1);
+		return;
+	}
+	__m256d d0 = _mm256_sub_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(v)),
+	                           _mm256_cvtps_pd(_mm256_castps256_ps128(xh)));
+	__m256d d1 = _mm256_sub_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)),
+	                           _mm256_cvtps_pd(_mm256_extractf128_ps(xh, 1)));
+	*e0 = _mm256_add_pd(*e0, _mm256_mul_pd(d0, d0));
+	*e1 = _mm256_add_pd(*e1, _mm256_mul_pd(d1, d1));
+}
+
 /* sse_exact's half-to-even pass eight at a time; returns the sum over the
  * first *done elements. */
 AVX2_FN static double sse_exact_avx2(const struct qparam *p, int32_t qmin, int32_t qmax,
                                      const float *x, size_t n, size_t *done)
 {
-	const __m256 magic = _mm256_set1_ps(12582912.0f), s = _mm256_set1_ps(p->scale);
-	const __m256 zp = _mm256_set1_ps((float)p->zero_point);
-	const __m256 lo = _mm256_set1_ps((float)qmin), hi = _mm256_set1_ps((float)qmax);
-	const __m256i zpi = _mm256_set1_epi32(p->zero_point);
+	struct sse8 c;
 	__m256d e0 = _mm256_setzero_pd(), e1 = e0;
 	size_t i = 0;
 
+	sse8_init(&c, p, qmin, qmax);
 	for (; i + 8 <= n; i += 8) {
-		__m256 v = _mm256_loadu_ps(x + i);
-		__m256 c = _mm256_sub_ps(_mm256_add_ps(_mm256_div_ps(v, s), magic), magic);
-		c = _mm256_min_ps(_mm256_max_ps(_mm256_add_ps(c, zp), lo), hi);
-		__m256i q = _mm256_sub_epi32(_mm256_cvttps_epi32(c), zpi);
-		__m256 xh = _mm256_mul_ps(_mm256_cvtepi32_ps(q), s);
-		__m256d d0 = _mm256_sub_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(v)),
-		                           _mm256_cvtps_pd(_mm256_castps256_ps128(xh)));
-		__m256d d1 = _mm256_sub_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)),
-		                           _mm256_cvtps_pd(_mm256_extractf128_ps(xh, 1)));
-		e0 = _mm256_add_pd(e0, _mm256_mul_pd(d0, d0));
-		e1 = _mm256_add_pd(e1, _mm256_mul_pd(d1, d1));
+		__m256 v = _mm256_loadu_ps(x + i), cl;
+		__m256 xh = sse_xhat8(v, &c, &cl);
+		sse8_add(v, xh, cl, &e0, &e1);
 	}
 	*done = i;
 	return hsum_pd256(e0, e1);
+}
+
+/* The same for two candidates in one pass (each summed as alone). */
+AVX2_FN static size_t sse_exact2_avx2(const struct qparam *pa, const struct qparam *pb,
+                                      int32_t qmin, int32_t qmax, const float *x, size_t n,
+                                      double e[2])
+{
+	struct sse8 ca, cb;
+	__m256d a0 = _mm256_setzero_pd(), a1 = a0, b0 = a0, b1 = a0;
+	size_t i = 0;
+
+	sse8_init(&ca, pa, qmin, qmax);
+	sse8_init(&cb, pb, qmin, qmax);
+	for (; i + 8 <= n; i += 8) {
+		__m256 v = _mm256_loadu_ps(x + i), cla, clb;
+		__m256 xa = sse_xhat8(v, &ca, &cla), xb = sse_xhat8(v, &cb, &clb);
+		sse8_add(v, xa, cla, &a0, &a1);
+		sse8_add(v, xb, clb, &b0, &b1);
+	}
+	e[0] = hsum_pd256(a0, a1);
+	e[1] = hsum_pd256(b0, b1);
+	return i;
 }
 #endif
 
 /* Σ(x − x̂)² exactly as quant_one/quant_deq quantize: for half-to-even
  * rounding four at a time with quant.c's SSE2 recipe (float division,
  * (v + 1.5·2^23) − 1.5·2^23 rounds half to even for |v| < 2^22 and leaves
- * larger |v| beyond the codes on their own side), x − x̂ in double. */
-static double sse_exact(const struct qparam *p, int32_t qmin, int32_t qmax, enum rounding r,
-                        const float *x, size_t n)
+ * larger |v| beyond the codes on their own side), x − x̂ in double; e is
+ * the sum so far, of the elements before i. */
+static double sse_rest(const struct qparam *p, int32_t qmin, int32_t qmax, enum rounding r,
+                       const float *x, size_t i, size_t n, double e)
 {
-	size_t i = 0;
-	double e = 0.0;
-
-#ifdef RANGE_AVX2
-	if (r == ROUND_HALF_EVEN && range_avx2())
-		e = sse_exact_avx2(p, qmin, qmax, x, n, &i);
-#endif
 #ifdef __SSE2__
 	if (r == ROUND_HALF_EVEN) {
 		const __m128 magic = _mm_set1_ps(12582912.0f), s = _mm_set1_ps(p->scale);
@@ -334,6 +394,19 @@ static double sse_exact(const struct qparam *p, int32_t qmin, int32_t qmax, enum
 	return e + sse_tail(p, qmin, qmax, r, x, i, n);
 }
 
+static double sse_exact(const struct qparam *p, int32_t qmin, int32_t qmax, enum rounding r,
+                        const float *x, size_t n)
+{
+	size_t i = 0;
+	double e = 0.0;
+
+#ifdef RANGE_AVX2
+	if (r == ROUND_HALF_EVEN && range_avx2())
+		e = sse_exact_avx2(p, qmin, qmax, x, n, &i);
+#endif
+	return sse_rest(p, qmin, qmax, r, x, i, n, e);
+}
+
 double range_sse(const struct scheme *s, const struct qparam *p, const float *x, size_t n)
 {
 	int32_t qmin, qmax;
@@ -348,8 +421,16 @@ double range_sse(const struct scheme *s, const struct qparam *p, const float *x,
 static void job_sse2(const struct range_job *j, const struct qparam *a, const struct qparam *b,
                      double *ea, double *eb)
 {
-	*ea = sse_exact(a, j->qmin, j->qmax, j->s->rounding, j->x, j->n);
-	*eb = sse_exact(b, j->qmin, j->qmax, j->s->rounding, j->x, j->n);
+	enum rounding r = j->s->rounding;
+	double e[2] = {0.0, 0.0};
+	size_t i = 0;
+
+#ifdef RANGE_AVX2
+	if (r == ROUND_HALF_EVEN && range_avx2())
+		i = sse_exact2_avx2(a, b, j->qmin, j->qmax, j->x, j->n, e);
+#endif
+	*ea = sse_rest(a, j->qmin, j->qmax, r, j->x, i, j->n, e[0]);
+	*eb = sse_rest(b, j->qmin, j->qmax, r, j->x, i, j->n, e[1]);
 }
 
 static int32_t symmetric_zero(const struct range_job *j)
@@ -537,10 +618,11 @@ AVX2_FN static size_t pct_gather_avx2(const float *x, size_t n, const struct pct
 }
 #endif
 
-/* Counts per bin into cum[1..bins] (cum[0] = 0), prefix-summed: four
- * interleaved tables so that repeats of a bin (most of the values sit in a
+/* Counts of the values per pct_bin into out[0..bins) (bins = h->last + 1):
+ * four interleaved tables so that repeats of a bin (most values sit in a
  * few bins) do not wait on each other's increment. */
-static int pct_counts(const struct range_job *j, struct pct_hist *h, size_t bins)
+static int bin_counts(const float *x, size_t n, const struct pct_hist *h, size_t bins,
+                      uint32_t *out)
 {
 	uint32_t *t = calloc(PCT_TABLES * bins, sizeof *t);
 	size_t i = 0;
@@ -549,15 +631,25 @@ static int pct_counts(const struct range_job *j, struct pct_hist *h, size_t bins
 		return -1;
 #ifdef RANGE_AVX2
 	if (range_avx2())
-		i = pct_count_avx2(j->x, j->n, h, t, bins);
+		i = pct_count_avx2(x, n, h, t, bins);
 #endif
-	for (; i < j->n; i++)
-		t[(i % PCT_TABLES) * bins + (size_t)pct_bin(h, pct_val(h, j->x[i]))]++;
-	h->cum[0] = 0;
+	for (; i < n; i++)
+		t[(i % PCT_TABLES) * bins + (size_t)pct_bin(h, pct_val(h, x[i]))]++;
 	for (size_t k = 0; k < bins; k++)
-		h->cum[k + 1] = h->cum[k] + t[k] + t[bins + k] + t[2 * bins + k] + t[3 * bins + k];
-	h->cum[bins + 1] = h->cum[bins];
+		out[k] = t[k] + t[bins + k] + t[2 * bins + k] + t[3 * bins + k];
 	free(t);
+	return 0;
+}
+
+/* Counts per bin into cum[1..bins], prefix-summed (cum[0] = 0). */
+static int pct_counts(const struct range_job *j, struct pct_hist *h, size_t bins)
+{
+	if (bin_counts(j->x, j->n, h, bins, h->cum + 1))
+		return -1;
+	h->cum[0] = 0;
+	for (size_t k = 1; k <= bins; k++)
+		h->cum[k] += h->cum[k - 1];
+	h->cum[bins + 1] = h->cum[bins];
 	return 0;
 }
 
@@ -1658,26 +1750,35 @@ static int mse_model_init(struct mse_model *md, const struct range_job *j)
 	}
 	size_t m = j->n / 4;
 	m = m < MSE_BINS_MIN ? MSE_BINS_MIN : m > MSE_BINS_MAX ? MSE_BINS_MAX : m;
-	uint32_t *cnt = calloc(m + 2, sizeof *cnt); /* rounding can reach bin m */
+	uint32_t *cnt = malloc((m + 2) * sizeof *cnt); /* rounding can reach bin m + 1 */
 	double *cum = malloc(3 * (m + 1) * sizeof *cum);
-	if (!cnt || !cum) {
+	double w = (j->max - j->min) / (double)m;
+	/* x − min ≥ 0, so k = ⌊(x − lo)·inv⌋ in float ∈ [0, m] (m, m + 1 only
+	 * by rounding): pct_bin with no clamp short of m + 1 */
+	struct pct_hist h = {.lo = (float)j->min,
+	                     .inv = (float)((double)m / (j->max - j->min)),
+	                     .last = (int32_t)m + 1};
+	if (!cnt || !cum || bin_counts(j->x, j->n, &h, m + 2, cnt)) {
 		free(cnt);
 		free(cum);
 		return -1;
 	}
-	double w = (j->max - j->min) / (double)m;
-	/* x − min ≥ 0, so k ∈ [0, m] (m, m + 1 only by rounding) */
-	float lo = (float)j->min, inv = (float)((double)m / (j->max - j->min));
-	for (size_t i = 0; i < j->n; i++)
-		cnt[(int32_t)((j->x[i] - lo) * inv)]++;
 	cnt[m - 1] += cnt[m] + cnt[m + 1];
+	/* running sums in registers; an empty bin adds (±)0 to each, which
+	 * leaves them as they are, so it adds nothing (and waits for nothing) */
+	double c0 = 0.0, c1 = 0.0, c2 = 0.0;
 	cum[0] = cum[1] = cum[2] = 0.0;
 	for (size_t k = 0; k < m; k++) {
-		double c = cnt[k], mid = j->min + ((double)k + 0.5) * w;
+		if (cnt[k]) {
+			double c = cnt[k], mid = j->min + ((double)k + 0.5) * w;
+			c0 += c;
+			c1 += c * mid;
+			c2 += c * (mid * mid + w * w / 12.0);
+		}
 		double *e = cum + 3 * k;
-		e[3] = e[0] + c;
-		e[4] = e[1] + c * mid;
-		e[5] = e[2] + c * (mid * mid + w * w / 12.0);
+		e[3] = c0;
+		e[4] = c1;
+		e[5] = c2;
 	}
 	free(cnt);
 	md->cum = cum;
