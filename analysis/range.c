@@ -1520,10 +1520,13 @@ AVX2_FN static double hsum_ps256(__m256 v)
 	       (((double)f[4] + f[5]) + ((double)f[6] + f[7]));
 }
 
+/* Nearest codes of eight values: v·inv + 1.5·2²³ in one rounding (a tie
+ * of v·inv itself can round the other way than the SSE2 pass's; the
+ * search only steers by these sums). */
 AVX2_FN static inline __m256 mse_q8(__m256 v, __m256 inv, __m256 lo, __m256 hi)
 {
 	const __m256 magic = _mm256_set1_ps(12582912.0f);
-	__m256 q = _mm256_sub_ps(_mm256_add_ps(_mm256_mul_ps(v, inv), magic), magic);
+	__m256 q = _mm256_sub_ps(_mm256_fmadd_ps(v, inv, magic), magic);
 	return _mm256_min_ps(_mm256_max_ps(q, lo), hi);
 }
 
@@ -1537,24 +1540,23 @@ AVX2_FN static size_t mse_pass_avx2(const float *x, size_t n, double s, const st
 	size_t i = 0;
 
 	while (i + MSE_BLOCK <= n) {
-		__m256 e0 = _mm256_setzero_ps(), e1 = e0, a = e0, b = e0;
+		__m256 e0 = _mm256_setzero_ps(), e1 = e0, a0 = e0, a1 = e0, b0 = e0, b1 = e0;
 		for (size_t end = i + MSE_BLOCK; i < end; i += 16) {
 			__m256 v0 = _mm256_loadu_ps(x + i), v1 = _mm256_loadu_ps(x + i + 8);
 			__m256 q0 = mse_q8(v0, inv, lo, hi), q1 = mse_q8(v1, inv, lo, hi);
-			__m256 d0 = _mm256_sub_ps(v0, _mm256_mul_ps(q0, sv));
-			__m256 d1 = _mm256_sub_ps(v1, _mm256_mul_ps(q1, sv));
-			e0 = _mm256_add_ps(e0, _mm256_mul_ps(d0, d0));
-			e1 = _mm256_add_ps(e1, _mm256_mul_ps(d1, d1));
+			__m256 d0 = _mm256_fnmadd_ps(q0, sv, v0), d1 = _mm256_fnmadd_ps(q1, sv, v1);
+			e0 = _mm256_fmadd_ps(d0, d0, e0);
+			e1 = _mm256_fmadd_ps(d1, d1, e1);
 			if (sums) {
-				a = _mm256_add_ps(a, _mm256_add_ps(_mm256_mul_ps(v0, q0),
-				                                   _mm256_mul_ps(v1, q1)));
-				b = _mm256_add_ps(b, _mm256_add_ps(_mm256_mul_ps(q0, q0),
-				                                   _mm256_mul_ps(q1, q1)));
+				a0 = _mm256_fmadd_ps(v0, q0, a0);
+				a1 = _mm256_fmadd_ps(v1, q1, a1);
+				b0 = _mm256_fmadd_ps(q0, q0, b0);
+				b1 = _mm256_fmadd_ps(q1, q1, b1);
 			}
 		}
 		acc->e += hsum_ps256(_mm256_add_ps(e0, e1));
-		acc->a += hsum_ps256(a);
-		acc->b += hsum_ps256(b);
+		acc->a += hsum_ps256(_mm256_add_ps(a0, a1));
+		acc->b += hsum_ps256(_mm256_add_ps(b0, b1));
 	}
 	return i;
 }
@@ -1571,14 +1573,14 @@ AVX2_FN static size_t mse_pass2_avx2(const float *x, size_t n, const double s[2]
 		__m256 a0 = _mm256_setzero_ps(), a1 = a0, b0 = a0, b1 = a0;
 		for (size_t end = i + MSE_BLOCK; i < end; i += 16) {
 			__m256 v = _mm256_loadu_ps(x + i), w = _mm256_loadu_ps(x + i + 8);
-			__m256 d0 = _mm256_sub_ps(v, _mm256_mul_ps(mse_q8(v, inv0, lo, hi), sv0));
-			__m256 d1 = _mm256_sub_ps(v, _mm256_mul_ps(mse_q8(v, inv1, lo, hi), sv1));
-			__m256 f0 = _mm256_sub_ps(w, _mm256_mul_ps(mse_q8(w, inv0, lo, hi), sv0));
-			__m256 f1 = _mm256_sub_ps(w, _mm256_mul_ps(mse_q8(w, inv1, lo, hi), sv1));
-			a0 = _mm256_add_ps(a0, _mm256_mul_ps(d0, d0));
-			a1 = _mm256_add_ps(a1, _mm256_mul_ps(d1, d1));
-			b0 = _mm256_add_ps(b0, _mm256_mul_ps(f0, f0));
-			b1 = _mm256_add_ps(b1, _mm256_mul_ps(f1, f1));
+			__m256 d0 = _mm256_fnmadd_ps(mse_q8(v, inv0, lo, hi), sv0, v);
+			__m256 d1 = _mm256_fnmadd_ps(mse_q8(v, inv1, lo, hi), sv1, v);
+			__m256 f0 = _mm256_fnmadd_ps(mse_q8(w, inv0, lo, hi), sv0, w);
+			__m256 f1 = _mm256_fnmadd_ps(mse_q8(w, inv1, lo, hi), sv1, w);
+			a0 = _mm256_fmadd_ps(d0, d0, a0);
+			a1 = _mm256_fmadd_ps(d1, d1, a1);
+			b0 = _mm256_fmadd_ps(f0, f0, b0);
+			b1 = _mm256_fmadd_ps(f1, f1, b1);
 		}
 		e[0] += hsum_ps256(_mm256_add_ps(a0, b0));
 		e[1] += hsum_ps256(_mm256_add_ps(a1, b1));
