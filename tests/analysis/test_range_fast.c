@@ -426,12 +426,50 @@ static void test_degenerate_large(void **state)
 	free(x);
 }
 
+/* range_sse against sse_at (the quant.h contract written out) at scales
+ * that are not powers of two, so x̂ = (q − z)·s is rounded: blocks where
+ * no code is clamped (range_sse takes x − x̂ in float there, exact by
+ * Sterbenz) and blocks with clamped outliers, symmetric and affine, every
+ * length 1..40 for the tails and 4096 for the vector passes. */
+static void test_sse_scales(void **state)
+{
+	enum {
+		N = 4096
+	};
+	float *x = fill(N, 4242, gen_outlier);
+	struct qs_rng r = {77};
+
+	(void)state;
+	for (int t = 0; t < 60; t++) {
+		bool sym = t % 2 == 0;
+		int bits = 2 + t % 7;
+		struct scheme s = make_scheme(bits, sym);
+		int32_t qmin, qmax;
+		scheme_code_range(&s, &qmin, &qmax);
+		/* from a fifth of the minmax scale (many clamped) to twice it */
+		double span = 60.0 / (qmax - qmin);
+		struct qparam p = {.scale = (float)(span * (0.2 + 1.8 * qs_rng_uniform(&r)))};
+		p.zero_point = sym ? 0 : qmin + (int32_t)((qmax - qmin) * qs_rng_uniform(&r));
+		for (size_t n = 1; n <= 40; n++) {
+			double e = range_sse(&s, &p, x + 7 * t, n);
+			assert_close(
+			        e, sse_at(x + 7 * t, n, p.scale, p.zero_point, qmin, qmax, DBL_MAX),
+			        1e-12, 1e-300);
+		}
+		double e = range_sse(&s, &p, x, N);
+		assert_close(e, sse_at(x, N, p.scale, p.zero_point, qmin, qmax, DBL_MAX), 1e-12,
+		             0.0);
+	}
+	free(x);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_mse_symmetric),    cmocka_unit_test(test_mse_affine),
 	        cmocka_unit_test(test_kl_exhaustive),    cmocka_unit_test(test_percentile_sorted),
 	        cmocka_unit_test(test_percentile_edges), cmocka_unit_test(test_degenerate_large),
+	        cmocka_unit_test(test_sse_scales),
 	};
 
 	gsl_set_error_handler_off();
