@@ -433,6 +433,8 @@ static void job_sse2(const struct range_job *j, const struct qparam *a, const st
 	*eb = sse_rest(b, j->qmin, j->qmax, r, j->x, i, j->n, e[1]);
 }
 
+static bool job_better(const struct range_job *j, const struct qparam *a, const struct qparam *b);
+
 static int32_t symmetric_zero(const struct range_job *j)
 {
 	return (int32_t)quant_round(((double)j->qmin + j->qmax) / 2.0, ROUND_HALF_EVEN);
@@ -1006,7 +1008,7 @@ static int choose_aciq_gauss(const struct range_job *j, double *lo, double *hi,
  * lower measured squared error wins (ties: Laplace). */
 static int choose_aciq(const struct range_job *j, double *lo, double *hi, struct qs_error *err)
 {
-	double l[PRIOR_COUNT], h[PRIOR_COUNT], e[PRIOR_COUNT];
+	double l[PRIOR_COUNT], h[PRIOR_COUNT];
 
 	struct qparam q[PRIOR_COUNT];
 	struct aciq_stats st = aciq_stats_of(j);
@@ -1017,8 +1019,7 @@ static int choose_aciq(const struct range_job *j, double *lo, double *hi, struct
 			return rc;
 		q[p] = quant_param_from_range(j->s, l[p], h[p]);
 	}
-	job_sse2(j, &q[PRIOR_LAPLACE], &q[PRIOR_GAUSS], &e[PRIOR_LAPLACE], &e[PRIOR_GAUSS]);
-	int w = e[PRIOR_GAUSS] < e[PRIOR_LAPLACE] ? PRIOR_GAUSS : PRIOR_LAPLACE;
+	int w = job_better(j, &q[PRIOR_GAUSS], &q[PRIOR_LAPLACE]) ? PRIOR_GAUSS : PRIOR_LAPLACE;
 	*lo = l[w];
 	*hi = h[w];
 	return 0;
@@ -1776,6 +1777,36 @@ static void mse_pass2(const float *x, size_t n, const double s[2], const struct 
 	}
 }
 
+/* Whether a has a strictly lower exact squared error (job_sse2) than b.
+ * With one zero point, mse's float pass at both float scales decides when
+ * the two differ by more than SSE_MARGIN: per value the pass's term
+ * differs from the exact one only by the rounding of x̂ = c·s (at most
+ * 2⁻²⁴·|c|·s, summed ≤ 2⁻²³·s·√(E·Σc²), ~1e-5 of E) and, where v·(1/s)
+ * and v/s round to neighbouring codes (within a few ulp of a tie), by at
+ * most 2s times that distance (≤ 2⁻²¹·s·Σ|x|, under 3e-4 of E even if
+ * every value sat on a tie); its float partial sums of 32 positive terms
+ * add at most 2e-6. Nearer than SSE_MARGIN (1e-3, over twice the sum of
+ * those bounds), both are computed exactly: the same choice as always
+ * computing them, for a third of the cost. */
+#define SSE_MARGIN 1e-3
+
+static bool job_better(const struct range_job *j, const struct qparam *a, const struct qparam *b)
+{
+	if (a->zero_point == b->zero_point) {
+		struct mse_codes c = {.hn = (int)(a->zero_point - j->qmin),
+		                      .hp = (int)(j->qmax - a->zero_point)};
+		double sv[2] = {a->scale, b->scale}, e[2];
+		mse_pass2(j->x, j->n, sv, &c, e);
+		if (e[0] * (1.0 + SSE_MARGIN) < e[1])
+			return true;
+		if (e[1] * (1.0 + SSE_MARGIN) < e[0])
+			return false;
+	}
+	double ea, eb;
+	job_sse2(j, a, b, &ea, &eb);
+	return ea < eb;
+}
+
 /* The group for the scale search: its values (small groups), or a uniform
  * histogram over [min, max] kept as prefix sums of count, Σx, Σx² at the
  * bin edges; inside a bin the sums are interpolated linearly. */
@@ -2417,9 +2448,7 @@ static int choose_mse(const struct range_job *j, double *lo, double *hi, struct 
 	/* the final word is the runtime's float32 arithmetic and the floor */
 	struct qparam cand = quant_param_from_range(j->s, l, h);
 	struct qparam mm = quant_param_from_range(j->s, j->min, j->max);
-	double ec, em;
-	job_sse2(j, &cand, &mm, &ec, &em);
-	if (ec < em) {
+	if (job_better(j, &cand, &mm)) {
 		*lo = l;
 		*hi = h;
 	}

@@ -463,13 +463,56 @@ static void test_sse_scales(void **state)
 	free(x);
 }
 
+/* The comparisons that pick between two candidates, against sse_at: aciq
+ * returns whichever of aciq-laplace's and aciq-gauss's parameters has the
+ * lower squared error (ties: Laplace), and mse is never worse than minmax,
+ * on every generator, 32..16384 values, 2..8 bits, symmetric and affine. */
+static void test_candidate_choice(void **state)
+{
+	static const size_t sizes[] = {32, 300, 4096, 16384};
+
+	(void)state;
+	for (size_t g = 0; g < NGEN; g++)
+		for (size_t k = 0; k < sizeof sizes / sizeof *sizes; k++)
+			for (int bits = 2; bits <= 8; bits += 3)
+				for (int sym = 0; sym < 2; sym++) {
+					size_t n = sizes[k];
+					float *x = fill(n, 1234 + n + 7 * bits + sym, gens[g].f);
+					struct scheme s = make_scheme(bits, sym);
+					struct method ma = {.kind = METHOD_ACIQ},
+					              ml = {.kind = METHOD_ACIQ_LAPLACE},
+					              mg = {.kind = METHOD_ACIQ_GAUSS},
+					              mm = {.kind = METHOD_MINMAX},
+					              me = {.kind = METHOD_MSE};
+					int32_t qmin, qmax;
+					scheme_code_range(&s, &qmin, &qmax);
+					struct qparam pa = choose(&ma, &s, x, n),
+					              pl = choose(&ml, &s, x, n),
+					              pg = choose(&mg, &s, x, n);
+					double el = sse_at(x, n, pl.scale, pl.zero_point, qmin,
+					                   qmax, DBL_MAX);
+					double eg = sse_at(x, n, pg.scale, pg.zero_point, qmin,
+					                   qmax, DBL_MAX);
+					struct qparam want = eg < el ? pg : pl;
+					assert_true(pa.scale == want.scale &&
+					            pa.zero_point == want.zero_point);
+					struct qparam pm = choose(&mm, &s, x, n),
+					              pe = choose(&me, &s, x, n);
+					assert_true(sse_at(x, n, pe.scale, pe.zero_point, qmin,
+					                   qmax, DBL_MAX) <=
+					            sse_at(x, n, pm.scale, pm.zero_point, qmin,
+					                   qmax, DBL_MAX));
+					free(x);
+				}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_mse_symmetric),    cmocka_unit_test(test_mse_affine),
 	        cmocka_unit_test(test_kl_exhaustive),    cmocka_unit_test(test_percentile_sorted),
 	        cmocka_unit_test(test_percentile_edges), cmocka_unit_test(test_degenerate_large),
-	        cmocka_unit_test(test_sse_scales),
+	        cmocka_unit_test(test_sse_scales),       cmocka_unit_test(test_candidate_choice),
 	};
 
 	gsl_set_error_handler_off();
