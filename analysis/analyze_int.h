@@ -79,6 +79,19 @@ int az_simulate_buffers(const float *x, const int64_t *shape, int ndim, const st
                         const struct graph_facts *g, struct tensor_result *out, float *xhat_out,
                         int32_t *codes_out, struct qs_error *err);
 
+/* Whether a ggml block format simulates streaming (analyze_block.c): a
+ * block type with quantizer, dequantizer and codes, blocks dividing 8192,
+ * rows a multiple of the block, no per-group results. */
+bool az_block_streams(const struct qspec *spec, const int64_t *shape, int ndim);
+/* analyze_simulate_src for such a spec: the blocks quantized chunk by chunk
+ * into the packed quantized tensor (held whole: ~1/4..1/7 of the float
+ * bytes) with each block's parameters, then measured as a stored tensor
+ * would be by analyze_measure_src. */
+int az_simulate_block_src(const struct float_src *src, const int64_t *shape, int ndim,
+                          const struct qspec *spec, const struct graph_facts *g,
+                          const struct analyze_opts *o, struct tensor_result *out,
+                          struct qs_error *err);
+
 /* A measured tensor without its original shape (quantized.shape NULL) is
  * worked on as outer × dim × inner: shape3 gets those, *shape and *ndim point at
  * it, the layout's axis becomes 1, and the graph's out_axis survives (in g3,

@@ -1399,6 +1399,8 @@ int analyze_simulate_src(const struct float_src *src, const int64_t *shape, int 
 	pthread_once(&clog_once, clog_init);
 	if (ndim < 0 || ndim > QS_MAX_DIMS || (ndim > 0 && !shape))
 		return qs_error_set(err, QS_ERR_USAGE, "bad shape (%d dimensions)", ndim);
+	if (az_block_streams(spec, shape, ndim))
+		return az_simulate_block_src(src, shape, ndim, spec, g, o, out, err);
 	if ((spec->qt && spec->qt->family != QTYPE_LINEAR) || spec->per_group)
 		return simulate_whole(src, shape, ndim, spec, g, out, err);
 	if ((rc = az_resolve_scheme(spec, g, &s, err)) != 0)

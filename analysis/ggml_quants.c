@@ -358,16 +358,28 @@ static int trunc_code(float v)
 	return v >= 128.0f ? 127 : 0;
 }
 
+/* roundf (half away from zero) without the library call, for |v| < 2^23:
+ * v − trunc(v) is exact there; larger |v| and NaN come back as they are. */
+static inline float round_away(float v)
+{
+	if (!(fabsf(v) < 8388608.0f))
+		return v;
+	float t = (float)(int32_t)v, r = v - t;
+	return t + (r >= 0.5f ? 1.0f : r <= -0.5f ? -1.0f : 0.0f);
+}
+
 static void ref_block_q8_0(const float *x, uint8_t *u, uint16_t *dh, uint16_t *mh)
 {
 	float amax = 0.0f;
 
-	for (int j = 0; j < QK; j++)
-		amax = fmaxf(amax, fabsf(x[j]));
+	for (int j = 0; j < QK; j++) {
+		float a = fabsf(x[j]);
+		amax = a > amax ? a : amax; /* fmaxf's: a NaN is passed over */
+	}
 	const float d = amax / 127.0f;
 	const float id = d ? 1.0f / d : 0.0f;
 	for (int j = 0; j < QK; j++) {
-		float r = roundf(x[j] * id);
+		float r = round_away(x[j] * id);
 		u[j] = (uint8_t)((r >= -127.0f && r <= 127.0f ? (int)r : 0) + 128);
 	}
 	*dh = f32_to_f16(d);
@@ -890,10 +902,16 @@ static void k_scales(int type, const void *blocks, float *scale, int64_t nblocks
 
 #define K_GROUP_EPS 1e-15f
 
-/* ggml rounds with the float "magic number" trick: nearest, ties to even. */
-static int k_nearest(float v)
+/* ggml rounds with the float "magic number" trick: nearest, ties to even
+ * (what lrintf gives in the default mode), inline for |v| < 2^22. */
+static inline int k_nearest(float v)
 {
-	return (int)lrintf(v);
+	if (!(fabsf(v) < 4194304.0f))
+		return (int)lrintf(v);
+	float t = v + 12582912.0f;
+	int32_t i;
+	memcpy(&i, &t, sizeof i);
+	return (i & 0x007FFFFF) - 0x00400000;
 }
 
 static int k_clamp(int v, int lo, int hi)

@@ -114,10 +114,18 @@ static void test_q8_0_by_hand(void **state)
 	x[1] = 2.5f;
 	x[2] = -2.5f;
 	x[3] = 0.5f;
+	x[4] = nextafterf(0.5f, 0.0f);   /* just below a tie: 0 */
+	x[5] = -126.5f;                  /* → −127 */
+	x[6] = nextafterf(126.5f, 0.0f); /* → 126 */
+	x[7] = -0.5f;
 	q->quantize_ref(x, b, 32);
 	assert_int_equal((int8_t)b[2 + 1], 3);
 	assert_int_equal((int8_t)b[2 + 2], -3);
 	assert_int_equal((int8_t)b[2 + 3], 1);
+	assert_int_equal((int8_t)b[2 + 4], 0);
+	assert_int_equal((int8_t)b[2 + 5], -127);
+	assert_int_equal((int8_t)b[2 + 6], 126);
+	assert_int_equal((int8_t)b[2 + 7], -1);
 }
 
 /* Q4_1: min 0, max 15 → d 1, m 0; q = trunc(x − min + 0.5): 0.5 → 1,
