@@ -874,8 +874,8 @@ static double job_bits(const struct range_job *j)
  * a running mean with a division per value, the dearest part of aciq).
  * Each sum runs in 16 lanes (lane l takes the values i ≡ l mod 16, so no
  * add waits on the one before), folded in a fixed order, then the tail in
- * order: GCC vector code compiled once for AVX2 and once for the base
- * target, the same operations per lane, so the same bits either way. */
+ * order: GCC vector code for the base target and the same in AVX2
+ * intrinsics, the same operations per lane, so the same bits either way. */
 struct aciq_stats {
 	double mean, spread[PRIOR_COUNT];
 };
@@ -893,45 +893,74 @@ static inline __attribute__((always_inline)) void aciq_load4(aciq_v4d *out, cons
 	*out = __builtin_convertvector(f, aciq_v4d);
 }
 
-/* The 16 lanes of four vectors, summed in a fixed tree. */
-static double aciq_fold16(const aciq_v4d v[4])
+/* The 16 lanes of four vectors, summed in a fixed tree (inlined into each
+ * instruction-set version: a call would reload the AVX2 version's
+ * accumulators through the stack). */
+static inline __attribute__((always_inline)) double aciq_fold16_lanes(const double l[16])
 {
-	double l[16], r[8];
-	memcpy(l, v, sizeof l);
+	double r[8];
 	for (int k = 0; k < 8; k++)
 		r[k] = l[k] + l[k + 8];
 	return ((r[0] + r[4]) + (r[1] + r[5])) + ((r[2] + r[6]) + (r[3] + r[7]));
 }
 
+static inline __attribute__((always_inline)) double aciq_fold16(const aciq_v4d v[4])
+{
+	double l[16];
+	memcpy(l, v, sizeof l);
+	return aciq_fold16_lanes(l);
+}
+
+/* Four vectors of lanes i, i + 4, i + 8, i + 12 (accumulators in named
+ * variables, so that they stay in registers). */
+#define ACIQ_LOAD16(x, v0, v1, v2, v3)                                                             \
+	do {                                                                                       \
+		aciq_load4(&v0, x);                                                                \
+		aciq_load4(&v1, (x) + 4);                                                          \
+		aciq_load4(&v2, (x) + 8);                                                          \
+		aciq_load4(&v3, (x) + 12);                                                         \
+	} while (0)
+
 static inline __attribute__((always_inline)) void aciq_sums_body(const float *x, size_t n,
                                                                  double out[3])
 {
-	aciq_v4d s[4] = {{0}}, a[4] = {{0}}, q[4] = {{0}};
+	const aciq_v4d zero = {0.0, 0.0, 0.0, 0.0};
 	const aciq_v4l mag = {INT64_MAX, INT64_MAX, INT64_MAX, INT64_MAX};
-	size_t i = 0, m = n & ~(size_t)15;
+	aciq_v4d s0 = zero, s1 = zero, s2 = zero, s3 = zero, v0, v1, v2, v3;
+	size_t i, m = n & ~(size_t)15;
 
 	for (i = 0; i < m; i += 16) {
-		for (int k = 0; k < 4; k++) {
-			aciq_v4d v;
-			aciq_load4(&v, x + i + 4 * k);
-			s[k] += v;
-		}
+		ACIQ_LOAD16(x + i, v0, v1, v2, v3);
+		s0 += v0;
+		s1 += v1;
+		s2 += v2;
+		s3 += v3;
 	}
-	double sum = aciq_fold16(s);
+	aciq_v4d acc[4] = {s0, s1, s2, s3};
+	double sum = aciq_fold16(acc);
 	for (i = m; i < n; i++)
 		sum += x[i];
 	double mean = sum / (double)n;
-	aciq_v4d mv = {mean, mean, mean, mean};
+	const aciq_v4d mv = {mean, mean, mean, mean};
+	aciq_v4d a0 = zero, a1 = zero, a2 = zero, a3 = zero;
+	aciq_v4d q0 = zero, q1 = zero, q2 = zero, q3 = zero;
 	for (i = 0; i < m; i += 16) {
-		for (int k = 0; k < 4; k++) {
-			aciq_v4d d;
-			aciq_load4(&d, x + i + 4 * k);
-			d -= mv;
-			a[k] += (aciq_v4d)((aciq_v4l)d & mag);
-			q[k] += d * d;
-		}
+		ACIQ_LOAD16(x + i, v0, v1, v2, v3);
+		v0 -= mv;
+		v1 -= mv;
+		v2 -= mv;
+		v3 -= mv;
+		a0 += (aciq_v4d)((aciq_v4l)v0 & mag);
+		a1 += (aciq_v4d)((aciq_v4l)v1 & mag);
+		a2 += (aciq_v4d)((aciq_v4l)v2 & mag);
+		a3 += (aciq_v4d)((aciq_v4l)v3 & mag);
+		q0 += v0 * v0;
+		q1 += v1 * v1;
+		q2 += v2 * v2;
+		q3 += v3 * v3;
 	}
-	double ad = aciq_fold16(a), sq = aciq_fold16(q);
+	aciq_v4d av[4] = {a0, a1, a2, a3}, qv[4] = {q0, q1, q2, q3};
+	double ad = aciq_fold16(av), sq = aciq_fold16(qv);
 	for (i = m; i < n; i++) {
 		double d = x[i] - mean;
 		ad += fabs(d);
@@ -943,9 +972,62 @@ static inline __attribute__((always_inline)) void aciq_sums_body(const float *x,
 }
 
 #ifdef RANGE_AVX2
+/* aciq_sums_body in AVX2 intrinsics (GCC widens vector-extension floats
+ * half by half): the same lanes, operations and fold. */
 AVX2_FN static void aciq_sums_avx2(const float *x, size_t n, double out[3])
 {
-	aciq_sums_body(x, n, out);
+	const __m256d sign = _mm256_set1_pd(-0.0);
+	__m256d s0 = _mm256_setzero_pd(), s1 = s0, s2 = s0, s3 = s0;
+	size_t i, m = n & ~(size_t)15;
+	double l[16];
+
+#define ACIQ_CVT(k) _mm256_cvtps_pd(_mm_loadu_ps(x + i + 4 * (k)))
+	for (i = 0; i < m; i += 16) {
+		s0 = _mm256_add_pd(s0, ACIQ_CVT(0));
+		s1 = _mm256_add_pd(s1, ACIQ_CVT(1));
+		s2 = _mm256_add_pd(s2, ACIQ_CVT(2));
+		s3 = _mm256_add_pd(s3, ACIQ_CVT(3));
+	}
+#define ACIQ_FOLD(v0, v1, v2, v3, r)                                                               \
+	do {                                                                                       \
+		_mm256_storeu_pd(l, v0);                                                           \
+		_mm256_storeu_pd(l + 4, v1);                                                       \
+		_mm256_storeu_pd(l + 8, v2);                                                       \
+		_mm256_storeu_pd(l + 12, v3);                                                      \
+		r = aciq_fold16_lanes(l);                                                          \
+	} while (0)
+	double sum, ad, sq;
+	ACIQ_FOLD(s0, s1, s2, s3, sum);
+	for (i = m; i < n; i++)
+		sum += x[i];
+	double mean = sum / (double)n;
+	const __m256d mv = _mm256_set1_pd(mean);
+	__m256d a0 = _mm256_setzero_pd(), a1 = a0, a2 = a0, a3 = a0, q0 = a0, q1 = a0, q2 = a0,
+	        q3 = a0;
+	for (i = 0; i < m; i += 16) {
+		__m256d d0 = _mm256_sub_pd(ACIQ_CVT(0), mv), d1 = _mm256_sub_pd(ACIQ_CVT(1), mv);
+		__m256d d2 = _mm256_sub_pd(ACIQ_CVT(2), mv), d3 = _mm256_sub_pd(ACIQ_CVT(3), mv);
+		a0 = _mm256_add_pd(a0, _mm256_andnot_pd(sign, d0));
+		a1 = _mm256_add_pd(a1, _mm256_andnot_pd(sign, d1));
+		a2 = _mm256_add_pd(a2, _mm256_andnot_pd(sign, d2));
+		a3 = _mm256_add_pd(a3, _mm256_andnot_pd(sign, d3));
+		q0 = _mm256_add_pd(q0, _mm256_mul_pd(d0, d0));
+		q1 = _mm256_add_pd(q1, _mm256_mul_pd(d1, d1));
+		q2 = _mm256_add_pd(q2, _mm256_mul_pd(d2, d2));
+		q3 = _mm256_add_pd(q3, _mm256_mul_pd(d3, d3));
+	}
+#undef ACIQ_CVT
+	ACIQ_FOLD(a0, a1, a2, a3, ad);
+	ACIQ_FOLD(q0, q1, q2, q3, sq);
+#undef ACIQ_FOLD
+	for (i = m; i < n; i++) {
+		double d = x[i] - mean;
+		ad += fabs(d);
+		sq += d * d;
+	}
+	out[0] = mean;
+	out[1] = ad;
+	out[2] = sq;
 }
 #endif
 
@@ -1787,12 +1869,13 @@ static void mse_pass2(const float *x, size_t n, const double s[2], const struct 
  * every value sat on a tie); its float partial sums of 32 positive terms
  * add at most 2e-6. Nearer than SSE_MARGIN (1e-3, over twice the sum of
  * those bounds), both are computed exactly: the same choice as always
- * computing them, for a third of the cost. */
+ * computing them, for a third of the cost. Groups under MSE_BLOCK values
+ * go straight to the exact sums (cheap there, and closer calls). */
 #define SSE_MARGIN 1e-3
 
 static bool job_better(const struct range_job *j, const struct qparam *a, const struct qparam *b)
 {
-	if (a->zero_point == b->zero_point) {
+	if (a->zero_point == b->zero_point && j->n >= MSE_BLOCK) {
 		struct mse_codes c = {.hn = (int)(a->zero_point - j->qmin),
 		                      .hp = (int)(j->qmax - a->zero_point)};
 		double sv[2] = {a->scale, b->scale}, e[2];
