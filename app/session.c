@@ -527,7 +527,14 @@ static void *worker_main(void *arg)
 			s->started = xrealloc(s->started, s->startcap * sizeof *s->started);
 		}
 		s->started[s->nstarted++] = d.job.row;
+		/* the next job's bytes: the kernel reads them while this one runs */
+		const struct session_row *next =
+		        s->qhead < s->qtail ? &s->rows[s->queue[s->qhead].row] : NULL;
 		pthread_mutex_unlock(&s->mu);
+		if (next && next->ft)
+			model_tensor_prefetch(next->ft);
+		if (next && next->qt)
+			model_tensor_prefetch(next->qt);
 		compute_job(s, &d);
 		pthread_mutex_lock(&s->mu);
 		if (s->ndone == s->donecap) {
