@@ -13,9 +13,12 @@
  *                 found by selection (O(n)), not a full sort, the neighbour
  *                 x₍ᵢ₊₁₎ (or x₍ᵢ₎) from the short side of the partition.
  *                 Groups over 256 values first count the values in n/8 bins
- *                 (up to 8192; the bin a monotonic function of the value)
- *                 and select only among the values of the bins holding
- *                 x₍ᵢ₎ and x₍ᵢ₊₁₎, gathered without branches. Exact either
+ *                 (up to 8192; the bin a monotonic function of the value;
+ *                 four interleaved count tables, bins computed eight at a
+ *                 time with AVX2), find the bins holding x₍ᵢ₎ and x₍ᵢ₊₁₎
+ *                 by binary search over the cumulative counts and select
+ *                 only among their values, gathered eight tested at a time
+ *                 (blocks without one cost a compare). Exact either
  *                 way: tests/analysis/test_range_fast.c compares it with the
  *                 quantile of a sorted copy on 32..16384 values.
  *   mse           the scale (and, affine, zero point) minimising
@@ -68,7 +71,8 @@
  *                 refine again if it moved.
  *                 Finally the candidate and minmax are both quantized as the
  *                 runtime does (float32, scale floor) and the better is
- *                 returned: mse is never worse than minmax. mse alone may
+ *                 returned: mse is never worse than minmax (see "Choosing
+ *                 between two candidates" below). mse alone may
  *                 return a range wider than [min x, max x]: with few values
  *                 the best scale can exceed max|x|/qmax (8-bit on 16 values).
  *                 Measured against a brute-force float32 scale scan (every z
@@ -106,7 +110,8 @@
  *                 (Gaussian), so it would pick the Gaussian clip, whose
  *                 measured MSE is 0.085 against the Laplace clip's 0.051 (the
  *                 same holds at 2..8 bits). Measuring costs one pass and picks
- *                 the prior that fits the data.
+ *                 the prior that fits the data (see "Choosing between two
+ *                 candidates" below).
  *   kl            entropy calibration, TensorRT style: histogram of |x| in
  *                 B bins over [0, a]: B = 2048 (TensorRT's) from 8192 values
  *                 up, n/4 below, at least 2·t, at most 2048 (a 32-value
@@ -127,8 +132,14 @@
  *                 clips everything but the smallest value). Threshold
  *                 T = a·i/B for the least KL (first on ties): symmetric
  *                 [−T, T], affine [max(min x, −T), min(max x, T)]. Every
- *                 candidate is evaluated: test_range_fast.c checks the chosen
- *                 one against an all-candidates KL written from this text
+ *                 candidate is evaluated (four at a time with AVX2 below
+ *                 16384 values, the ln table gathered), except one whose
+ *                 source bins i−2 and i−1 are both empty: it has the same
+ *                 counts, sums and folded bin as i−1 (same ⌊i/t⌋), so the
+ *                 same KL bit for bit, and cannot be the first minimum (the
+ *                 empty stretches past the bulk of data with outliers are
+ *                 most candidates). test_range_fast.c checks the chosen one
+ *                 against an all-candidates KL written from this text
  *                 (relative excess 0 measured, 1e-9 allowed).
  *
  * Every method except mse returns a range inside [min(min x, 0), max(max x, 0)]
@@ -137,18 +148,31 @@
  * floor (scheme.scale_floor) last. Groups with n = 0 or all zeros get the
  * floor, or scale 1 without a floor.
  *
- * Cost (callgrind, gcc -O2, instructions per value on an AVX2 machine, the
- * per-value passes have SSE2 and AVX2 versions chosen at run time;
- * Gaussian groups; tests/bench/range.bash times the same in ns/value).
- * 4096-value groups, symmetric / affine: minmax 2; percentile 40 / 58 (more
- * instructions than selection alone, 24 / 37, but branch-free: 5.4 / 7.5
- * against 13.5 / 20 ns/value); aciq 22; kl 56; mse 45 / 79 (8-bit),
- * 36 / 87 (4-bit). 32-value groups: minmax 14; percentile 47 / 65; aciq 69;
- * kl 710 (8-bit: 256 bins) / 108 (4-bit); mse 545 / 814. For scale: one
- * range_sse pass (quantize, dequantize, squared error) costs ~3.3. Before
- * this revision (same measure): minmax 12, percentile 34 / 52, aciq 115,
- * kl 247, mse 2630 / 7120 (8-bit) and 438 / 1650 (4-bit) on 4096 values;
- * kl ~11500 and mse 1560..56700 on 32 values.
+ * Choosing between two candidates (aciq's two priors; mse's candidate
+ * against minmax): the exact squared errors under the runtime's arithmetic
+ * decide, ties to the first. From 256 values, with one zero point, mse's
+ * float pass at both float scales is read first: its error against the
+ * exact sum is bounded (x̂ = c·s rounding, ~1e-5 of E; neighbouring codes
+ * within a few ulp of a tie, under 3e-4 of E even if every value sat on
+ * one; float partial sums, 2e-6), so a difference over 0.1 % decides the
+ * same; closer calls are summed exactly. test_range_fast.c checks aciq's
+ * choice and "mse never worse than minmax" against the contract written
+ * out in the test.
+ *
+ * Cost (tests/bench/range.bash, ns per value on a shared 2-core AVX2
+ * machine, spreads of repeated runs; 4096-value 8-bit symmetric groups,
+ * Gaussian / Laplace with 1 % outliers): minmax 0.2; percentile 1.3-1.4 /
+ * 1.3-2.1; aciq-laplace, aciq-gauss 0.5-0.8; aciq 1.6-1.8 / 0.9-1.1; kl
+ * 4.5-6.3 / 3.5-5.6; mse 4.9-6.2 / 4.4-6.6 (affine 9-14); one exact
+ * squared-error pass 0.7-1.1. Before the AVX2 counting, candidate and
+ * squared-error passes (same machine, same runs): minmax 0.45, percentile
+ * 3.9-6.8, aciq-laplace 1.7-2.2, aciq 3-4.2, kl 6.3-10.5, mse 6.8-9.1 /
+ * 13-18 affine. Where the time goes: histogram counting (kl, percentile,
+ * mse's model; a scattered increment per value, ~1 ns/value here), kl's
+ * candidate loop and prefix sums, mse's ~11 float passes (three
+ * least-squares refinements, six probes, the final choice) against ~5 in
+ * aciq. 32-value groups: minmax 2-3, percentile 18-50, aciq 6-13, kl
+ * 77-135 (8-bit) / 11-22 (4-bit), mse 90-210.
  */
 #ifndef QS_RANGE_H
 #define QS_RANGE_H

@@ -113,7 +113,14 @@ static double time_method(const struct method *m, const struct scheme *s, const 
 
 int main(int argc, char **argv)
 {
-	static const char *const all[] = {"minmax", "percentile:99.9", "aciq", "kl", "mse"};
+	static const char *const all[] = {"minmax",
+	                                  "percentile:99.9",
+	                                  "percentile:99.99",
+	                                  "aciq",
+	                                  "aciq-laplace",
+	                                  "aciq-gauss",
+	                                  "kl",
+	                                  "mse"};
 	static const size_t groups[] = {4096, 32};
 	const char *const *names = argc > 1 ? (const char *const *)argv + 1 : all;
 	int nnames = argc > 1 ? argc - 1 : (int)(sizeof all / sizeof *all);
