@@ -4,31 +4,53 @@
 #include <stdio.h>
 #include <string.h>
 
-gsl_histogram *chart_hist_build(const float *x, size_t n, size_t nbins, double lo, double hi)
+/* A histogram of nbins uniform bins over [lo, hi] (widened around a single
+ * value), or NULL. */
+static gsl_histogram *hist_new(size_t nbins, double *lo, double *hi)
 {
-	if (nbins == 0 || !isfinite(lo) || !isfinite(hi) || lo > hi)
+	if (nbins == 0 || !isfinite(*lo) || !isfinite(*hi) || *lo > *hi)
 		return NULL;
-	if (lo == hi) {
-		double d = lo == 0 ? 0.5 : fabs(lo) / 2;
-		lo -= d;
-		hi += d;
+	if (*lo == *hi) {
+		double d = *lo == 0 ? 0.5 : fabs(*lo) / 2;
+		*lo -= d;
+		*hi += d;
 	}
 	gsl_histogram *h = gsl_histogram_alloc(nbins);
-	if (!h)
-		return NULL;
-	if (gsl_histogram_set_ranges_uniform(h, lo, hi) != 0) {
+	if (h && gsl_histogram_set_ranges_uniform(h, *lo, *hi) != 0) {
 		gsl_histogram_free(h);
 		return NULL;
 	}
+	return h;
+}
+
+/* Count v (finite) in h; values beyond the range go to the end bins. */
+static inline void hist_count(gsl_histogram *h, double v, double lo, double width)
+{
+	if (!isfinite(v))
+		return;
+	double b = floor((v - lo) / width);
+	size_t k = b < 0 ? 0 : b >= (double)h->n ? h->n - 1 : (size_t)b;
+	h->bin[k] += 1;
+}
+
+gsl_histogram *chart_hist_build(const float *x, size_t n, size_t nbins, double lo, double hi)
+{
+	gsl_histogram *h = hist_new(nbins, &lo, &hi);
 	double width = (hi - lo) / (double)nbins;
-	for (size_t i = 0; i < n; i++) {
-		double v = x[i];
-		if (!isfinite(v))
-			continue;
-		double b = floor((v - lo) / width);
-		size_t k = b < 0 ? 0 : b >= (double)nbins ? nbins - 1 : (size_t)b;
-		h->bin[k] += 1;
-	}
+
+	for (size_t i = 0; h && i < n; i++)
+		hist_count(h, x[i], lo, width);
+	return h;
+}
+
+gsl_histogram *chart_hist_build_diff(const float *x, const float *y, size_t n, size_t nbins,
+                                     double lo, double hi)
+{
+	gsl_histogram *h = hist_new(nbins, &lo, &hi);
+	double width = (hi - lo) / (double)nbins;
+
+	for (size_t i = 0; h && i < n; i++)
+		hist_count(h, x[i] - y[i], lo, width);
 	return h;
 }
 

@@ -27,6 +27,9 @@
  * Returns NULL when nbins is 0, lo/hi are not finite or allocation fails;
  * lo == hi is widened to lo ± 0.5 (or ±|lo|/2) so constant tensors plot. */
 gsl_histogram *chart_hist_build(const float *x, size_t n, size_t nbins, double lo, double hi);
+/* The same of the float differences x[i] − y[i], without a copy of them. */
+gsl_histogram *chart_hist_build_diff(const float *x, const float *y, size_t n, size_t nbins,
+                                     double lo, double hi);
 
 /* What to draw over a histogram of float values. */
 struct hist_overlay {

@@ -402,15 +402,9 @@ static void ensure_hists(struct detail_state *d, int w_float, int w_err)
 	}
 	if (d->he_w != w_err && w_err > 0 && d->xh) {
 		gsl_histogram_free(d->he);
-		float *e = malloc((d->n ? d->n : 1) * sizeof *e);
-		if (!e)
-			return;
-		for (size_t i = 0; i < d->n; i++)
-			e[i] = d->x[i] - d->xh[i];
 		double m = d->res->m.max_abs_err > 0 ? d->res->m.max_abs_err : 1e-12;
-		d->he = chart_hist_build(e, d->n, (size_t)w_err, -m, m);
+		d->he = chart_hist_build_diff(d->x, d->xh, d->n, (size_t)w_err, -m, m);
 		d->he_w = w_err;
-		free(e);
 	}
 }
 

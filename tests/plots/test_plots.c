@@ -99,6 +99,16 @@ static void test_hist_build(void **state)
 	gsl_histogram_free(h);
 	assert_null(chart_hist_build(c, 3, 0, 0, 1));
 	assert_null(chart_hist_build(c, 3, 4, NAN, 1));
+	/* Differences x − y = {0.5, 0, 1, −1, NaN} over [−1, 1] in bins of
+	 * 0.5: −1 → 0, 0 → 2, 0.5 → 3, 1 (the top) → 3; NaN skipped. */
+	const float a[] = {1, 2, 3, 4, NAN}, b[] = {0.5f, 2, 2, 5, 0};
+	h = chart_hist_build_diff(a, b, 5, 4, -1, 1);
+	assert_non_null(h);
+	assert_close(gsl_histogram_get(h, 0), 1, 0, 0);
+	assert_close(gsl_histogram_get(h, 1), 0, 0, 0);
+	assert_close(gsl_histogram_get(h, 2), 1, 0, 0);
+	assert_close(gsl_histogram_get(h, 3), 2, 0, 0);
+	gsl_histogram_free(h);
 }
 
 static gsl_histogram *hist_of(const double *counts, size_t n, double lo, double hi)
