@@ -1571,6 +1571,27 @@ static void stored_count(struct spart *pt, const float *x, const float *xh, cons
 	}
 }
 
+/* A measured run of cnt finite pairs into channel ch: its sums, the
+ * extremes lo, hi of x and wlo, whi of q − z. */
+static void run_commit(struct spart *pt, uint64_t ch, uint64_t cnt, const struct run_sums *r,
+                       float lo, float hi, int32_t wlo, int32_t whi)
+{
+	struct err_acc a = {.n = cnt,
+	                    .clipped = r->clipped,
+	                    .sx2 = r->sx2,
+	                    .se2 = r->se2,
+	                    .sae = r->sae,
+	                    .max_ae = r->max_ae,
+	                    .sxy = r->sxy,
+	                    .sy2 = r->sy2};
+	err_acc_merge(&pt->acc[ch], &a);
+	pt->cmin[ch] = lo < pt->cmin[ch] ? lo : pt->cmin[ch];
+	pt->cmax[ch] = hi > pt->cmax[ch] ? hi : pt->cmax[ch];
+	pt->sat[ch] += r->sat;
+	pt->wq_lo = wlo < pt->wq_lo ? wlo : pt->wq_lo;
+	pt->wq_hi = whi > pt->wq_hi ? whi : pt->wq_hi;
+}
+
 /* A run holding NaN/inf (or too short for the vectors), element by element
  * as analyze_measure's core_run. */
 static void stored_scalar(struct spart *pt, const float *x, const float *xh, const int32_t *q,
@@ -1644,20 +1665,7 @@ static void stored_run(struct spart *pt, const float *x, const float *xh, const 
 	}
 	if (lo < bd.lo || hi > bd.hi)
 		count_clipped(x, cnt, &bd, &r);
-	struct err_acc a = {.n = cnt,
-	                    .clipped = r.clipped,
-	                    .sx2 = r.sx2,
-	                    .se2 = r.se2,
-	                    .sae = r.sae,
-	                    .max_ae = r.max_ae,
-	                    .sxy = r.sxy,
-	                    .sy2 = r.sy2};
-	err_acc_merge(&pt->acc[ch], &a);
-	pt->cmin[ch] = lo < pt->cmin[ch] ? lo : pt->cmin[ch];
-	pt->cmax[ch] = hi > pt->cmax[ch] ? hi : pt->cmax[ch];
-	pt->sat[ch] += r.sat;
-	pt->wq_lo = qlo - z < pt->wq_lo ? qlo - z : pt->wq_lo;
-	pt->wq_hi = qhi - z > pt->wq_hi ? qhi - z : pt->wq_hi;
+	run_commit(pt, ch, cnt, &r, lo, hi, qlo - z, qhi - z);
 	stored_count(pt, x, xh, q, cnt, ch, g, i, true);
 }
 
@@ -1701,20 +1709,7 @@ static bool stored_blocks(struct spart *pt, const float *x, const float *xh, con
 			stored_count(pt, x + o, xh + o, q + o, end - j, ch, g, j, true);
 		j = end;
 	}
-	struct err_acc e = {.n = cnt,
-	                    .clipped = r.clipped,
-	                    .sx2 = r.sx2,
-	                    .se2 = r.se2,
-	                    .sae = r.sae,
-	                    .max_ae = r.max_ae,
-	                    .sxy = r.sxy,
-	                    .sy2 = r.sy2};
-	err_acc_merge(&pt->acc[ch], &e);
-	pt->cmin[ch] = lo < pt->cmin[ch] ? lo : pt->cmin[ch];
-	pt->cmax[ch] = hi > pt->cmax[ch] ? hi : pt->cmax[ch];
-	pt->sat[ch] += r.sat;
-	pt->wq_lo = wlo < pt->wq_lo ? wlo : pt->wq_lo;
-	pt->wq_hi = whi > pt->wq_hi ? whi : pt->wq_hi;
+	run_commit(pt, ch, cnt, &r, lo, hi, wlo, whi);
 	if (!c->wq)
 		stored_count(pt, x, xh, q, cnt, ch, 0, i, true);
 	return true;
