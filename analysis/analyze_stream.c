@@ -195,48 +195,7 @@ static void run_extremes(const float *x, uint64_t n, const struct qparam *p, int
 			memcpy((yh) + (k), &(yf), sizeof(yf));                                     \
 	} while (0)
 
-/* Double sums of pairs (x, x̂) in four lanes: the sums err_acc_add makes,
- * with x − x̂ exact in double. Σx·x̂ is (Σx² + Σx̂² − Σ(x − x̂)²)/2 at the end. */
-struct vsums {
-	v4d sx2, se2, sy2, sae, mae;
-};
-
-/* Add lanes a..a+3 of the float vectors xf, yf to S. A macro for the reason
- * above. */
-#define VSUMS_ADD(S, xf, yf, a)                                                                    \
-	do {                                                                                       \
-		v4d dx_ = __builtin_convertvector(                                                 \
-		        __builtin_shufflevector((xf), (xf), (a), (a) + 1, (a) + 2, (a) + 3), v4d); \
-		v4d dy_ = __builtin_convertvector(                                                 \
-		        __builtin_shufflevector((yf), (yf), (a), (a) + 1, (a) + 2, (a) + 3), v4d); \
-		v4d e_ = dx_ - dy_, ae_ = (v4d)((v4l)e_ & absm);                                   \
-		(S).sx2 += dx_ * dx_;                                                              \
-		(S).se2 += e_ * e_;                                                                \
-		(S).sy2 += dy_ * dy_;                                                              \
-		(S).sae += ae_;                                                                    \
-		(S).mae = V4D_SEL(ae_ > (S).mae, ae_, (S).mae);                                    \
-	} while (0)
-
-/* Fold the two chains a, b and the float lanes' extremes mn, mx into r and
- * *lo, *hi. */
-static void vsums_fold(const struct vsums *a, const struct vsums *b, const v8f *mn, const v8f *mx,
-                       struct run_sums *r, float *lo, float *hi)
-{
-	for (int j = 0; j < 4; j++) {
-		double m = a->mae[j] > b->mae[j] ? a->mae[j] : b->mae[j];
-		r->sx2 += a->sx2[j] + b->sx2[j];
-		r->se2 += a->se2[j] + b->se2[j];
-		r->sae += a->sae[j] + b->sae[j];
-		r->sy2 += a->sy2[j] + b->sy2[j];
-		r->max_ae = m > r->max_ae ? m : r->max_ae;
-	}
-	for (int j = 0; j < 8; j++) {
-		*lo = (*mn)[j] < *lo ? (*mn)[j] : *lo;
-		*hi = (*mx)[j] > *hi ? (*mx)[j] : *hi;
-	}
-}
-
-/* One pair into r, as one lane of VSUMS_ADD. */
+/* One pair into r, as err_acc_add takes it. */
 static inline void sums_add1(struct run_sums *r, float x, float y, float *lo, float *hi)
 {
 	double dx = x, dy = y, e = dx - dy, ae = e < 0 ? -e : e;
@@ -273,6 +232,22 @@ static void lane_sums_init(struct lane_sums *ls)
 	for (int j = 0; j < 8; j++) {
 		ls->mn[j] = INFINITY;
 		ls->mx[j] = -INFINITY;
+	}
+}
+
+/* The lanes into r, the extremes into *lo, *hi. */
+static void lane_sums_fold(const struct lane_sums *ls, struct run_sums *r, float *lo, float *hi)
+{
+	for (int j = 0; j < 8; j++) {
+		if (j < 4) {
+			r->sx2 += ls->sx2[j];
+			r->se2 += ls->se2[j];
+			r->sae += ls->sae[j];
+			r->sy2 += ls->sy2[j];
+			r->max_ae = ls->mae[j] > r->max_ae ? ls->mae[j] : r->max_ae;
+		}
+		*lo = ls->mn[j] < *lo ? ls->mn[j] : *lo;
+		*hi = ls->mx[j] > *hi ? ls->mx[j] : *hi;
 	}
 }
 
@@ -443,17 +418,7 @@ static void quant_sums(const float *x, uint64_t n, const struct qparam *p, int32
 	else
 #endif
 		quant_lanes_c(x, n8, &k, codes, xh, want_sy2, &ls);
-	for (int j = 0; j < 8; j++) {
-		if (j < 4) {
-			r->sx2 += ls.sx2[j];
-			r->se2 += ls.se2[j];
-			r->sae += ls.sae[j];
-			r->sy2 += ls.sy2[j];
-			r->max_ae = ls.mae[j] > r->max_ae ? ls.mae[j] : r->max_ae;
-		}
-		lo = ls.mn[j] < lo ? ls.mn[j] : lo;
-		hi = ls.mx[j] > hi ? ls.mx[j] : hi;
-	}
+	lane_sums_fold(&ls, r, &lo, &hi);
 	for (uint64_t i = n8; i < n; i++) {
 		int32_t q = quant_one(x[i], p, qmin, qmax, ROUND_HALF_EVEN);
 		float y = quant_deq(q, p);
@@ -1466,37 +1431,100 @@ int analyze_simulate_src(const struct float_src *src, const int64_t *shape, int 
  * histogram). */
 #define MEASURE_MAX_SPAN ((int64_t)1 << 20)
 
-/* Σ of a run of pairs as err_acc_add takes them (double, exact x − x̂), in
- * two chains of four lanes; the extremes of x into *lop, *hip. false when an
- * x or x̂ is not finite: the caller redoes the run element by element. */
-__attribute__((target_clones("avx2", "default"))) static bool
-pair_sums(const float *x, const float *y, uint64_t n, struct run_sums *r, float *lop, float *hip)
+/* The pair kernels over n (a multiple of 8) pairs (x, x̂) into lane sums
+ * as quant_lanes_c adds them, x − x̂ in double; false when a value is not
+ * finite (the sums are then of no use). */
+static bool pair_lanes_c(const float *x, const float *y, uint64_t n, struct lane_sums *ls)
 {
-	const v4l absm = SPLAT4(INT64_MAX);
-	const v8f zero = {0};
-	struct vsums va, vb;
-	memset(&va, 0, sizeof va);
-	memset(&vb, 0, sizeof vb);
-	v8f mn = SPLAT8(INFINITY), mx = SPLAT8(-INFINITY);
-	v8i ok = SPLAT8(-1);
-	float lo = INFINITY, hi = -INFINITY;
-	uint64_t k = 0;
+	bool ok = true;
 
-	for (; k + 8 <= n; k += 8) {
-		v8f xf, yf;
-		memcpy(&xf, x + k, sizeof xf);
-		memcpy(&yf, y + k, sizeof yf);
-		ok &= ((xf - xf) == zero) & ((yf - yf) == zero); /* false for NaN, ±inf */
-		mn = V8F_SEL(xf < mn, xf, mn);
-		mx = V8F_SEL(xf > mx, xf, mx);
-		VSUMS_ADD(va, xf, yf, 0);
-		VSUMS_ADD(vb, xf, yf, 4);
+	for (uint64_t i = 0; i < n; i += 8) {
+		for (int j = 0; j < 8; j++) {
+			float v = x[i + j];
+			ok &= isfinite(v) && isfinite(y[i + j]);
+			ls->mn[j] = v < ls->mn[j] ? v : ls->mn[j];
+			ls->mx[j] = v > ls->mx[j] ? v : ls->mx[j];
+		}
+		for (int j = 0; j < 4; j++) {
+			double x0 = x[i + j], x1 = x[i + j + 4], y0 = y[i + j], y1 = y[i + j + 4];
+			double e0 = fabs(x0 - y0), e1 = fabs(x1 - y1), m = e0 > e1 ? e0 : e1;
+			double t = e0 * e0, u = e1 * e1;
+			ls->se2[j] += t + u;
+			ls->sae[j] += e0 + e1;
+			ls->mae[j] = m > ls->mae[j] ? m : ls->mae[j];
+			t = x0 * x0;
+			u = x1 * x1;
+			ls->sx2[j] += t + u;
+			t = y0 * y0;
+			u = y1 * y1;
+			ls->sy2[j] += t + u;
+		}
 	}
-	for (int j = 0; j < 8; j++)
-		if (!ok[j])
-			return false;
-	vsums_fold(&va, &vb, &mn, &mx, r, &lo, &hi);
-	for (; k < n; k++) {
+	return ok;
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+QS_AVX2 static bool pair_lanes_avx2(const float *x, const float *y, uint64_t n,
+                                    struct lane_sums *ls)
+{
+	const __m256d absd = _mm256_castsi256_pd(_mm256_set1_epi64x(INT64_MAX));
+	const __m256 zero = _mm256_setzero_ps();
+	__m256d sx2 = _mm256_loadu_pd(ls->sx2), se2 = _mm256_loadu_pd(ls->se2);
+	__m256d sae = _mm256_loadu_pd(ls->sae), sy2 = _mm256_loadu_pd(ls->sy2);
+	__m256d mae = _mm256_loadu_pd(ls->mae);
+	__m256 mn = _mm256_loadu_ps(ls->mn), mx = _mm256_loadu_ps(ls->mx);
+	__m256 ok = _mm256_castsi256_ps(_mm256_set1_epi32(-1));
+
+	for (uint64_t i = 0; i < n; i += 8) {
+		__m256 v = _mm256_loadu_ps(x + i), w = _mm256_loadu_ps(y + i);
+		/* v − v is 0 for finite v, NaN for NaN and ±inf */
+		ok = _mm256_and_ps(ok, _mm256_cmp_ps(_mm256_sub_ps(v, v), zero, _CMP_EQ_OQ));
+		ok = _mm256_and_ps(ok, _mm256_cmp_ps(_mm256_sub_ps(w, w), zero, _CMP_EQ_OQ));
+		mn = _mm256_min_ps(v, mn);
+		mx = _mm256_max_ps(v, mx);
+		__m256d x0 = LO4D(v), x1 = HI4D(v), y0 = LO4D(w), y1 = HI4D(w);
+		__m256d e0 = _mm256_and_pd(_mm256_sub_pd(x0, y0), absd);
+		__m256d e1 = _mm256_and_pd(_mm256_sub_pd(x1, y1), absd);
+		mae = _mm256_max_pd(_mm256_max_pd(e1, e0), mae);
+		SQ2_ADD(se2, e0, e1);
+		sae = _mm256_add_pd(sae, _mm256_add_pd(e0, e1));
+		SQ2_ADD(sx2, x0, x1);
+		SQ2_ADD(sy2, y0, y1);
+	}
+	_mm256_storeu_pd(ls->sx2, sx2);
+	_mm256_storeu_pd(ls->se2, se2);
+	_mm256_storeu_pd(ls->sae, sae);
+	_mm256_storeu_pd(ls->sy2, sy2);
+	_mm256_storeu_pd(ls->mae, mae);
+	_mm256_storeu_ps(ls->mn, mn);
+	_mm256_storeu_ps(ls->mx, mx);
+	return _mm256_movemask_ps(ok) == 0xFF;
+}
+#endif
+
+/* Σ of a run of pairs as err_acc_add takes them (double, exact x − x̂) in
+ * the lanes of the quantize kernel; the extremes of x into *lop, *hip.
+ * false when an x or x̂ is not finite: the caller redoes the run element by
+ * element. */
+static bool pair_sums(const float *x, const float *y, uint64_t n, struct run_sums *r, float *lop,
+                      float *hip)
+{
+	struct lane_sums ls;
+	uint64_t n8 = n & ~(uint64_t)7;
+	float lo = INFINITY, hi = -INFINITY;
+	bool ok;
+
+	lane_sums_init(&ls);
+#if defined(__x86_64__) && defined(__GNUC__)
+	if (use_avx2())
+		ok = pair_lanes_avx2(x, y, n8, &ls);
+	else
+#endif
+		ok = pair_lanes_c(x, y, n8, &ls);
+	if (!ok)
+		return false;
+	lane_sums_fold(&ls, r, &lo, &hi);
+	for (uint64_t k = n8; k < n; k++) {
 		if (!isfinite(x[k]) || !isfinite(y[k]))
 			return false;
 		sums_add1(r, x[k], y[k], &lo, &hi);

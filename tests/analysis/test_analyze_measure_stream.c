@@ -8,10 +8,11 @@
  * codes of every finite x), x̂ statistics from a sorted copy (numpy's
  * linear quantile). Layouts: per-channel axis 0 (contiguous channels) and
  * axis 1 (strided), per-tensor, GGUF-style blocks of 32 along the last
- * axis. One and two threads give the same bits; every other figure and
- * finding equals analyze_measure's on the same tensor (graph facts with
- * the accumulator and bias checks too); the whole-tensor fallbacks (no
- * codes, a code outside the table) give analyze_measure's result. */
+ * axis. One and two threads, AVX2 and the portable kernels give the same
+ * bits; every other figure and finding equals analyze_measure's on the same
+ * tensor (graph facts with the accumulator and bias checks too); the
+ * whole-tensor fallbacks (no codes, a code outside the table) give
+ * analyze_measure's result. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -403,6 +404,12 @@ static void run_case(enum mode mode, const struct graph_facts *g, unsigned seed)
 		assert_true(bias == (g->nbias != 0));
 	}
 	same_result(&r1, &r2, 0); /* the halves do not depend on the threads */
+	tensor_result_free(&r2);
+	analyze_set_simd(false); /* the portable kernels: the same bits */
+	int rc = analyze_measure_src(&xs, &hs, &cs, &q, g, &o2, &r2, &err);
+	analyze_set_simd(true);
+	assert_int_equal(rc, 0);
+	same_result(&r1, &r2, 0);
 	q.xhat = t.xh;
 	q.codes = t.q;
 	assert_int_equal(analyze_measure(t.x, &q, g, &ref, &err), 0);
