@@ -435,6 +435,65 @@ bool dtype_half_simd_available(void)
 }
 #endif
 
+#ifdef DTYPE_X86_SIMD
+__attribute__((target("avx2"))) static size_t widen_8_avx2(const unsigned char *p, size_t n,
+                                                           bool is_signed, int32_t *dst)
+{
+	size_t k = 0;
+
+	for (; k + 8 <= n; k += 8) {
+		__m128i b = _mm_loadl_epi64((const __m128i *)(const void *)(p + k));
+		__m256i v = is_signed ? _mm256_cvtepi8_epi32(b) : _mm256_cvtepu8_epi32(b);
+		_mm256_storeu_si256((__m256i *)(void *)(dst + k), v);
+	}
+	return k;
+}
+
+__attribute__((target("avx2"))) static size_t dequant_avx2(const int32_t *q, size_t n, double z,
+                                                           float s, float *dst)
+{
+	const __m256d zd = _mm256_set1_pd(z);
+	const __m128 sf = _mm_set1_ps(s);
+	size_t k = 0;
+
+	for (; k + 4 <= n; k += 4) {
+		__m256d c =
+		        _mm256_cvtepi32_pd(_mm_loadu_si128((const __m128i *)(const void *)(q + k)));
+		_mm_storeu_ps(dst + k, _mm_mul_ps(_mm256_cvtpd_ps(_mm256_sub_pd(c, zd)), sf));
+	}
+	return k;
+}
+#endif
+
+void dtype_widen_8(const void *src, size_t n, bool is_signed, int32_t *dst, bool simd)
+{
+	const unsigned char *p = src;
+	size_t k = 0;
+
+#ifdef DTYPE_X86_SIMD
+	if (simd && __builtin_cpu_supports("avx2"))
+		k = widen_8_avx2(p, n, is_signed, dst);
+#else
+	(void)simd;
+#endif
+	for (; k < n; k++)
+		dst[k] = is_signed ? (int32_t)(int8_t)p[k] : (int32_t)p[k];
+}
+
+void dtype_dequant_codes(const int32_t *q, size_t n, double z, float s, float *dst, bool simd)
+{
+	size_t k = 0;
+
+#ifdef DTYPE_X86_SIMD
+	if (simd && __builtin_cpu_supports("avx2"))
+		k = dequant_avx2(q, n, z, s, dst);
+#else
+	(void)simd;
+#endif
+	for (; k < n; k++)
+		dst[k] = (float)((double)q[k] - z) * s;
+}
+
 void dtype_half_to_f32(enum dtype t, const void *src, size_t n, float *dst, bool simd)
 {
 	const unsigned char *p = src;

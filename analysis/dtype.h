@@ -90,6 +90,13 @@ void dtype_half_to_f32(enum dtype t, const void *src, size_t n, float *dst, bool
 /* Does dtype_half_to_f32(..., true) run the F16C/AVX2 code on this CPU? */
 bool dtype_half_simd_available(void);
 
+/* n int8 (is_signed) or uint8 bytes → int32, and codes → x̂ = (float)(q − z)·s
+ * with q − z taken in double (exact for int32 q, z) and one rounding to
+ * float, as the scalar form computes it. simd = true uses AVX2 when the CPU
+ * has it (same bits), false the plain loops (for tests). */
+void dtype_widen_8(const void *src, size_t n, bool is_signed, int32_t *dst, bool simd);
+void dtype_dequant_codes(const int32_t *q, size_t n, double z, float s, float *dst, bool simd);
+
 /* Read one element as a signed 64-bit integer (integer types only). */
 int64_t dtype_get_int(enum dtype t, const void *src, uint64_t i, enum nibble_order order);
 /* Store integer v (already in range) as element i of dst. */

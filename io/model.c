@@ -561,12 +561,8 @@ static void codes_run(const struct model_tensor *t, uint64_t pos, uint64_t n, in
 {
 	const uint8_t *p = t->data;
 
-	if (t->dtype == DTYPE_I8) {
-		for (uint64_t k = 0; k < n; k++)
-			dst[k] = (int8_t)p[pos + k];
-	} else if (t->dtype == DTYPE_U8) {
-		for (uint64_t k = 0; k < n; k++)
-			dst[k] = p[pos + k];
+	if (t->dtype == DTYPE_I8 || t->dtype == DTYPE_U8) {
+		dtype_widen_8(p + pos, n, t->dtype == DTYPE_I8, dst, true);
 	} else if (t->dtype == DTYPE_I4 || t->dtype == DTYPE_U4) {
 		unsigned even_shift = t->nibbles == NIBBLE_LOW_FIRST ? 0 : 4;
 		int32_t sign = t->dtype == DTYPE_I4 ? 8 : 0;
@@ -589,10 +585,7 @@ static void params_apply(const int32_t *codes, uint64_t n, const int32_t *z, con
                          unsigned step, float *dst)
 {
 	if (step == 0) {
-		double zd = z[0];
-		float sf = s[0];
-		for (uint64_t k = 0; k < n; k++)
-			dst[k] = (float)((double)codes[k] - zd) * sf;
+		dtype_dequant_codes(codes, n, z[0], s[0], dst, true);
 		return;
 	}
 	for (uint64_t k = 0; k < n; k++)

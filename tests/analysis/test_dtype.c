@@ -491,6 +491,43 @@ static void test_bulk_whole_byte_types(void **state)
 	free(out);
 }
 
+/* Every byte, signed and unsigned, both paths, at an odd length and an
+ * odd offset; codes to x̂ against (float)(q − z)·s worked in long double
+ * (the difference of two int32 is exact there, one rounding to float, then
+ * the float product rounded once: what float multiplication gives). */
+static void test_widen_and_dequant(void **state)
+{
+	(void)state;
+	unsigned char b[259];
+	int32_t q[259];
+	float y[259];
+
+	for (int i = 0; i < 259; i++)
+		b[i] = (unsigned char)(i * 7 + 3);
+	for (int simd = 0; simd < 2; simd++)
+		for (int sg = 0; sg < 2; sg++) {
+			memset(q, 0x55, sizeof q);
+			dtype_widen_8(b + 1, 257, sg, q, simd);
+			for (int i = 0; i < 257; i++)
+				assert_int_equal(q[i], sg ? (int32_t)(int8_t)b[i + 1]
+				                          : (int32_t)b[i + 1]);
+			assert_int_equal(q[257], 0x55555555);
+		}
+	const int32_t z = -37;
+	const float s = 0.0123456789f;
+	for (int i = 0; i < 259; i++)
+		q[i] = (i % 2 ? 1 : -1) * (i * 8191 % 40000);
+	q[5] = INT32_MAX;
+	q[6] = INT32_MIN + 100;
+	for (int simd = 0; simd < 2; simd++) {
+		dtype_dequant_codes(q, 259, z, s, y, simd);
+		for (int i = 0; i < 259; i++) {
+			float d = (float)((long double)q[i] - z);
+			assert_close(y[i], (double)(d * s), 0, 0);
+		}
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -507,6 +544,7 @@ int main(void)
 	        cmocka_unit_test(test_bf16_bulk_all),
 	        cmocka_unit_test(test_half_bulk_other_types),
 	        cmocka_unit_test(test_bulk_whole_byte_types),
+	        cmocka_unit_test(test_widen_and_dequant),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
