@@ -993,6 +993,133 @@ static float affine_fit(const float *x, const float *w, int n, const struct affi
 	return scale;
 }
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define GQ_AVX2 __attribute__((target("avx2")))
+
+/* k_nearest of eight lanes (|v| < 2^22 here: v ≤ nmax + rmin + nstep·rdelta). */
+GQ_AVX2 static inline __m256i k_nearest8(__m256 v)
+{
+	__m256i i = _mm256_castps_si256(_mm256_add_ps(v, _mm256_set1_ps(12582912.0f)));
+	return _mm256_sub_epi32(_mm256_and_si256(i, _mm256_set1_epi32(0x007FFFFF)),
+	                        _mm256_set1_epi32(0x00400000));
+}
+
+/* affine_err of eight lanes: codes l[i], lane j's scale and min. */
+GQ_AVX2 static inline __m256 affine_err8(const __m256 *x, const __m256 *w, const __m256i *l, int n,
+                                         __m256 scale, __m256 min, bool abs_err)
+{
+	const __m256 absm = _mm256_castsi256_ps(_mm256_set1_epi32(INT32_MAX));
+	__m256 e = _mm256_setzero_ps();
+
+	for (int i = 0; i < n; i++) {
+		__m256 diff = _mm256_sub_ps(
+		        _mm256_add_ps(_mm256_mul_ps(scale, _mm256_cvtepi32_ps(l[i])), min), x[i]);
+		__m256 t = abs_err ? _mm256_and_ps(diff, absm) : _mm256_mul_ps(diff, diff);
+		e = _mm256_add_ps(e, _mm256_mul_ps(w[i], t));
+	}
+	return e;
+}
+
+/* affine_fit on eight sub-blocks at once, lane j = sub-block j (x[i] holds
+ * element i of each, w likewise): every lane does affine_fit's float
+ * operations in affine_fit's order (no fused multiply-add: the target has
+ * none), so scales, mins and codes are the same bits. */
+GQ_AVX2 static void affine_fit8(const __m256 *x, const __m256 *w, int n,
+                                const struct affine_search *s, uint8_t l[][32], float *scale_out,
+                                float *neg_min_out)
+{
+	const __m256 zero = _mm256_setzero_ps(), nmaxf = _mm256_set1_ps((float)s->nmax);
+	const __m256i nmaxi = _mm256_set1_epi32(s->nmax), zi = _mm256_setzero_si256();
+	__m256 lo = x[0], hi = x[0], sw = zero, sx = zero;
+	__m256i best_l[32], aux[32];
+
+	for (int i = 0; i < n; i++) {
+		lo = _mm256_min_ps(x[i], lo); /* finite values: fminf's */
+		hi = _mm256_max_ps(x[i], hi);
+		sw = _mm256_add_ps(sw, w[i]);
+		sx = _mm256_add_ps(sx, _mm256_mul_ps(w[i], x[i]));
+	}
+	lo = _mm256_blendv_ps(lo, zero, _mm256_cmp_ps(lo, zero, _CMP_GT_OQ)); /* lo > 0: 0 */
+	__m256 flat = _mm256_cmp_ps(hi, lo, _CMP_EQ_OQ), range = _mm256_sub_ps(hi, lo);
+	__m256 iscale = _mm256_div_ps(nmaxf, range);
+	__m256 scale = _mm256_div_ps(_mm256_set1_ps(1.0f), iscale), min = lo;
+	for (int i = 0; i < n; i++) {
+		__m256i q = k_nearest8(_mm256_mul_ps(iscale, _mm256_sub_ps(x[i], lo)));
+		best_l[i] = _mm256_min_epi32(_mm256_max_epi32(q, zi), nmaxi);
+	}
+	__m256 best = affine_err8(x, w, best_l, n, scale, min, s->abs_err);
+	for (int st = 0; st <= s->nstep; st++) {
+		float top = s->rmin + s->rdelta * (float)st + (float)s->nmax;
+		__m256 isc = _mm256_div_ps(_mm256_set1_ps(top), range);
+		__m256 sl = zero, sl2 = zero, sxl = zero;
+		for (int i = 0; i < n; i++) {
+			__m256i q = k_nearest8(_mm256_mul_ps(isc, _mm256_sub_ps(x[i], lo)));
+			q = _mm256_min_epi32(_mm256_max_epi32(q, zi), nmaxi);
+			aux[i] = q;
+			__m256 qf = _mm256_cvtepi32_ps(q);
+			sl = _mm256_add_ps(sl, _mm256_mul_ps(w[i], qf));
+			sl2 = _mm256_add_ps(
+			        sl2,
+			        _mm256_mul_ps(w[i], _mm256_cvtepi32_ps(_mm256_mullo_epi32(q, q))));
+			sxl = _mm256_add_ps(sxl, _mm256_mul_ps(_mm256_mul_ps(w[i], qf), x[i]));
+		}
+		__m256 det = _mm256_sub_ps(_mm256_mul_ps(sw, sl2), _mm256_mul_ps(sl, sl));
+		__m256 live = _mm256_cmp_ps(det, zero, _CMP_NLE_UQ); /* det <= 0: continue */
+		if (!_mm256_movemask_ps(live))
+			continue;
+		__m256 ts = _mm256_div_ps(
+		        _mm256_sub_ps(_mm256_mul_ps(sw, sxl), _mm256_mul_ps(sx, sl)), det);
+		__m256 tm = _mm256_div_ps(
+		        _mm256_sub_ps(_mm256_mul_ps(sl2, sx), _mm256_mul_ps(sl, sxl)), det);
+		__m256 pos = _mm256_cmp_ps(tm, zero, _CMP_GT_OQ);
+		ts = _mm256_blendv_ps(ts, _mm256_div_ps(sxl, sl2), pos);
+		tm = _mm256_blendv_ps(tm, zero, pos);
+		__m256 e = affine_err8(x, w, aux, n, ts, tm, s->abs_err);
+		__m256 better = _mm256_and_ps(live, _mm256_cmp_ps(e, best, _CMP_LT_OQ));
+		if (!_mm256_movemask_ps(better))
+			continue;
+		__m256i bi = _mm256_castps_si256(better);
+		for (int i = 0; i < n; i++)
+			best_l[i] = _mm256_blendv_epi8(best_l[i], aux[i], bi);
+		best = _mm256_blendv_ps(best, e, better);
+		scale = _mm256_blendv_ps(scale, ts, better);
+		min = _mm256_blendv_ps(min, tm, better);
+	}
+	float sc[8], mn[8], lof[8], fl[8];
+	int32_t li[32][8];
+	_mm256_storeu_ps(sc, scale);
+	_mm256_storeu_ps(mn, min);
+	_mm256_storeu_ps(lof, lo);
+	_mm256_storeu_ps(fl, flat);
+	for (int i = 0; i < n; i++)
+		_mm256_storeu_si256((__m256i *)(void *)li[i], best_l[i]);
+	for (int j = 0; j < 8; j++) {
+		bool is_flat = fl[j] != 0.0f; /* all-ones bits: NaN, not 0 */
+		for (int i = 0; i < n; i++)
+			l[j][i] = is_flat ? 0 : (uint8_t)li[i][j];
+		scale_out[j] = is_flat ? 0.0f : sc[j];
+		neg_min_out[j] = is_flat ? -lof[j] : -mn[j];
+	}
+}
+
+static bool kq_no_simd;
+
+static bool kq_simd(void)
+{
+	return !kq_no_simd && __builtin_cpu_supports("avx2");
+}
+#endif
+
+void ggml_quants_set_simd(bool on)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+	kq_no_simd = !on;
+#else
+	(void)on;
+#endif
+}
+
 static void k4_pack_scales(uint8_t *s, const int *ls, const int *lm)
 {
 	memset(s, 0, 12);
@@ -1009,12 +1136,19 @@ static void k4_pack_scales(uint8_t *s, const int *ls, const int *lm)
 }
 
 /* One Q4_K/Q5_K super-block: codes l[256] (0..nmax), fp16 d/dmin, scales[12]. */
-static void k45_block(const float *x, const struct affine_search *s, uint8_t *l, uint16_t *dh,
-                      uint16_t *dminh, uint8_t *scales)
+/* The eight sub-block searches of a Q4_K/Q5_K super-block: scales sc, −mins
+ * mn and codes l (32 each), with the weights av + |x| of llama.cpp. */
+static void k45_search(const float *x, const struct affine_search *s, uint8_t *l, float *sc,
+                       float *mn)
 {
-	float sc[8], mn[8], w[32], max_sc = 0, max_mn = 0;
-	int ls[8], lm[8];
-
+	float w[32];
+#if defined(__x86_64__) && defined(__GNUC__)
+	float xt[32][8] __attribute__((aligned(32))), wt[32][8] __attribute__((aligned(32)));
+	uint8_t lt[8][32];
+	bool simd = kq_simd();
+#else
+	bool simd = false;
+#endif
 	for (int j = 0; j < 8; j++) {
 		const float *xs = x + 32 * j;
 		float s2 = 0;
@@ -1023,7 +1157,46 @@ static void k45_block(const float *x, const struct affine_search *s, uint8_t *l,
 		float av = sqrtf(s2 / 32);
 		for (int i = 0; i < 32; i++)
 			w[i] = av + fabsf(xs[i]);
+#if defined(__x86_64__) && defined(__GNUC__)
+		if (simd) { /* the eight searches at once, below */
+			for (int i = 0; i < 32; i++) {
+				xt[i][j] = xs[i];
+				wt[i][j] = w[i];
+			}
+			continue;
+		}
+#endif
 		sc[j] = affine_fit(xs, w, 32, s, l + 32 * j, &mn[j]);
+	}
+#if defined(__x86_64__) && defined(__GNUC__)
+	if (simd) {
+		affine_fit8((const __m256 *)(void *)xt, (const __m256 *)(void *)wt, 32, s, lt, sc,
+		            mn);
+		for (int j = 0; j < 8; j++)
+			memcpy(l + 32 * j, lt[j], 32);
+	}
+#endif
+}
+
+static const struct affine_search k4_search = {15, -1.f, 0.1f, 20, false};
+static const struct affine_search k5_search = {31, -0.5f, 0.1f, 15, false};
+
+int ggml_kquant_search(int ggml_type, const float *x, float *sc, float *neg_min, uint8_t *l)
+{
+	if (ggml_type != GGML_ID_Q4_K && ggml_type != GGML_ID_Q5_K)
+		return -1;
+	k45_search(x, ggml_type == GGML_ID_Q4_K ? &k4_search : &k5_search, l, sc, neg_min);
+	return 0;
+}
+
+static void k45_block(const float *x, const struct affine_search *s, uint8_t *l, uint16_t *dh,
+                      uint16_t *dminh, uint8_t *scales)
+{
+	float sc[8], mn[8], max_sc = 0, max_mn = 0;
+	int ls[8], lm[8];
+
+	k45_search(x, s, l, sc, mn);
+	for (int j = 0; j < 8; j++) {
 		max_sc = fmaxf(max_sc, sc[j]);
 		max_mn = fmaxf(max_mn, mn[j]);
 	}
@@ -1050,7 +1223,7 @@ static void k45_block(const float *x, const struct affine_search *s, uint8_t *l,
 
 static void q4_k_quantize_ref(const float *x, void *blocks, int64_t n)
 {
-	static const struct affine_search s = {15, -1.f, 0.1f, 20, false};
+	const struct affine_search s = k4_search;
 	uint8_t l[QKK];
 
 	for (int64_t i = 0; i < n / QKK; i++) {
@@ -1066,7 +1239,7 @@ static void q4_k_quantize_ref(const float *x, void *blocks, int64_t n)
 
 static void q5_k_quantize_ref(const float *x, void *blocks, int64_t n)
 {
-	static const struct affine_search s = {31, -0.5f, 0.1f, 15, false};
+	const struct affine_search s = k5_search;
 	uint8_t l[QKK];
 
 	for (int64_t i = 0; i < n / QKK; i++) {

@@ -75,6 +75,14 @@ const struct qtype *ggml_qtypes(size_t *n);
 
 /* The qtype of a ggml_type id, or NULL when qscope cannot read it. */
 const struct qtype *ggml_qtype_by_id(int ggml_type);
+/* Whether the K-quant reference quantizers may search eight sub-blocks at
+ * once with AVX2 (default: when the CPU has it). Either way the blocks are
+ * the same bytes; for tests. */
+void ggml_quants_set_simd(bool on);
+/* The sub-block search of one Q4_K or Q5_K super-block (x: 256 values)
+ * before its scales are quantized: per sub-block of 32 the scale sc[j], the
+ * negated min neg_min[j] and the codes l[32·j ..]. −1 for other types. */
+int ggml_kquant_search(int ggml_type, const float *x, float *sc, float *neg_min, uint8_t *l);
 
 /* The ggml name of any ggml_type id known to GGUF (also the ones qscope
  * cannot read, e.g. "IQ2_XXS"), or NULL for ids never assigned. */

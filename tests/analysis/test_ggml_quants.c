@@ -385,6 +385,57 @@ static void test_float_rows(void **state)
 	assert_true(isnan(y[1]));
 }
 
+/* Q4_K and Q5_K quantize to the same bytes with the eight-lane search and
+ * the scalar one (the scalar follows llama.cpp's make_qkx2_quants step by
+ * step), and the searches give the same scales, mins and codes to the bit:
+ * Gaussian and Laplace sub-blocks, a constant one, all-positive ones, signed
+ * zeros, tiny and huge scales. */
+static void test_kquant_lanes(void **state)
+{
+	(void)state;
+	enum {
+		NB = 64
+	};
+	static float x[NB * 256];
+	static uint8_t a[NB * 176], b[NB * 176];
+	struct qs_rng g = {.s = 99};
+
+	for (int i = 0; i < NB * 256; i++) {
+		int blk = i / 256, sub = (i / 32) % 8;
+		double v = blk % 3 ? qs_rng_gauss(&g) : qs_rng_laplace(&g);
+		if (sub == 1)
+			v = 0.75; /* constant */
+		else if (sub == 2)
+			v = fabs(v) + 0.5; /* all positive */
+		else if (sub == 3)
+			v = i % 2 ? 0.0 : -0.0;
+		x[i] = (float)(v * (blk % 4 == 0 ? 1e-6 : blk % 4 == 1 ? 1e4 : 1.0));
+	}
+	for (int id = 0; id < 2; id++) {
+		int ty = id ? GGML_ID_Q5_K : GGML_ID_Q4_K;
+		const struct qtype *q = qt_of(ty);
+		assert_true(q->block_bytes * NB <= sizeof a);
+		ggml_quants_set_simd(false);
+		q->quantize_ref(x, a, NB * 256);
+		ggml_quants_set_simd(true);
+		q->quantize_ref(x, b, NB * 256);
+		assert_memory_equal(a, b, q->block_bytes * NB);
+		for (int k = 0; k < NB; k++) { /* the searches themselves, to the bit */
+			float sc[2][8], mn[2][8];
+			uint8_t l[2][256];
+			for (int v = 0; v < 2; v++) {
+				ggml_quants_set_simd(v);
+				assert_int_equal(
+				        ggml_kquant_search(ty, x + 256 * k, sc[v], mn[v], l[v]), 0);
+			}
+			assert_memory_equal(sc[0], sc[1], sizeof sc[0]);
+			assert_memory_equal(mn[0], mn[1], sizeof mn[0]);
+			assert_memory_equal(l[0], l[1], sizeof l[0]);
+		}
+	}
+	assert_int_equal(ggml_kquant_search(GGML_ID_Q8_0, x, NULL, NULL, NULL), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -395,6 +446,7 @@ int main(void)
 	        cmocka_unit_test(test_q5_by_hand),
 	        cmocka_unit_test(test_kquants_by_hand),
 	        cmocka_unit_test(test_mse_never_worse),
+	        cmocka_unit_test(test_kquant_lanes),
 	        cmocka_unit_test(test_non_finite),
 	        cmocka_unit_test(test_float_rows),
 	        cmocka_unit_test(test_kquant_writers_by_hand),
