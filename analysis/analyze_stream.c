@@ -911,10 +911,9 @@ static void group_pass(struct spart *pt)
 		if (!v && (pt->rc = c->src->read(c->src->ctx, off, m, buf, &pt->err)) != 0)
 			break;
 		v = v ? v : buf;
-		if (pt->xa)
-			dist_acc_add(pt->xa, v, m);
 		float mn = INFINITY, mx = -INFINITY;
-		c->gbad[g] = span_minmax(v, m, &mn, &mx);
+		c->gbad[g] = pt->xa ? dist_acc_add_extremes(pt->xa, v, m, &mn, &mx)
+		                    : span_minmax(v, m, &mn, &mx);
 		if (c->gbad[g]) {
 			for (uint64_t j = 0; j < m; j++)
 				if (isfinite(v[j]))
