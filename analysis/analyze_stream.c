@@ -47,8 +47,8 @@ struct sctx {
 	bool scan;      /* contig, span ≤ min(SCAN_SPAN, csize): four tables, scanned */
 	bool one_group; /* contig, one group per channel: x̂ statistics from counts */
 	bool minmax;
-	bool fused;  /* minmax, one group per contiguous channel: range and
-			    * measure in one pass, channel by channel */
+	bool fused;  /* one group per contiguous channel: range and measure in
+			    * one pass, channel by channel */
 	size_t bufn; /* elements of the chunk buffers */
 	bool want_xs, want_xhs;
 	bool no_moments;   /* x's and x̂'s accumulators keep no central moments */
@@ -72,6 +72,7 @@ struct spart {
 	uint64_t g0, g1; /* groups (range pass of other methods) */
 	enum pass pass;
 	float *buf, *xh;
+	float *scr; /* fused, not minmax: range_choose's scratch, a channel */
 	int32_t *codes;
 	struct dist_acc *xa, *ha;
 	float *gmin, *gmax;
@@ -941,7 +942,21 @@ static void fused_pass(struct spart *pt)
 		float v[2] = {INFINITY, -INFINITY};
 		c->gbad[ch] = pt->xa ? dist_acc_add_extremes(pt->xa, x, c->csize, &v[0], &v[1])
 		                     : span_minmax(x, c->csize, &v[0], &v[1]);
-		pt->rc = range_choose(c->m, c->s, v, v[0] <= v[1] ? 2 : 0, v, &c->p[ch], &pt->err);
+		if (c->minmax) {
+			pt->rc = range_choose(c->m, c->s, v, v[0] <= v[1] ? 2 : 0, v, &c->p[ch],
+			                      &pt->err);
+		} else { /* the finite values (into xh, free until measure_run) */
+			const float *f = x;
+			uint64_t m = c->csize;
+			if (c->gbad[ch]) {
+				m = 0;
+				for (uint64_t j = 0; j < c->csize; j++)
+					if (isfinite(x[j]))
+						pt->xh[m++] = x[j];
+				f = pt->xh;
+			}
+			pt->rc = range_choose(c->m, c->s, f, m, pt->scr, &c->p[ch], &pt->err);
+		}
 		if (pt->rc)
 			return;
 		measure_run(pt, x, c->csize, ch, ch, i);
@@ -993,6 +1008,7 @@ static int part_alloc(struct spart *pt, const struct sctx *c, bool strided_hist)
 	pt->c = c;
 	pt->buf = c->src->data ? NULL : malloc(c->bufn * sizeof *pt->buf);
 	pt->xh = malloc(c->bufn * sizeof *pt->xh);
+	pt->scr = c->fused && !c->minmax ? malloc(c->bufn * sizeof *pt->scr) : NULL;
 	pt->codes = malloc(c->bufn * sizeof *pt->codes);
 	bool rg = !c->stored; /* the range pass's per-group tables */
 	pt->gmin = rg ? malloc(ng * sizeof *pt->gmin) : NULL;
@@ -1020,9 +1036,10 @@ static int part_alloc(struct spart *pt, const struct sctx *c, bool strided_hist)
 	pt->wq_lo = INT32_MAX;
 	pt->wq_hi = INT32_MIN;
 	if ((!c->src->data && !pt->buf) || !pt->xh || !pt->codes ||
-	    (rg && (!pt->gmin || !pt->gmax || !pt->gbad)) || (c->stored && !pt->badh) || !pt->acc ||
-	    !pt->sat || !pt->cmin || !pt->cmax || !pt->hist || !pt->chist || !pt->touched ||
-	    (c->wq && !pt->wqs) || (c->want_xs && !pt->xa) || (c->want_xhs && !pt->ha))
+	    (c->fused && !c->minmax && !pt->scr) || (rg && (!pt->gmin || !pt->gmax || !pt->gbad)) ||
+	    (c->stored && !pt->badh) || !pt->acc || !pt->sat || !pt->cmin || !pt->cmax ||
+	    !pt->hist || !pt->chist || !pt->touched || (c->wq && !pt->wqs) ||
+	    (c->want_xs && !pt->xa) || (c->want_xhs && !pt->ha))
 		return QS_ERR_NOMEM;
 	for (uint64_t g = 0; rg && g < ng; g++) {
 		pt->gmin[g] = INFINITY;
@@ -1039,6 +1056,7 @@ static void part_free(struct spart *pt)
 {
 	free(pt->buf);
 	free(pt->xh);
+	free(pt->scr);
 	free(pt->codes);
 	free(pt->gmin);
 	free(pt->gmax);
@@ -1377,7 +1395,7 @@ int analyze_simulate_src(const struct float_src *src, const int64_t *shape, int 
 	c.csize = l.gran == GRAN_GROUP ? l.dim : l.inner;
 	c.one_group = c.contig && (l.gran != GRAN_GROUP || l.nblk == 1);
 	c.fused =
-	        c.minmax && c.contig && c.csize <= FUSE_MAX &&
+	        c.contig && c.csize <= FUSE_MAX &&
 	        ((l.gran == GRAN_CHANNEL && l.outer == 1) || (l.gran == GRAN_GROUP && l.nblk == 1));
 	c.bufn = c.fused && c.csize > CHUNK ? (size_t)c.csize : CHUNK;
 	scheme_code_range(&s, &c.qmin, &c.qmax);
