@@ -327,6 +327,39 @@ static void test_options_threads_mse(void **state)
 	free(x);
 }
 
+/* mse on groups of 32 along the rows (the range pass, group by group, then
+ * the measure pass): one and two threads, read and in place, give the same
+ * bits, and no group does worse than minmax's (the reference quantizer). */
+static void test_groups_mse(void **state)
+{
+	(void)state;
+	const int64_t shape[2] = {R, C};
+	float *x = make_tensor((uint64_t)R * C, 17);
+	struct qspec s = spec_minmax();
+	struct reader rd = {.x = x, .n = (uint64_t)R * C};
+	struct float_src in_place = {.data = x};
+	struct analyze_opts one = {.threads = 1};
+	struct tensor_result a, b;
+	struct qs_error err = {0};
+	static struct ref rf;
+
+	reference(x, rd.n, (uint64_t)R * ((C + 31) / 32), by_block32, R, by_row, &rf);
+	s.scheme.gran = GRAN_GROUP;
+	s.scheme.group_size = 32;
+	s.scheme.axis = -1;
+	s.method.kind = METHOD_MSE;
+	run(x, shape, 2, &s, &(struct analyze_opts){.threads = 2}, &a, &rd);
+	assert_int_equal(analyze_simulate_src(&in_place, shape, 2, &s, NULL, &one, &b, &err), 0);
+	assert_memory_equal(&a.m, &b.m, sizeof a.m);
+	assert_memory_equal(a.ch, b.ch, R * sizeof *a.ch);
+	assert_true(a.m.mse < rf.mse);
+	for (int k = 0; k < R; k++)
+		assert_true(a.ch[k].m.mse <= rf.ch_mse[k] * (1 + 1e-12));
+	tensor_result_free(&a);
+	tensor_result_free(&b);
+	free(x);
+}
+
 /* A clipping method on rows with outliers far beyond the clip range (the
  * runs whose x − x̂ is not exact in float): the figures against the same
  * quantizer written here with the scales the engine chose. */
@@ -432,6 +465,7 @@ int main(void)
 	        cmocka_unit_test(test_options_threads_mse),
 	        cmocka_unit_test(test_clipped_outliers),
 	        cmocka_unit_test(test_portable_kernel),
+	        cmocka_unit_test(test_groups_mse),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
