@@ -279,7 +279,7 @@ static void test_groups_nonfinite(void **state)
 }
 
 /* The light options leave out exactly what they say; one thread and two,
- * read and in place, give the same bits; mse through the group pass is
+ * read and in place, give the same bits; mse per row (fused) is
  * never worse than minmax. */
 static void test_options_threads_mse(void **state)
 {
