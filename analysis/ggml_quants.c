@@ -946,9 +946,9 @@ static float affine_fit(const float *x, const float *w, int n, const struct affi
 	float lo = x[0], hi = x[0], sw = 0, sx = 0;
 	uint8_t aux[32];
 
-	for (int i = 0; i < n; i++) {
-		lo = fminf(lo, x[i]);
-		hi = fmaxf(hi, x[i]);
+	for (int i = 0; i < n; i++) { /* comparisons, as llama.cpp: a zero keeps its sign */
+		lo = x[i] < lo ? x[i] : lo;
+		hi = x[i] > hi ? x[i] : hi;
 		sw += w[i];
 		sx += w[i] * x[i];
 	}
@@ -1035,7 +1035,7 @@ GQ_AVX2 static void affine_fit8(const __m256 *x, const __m256 *w, int n,
 	__m256i best_l[32], aux[32];
 
 	for (int i = 0; i < n; i++) {
-		lo = _mm256_min_ps(x[i], lo); /* finite values: fminf's */
+		lo = _mm256_min_ps(x[i], lo); /* x < lo ? x : lo, as affine_fit */
 		hi = _mm256_max_ps(x[i], hi);
 		sw = _mm256_add_ps(sw, w[i]);
 		sx = _mm256_add_ps(sx, _mm256_mul_ps(w[i], x[i]));
