@@ -630,7 +630,8 @@ static int run_curses(struct tui *t, long max_frames)
 {
 	long frames = 0;
 	while (!t->quit && !got_signal && (max_frames <= 0 || frames < max_frames)) {
-		if (tui_poll(t, 0) | preview_sync(t, false))
+		bool polled = tui_poll(t, 0), synced = preview_sync(t, false); /* both, always */
+		if (polled || synced)
 			t->dirty = true;
 		if (strcmp(t->status_shown, t->wb.status) != 0)
 			t->dirty = true;
