@@ -185,6 +185,9 @@ struct analyze_opts {
 	bool no_quantiles;           /* leave xs/xhs quantiles NAN: no second pass, no histogram */
 	bool no_xhat_stats;          /* leave xhs zero (n = 0, figures NAN) */
 	bool no_moments;             /* leave xs/xhs std, skew, kurtosis NAN */
+	bool no_codes;               /* simulate: no code counts (levels_used 0,
+				      * entropy_bits NAN); ignored with x̂ statistics
+				      * or the graph's accumulator check, which need them */
 	const struct dist_stats *xs; /* x's statistics when already known */
 };
 

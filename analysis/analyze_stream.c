@@ -53,6 +53,7 @@ struct sctx {
 	bool want_xs, want_xhs;
 	bool no_moments;   /* x's and x̂'s accumulators keep no central moments */
 	bool no_quantiles; /* ... and neither values nor histograms */
+	bool no_codes;     /* no code counts: levels 0, entropy NAN (simulate only) */
 	bool wq;           /* Σ|q − z| per graph output channel */
 	struct layout ol;
 	uint64_t *lev; /* contig: per channel levels and entropy */
@@ -793,7 +794,8 @@ static void measure_run(struct spart *pt, const float *x, uint64_t cnt, uint64_t
 	if (finite && c->s->rounding == ROUND_HALF_EVEN) {
 		struct run_sums r = {
 		        .mn = pt->cmin[ch], .mx = pt->cmax[ch], .qlo = INT32_MAX, .qhi = INT32_MIN};
-		quant_sums(x, cnt, p, c->qmin, c->qmax, &bd, pt->codes, xh, !c->one_group, &r);
+		quant_sums(x, cnt, p, c->qmin, c->qmax, &bd, pt->codes, xh,
+		           !c->one_group || c->no_codes, &r);
 		a = (struct err_acc){.n = cnt,
 		                     .clipped = r.clipped,
 		                     .sx2 = r.sx2,
@@ -817,7 +819,8 @@ static void measure_run(struct spart *pt, const float *x, uint64_t cnt, uint64_t
 	}
 	if (measure)
 		err_acc_merge(&pt->acc[ch], &a);
-	count_codes(pt, x, cnt, ch, g, i, finite);
+	if (!c->no_codes)
+		count_codes(pt, x, cnt, ch, g, i, finite);
 	if (xh)
 		measure ? dist_acc_add(pt->ha, xh, cnt) : dist_acc_refine(pt->ha, xh, cnt);
 }
@@ -867,7 +870,8 @@ static void element_pass(struct spart *pt)
 				                           &pt->gmax[g]);
 			else
 				measure_run(pt, x + (j - i), end - j, ch, g, j);
-			if (pt->pass != PASS_RANGE && c->contig && end % c->csize == 0)
+			if (pt->pass != PASS_RANGE && c->contig && end % c->csize == 0 &&
+			    !c->no_codes)
 				channel_close(pt, ch, g);
 			j = end;
 		}
@@ -960,7 +964,8 @@ static void fused_pass(struct spart *pt)
 		if (pt->rc)
 			return;
 		measure_run(pt, x, c->csize, ch, ch, i);
-		channel_close(pt, ch, ch);
+		if (!c->no_codes)
+			channel_close(pt, ch, ch);
 	}
 }
 
@@ -1330,6 +1335,11 @@ static int stream_results(struct sctx *c, struct spart *p0, bool quantiles, cons
 		out->ch[0].m.levels_used = out->m.levels_used;
 		out->ch[0].m.entropy_bits = out->m.entropy_bits;
 	}
+	for (uint64_t k = 0; c->no_codes && k <= c->nch; k++) { /* not counted */
+		struct err_metrics *m = k < c->nch ? &out->ch[k].m : &out->m;
+		m->levels_used = 0;
+		m->entropy_bits = NAN;
+	}
 	return az_findings(&in, &st, shape, ndim, out);
 }
 
@@ -1412,6 +1422,7 @@ int analyze_simulate_src(const struct float_src *src, const int64_t *shape, int 
 	bool quantiles = !(o && o->no_quantiles);
 	c.wq = g && g->role == ROLE_WEIGHT && g->has_input && g->out_axis >= 0 &&
 	       layout_init(&c.ol, shape, ndim, GRAN_CHANNEL, g->out_axis, 0, NULL);
+	c.no_codes = o && o->no_codes && !c.wq && !c.want_xhs;
 	c.p = malloc((l.ngroups ? l.ngroups : 1) * sizeof *c.p);
 	c.gbad = calloc(l.ngroups ? l.ngroups : 1, sizeof *c.gbad);
 	c.lev = calloc(c.nch ? c.nch : 1, sizeof *c.lev);

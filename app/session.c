@@ -908,8 +908,11 @@ int session_preview(const struct session *s, size_t i, const struct qspec *spec,
 {
 	if (i >= s->nrows || !s->rows[i].ft)
 		return qs_error_set(err, QS_ERR_USAGE, "row %zu has no float tensor", i);
-	struct analyze_opts o = {
-	        .threads = 2, .no_quantiles = true, .no_xhat_stats = true, .xs = xs};
+	struct analyze_opts o = {.threads = 2,
+	                         .no_quantiles = true,
+	                         .no_xhat_stats = true,
+	                         .xs = xs,
+	                         .no_codes = true};
 
 	return simulate_row(s, &s->rows[i], NULL, spec, &o, out, err);
 }

@@ -99,7 +99,8 @@ size_t session_done(const struct session *s);
 
 /* Simulate one spec on row i synchronously into out, on two threads (the
  * retune preview runs this in a worker of its own). It shows error figures
- * and findings only, so quantiles and x̂'s statistics are left out; xs, when
+ * and findings only, so quantiles, x̂'s statistics and the code counts
+ * (levels_used 0, entropy_bits NAN) are left out; xs, when
  * not NULL, are x's statistics from an earlier preview of the same row
  * (out->xs), which then are not computed again. */
 int session_preview(const struct session *s, size_t i, const struct qspec *spec,

@@ -306,7 +306,25 @@ static void test_options_threads_mse(void **state)
 	check(&a, &rf, R, false);
 	assert_true(isnan(a.xs.std) && isnan(a.xs.skew) && isnan(a.xs.kurtosis));
 	assert_close(a.xs.mean, rf.xmean, 1e-11, 1e-15);
+	/* no code counts (the retune preview): the error figures stay, Σx̂²
+	 * now from the values; levels 0 and entropy NAN, tensor and channels */
+	light.no_codes = true;
+	run(x, shape, 2, &s, &light, &b, &rd);
+	assert_close(b.m.mse, rf.mse, 1e-11, 0);
+	assert_close(b.m.sqnr_db, a.m.sqnr_db, 0, 0);
+	assert_close(b.m.max_abs_err, a.m.max_abs_err, 0, 0);
+	assert_close(b.m.clipped_pct, a.m.clipped_pct, 0, 0);
+	assert_close(b.m.cosine, rf.cosine, 1e-12, 0);
+	assert_int_equal(b.m.levels_used, 0);
+	assert_true(isnan(b.m.entropy_bits));
+	for (int k = 0; k < R; k++) {
+		assert_close(b.ch[k].m.mse, a.ch[k].m.mse, 0, 0);
+		assert_int_equal(b.ch[k].m.levels_used, 0);
+		assert_true(isnan(b.ch[k].m.entropy_bits));
+	}
+	assert_int_equal(b.risk, a.risk);
 	tensor_result_free(&a);
+	tensor_result_free(&b);
 
 	s.method.kind = METHOD_MSE;
 	run(x, shape, 2, &s, &(struct analyze_opts){.threads = 2}, &a, &rd);
