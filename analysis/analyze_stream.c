@@ -932,6 +932,37 @@ static void group_pass(struct spart *pt)
 	free(buf);
 }
 
+/* Channel ch's parameters from its values x, and its non-finite count.
+ * Without x's statistics to feed, a range method's own scan of x stands in
+ * for span_minmax: range_choose refuses NaN/inf (QS_ERR_NUMERIC), and only
+ * then are they counted and left out (into xh, free until measure_run). */
+static int fused_range(struct spart *pt, const float *x, uint64_t ch)
+{
+	const struct sctx *c = pt->c;
+	float v[2] = {INFINITY, -INFINITY};
+	uint64_t m = c->csize;
+
+	if (!c->minmax && !pt->xa) {
+		int rc = range_choose(c->m, c->s, x, m, pt->scr, &c->p[ch], &pt->err);
+		c->gbad[ch] = 0;
+		if (rc != QS_ERR_NUMERIC)
+			return rc;
+		pt->err = (struct qs_error){0};
+	}
+	c->gbad[ch] = pt->xa ? dist_acc_add_extremes(pt->xa, x, m, &v[0], &v[1])
+	                     : span_minmax(x, m, &v[0], &v[1]);
+	if (c->minmax)
+		return range_choose(c->m, c->s, v, v[0] <= v[1] ? 2 : 0, v, &c->p[ch], &pt->err);
+	if (c->gbad[ch]) {
+		m = 0;
+		for (uint64_t j = 0; j < c->csize; j++)
+			if (isfinite(x[j]))
+				pt->xh[m++] = x[j];
+		x = pt->xh;
+	}
+	return range_choose(c->m, c->s, x, m, pt->scr, &c->p[ch], &pt->err);
+}
+
 /* Range and measure channel by channel while the channel is in cache: its
  * group is the channel (group index = channel index). */
 static void fused_pass(struct spart *pt)
@@ -943,24 +974,7 @@ static void fused_pass(struct spart *pt)
 		const float *x = chunk_values(pt, i, c->csize);
 		if (!x)
 			return;
-		float v[2] = {INFINITY, -INFINITY};
-		c->gbad[ch] = pt->xa ? dist_acc_add_extremes(pt->xa, x, c->csize, &v[0], &v[1])
-		                     : span_minmax(x, c->csize, &v[0], &v[1]);
-		if (c->minmax) {
-			pt->rc = range_choose(c->m, c->s, v, v[0] <= v[1] ? 2 : 0, v, &c->p[ch],
-			                      &pt->err);
-		} else { /* the finite values (into xh, free until measure_run) */
-			const float *f = x;
-			uint64_t m = c->csize;
-			if (c->gbad[ch]) {
-				m = 0;
-				for (uint64_t j = 0; j < c->csize; j++)
-					if (isfinite(x[j]))
-						pt->xh[m++] = x[j];
-				f = pt->xh;
-			}
-			pt->rc = range_choose(c->m, c->s, f, m, pt->scr, &c->p[ch], &pt->err);
-		}
+		pt->rc = fused_range(pt, x, ch);
 		if (pt->rc)
 			return;
 		measure_run(pt, x, c->csize, ch, ch, i);
