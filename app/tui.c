@@ -6,15 +6,18 @@
 #define NCURSES_WIDECHAR 1
 #include <curses.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <langinfo.h>
 #include <libgen.h>
 #include <locale.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "../io/recipe.h"
 #include "../views/view.h"
@@ -48,7 +51,18 @@ struct preview_worker {
 	struct qspec vreq_spec;
 	bool vreq_keep;
 	struct wb_values vres;
+	int wake[2]; /* a byte per answer: the screen shows it at once; -1: none */
 };
+
+/* Tell the screen loop an answer is in (it waits on wake[0] with the
+ * terminal); a full pipe already says so. */
+static void preview_wake(struct preview_worker *p)
+{
+	if (p->wake[1] >= 0) {
+		ssize_t w = write(p->wake[1], "", 1);
+		(void)w;
+	}
+}
 
 struct tui {
 	struct session *s;
@@ -93,6 +107,7 @@ static void values_job(struct preview_worker *p)
 	p->vres = v;
 	p->vres_seq = v.seq;
 	p->has_vres = true;
+	preview_wake(p);
 	pthread_cond_broadcast(&p->done_cv);
 }
 
@@ -130,6 +145,7 @@ static void *preview_main(void *arg)
 		p->res_status = rc;
 		snprintf(p->res_msg, sizeof p->res_msg, "%.255s", rc ? err.msg : "");
 		p->has_res = true;
+		preview_wake(p);
 		pthread_cond_broadcast(&p->done_cv);
 	}
 	pthread_mutex_unlock(&p->mu);
@@ -141,6 +157,13 @@ static int preview_start(struct preview_worker *p, struct session *s)
 	memset(p, 0, sizeof *p);
 	p->s = s;
 	p->xs_row = SIZE_MAX;
+	p->wake[0] = p->wake[1] = -1;
+	if (pipe(p->wake) != 0)
+		p->wake[0] = p->wake[1] = -1;
+	for (int k = 0; k < 2 && p->wake[k] >= 0; k++) {
+		fcntl(p->wake[k], F_SETFL, O_NONBLOCK);
+		fcntl(p->wake[k], F_SETFD, FD_CLOEXEC);
+	}
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_cond_init(&p->cv, NULL);
 	pthread_cond_init(&p->done_cv, NULL);
@@ -160,6 +183,9 @@ static void preview_stop(struct preview_worker *p)
 	tensor_result_free(&p->res);
 	free(p->vres.x);
 	free(p->vres.xh);
+	for (int k = 0; k < 2; k++)
+		if (p->wake[k] >= 0)
+			close(p->wake[k]);
 	pthread_mutex_destroy(&p->mu);
 	pthread_cond_destroy(&p->cv);
 	pthread_cond_destroy(&p->done_cv);
@@ -577,7 +603,7 @@ static void curses_start(struct tui *t)
 	keypad(stdscr, TRUE);
 	set_escdelay(25);
 	curs_set(0);
-	timeout(50);
+	timeout(0); /* curses_read waits in poll(), on the terminal and the worker */
 	mousemask(BUTTON1_CLICKED | BUTTON1_PRESSED | BUTTON4_PRESSED | BUTTON5_PRESSED, NULL);
 	mouseinterval(0);
 	curses_colors(t);
@@ -601,11 +627,23 @@ static void curses_blit(struct tui *t)
 	doupdate();
 }
 
-static bool curses_read(struct input *in)
+/* A key, or false after up to 50 ms without one (the loop then collects
+ * analysis progress) or as soon as the preview worker has an answer. */
+static bool curses_read(struct tui *t, struct input *in)
 {
 	int k = getch();
-	if (k == ERR)
-		return false;
+	if (k == ERR) {
+		int wfd = t->pw.wake[0];
+		struct pollfd pf[2] = {{.fd = STDIN_FILENO, .events = POLLIN},
+		                       {.fd = wfd, .events = POLLIN}};
+		if (poll(pf, wfd >= 0 ? 2 : 1, 50) <= 0)
+			return false;
+		char buf[64];
+		while (wfd >= 0 && (pf[1].revents & POLLIN) && read(wfd, buf, sizeof buf) > 0)
+			;
+		if (!(pf[0].revents & POLLIN) || (k = getch()) == ERR)
+			return false;
+	}
 	*in = (struct input){.kind = IN_KEY, .key = k, .req = view_key_req(k)};
 	if (k == KEY_MOUSE) {
 		MEVENT ev;
@@ -643,7 +681,7 @@ static int run_curses(struct tui *t, long max_frames)
 		}
 		frames++;
 		struct input in;
-		if (!curses_read(&in))
+		if (!curses_read(t, &in))
 			continue;
 		if (in.key == KEY_RESIZE) {
 			tui_resize(t, COLS, LINES);

@@ -11,8 +11,8 @@
 #    open the retune dialog and step the method field through every method;
 #    each step is timed from the key until the preview shows the new figure
 #    (method name shown, "computing..." gone, "SQNR dB a → b" filled in).
-# Times are wall clock, polled with tmux capture-pane every ~5 ms (the poll
-# itself costs a few ms, so figures are upper bounds). Uses its own tmux
+# Times are wall clock, polled with tmux capture-pane every ~5 ms (one fork a
+# poll; the poll costs a few ms, so figures are upper bounds). Uses its own tmux
 # server (-L). Files live in $QSCOPE_BENCH_DIR (default /var/tmp/qscope-bench)
 # and are kept (delete them by hand or with run.bash).
 set -euo pipefail
@@ -48,20 +48,23 @@ one="$dir/bench-one-4096x4096.safetensors"
 sock="qscope_bench_$$"
 T() { tmux -L "$sock" "$@"; }
 trap 'T kill-server 2>/dev/null || true' EXIT
-now() { date +%s.%N; }
+# microseconds since the epoch without a fork (bash 5's EPOCHREALTIME): the
+# poll loop must not load the two cores the preview runs on
+now() { local t=${EPOCHREALTIME/[.,]/}; echo "$t"; }
 screen() { T capture-pane -p -t qs; }
 # until REGEX [limit s] [NOT-REGEX]: poll until the screen matches REGEX (and
-# not NOT-REGEX); prints the time it matched.
+# not NOT-REGEX); prints the time it matched. One fork per poll (tmux).
 until_screen() {
-	local re=$1 limit=${2:-60} not=${3:-} end s
-	end=$(echo "$(now) + $limit" | bc)
+	local re=$1 limit=${2:-60} not=${3:-} end s t
+	end=$(($(now) + limit * 1000000))
 	while :; do
 		s=$(screen)
-		if grep -Eq -- "$re" <<<"$s" && { [ -z "$not" ] || ! grep -Eq -- "$not" <<<"$s"; }; then
-			now
+		t=$(now)
+		if [[ $s =~ $re ]] && { [ -z "$not" ] || ! [[ $s =~ $not ]]; }; then
+			echo "$t"
 			return 0
 		fi
-		if [ "$(echo "$(now) > $end" | bc)" = 1 ]; then
+		if ((t > end)); then
 			echo "tui_times.bash: screen never showed /$re/:" >&2
 			echo "$s" >&2
 			exit 1
@@ -75,7 +78,7 @@ start() {
 	T -u new-session -d -s qs -x 160 -y 50 \
 		"env LANG=C.UTF-8 LC_ALL=C.UTF-8 '$qscope' tui '$1'; sleep 600"
 }
-ms() { echo "($2 - $1) * 1000" | bc | xargs printf '%.0f'; }
+ms() { echo $((($2 - $1 + 500) / 1000)); }
 
 echo "load: $(cut -d' ' -f1-3 /proc/loadavg)  cores: $(nproc)" >&2
 echo "| measure | model | ms |"
