@@ -253,6 +253,24 @@ static void lane_sums_fold(const struct lane_sums *ls, struct run_sums *r, float
 	}
 }
 
+/* *acc += a·a + b·b, the products rounded apart (SQ2_ADD's order). */
+static inline void sq2_add(double *acc, double a, double b)
+{
+	double t = a * a, u = b * b;
+	*acc += t + u;
+}
+
+/* Lane j takes the errors e0, e1 (≥ 0) of x0, x1 (elements j and j + 4). */
+static inline void lane_add(struct lane_sums *ls, int j, double e0, double e1, double x0, double x1)
+{
+	double m = e0 > e1 ? e0 : e1;
+
+	sq2_add(&ls->se2[j], e0, e1);
+	ls->sae[j] += e0 + e1;
+	ls->mae[j] = m > ls->mae[j] ? m : ls->mae[j];
+	sq2_add(&ls->sx2[j], x0, x1);
+}
+
 /* The portable kernel over n (a multiple of 8) finite values: QUANT8's
  * codes and x̂ one value at a time. */
 static void quant_lanes_c(const float *x, uint64_t n, const struct q8 *k, int32_t *codes, float *xh,
@@ -284,18 +302,9 @@ static void quant_lanes_c(const float *x, uint64_t n, const struct q8 *k, int32_
 				e0 = fabsf(x[i + j] - y[j]);
 				e1 = fabsf(x[i + j + 4] - y[j + 4]);
 			}
-			double m = e0 > e1 ? e0 : e1, t = e0 * e0, u = e1 * e1;
-			ls->se2[j] += t + u;
-			ls->sae[j] += e0 + e1;
-			ls->mae[j] = m > ls->mae[j] ? m : ls->mae[j];
-			t = x0 * x0;
-			u = x1 * x1;
-			ls->sx2[j] += t + u;
-			if (want_sy2) {
-				t = (double)y[j] * y[j];
-				u = (double)y[j + 4] * y[j + 4];
-				ls->sy2[j] += t + u;
-			}
+			lane_add(ls, j, e0, e1, x0, x1);
+			if (want_sy2)
+				sq2_add(&ls->sy2[j], y[j], y[j + 4]);
 		}
 	}
 }
@@ -312,6 +321,29 @@ static void quant_lanes_c(const float *x, uint64_t n, const struct q8 *k, int32_
 	((acc) = _mm256_add_pd((acc),                                                              \
 	                       _mm256_add_pd(_mm256_mul_pd((a), (a)), _mm256_mul_pd((b), (b)))))
 
+/* The lane sums in the kernels' registers sx2, se2, sae, sy2, mae, mn, mx
+ * and back. */
+#define LANES_LOAD(ls)                                                                             \
+	do {                                                                                       \
+		sx2 = _mm256_loadu_pd((ls)->sx2);                                                  \
+		se2 = _mm256_loadu_pd((ls)->se2);                                                  \
+		sae = _mm256_loadu_pd((ls)->sae);                                                  \
+		sy2 = _mm256_loadu_pd((ls)->sy2);                                                  \
+		mae = _mm256_loadu_pd((ls)->mae);                                                  \
+		mn = _mm256_loadu_ps((ls)->mn);                                                    \
+		mx = _mm256_loadu_ps((ls)->mx);                                                    \
+	} while (0)
+#define LANES_STORE(ls)                                                                            \
+	do {                                                                                       \
+		_mm256_storeu_pd((ls)->sx2, sx2);                                                  \
+		_mm256_storeu_pd((ls)->se2, se2);                                                  \
+		_mm256_storeu_pd((ls)->sae, sae);                                                  \
+		_mm256_storeu_pd((ls)->sy2, sy2);                                                  \
+		_mm256_storeu_pd((ls)->mae, mae);                                                  \
+		_mm256_storeu_ps((ls)->mn, mn);                                                    \
+		_mm256_storeu_ps((ls)->mx, mx);                                                    \
+	} while (0)
+
 /* quant_lanes_c with AVX2, to the bit: max(cmin, c) and min(cmax, c) are
  * its comparisons (NaN kept); want_sy2 is a constant where it is inlined. */
 QS_AVX2 static inline __attribute__((always_inline)) void
@@ -324,10 +356,9 @@ quant_lanes_body(const float *x, uint64_t n, const struct q8 *k, int32_t *codes,
 	const __m256 hi2 = _mm256_set1_ps(k->hi2);
 	const __m256 absf = _mm256_castsi256_ps(_mm256_set1_epi32(INT32_MAX));
 	const __m256d absd = _mm256_castsi256_pd(_mm256_set1_epi64x(INT64_MAX));
-	__m256d sx2 = _mm256_loadu_pd(ls->sx2), se2 = _mm256_loadu_pd(ls->se2);
-	__m256d sae = _mm256_loadu_pd(ls->sae), sy2 = _mm256_loadu_pd(ls->sy2);
-	__m256d mae = _mm256_loadu_pd(ls->mae);
-	__m256 mn = _mm256_loadu_ps(ls->mn), mx = _mm256_loadu_ps(ls->mx);
+	__m256d sx2, se2, sae, sy2, mae;
+	__m256 mn, mx;
+	LANES_LOAD(ls);
 
 	for (uint64_t i = 0; i < n; i += 8) {
 		__m256 v = _mm256_loadu_ps(x + i);
@@ -357,13 +388,7 @@ quant_lanes_body(const float *x, uint64_t n, const struct q8 *k, int32_t *codes,
 		if (want_sy2)
 			SQ2_ADD(sy2, LO4D(y), HI4D(y));
 	}
-	_mm256_storeu_pd(ls->sx2, sx2);
-	_mm256_storeu_pd(ls->se2, se2);
-	_mm256_storeu_pd(ls->sae, sae);
-	_mm256_storeu_pd(ls->sy2, sy2);
-	_mm256_storeu_pd(ls->mae, mae);
-	_mm256_storeu_ps(ls->mn, mn);
-	_mm256_storeu_ps(ls->mx, mx);
+	LANES_STORE(ls);
 }
 
 QS_AVX2 static void quant_lanes_avx2(const float *x, uint64_t n, const struct q8 *k, int32_t *codes,
@@ -1489,17 +1514,8 @@ static bool pair_lanes_c(const float *x, const float *y, uint64_t n, struct lane
 		}
 		for (int j = 0; j < 4; j++) {
 			double x0 = x[i + j], x1 = x[i + j + 4], y0 = y[i + j], y1 = y[i + j + 4];
-			double e0 = fabs(x0 - y0), e1 = fabs(x1 - y1), m = e0 > e1 ? e0 : e1;
-			double t = e0 * e0, u = e1 * e1;
-			ls->se2[j] += t + u;
-			ls->sae[j] += e0 + e1;
-			ls->mae[j] = m > ls->mae[j] ? m : ls->mae[j];
-			t = x0 * x0;
-			u = x1 * x1;
-			ls->sx2[j] += t + u;
-			t = y0 * y0;
-			u = y1 * y1;
-			ls->sy2[j] += t + u;
+			lane_add(ls, j, fabs(x0 - y0), fabs(x1 - y1), x0, x1);
+			sq2_add(&ls->sy2[j], y0, y1);
 		}
 	}
 	return ok;
@@ -1511,10 +1527,9 @@ QS_AVX2 static bool pair_lanes_avx2(const float *x, const float *y, uint64_t n,
 {
 	const __m256d absd = _mm256_castsi256_pd(_mm256_set1_epi64x(INT64_MAX));
 	const __m256 zero = _mm256_setzero_ps();
-	__m256d sx2 = _mm256_loadu_pd(ls->sx2), se2 = _mm256_loadu_pd(ls->se2);
-	__m256d sae = _mm256_loadu_pd(ls->sae), sy2 = _mm256_loadu_pd(ls->sy2);
-	__m256d mae = _mm256_loadu_pd(ls->mae);
-	__m256 mn = _mm256_loadu_ps(ls->mn), mx = _mm256_loadu_ps(ls->mx);
+	__m256d sx2, se2, sae, sy2, mae;
+	__m256 mn, mx;
+	LANES_LOAD(ls);
 	__m256 ok = _mm256_castsi256_ps(_mm256_set1_epi32(-1));
 
 	for (uint64_t i = 0; i < n; i += 8) {
@@ -1533,13 +1548,7 @@ QS_AVX2 static bool pair_lanes_avx2(const float *x, const float *y, uint64_t n,
 		SQ2_ADD(sx2, x0, x1);
 		SQ2_ADD(sy2, y0, y1);
 	}
-	_mm256_storeu_pd(ls->sx2, sx2);
-	_mm256_storeu_pd(ls->se2, se2);
-	_mm256_storeu_pd(ls->sae, sae);
-	_mm256_storeu_pd(ls->sy2, sy2);
-	_mm256_storeu_pd(ls->mae, mae);
-	_mm256_storeu_ps(ls->mn, mn);
-	_mm256_storeu_ps(ls->mx, mx);
+	LANES_STORE(ls);
 	return _mm256_movemask_ps(ok) == 0xFF;
 }
 #endif

@@ -554,6 +554,21 @@ static inline float pct_val(const struct pct_hist *h, float x)
 #define PCT_BIN8(v, lo, inv, last)                                                                 \
 	_mm256_min_epi32(_mm256_cvttps_epi32(_mm256_mul_ps(_mm256_sub_ps(v, lo), inv)), last)
 
+/* Add one to t[k[i]] for i < m (m a multiple of 8), eight per step. */
+static inline void count_keys(uint32_t *t, const uint32_t *k, size_t m)
+{
+	for (size_t b = 0; b < m; b += 8) {
+		t[k[b]]++;
+		t[k[b + 1]]++;
+		t[k[b + 2]]++;
+		t[k[b + 3]]++;
+		t[k[b + 4]]++;
+		t[k[b + 5]]++;
+		t[k[b + 6]]++;
+		t[k[b + 7]]++;
+	}
+}
+
 /* Counts of the values per bin eight at a time, value i into table i mod 4
  * (stride `stride`), the bins of a block computed before its increments;
  * returns how many values it counted. */
@@ -575,16 +590,7 @@ AVX2_FN static size_t pct_count_avx2(const float *x, size_t n, const struct pct_
 			_mm256_storeu_si256((__m256i *)(k + b),
 			                    _mm256_add_epi32(PCT_BIN8(v, lo, inv, last), off));
 		}
-		for (size_t b = 0; b < m; b += 8) {
-			t[k[b]]++;
-			t[k[b + 1]]++;
-			t[k[b + 2]]++;
-			t[k[b + 3]]++;
-			t[k[b + 4]]++;
-			t[k[b + 5]]++;
-			t[k[b + 6]]++;
-			t[k[b + 7]]++;
-		}
+		count_keys(t, k, m);
 		i += m;
 	}
 	return i;
@@ -911,6 +917,20 @@ static inline __attribute__((always_inline)) double aciq_fold16(const aciq_v4d v
 	return aciq_fold16_lanes(l);
 }
 
+/* The last values x[m..n) by the scalar formula; out = mean, Σ|d|, Σd². */
+static void aciq_tail(const float *x, size_t m, size_t n, double mean, double ad, double sq,
+                      double *out)
+{
+	for (size_t i = m; i < n; i++) {
+		double d = x[i] - mean;
+		ad += fabs(d);
+		sq += d * d;
+	}
+	out[0] = mean;
+	out[1] = ad;
+	out[2] = sq;
+}
+
 /* Four vectors of lanes i, i + 4, i + 8, i + 12 (accumulators in named
  * variables, so that they stay in registers). */
 #define ACIQ_LOAD16(x, v0, v1, v2, v3)                                                             \
@@ -961,14 +981,7 @@ static inline __attribute__((always_inline)) void aciq_sums_body(const float *x,
 	}
 	aciq_v4d av[4] = {a0, a1, a2, a3}, qv[4] = {q0, q1, q2, q3};
 	double ad = aciq_fold16(av), sq = aciq_fold16(qv);
-	for (i = m; i < n; i++) {
-		double d = x[i] - mean;
-		ad += fabs(d);
-		sq += d * d;
-	}
-	out[0] = mean;
-	out[1] = ad;
-	out[2] = sq;
+	aciq_tail(x, m, n, mean, ad, sq, out);
 }
 
 #ifdef RANGE_AVX2
@@ -1020,14 +1033,7 @@ AVX2_FN static void aciq_sums_avx2(const float *x, size_t n, double out[3])
 	ACIQ_FOLD(a0, a1, a2, a3, ad);
 	ACIQ_FOLD(q0, q1, q2, q3, sq);
 #undef ACIQ_FOLD
-	for (i = m; i < n; i++) {
-		double d = x[i] - mean;
-		ad += fabs(d);
-		sq += d * d;
-	}
-	out[0] = mean;
-	out[1] = ad;
-	out[2] = sq;
+	aciq_tail(x, m, n, mean, ad, sq, out);
 }
 #endif
 
@@ -1190,16 +1196,7 @@ AVX2_FN static size_t kl_count_avx2(const float *x, size_t n, double inv, int32_
 			_mm_storeu_si128((__m128i *)(k + b), _mm_add_epi32(klo, off));
 			_mm_storeu_si128((__m128i *)(k + b + 4), _mm_add_epi32(khi, off));
 		}
-		for (size_t b = 0; b < m; b += 8) {
-			h[k[b]]++;
-			h[k[b + 1]]++;
-			h[k[b + 2]]++;
-			h[k[b + 3]]++;
-			h[k[b + 4]]++;
-			h[k[b + 5]]++;
-			h[k[b + 6]]++;
-			h[k[b + 7]]++;
-		}
+		count_keys(h, k, m);
 		i += m;
 	}
 	return i;
