@@ -97,10 +97,6 @@ struct spart {
 
 /* ---- kernels ------------------------------------------------------------ */
 
-typedef float v4f __attribute__((vector_size(16)));
-typedef double v4d __attribute__((vector_size(32)));
-typedef int32_t v4i __attribute__((vector_size(16)));
-typedef int64_t v4l __attribute__((vector_size(32)));
 typedef float v8f __attribute__((vector_size(32)));
 typedef int32_t v8i __attribute__((vector_size(32)));
 
@@ -113,13 +109,7 @@ struct run_sums {
 
 /* Lane-wise m ? a : b (m from a comparison: all ones or all zeros). Macros:
  * a 32-byte vector passed to a function compiled without AVX changes the ABI. */
-#define V4F_SEL(m, a, b) ((v4f)(((v4i)(a) & (m)) | ((v4i)(b) & ~(m))))
-#define V4D_SEL(m, a, b) ((v4d)(((v4l)(a) & (m)) | ((v4l)(b) & ~(m))))
 #define V8F_SEL(m, a, b) ((v8f)(((v8i)(a) & (m)) | ((v8i)(b) & ~(m))))
-#define SPLAT4(v)                                                                                  \
-	{                                                                                          \
-		(v), (v), (v), (v)                                                                 \
-	}
 #define SPLAT8(v)                                                                                  \
 	{                                                                                          \
 		(v), (v), (v), (v), (v), (v), (v), (v)                                             \
@@ -173,29 +163,6 @@ static void run_extremes(const float *x, uint64_t n, const struct qparam *p, int
 	if (lo < bd->lo || hi > bd->hi)
 		count_clipped(x, n, bd, r);
 }
-
-/* The constants of QUANT8 for parameters p and codes [qmin, qmax]. */
-#define QUANT8_CONSTS(p, qmin, qmax)                                                               \
-	const v8f s = SPLAT8((p)->scale), magic = SPLAT8(12582912.0f);                             \
-	const v8f zf = SPLAT8((float)(p)->zero_point), cmin = SPLAT8((float)(qmin));               \
-	const v8f cmax = SPLAT8((float)(qmax))
-
-/* Eight x from xp into xf, their codes to qp and x̂ into yf (and to yh + k
- * unless yh is NULL): quant_one's and quant_deq's to the bit — the same float division,
- * (v + 1.5·2^23) − 1.5·2^23 rounds half to even for |v| < 2^22 and leaves
- * larger |v| beyond every code range on its own side, (q − z)·s is exact. */
-#define QUANT8(xp, qp, yh, k, xf, yf)                                                              \
-	do {                                                                                       \
-		memcpy(&(xf), (xp), sizeof(xf));                                                   \
-		v8f c_ = ((xf) / s + magic) - magic + zf;                                          \
-		c_ = V8F_SEL(c_ < cmin, cmin, c_);                                                 \
-		c_ = V8F_SEL(c_ > cmax, cmax, c_);                                                 \
-		v8i q_ = __builtin_convertvector(c_, v8i);                                         \
-		(yf) = (c_ - zf) * s;                                                              \
-		memcpy((qp), &q_, sizeof q_);                                                      \
-		if (yh)                                                                            \
-			memcpy((yh) + (k), &(yf), sizeof(yf));                                     \
-	} while (0)
 
 /* One pair into r, as err_acc_add takes it. */
 static inline void sums_add1(struct run_sums *r, float x, float y, float *lo, float *hi)
@@ -271,8 +238,11 @@ static inline void lane_add(struct lane_sums *ls, int j, double e0, double e1, d
 	sq2_add(&ls->sx2[j], x0, x1);
 }
 
-/* The portable kernel over n (a multiple of 8) finite values: QUANT8's
- * codes and x̂ one value at a time. */
+/* The portable kernel over n (a multiple of 8) finite values, one value at
+ * a time: codes and x̂ bit-identical to quant_one/quant_deq — the same float
+ * division, (v + 1.5·2^23) − 1.5·2^23 rounds half to even for |v| < 2^22 and
+ * leaves larger |v| beyond every code range on its own side, (q − z)·s is
+ * exact. */
 static void quant_lanes_c(const float *x, uint64_t n, const struct q8 *k, int32_t *codes, float *xh,
                           bool want_sy2, struct lane_sums *ls)
 {
