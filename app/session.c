@@ -273,6 +273,16 @@ static int tensor_src_read(void *ctx, uint64_t first, uint64_t count, float *dst
 	return model_tensor_to_f32_range(ts->m, ts->t, first, count, dst, err);
 }
 
+/* A row's analysis options: two threads for a large tensor, and what the
+ * batch report leaves out (light_stats). */
+static struct analyze_opts row_opts(const struct session *s, const struct session_row *r)
+{
+	return (struct analyze_opts){.threads = r->ft->nelem >= SPLIT_ELEMS ? 2 : 1,
+	                             .no_quantiles = s->light_stats,
+	                             .no_xhat_stats = s->light_stats,
+	                             .no_moments = s->light_stats};
+}
+
 /* Simulate row r's float tensor with spec, streaming from the model (x when
  * the caller has decoded it already): no whole-tensor copy. */
 static int simulate_row(const struct session *s, const struct session_row *r, const float *x,
@@ -281,10 +291,7 @@ static int simulate_row(const struct session *s, const struct session_row *r, co
 {
 	struct tensor_src ts = {s->fm, r->ft};
 	struct float_src src = {.data = x, .read = tensor_src_read, .ctx = &ts};
-	struct analyze_opts o = {.threads = r->ft->nelem >= SPLIT_ELEMS ? 2 : 1,
-	                         .no_quantiles = s->light_stats,
-	                         .no_xhat_stats = s->light_stats,
-	                         .no_moments = s->light_stats};
+	struct analyze_opts o = row_opts(s, r);
 
 	if (extra) {
 		o.xs = extra->xs;
@@ -441,10 +448,7 @@ static int measure_row(const struct session *s, const struct session_row *r,
 	        .data = model_tensor_f32_view(s->qm, r->qt), .read = tensor_src_read, .ctx = &qs};
 	struct code_src codes = {.read = tensor_codes_read, .ctx = &qs, .lo = 1, .hi = 0};
 	const struct dtype_info *di = dtype_info(r->qt->dtype);
-	struct analyze_opts o = {.threads = r->ft->nelem >= SPLIT_ELEMS ? 2 : 1,
-	                         .no_quantiles = s->light_stats,
-	                         .no_xhat_stats = s->light_stats,
-	                         .no_moments = s->light_stats};
+	struct analyze_opts o = row_opts(s, r);
 	/* a zero-length range checks that the codes can be read at all */
 	bool has_codes = (r->qt->quant || r->qt->block) &&
 	                 model_tensor_codes_range(s->qm, r->qt, 0, 0, NULL, NULL) == 0;
