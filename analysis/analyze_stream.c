@@ -1352,6 +1352,21 @@ static int stream_results(struct sctx *c, struct spart *p0, bool quantiles, cons
 	return az_findings(&in, &st, shape, ndim, out);
 }
 
+/* What o leaves out, and whether the graph's accumulator check needs the
+ * codes per output channel (c->wq, c->ol). Returns whether quantiles are
+ * wanted. */
+static bool sctx_opts(struct sctx *c, const struct analyze_opts *o, const struct graph_facts *g,
+                      const int64_t *shape, int ndim)
+{
+	c->want_xs = !(o && o->xs);
+	c->want_xhs = !(o && o->no_xhat_stats);
+	c->no_moments = o && o->no_moments;
+	c->no_quantiles = o && o->no_quantiles;
+	c->wq = g && g->role == ROLE_WEIGHT && g->has_input && g->out_axis >= 0 &&
+	        layout_init(&c->ol, shape, ndim, GRAN_CHANNEL, g->out_axis, 0, NULL);
+	return !c->no_quantiles;
+}
+
 /* Whole-tensor fallback: read everything and let analyze_simulate work. */
 static int simulate_whole(const struct float_src *src, const int64_t *shape, int ndim,
                           const struct qspec *spec, const struct graph_facts *g,
@@ -1424,13 +1439,7 @@ int analyze_simulate_src(const struct float_src *src, const int64_t *shape, int 
 	if (l.n == 0 || (!c.minmax && !groups_contiguous(&l)) ||
 	    (strided_hist && c.nch * c.span * sizeof(uint32_t) > CHIST_LIMIT))
 		return simulate_whole(src, shape, ndim, spec, g, out, err);
-	c.want_xs = !(o && o->xs);
-	c.want_xhs = !(o && o->no_xhat_stats);
-	c.no_moments = o && o->no_moments;
-	c.no_quantiles = o && o->no_quantiles;
-	bool quantiles = !(o && o->no_quantiles);
-	c.wq = g && g->role == ROLE_WEIGHT && g->has_input && g->out_axis >= 0 &&
-	       layout_init(&c.ol, shape, ndim, GRAN_CHANNEL, g->out_axis, 0, NULL);
+	bool quantiles = sctx_opts(&c, o, g, shape, ndim);
 	c.no_codes = o && o->no_codes && !c.wq && !c.want_xhs;
 	c.p = malloc((l.ngroups ? l.ngroups : 1) * sizeof *c.p);
 	c.gbad = calloc(l.ngroups ? l.ngroups : 1, sizeof *c.gbad);
@@ -2000,13 +2009,7 @@ int analyze_measure_src(const struct float_src *x, const struct float_src *xhat,
 	bool strided_hist = !c.contig;
 	if (strided_hist && c.nch * c.span * sizeof(uint32_t) > CHIST_LIMIT)
 		return measure_whole(x, xhat, codes, q, g0, out, err);
-	c.want_xs = !(o && o->xs);
-	c.want_xhs = !(o && o->no_xhat_stats);
-	c.no_moments = o && o->no_moments;
-	c.no_quantiles = o && o->no_quantiles;
-	bool quantiles = !(o && o->no_quantiles);
-	c.wq = g && g->role == ROLE_WEIGHT && g->has_input && g->out_axis >= 0 &&
-	       layout_init(&c.ol, shape, ndim, GRAN_CHANNEL, g->out_axis, 0, NULL);
+	bool quantiles = sctx_opts(&c, o, g, shape, ndim);
 	c.lev = calloc(c.nch ? c.nch : 1, sizeof *c.lev);
 	c.ent = calloc(c.nch ? c.nch : 1, sizeof *c.ent);
 	nparts = parts_split(pt, &c);
