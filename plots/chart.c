@@ -28,7 +28,9 @@ static inline void hist_count(gsl_histogram *h, double v, double lo, double widt
 {
 	if (!isfinite(v))
 		return;
-	double b = floor((v - lo) / width);
+	/* floor((v − lo) / width) without the libm call: truncation is the
+	 * floor for b ≥ 0, and b < 0 lands in bin 0 either way */
+	double b = (v - lo) / width;
 	size_t k = b < 0 ? 0 : b >= (double)h->n ? h->n - 1 : (size_t)b;
 	h->bin[k] += 1;
 }
