@@ -1113,7 +1113,8 @@ static int parts_split(struct spart *pt, const struct sctx *c)
 	return 2;
 }
 
-/* Fold part b's pass results into part a. */
+/* Fold part b's range or measure pass into part a (x's statistics with the
+ * pass that took them). */
 static void parts_merge(struct spart *a, const struct spart *b, enum pass pass, bool strided_hist)
 {
 	const struct sctx *c = a->c;
@@ -1128,13 +1129,6 @@ static void parts_merge(struct spart *a, const struct spart *b, enum pass pass, 
 			a->gmax[g] = b->gmax[g] > a->gmax[g] ? b->gmax[g] : a->gmax[g];
 			a->gbad[g] += b->gbad[g];
 		}
-		return;
-	}
-	if (pass == PASS_REFINE) {
-		if (a->xa && b->xa)
-			dist_acc_refine_merge(a->xa, b->xa);
-		if (a->ha && b->ha)
-			dist_acc_refine_merge(a->ha, b->ha);
 		return;
 	}
 	for (uint64_t k = 0; k < c->nch; k++) {
@@ -1154,6 +1148,24 @@ static void parts_merge(struct spart *a, const struct spart *b, enum pass pass, 
 	a->wq_hi = b->wq_hi > a->wq_hi ? b->wq_hi : a->wq_hi;
 	if (a->ha)
 		dist_acc_merge(a->ha, b->ha);
+	if (a->xa && (c->fused || c->stored)) /* x's statistics were taken in this pass */
+		dist_acc_merge(a->xa, b->xa);
+	for (size_t k = 0; c->stored && k < c->span; k++)
+		a->badh[k] += b->badh[k];
+	a->bad_xhat += b->bad_xhat;
+}
+
+/* A pass's parts finished: the first error, else everything merged into
+ * pt[0]. */
+static int parts_collect(struct spart *pt, int nparts, enum pass pass, bool strided_hist,
+                         struct qs_error *err)
+{
+	for (int k = 0; k < nparts; k++)
+		if (pt[k].rc)
+			return qs_error_set(err, pt[k].rc, "%s", pt[k].err.msg);
+	for (int k = 1; k < nparts; k++)
+		parts_merge(&pt[0], &pt[k], pass, strided_hist);
+	return 0;
 }
 
 /* Levels and entropy of strided channels from their merged counters. */
@@ -1207,40 +1219,29 @@ static int stream_refine(struct sctx *c, struct spart *pt, int nparts, int threa
 static int stream_passes(struct sctx *c, struct spart *pt, int nparts, int threads,
                          bool strided_hist, bool quantiles, struct qs_error *err)
 {
+	int rc;
+
 	if (c->fused) {
 		run_parts(pt, nparts, threads, PASS_MEASURE);
-		for (int k = 0; k < nparts; k++)
-			if (pt[k].rc)
-				return qs_error_set(err, pt[k].rc, "%s", pt[k].err.msg);
-		for (int k = 1; k < nparts; k++) {
-			if (pt[0].xa)
-				dist_acc_merge(pt[0].xa, pt[k].xa);
-			parts_merge(&pt[0], &pt[k], PASS_MEASURE, strided_hist);
-		}
+		if ((rc = parts_collect(pt, nparts, PASS_MEASURE, strided_hist, err)) != 0)
+			return rc;
 		return stream_refine(c, pt, nparts, threads, quantiles, err);
 	}
 	run_parts(pt, nparts, threads, PASS_RANGE);
-	for (int k = 0; k < nparts; k++)
-		if (pt[k].rc)
-			return qs_error_set(err, pt[k].rc, "%s", pt[k].err.msg);
-	for (int k = 1; k < nparts; k++)
-		parts_merge(&pt[0], &pt[k], PASS_RANGE, strided_hist);
+	if ((rc = parts_collect(pt, nparts, PASS_RANGE, strided_hist, err)) != 0)
+		return rc;
 	if (c->minmax) {
 		for (uint64_t g = 0; g < c->l->ngroups; g++) {
 			float v[2] = {pt[0].gmin[g], pt[0].gmax[g]};
 			size_t m = v[0] <= v[1] ? 2 : 0;
-			int rc = range_choose(c->m, c->s, v, m, v, &c->p[g], err);
-			if (rc)
+			if ((rc = range_choose(c->m, c->s, v, m, v, &c->p[g], err)) != 0)
 				return rc;
 			c->gbad[g] = pt[0].gbad[g];
 		}
 	}
 	run_parts(pt, nparts, threads, PASS_MEASURE);
-	for (int k = 0; k < nparts; k++)
-		if (pt[k].rc)
-			return qs_error_set(err, pt[k].rc, "%s", pt[k].err.msg);
-	for (int k = 1; k < nparts; k++)
-		parts_merge(&pt[0], &pt[k], PASS_MEASURE, strided_hist);
+	if ((rc = parts_collect(pt, nparts, PASS_MEASURE, strided_hist, err)) != 0)
+		return rc;
 	return stream_refine(c, pt, nparts, threads, quantiles, err);
 }
 
@@ -1893,18 +1894,8 @@ static int stored_passes(struct sctx *c, struct spart *pt, int nparts, int threa
 		*wide |= pt[k].wide;
 	if (*wide)
 		return 0;
-	for (int k = 0; k < nparts; k++)
-		if (pt[k].rc)
-			return qs_error_set(err, pt[k].rc, "%s", pt[k].err.msg);
-	for (int k = 1; k < nparts; k++) {
-		if (pt[0].xa)
-			dist_acc_merge(pt[0].xa, pt[k].xa);
-		parts_merge(&pt[0], &pt[k], PASS_MEASURE, strided_hist);
-		for (size_t b = 0; b < c->span; b++)
-			pt[0].badh[b] += pt[k].badh[b];
-		pt[0].bad_xhat += pt[k].bad_xhat;
-	}
-	return stream_refine(c, pt, nparts, threads, quantiles, err);
+	int rc = parts_collect(pt, nparts, PASS_MEASURE, strided_hist, err);
+	return rc ? rc : stream_refine(c, pt, nparts, threads, quantiles, err);
 }
 
 /* Whole-tensor fallback: x, x̂ and the codes in full, then analyze_measure. */
