@@ -186,19 +186,6 @@ static struct quantized quantized_of(const struct tcase *t, int64_t *shape)
 	return q;
 }
 
-static int cmp_d(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
-static double quantile(const double *v, uint64_t n, double p)
-{
-	double h = (double)(n - 1) * p, f = floor(h);
-	uint64_t i = (uint64_t)f;
-	return i + 1 < n ? v[i] + (h - f) * (v[i + 1] - v[i]) : v[i];
-}
-
 static double entropy_of(const uint64_t *h, size_t span, uint64_t tot, uint64_t *levels)
 {
 	double e = 0.0;
@@ -293,13 +280,13 @@ static void check_reference(const struct tcase *t, const struct tensor_result *r
 		}
 	}
 	/* x̂ statistics over every finite x̂ */
-	qsort(hs, nh, sizeof *hs, cmp_d);
+	qs_sort_doubles(hs, nh);
 	assert_int_equal(r->xhs.n, nh);
 	assert_close(r->xhs.mean, hsum / (double)nh, 1e-12, 1e-15);
 	assert_close(r->xhs.min, hs[0], 0, 0);
 	assert_close(r->xhs.max, hs[nh - 1], 0, 0);
-	assert_close(r->xhs.p50, quantile(hs, nh, 0.5), 1e-12, 0);
-	assert_close(r->xhs.p99, quantile(hs, nh, 0.99), 1e-12, 0);
+	assert_close(r->xhs.p50, qs_quantile_sorted(hs, nh, 0.5), 1e-12, 0);
+	assert_close(r->xhs.p99, qs_quantile_sorted(hs, nh, 0.99), 1e-12, 0);
 	/* the bad x̂ are reported */
 	bool seen = false;
 	for (uint64_t k = 0; k < r->nfind; k++)

@@ -55,19 +55,6 @@ static struct qspec spec_minmax(void)
 	return s;
 }
 
-static int cmp_d(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
-static double quantile(const double *v, uint64_t n, double p)
-{
-	double h = (double)(n - 1) * p, f = floor(h);
-	uint64_t i = (uint64_t)f;
-	return i + 1 < n ? v[i] + (h - f) * (v[i + 1] - v[i]) : v[i];
-}
-
 /* The reference: symmetric int8 −128..127 per group; group of element i by
  * gidx, channel by cidx. */
 struct ref {
@@ -142,11 +129,11 @@ static void reference(const float *x, uint64_t n, uint64_t ng, uint64_t (*gidx)(
 	for (uint64_t k = 0; k < m; k++)
 		v += (xs[k] - rf->xmean) * (xs[k] - rf->xmean);
 	rf->xstd = sqrt(v / (double)(m - 1));
-	qsort(xs, m, sizeof *xs, cmp_d);
-	qsort(hs, n, sizeof *hs, cmp_d);
+	qs_sort_doubles(xs, m);
+	qs_sort_doubles(hs, n);
 	for (int k = 0; k < 5; k++) {
-		rf->xq[k] = quantile(xs, m, ps[k]);
-		rf->hq[k] = quantile(hs, n, ps[k]);
+		rf->xq[k] = qs_quantile_sorted(xs, m, ps[k]);
+		rf->hq[k] = qs_quantile_sorted(hs, n, ps[k]);
 	}
 	free(amax);
 	free(chh);

@@ -53,6 +53,24 @@ double qs_rng_laplace(struct qs_rng *r)
 	return (u < 0 ? 1.0 : -1.0) * log(a);
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+void qs_sort_doubles(double *v, size_t n)
+{
+	qsort(v, n, sizeof *v, cmp_double);
+}
+
+double qs_quantile_sorted(const double *v, size_t n, double p)
+{
+	double h = (double)(n - 1) * p, f = floor(h);
+	size_t i = (size_t)f;
+	return i + 1 < n ? v[i] + (h - f) * (v[i + 1] - v[i]) : v[i];
+}
+
 char *qs_tmpdir(void)
 {
 	static char bufs[8][256];

@@ -31,6 +31,11 @@ double qs_rng_uniform(struct qs_rng *r); /* [0, 1) */
 double qs_rng_gauss(struct qs_rng *r);   /* N(0, 1), Box–Muller */
 double qs_rng_laplace(struct qs_rng *r); /* Laplace(0, 1) */
 
+/* Reference quantiles: sort v ascending (qsort), then the p-th quantile of
+ * the sorted values by numpy's default linear interpolation, h = (n − 1)·p. */
+void qs_sort_doubles(double *v, size_t n);
+double qs_quantile_sorted(const double *v, size_t n, double p);
+
 /* A fresh temporary directory (mkdtemp under $TMPDIR or /tmp); the caller
  * removes it with qs_rmtree. Returns a static buffer per call slot. */
 char *qs_tmpdir(void);
