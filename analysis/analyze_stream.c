@@ -1113,6 +1113,24 @@ static int parts_split(struct spart *pt, const struct sctx *c)
 	return 2;
 }
 
+/* The per-channel levels and entropy, the parts and their buffers (nomem:
+ * an allocation of the caller's already failed). On failure err says so;
+ * *nparts is what the caller must free. */
+static int parts_setup(struct sctx *c, struct spart *pt, int *nparts, bool strided_hist, bool nomem,
+                       struct qs_error *err)
+{
+	c->lev = calloc(c->nch ? c->nch : 1, sizeof *c->lev);
+	c->ent = calloc(c->nch ? c->nch : 1, sizeof *c->ent);
+	*nparts = parts_split(pt, c);
+	int rc = nomem || !c->lev || !c->ent ? QS_ERR_NOMEM : 0;
+	for (int k = 0; k < *nparts && !rc; k++)
+		rc = part_alloc(&pt[k], c, strided_hist);
+	if (rc)
+		qs_error_set(err, rc, "out of memory for a tensor of %llu elements",
+		             (unsigned long long)c->l->n);
+	return rc;
+}
+
 /* Fold part b's range or measure pass into part a (x's statistics with the
  * pass that took them). */
 static void parts_merge(struct spart *a, const struct spart *b, enum pass pass, bool strided_hist)
@@ -1444,16 +1462,9 @@ int analyze_simulate_src(const struct float_src *src, const int64_t *shape, int 
 	c.no_codes = o && o->no_codes && !c.wq && !c.want_xhs;
 	c.p = malloc((l.ngroups ? l.ngroups : 1) * sizeof *c.p);
 	c.gbad = calloc(l.ngroups ? l.ngroups : 1, sizeof *c.gbad);
-	c.lev = calloc(c.nch ? c.nch : 1, sizeof *c.lev);
-	c.ent = calloc(c.nch ? c.nch : 1, sizeof *c.ent);
-	int nparts = parts_split(pt, &c);
-	rc = !c.p || !c.gbad || !c.lev || !c.ent ? QS_ERR_NOMEM : 0;
-	for (int k = 0; k < nparts && !rc; k++)
-		rc = part_alloc(&pt[k], &c, strided_hist);
-	if (rc)
-		qs_error_set(err, rc, "out of memory for a tensor of %llu elements",
-		             (unsigned long long)l.n);
-	else
+	int nparts = 0;
+	rc = parts_setup(&c, pt, &nparts, strided_hist, !c.p || !c.gbad, err);
+	if (!rc)
 		rc = stream_passes(&c, pt, nparts, o ? o->threads : 1, strided_hist, quantiles,
 		                   err);
 	if (!rc && strided_hist)
@@ -2001,16 +2012,8 @@ int analyze_measure_src(const struct float_src *x, const struct float_src *xhat,
 	if (strided_hist && c.nch * c.span * sizeof(uint32_t) > CHIST_LIMIT)
 		return measure_whole(x, xhat, codes, q, g0, out, err);
 	bool quantiles = sctx_opts(&c, o, g, shape, ndim);
-	c.lev = calloc(c.nch ? c.nch : 1, sizeof *c.lev);
-	c.ent = calloc(c.nch ? c.nch : 1, sizeof *c.ent);
-	nparts = parts_split(pt, &c);
-	rc = (!c.lev || !c.ent) ? QS_ERR_NOMEM : 0;
-	for (int k = 0; k < nparts && !rc; k++)
-		rc = part_alloc(&pt[k], &c, strided_hist);
-	if (rc)
-		qs_error_set(err, rc, "out of memory for a tensor of %llu elements",
-		             (unsigned long long)l.n);
-	else
+	rc = parts_setup(&c, pt, &nparts, strided_hist, false, err);
+	if (!rc)
 		rc = stored_passes(&c, pt, nparts, o ? o->threads : 1, strided_hist, quantiles,
 		                   &wide, err);
 	if (!rc && wide) {
