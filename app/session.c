@@ -298,6 +298,7 @@ static int simulate_row(const struct session *s, const struct session_row *r, co
 		o.threads = extra->threads > o.threads ? extra->threads : o.threads;
 		o.no_quantiles |= extra->no_quantiles;
 		o.no_xhat_stats |= extra->no_xhat_stats;
+		o.no_codes |= extra->no_codes;
 	}
 	if (!src.data)
 		src.data = model_tensor_f32_view(s->fm, r->ft);

@@ -102,6 +102,10 @@ static void test_hand_worked(void **state)
 	struct tensor_result pr = {0};
 	assert_int_equal(session_preview(s, 0, &sp, NULL, &pr, &err), 0);
 	assert_close(pr.m.mse, (0.25 + 0.0625) / 4, 1e-6, 0);
+	assert_close(pr.m.max_abs_err, 0.5, 1e-6, 0);
+	/* the preview leaves the code counts out (the dialog shows none) */
+	assert_int_equal(pr.m.levels_used, 0);
+	assert_true(isnan(pr.m.entropy_bits));
 	tensor_result_free(&pr);
 
 	float *v = session_row_floats(s, 0, &err);

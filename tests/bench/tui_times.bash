@@ -11,10 +11,12 @@
 #    open the retune dialog and step the method field through every method;
 #    each step is timed from the key until the preview shows the new figure
 #    (method name shown, "computing..." gone, "SQNR dB a → b" filled in).
-# Times are wall clock, polled with tmux capture-pane every ~5 ms (one fork a
-# poll; the poll costs a few ms, so figures are upper bounds). Uses its own tmux
-# server (-L). Files live in $QSCOPE_BENCH_DIR (default /var/tmp/qscope-bench)
-# and are kept (delete them by hand or with run.bash).
+# Times are wall clock: a read-only tmux control-mode client reports each
+# chunk of output the pane receives, and the screen is captured only then
+# (one fork per frame, none while qscope computes), so the time is that of
+# the frame's arrival and the harness leaves the two cores to the program.
+# Uses its own tmux server (-L). Files live in $QSCOPE_BENCH_DIR (default
+# /var/tmp/qscope-bench) and are kept (delete them by hand or with run.bash).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 PY=/usr/bin/python3
@@ -47,36 +49,54 @@ one="$dir/bench-one-4096x4096.safetensors"
 
 sock="qscope_bench_$$"
 T() { tmux -L "$sock" "$@"; }
-trap 'T kill-server 2>/dev/null || true' EXIT
-# microseconds since the epoch without a fork (bash 5's EPOCHREALTIME): the
-# poll loop must not load the two cores the preview runs on
+trap stop EXIT
+# microseconds since the epoch without a fork (bash 5's EPOCHREALTIME)
 now() { local t=${EPOCHREALTIME/[.,]/}; echo "$t"; }
 screen() { T capture-pane -p -t qs; }
-# until REGEX [limit s] [NOT-REGEX]: poll until the screen matches REGEX (and
-# not NOT-REGEX); prints the time it matched. One fork per poll (tmux).
+# until REGEX [limit s] [NOT-REGEX]: wait until the screen matches REGEX (and
+# not NOT-REGEX); prints the time the matching frame arrived. The screen is
+# looked at once, then after each burst of %output from the control client.
 until_screen() {
-	local re=$1 limit=${2:-60} not=${3:-} end s t
+	local re=$1 limit=${2:-60} not=${3:-} end s t line left
 	end=$(($(now) + limit * 1000000))
+	t=$(now)
 	while :; do
 		s=$(screen)
-		t=$(now)
 		if [[ $s =~ $re ]] && { [ -z "$not" ] || ! [[ $s =~ $not ]]; }; then
 			echo "$t"
 			return 0
 		fi
-		if ((t > end)); then
-			echo "tui_times.bash: screen never showed /$re/:" >&2
-			echo "$s" >&2
-			exit 1
-		fi
-		sleep 0.005
+		while :; do
+			left=$(((end - $(now)) / 1000))
+			if ((left <= 0)); then
+				echo "tui_times.bash: screen never showed /$re/:" >&2
+				echo "$s" >&2
+				exit 1
+			fi
+			read -r -t "$((left / 1000)).$(printf %03d $((left % 1000)))" line <&"${CTL[0]}" ||
+				continue
+			[[ $line == %output* ]] && break
+		done
+		t=$(now)
+		# the rest of the burst (a frame can come in several chunks)
+		while read -r -t 0.002 line <&"${CTL[0]}"; do
+			[[ $line == %output* ]] && t=$(now)
+		done
 	done
 }
 start() {
 	cat "$1" >/dev/null # page cache: time the program, not the disk
+	T -u new-session -d -s qs -x 160 -y 50 "sleep 0.3; exec sleep 600"
+	T set -g window-size manual
+	coproc CTL { tmux -L "$sock" -C attach -t qs -r 2>/dev/null; }
 	t0=$(now)
-	T -u new-session -d -s qs -x 160 -y 50 \
+	T respawn-pane -k -t qs \
 		"env LANG=C.UTF-8 LC_ALL=C.UTF-8 '$qscope' tui '$1'; sleep 600"
+}
+stop() {
+	T kill-server 2>/dev/null || true
+	local pid=${CTL_PID:-}
+	[ -z "$pid" ] || wait "$pid" 2>/dev/null || true
 }
 ms() { echo $((($2 - $1 + 500) / 1000)); }
 
@@ -92,7 +112,7 @@ if [ "$all" = 1 ]; then
 	t2=$(until_screen '[0-9]+ tensors analysed' 7200)
 	echo "| all rows analysed | $(basename "$big") | $(ms "$t0" "$t2") |"
 fi
-T kill-server
+stop
 
 start "$one"
 t1=$(until_screen 'shown 1' 60)
