@@ -932,6 +932,142 @@ float *session_row_floats(const struct session *s, size_t i, struct qs_error *er
 	return r->ft ? decode(s->fm, r->ft, err) : decode(s->qm, r->qt, err);
 }
 
+/* Elements per piece of session_row_pairs when simulating spec on t: a
+ * whole number of dimension-0 rows when each group lies in one row, else
+ * t->nelem (no split). */
+static uint64_t pair_piece(const struct model_tensor *t, const struct qspec *spec)
+{
+	uint64_t n = t->nelem,
+	         row = t->ndim >= 2 && t->shape[0] > 0 ? n / (uint64_t)t->shape[0] : n;
+	const struct qtype *qt = spec->qt;
+	const struct scheme *sc = &spec->scheme;
+	int axis = sc->axis < 0 ? sc->axis + t->ndim : sc->axis;
+	bool split;
+
+	if (qt && qt->family != QTYPE_LINEAR)
+		split = qt->family == QTYPE_FLOAT ||
+		        (qt->block_elems && row % qt->block_elems == 0);
+	else
+		split = (sc->gran == GRAN_CHANNEL && axis == 0) ||
+		        (sc->gran == GRAN_GROUP && axis > 0);
+	if (!split || t->ndim < 2 || row == 0)
+		return n;
+	uint64_t rows = SESSION_PAIR_PIECE / row;
+	return (rows ? rows : 1) * row;
+}
+
+/* x̂ of one piece of t: rows [first/row, (first + cnt)/row) as a tensor of
+ * their own (or, unsplit, the whole tensor). */
+static int pair_simulate(const struct model_tensor *t, const struct qspec *spec, const float *x,
+                         uint64_t cnt, float *xh, struct qs_error *err)
+{
+	int64_t shape[QS_MAX_DIMS];
+	struct tensor_result tmp = {0};
+
+	memcpy(shape, t->shape, (size_t)t->ndim * sizeof *shape);
+	if (t->ndim >= 2 && cnt != t->nelem)
+		shape[0] = (int64_t)(cnt / (t->nelem / (uint64_t)t->shape[0]));
+	int rc = analyze_simulate(x, shape, t->ndim, spec, NULL, &tmp, xh, NULL, err);
+	tensor_result_free(&tmp);
+	return rc;
+}
+
+/* One walk of session_row_pairs: the pieces are handed out under mu; the
+ * first failure stops both threads. */
+struct pair_walk {
+	const struct session *s;
+	const struct session_row *r;
+	bool shipped;
+	const struct qspec *spec;
+	uint64_t n, piece, next;
+	session_pair_fn fn;
+	void *ctx;
+	pthread_mutex_t mu;
+	int rc;
+	struct qs_error err;
+};
+
+static int pair_piece_values(const struct pair_walk *w, uint64_t first, uint64_t cnt, float *x,
+                             float *xh, struct qs_error *err)
+{
+	const struct session_row *r = w->r;
+	int rc = model_tensor_to_f32_range(w->s->fm, r->ft, first, cnt, x, err);
+	if (!rc && w->shipped)
+		rc = model_tensor_to_f32_range(w->s->qm, r->qt, first, cnt, xh, err);
+	else if (!rc && w->spec)
+		rc = pair_simulate(r->ft, w->spec, x, cnt, xh, err);
+	return rc;
+}
+
+static void *pair_worker(void *arg)
+{
+	struct pair_walk *w = arg;
+	bool own_xh = w->spec || w->shipped;
+	float *x = malloc(w->piece * sizeof *x), *xh = own_xh ? malloc(w->piece * sizeof *xh) : x;
+	struct qs_error err = {0};
+	int rc = x && xh ? 0
+	                 : qs_error_set(&err, QS_ERR_NOMEM, "%s: no memory for the values",
+	                                w->r->name);
+
+	pthread_mutex_lock(&w->mu);
+	while (!w->rc && w->next < w->n) {
+		uint64_t first = w->next, cnt = w->n - first < w->piece ? w->n - first : w->piece;
+		w->next += cnt;
+		pthread_mutex_unlock(&w->mu);
+		if (!rc)
+			rc = pair_piece_values(w, first, cnt, x, xh, &err);
+		if (!rc && (rc = w->fn(w->ctx, first, x, xh, cnt)) != 0 && !err.code)
+			qs_error_set(&err, (enum qs_status)rc, "%s: stopped", w->r->name);
+		pthread_mutex_lock(&w->mu);
+		if (rc && !w->rc) {
+			w->rc = rc;
+			w->err = err;
+		}
+	}
+	if (rc && !w->rc) { /* no piece left to fail on: still a failure */
+		w->rc = rc;
+		w->err = err;
+	}
+	pthread_mutex_unlock(&w->mu);
+	if (xh != x)
+		free(xh);
+	free(x);
+	return NULL;
+}
+
+int session_row_pairs(const struct session *s, size_t i, bool shipped, const struct qspec *spec,
+                      session_pair_fn fn, void *ctx, struct qs_error *err)
+{
+	if (i >= s->nrows || !s->rows[i].ft)
+		return qs_error_set(err, QS_ERR_USAGE, "row %zu has no float tensor", i);
+	const struct session_row *r = &s->rows[i];
+	struct pair_walk w = {
+	        .s = s, .r = r, .shipped = shipped && r->qt, .spec = spec, .fn = fn, .ctx = ctx};
+	w.n = r->ft->nelem;
+	if (w.shipped) {
+		uint64_t a = model_tensor_range_align(r->qt);
+		w.piece = a && SESSION_PAIR_PIECE >= a ? SESSION_PAIR_PIECE / a * a : w.n;
+	} else {
+		w.piece = spec ? pair_piece(r->ft, spec) : SESSION_PAIR_PIECE;
+	}
+	w.piece = w.piece < w.n ? w.piece : w.n;
+	if (w.n == 0)
+		return 0;
+	pthread_mutex_init(&w.mu, NULL);
+	pthread_t th;
+	bool two = w.piece < w.n && pthread_create(&th, NULL, pair_worker, &w) == 0;
+	pair_worker(&w);
+	if (two)
+		pthread_join(th, NULL);
+	pthread_mutex_destroy(&w.mu);
+	mem_release_mapped(r->ft->data, r->ft->nbytes);
+	if (w.shipped)
+		mem_release_mapped(r->qt->data, r->qt->nbytes);
+	if (w.rc && err)
+		*err = w.err;
+	return w.rc;
+}
+
 /* ---- writing ---------------------------------------------------------- */
 
 int session_write_model_opts(struct session *s, const char *path, const struct write_opts *o,

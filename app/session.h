@@ -109,6 +109,29 @@ int session_preview(const struct session *s, size_t i, const struct qspec *spec,
 /* Float values of row i (decoded, owned by the caller: free()). */
 float *session_row_floats(const struct session *s, size_t i, struct qs_error *err);
 
+/* x and x̂ of row i's float tensor in pieces: fn(ctx, first, x, xh, n) for
+ * elements [first, first + n) of each piece (at most SESSION_PAIR_PIECE
+ * elements when the tensor splits, the whole tensor when it does not;
+ * buffers valid during the call). Two threads make the pieces and call fn,
+ * possibly at the same time (on different pieces), in no set order. x̂ is the quantized
+ * model's tensor decoded (shipped, the row has one), x itself (spec NULL:
+ * kept in float) or spec simulated. A simulated tensor splits where
+ * quantizing the pieces apart gives the whole tensor's x̂: between rows
+ * (dimension 0) when every group lies in one row (per channel along axis
+ * 0, groups along a later axis, ggml blocks or float casts on rows holding
+ * whole blocks); per-tensor and other layouts are simulated whole. So
+ * memory stays at four pieces for what the detail view plots. fn returning
+ * non-zero stops the walk with that status. Reads only immutable model
+ * data: a worker thread may call it while the UI thread edits the
+ * session. */
+enum {
+	SESSION_PAIR_PIECE = 1 << 20
+};
+typedef int (*session_pair_fn)(void *ctx, uint64_t first, const float *x, const float *xh,
+                               uint64_t n);
+int session_row_pairs(const struct session *s, size_t i, bool shipped, const struct qspec *spec,
+                      session_pair_fn fn, void *ctx, struct qs_error *err);
+
 /* Write the float model with the current choices / save them as a recipe. */
 int session_write_model(struct session *s, const char *path, bool fake_quant, struct qs_error *err);
 int session_save_recipe(struct session *s, const char *path, struct qs_error *err);

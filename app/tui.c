@@ -50,6 +50,7 @@ struct preview_worker {
 	enum wb_which vreq_which;
 	struct qspec vreq_spec;
 	bool vreq_keep;
+	struct wb_hist_req vreq_hist;
 	struct wb_values vres;
 	int wake[2]; /* a byte per answer: the screen shows it at once; -1: none */
 };
@@ -91,7 +92,7 @@ static void on_signal(int sig)
 /* Called with the lock held; drops it while computing. */
 static void values_job(struct preview_worker *p)
 {
-	struct wb_values v = {.seq = p->vreq_seq};
+	struct wb_values v = {.seq = p->vreq_seq, .rq = p->vreq_hist};
 	size_t row = p->vreq_row;
 	enum wb_which which = p->vreq_which;
 	struct qspec spec = p->vreq_spec;
@@ -99,11 +100,11 @@ static void values_job(struct preview_worker *p)
 	struct qs_error err = {0};
 	p->has_vreq = false;
 	pthread_mutex_unlock(&p->mu);
-	v.status = tui_values(p->s, row, which, &spec, keep, &v.x, &v.xh, &v.n, &err);
+	v.status = tui_hists(p->s, row, which, &spec, keep, &v.rq, &v.hx, &v.he, &err);
 	snprintf(v.msg, sizeof v.msg, "%.255s", v.status ? err.msg : "");
 	pthread_mutex_lock(&p->mu);
-	free(p->vres.x);
-	free(p->vres.xh);
+	gsl_histogram_free(p->vres.hx);
+	gsl_histogram_free(p->vres.he);
 	p->vres = v;
 	p->vres_seq = v.seq;
 	p->has_vres = true;
@@ -181,8 +182,8 @@ static void preview_stop(struct preview_worker *p)
 		pthread_join(p->th, NULL);
 	}
 	tensor_result_free(&p->res);
-	free(p->vres.x);
-	free(p->vres.xh);
+	gsl_histogram_free(p->vres.hx);
+	gsl_histogram_free(p->vres.he);
 	for (int k = 0; k < 2; k++)
 		if (p->wake[k] >= 0)
 			close(p->wake[k]);
@@ -211,6 +212,7 @@ static bool preview_sync(struct tui *t, bool wait)
 		p->vreq_which = t->wb.vreq_which;
 		p->vreq_spec = t->wb.vreq_spec;
 		p->vreq_keep = t->wb.vreq_keep_float;
+		p->vreq_hist = t->wb.vreq_hist;
 		p->has_vreq = true;
 		pthread_cond_signal(&p->cv);
 	}
@@ -219,8 +221,8 @@ static bool preview_sync(struct tui *t, bool wait)
 	        (t->vsent_seq && p->vres_seq != t->vsent_seq)))
 		pthread_cond_wait(&p->done_cv, &p->mu);
 	if (p->has_vres) {
-		free(t->wb.vals.x);
-		free(t->wb.vals.xh);
+		gsl_histogram_free(t->wb.vals.hx);
+		gsl_histogram_free(t->wb.vals.he);
 		t->wb.vals = p->vres;
 		memset(&p->vres, 0, sizeof p->vres);
 		p->has_vres = false;
@@ -678,6 +680,8 @@ static int run_curses(struct tui *t, long max_frames)
 			curses_blit(t);
 			snprintf(t->status_shown, sizeof t->status_shown, "%s", t->wb.status);
 			t->dirty = false;
+			/* a view may ask for data while it draws: send it now */
+			t->dirty = preview_sync(t, false);
 		}
 		frames++;
 		struct input in;
@@ -734,6 +738,8 @@ static int run_script(struct tui *t, const char *keys, const char *dump)
 			tui_resize(t, tok.w, tok.h);
 		} else if (tok.kind == TOK_DUMP) {
 			view_stack_draw(&t->vs, t->g);
+			settle(t); /* what that frame asked for */
+			view_stack_draw(&t->vs, t->g);
 			if (!dump_grid(t->g, tok.path))
 				rc = 2;
 		} else if (tok.kind == TOK_INPUT) {
@@ -742,6 +748,8 @@ static int run_script(struct tui *t, const char *keys, const char *dump)
 		settle(t);
 		view_stack_draw(&t->vs, t->g); /* every frame, as on a terminal */
 	}
+	view_stack_draw(&t->vs, t->g);
+	settle(t);
 	view_stack_draw(&t->vs, t->g);
 	if (dump && *dump && !dump_grid(t->g, dump))
 		rc = 2;

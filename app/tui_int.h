@@ -22,12 +22,15 @@
 /* Fill src so that the views read session s (borrowed). */
 void tui_source_init(struct wb_source *src, struct session *s);
 
-/* Float values x and dequantized x̂ of row i for the detail histograms:
- * as shipped (the quantized model decoded) or the given spec simulated
- * (keep_float: x̂ = x). Reads only immutable model data and the arguments,
- * so a worker thread may call it while the UI thread edits the session. */
-int tui_values(struct session *s, size_t i, enum wb_which which, const struct qspec *spec,
-               bool keep_float, float **x, float **xh, size_t *n, struct qs_error *err);
+/* The detail histograms of row i as rq asks (wb.h): x and x − x̂ as
+ * shipped (the quantized model decoded) or the given spec simulated
+ * (keep_float: x̂ = x), streamed through session_row_pairs so that no
+ * tensor-sized copy is held. Reads only immutable model data and the
+ * arguments, so a worker thread may call it while the UI thread edits the
+ * session. */
+int tui_hists(struct session *s, size_t i, enum wb_which which, const struct qspec *spec,
+              bool keep_float, const struct wb_hist_req *rq, gsl_histogram **hx, gsl_histogram **he,
+              struct qs_error *err);
 
 /* Export the per-tensor CSV to path and the per-channel CSV to chan_path
  * (what the table shows: as shipped in measure mode, else what-if; the

@@ -1,9 +1,11 @@
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../io/report.h"
+#include "../plots/chart.h"
 #include "tui_int.h"
 
 static size_t src_count(void *ctx)
@@ -118,52 +120,80 @@ static void src_get_row(void *ctx, size_t i, enum wb_which which, struct wb_row 
 		o->res = shipped ? &r->shipped : &r->whatif;
 }
 
-int tui_values(struct session *s, size_t i, enum wb_which which, const struct qspec *spec,
-               bool keep_float, float **x, float **xh, size_t *n, struct qs_error *err)
+/* The walk's two threads bin their pieces apart and add the counts in. */
+struct hist_pair {
+	gsl_histogram *hx, *he;
+	pthread_mutex_t mu;
+};
+
+static gsl_histogram *hist_piece(const gsl_histogram *h, int *rc)
+{
+	gsl_histogram *c = h ? gsl_histogram_clone(h) : NULL;
+	if (c)
+		gsl_histogram_reset(c);
+	else if (h)
+		*rc = QS_ERR_NOMEM;
+	return c;
+}
+
+static int hist_pair_add(void *ctx, uint64_t first, const float *x, const float *xh, uint64_t n)
+{
+	struct hist_pair *p = ctx;
+	int rc = 0;
+	(void)first;
+	gsl_histogram *hx = hist_piece(p->hx, &rc), *he = hist_piece(p->he, &rc);
+	if (!rc) {
+		chart_hist_add(hx, x, n);
+		chart_hist_add_diff(he, x, xh, n);
+		pthread_mutex_lock(&p->mu);
+		if (hx)
+			gsl_histogram_add(p->hx, hx);
+		if (he)
+			gsl_histogram_add(p->he, he);
+		pthread_mutex_unlock(&p->mu);
+	}
+	gsl_histogram_free(hx);
+	gsl_histogram_free(he);
+	return rc;
+}
+
+int tui_hists(struct session *s, size_t i, enum wb_which which, const struct qspec *spec,
+              bool keep_float, const struct wb_hist_req *rq, gsl_histogram **hx, gsl_histogram **he,
+              struct qs_error *err)
 {
 	const struct session_row *r = session_row(s, i);
-	*x = *xh = NULL;
-	*n = 0;
+	*hx = *he = NULL;
 	if (!r->ft)
 		return qs_error_set(err, QS_ERR_USAGE, "%s: no float tensor to plot", r->name);
-	float *fx = session_row_floats(s, i, err);
-	if (!fx)
-		return err->code ? err->code : QS_ERR_NOMEM;
-	float *fh = malloc((r->ft->nelem ? r->ft->nelem : 1) * sizeof *fh);
-	int rc = fh ? 0 : qs_error_set(err, QS_ERR_NOMEM, "%s: no memory for x^", r->name);
-	if (!rc && which == WB_SHIPPED && r->qt) {
-		rc = model_tensor_to_f32(session_quant_model(s), r->qt, fh, err);
-	} else if (!rc && keep_float) {
-		memcpy(fh, fx, r->ft->nelem * sizeof *fh);
-	} else if (!rc) {
-		struct tensor_result tmp = {0};
-		rc = analyze_simulate(fx, r->ft->shape, r->ft->ndim, spec, &r->ft->facts, &tmp, fh,
-		                      NULL, err);
-		tensor_result_free(&tmp);
-	}
+	bool shipped = which == WB_SHIPPED && r->qt;
+	struct hist_pair p = {.hx = chart_hist_new(rq->nx, rq->xlo, rq->xhi),
+	                      .he = chart_hist_new(rq->ne, rq->elo, rq->ehi)};
+	pthread_mutex_init(&p.mu, NULL);
+	int rc = session_row_pairs(s, i, shipped, keep_float && !shipped ? NULL : spec,
+	                           hist_pair_add, &p, err);
+	pthread_mutex_destroy(&p.mu);
 	if (rc) {
-		free(fx);
-		free(fh);
+		gsl_histogram_free(p.hx);
+		gsl_histogram_free(p.he);
 		return rc;
 	}
-	*x = fx;
-	*xh = fh;
-	*n = r->ft->nelem;
+	*hx = p.hx;
+	*he = p.he;
 	return 0;
 }
 
-static int src_values(void *ctx, size_t i, enum wb_which which, float **x, float **xh, size_t *n,
-                      struct qs_error *err)
+static int src_hists(void *ctx, size_t i, enum wb_which which, const struct wb_hist_req *rq,
+                     gsl_histogram **hx, gsl_histogram **he, struct qs_error *err)
 {
 	struct session *s = ctx;
 	const struct session_row *r = session_row(s, i);
-	return tui_values(s, i, which, &r->spec, r->keep_float, x, xh, n, err);
+	return tui_hists(s, i, which, &r->spec, r->keep_float, rq, hx, he, err);
 }
 
 void tui_source_init(struct wb_source *src, struct session *s)
 {
 	*src = (struct wb_source){
-	        .ctx = s, .count = src_count, .get_row = src_get_row, .values = src_values};
+	        .ctx = s, .count = src_count, .get_row = src_get_row, .hists = src_hists};
 }
 
 void tui_channels_path(const char *path, char *out, size_t len)

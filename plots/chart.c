@@ -35,24 +35,48 @@ static inline void hist_count(gsl_histogram *h, double v, double lo, double widt
 	h->bin[k] += 1;
 }
 
+gsl_histogram *chart_hist_new(size_t nbins, double lo, double hi)
+{
+	return hist_new(nbins, &lo, &hi);
+}
+
+/* The bin arithmetic of hist_count from the histogram's own range, so that
+ * counting in pieces gives the counts of counting at once. */
+static double hist_width(const gsl_histogram *h)
+{
+	return (h->range[h->n] - h->range[0]) / (double)h->n;
+}
+
+void chart_hist_add(gsl_histogram *h, const float *x, size_t n)
+{
+	if (!h)
+		return;
+	double lo = h->range[0], width = hist_width(h);
+	for (size_t i = 0; i < n; i++)
+		hist_count(h, x[i], lo, width);
+}
+
+void chart_hist_add_diff(gsl_histogram *h, const float *x, const float *y, size_t n)
+{
+	if (!h)
+		return;
+	double lo = h->range[0], width = hist_width(h);
+	for (size_t i = 0; i < n; i++)
+		hist_count(h, x[i] - y[i], lo, width);
+}
+
 gsl_histogram *chart_hist_build(const float *x, size_t n, size_t nbins, double lo, double hi)
 {
-	gsl_histogram *h = hist_new(nbins, &lo, &hi);
-	double width = (hi - lo) / (double)nbins;
-
-	for (size_t i = 0; h && i < n; i++)
-		hist_count(h, x[i], lo, width);
+	gsl_histogram *h = chart_hist_new(nbins, lo, hi);
+	chart_hist_add(h, x, n);
 	return h;
 }
 
 gsl_histogram *chart_hist_build_diff(const float *x, const float *y, size_t n, size_t nbins,
                                      double lo, double hi)
 {
-	gsl_histogram *h = hist_new(nbins, &lo, &hi);
-	double width = (hi - lo) / (double)nbins;
-
-	for (size_t i = 0; h && i < n; i++)
-		hist_count(h, x[i] - y[i], lo, width);
+	gsl_histogram *h = chart_hist_new(nbins, lo, hi);
+	chart_hist_add_diff(h, x, y, n);
 	return h;
 }
 

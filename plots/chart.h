@@ -30,6 +30,12 @@ gsl_histogram *chart_hist_build(const float *x, size_t n, size_t nbins, double l
 /* The same of the float differences x[i] − y[i], without a copy of them. */
 gsl_histogram *chart_hist_build_diff(const float *x, const float *y, size_t n, size_t nbins,
                                      double lo, double hi);
+/* The same in pieces: an empty histogram (NULL as chart_hist_build), then
+ * values or differences added to it; any split of the values gives the
+ * counts of chart_hist_build on all of them. Adding to NULL does nothing. */
+gsl_histogram *chart_hist_new(size_t nbins, double lo, double hi);
+void chart_hist_add(gsl_histogram *h, const float *x, size_t n);
+void chart_hist_add_diff(gsl_histogram *h, const float *x, const float *y, size_t n);
 
 /* What to draw over a histogram of float values. */
 struct hist_overlay {

@@ -78,13 +78,11 @@ struct detail_state {
 	size_t row;
 	struct snap snap;
 	bool loaded;
-	bool waiting;  /* for values from the app's worker */
+	bool waiting;  /* for histograms from the app's worker */
 	uint64_t vseq; /* our request */
 	char err[512];
-	float *x, *xh;
-	size_t n;
 	gsl_histogram *hx, *he;
-	int hx_w, he_w;
+	size_t hx_w, he_w; /* the bins they were made with (0: none yet) */
 	bool log_scale, strip_scale;
 	enum pane pane;
 	double *strip_v;
@@ -158,10 +156,6 @@ static void find_get_row(void *ctx, size_t i, struct list_cells *c)
 
 static void free_data(struct detail_state *d)
 {
-	free(d->x);
-	free(d->xh);
-	d->x = d->xh = NULL;
-	d->n = 0;
 	gsl_histogram_free(d->hx);
 	gsl_histogram_free(d->he);
 	d->hx = d->he = NULL;
@@ -232,7 +226,7 @@ static void build_strip(struct detail_state *d)
 	free(sorted);
 }
 
-static void request_values(struct detail_state *d)
+static void request_hists(struct detail_state *d, const struct wb_hist_req *rq)
 {
 	struct wb *w = d->wb;
 	d->vseq = ++w->vreq_seq;
@@ -240,7 +234,19 @@ static void request_values(struct detail_state *d)
 	w->vreq_which = d->snap.which;
 	w->vreq_spec = d->wr.spec;
 	w->vreq_keep_float = d->wr.keep_float;
+	w->vreq_hist = *rq;
 	d->waiting = true;
+}
+
+static void set_hists(struct detail_state *d, gsl_histogram *hx, gsl_histogram *he,
+                      const struct wb_hist_req *rq)
+{
+	gsl_histogram_free(d->hx);
+	gsl_histogram_free(d->he);
+	d->hx = hx;
+	d->he = he;
+	d->hx_w = rq->nx;
+	d->he_w = rq->ne;
 }
 
 /* Take the app's answer when it is ours. */
@@ -250,33 +256,51 @@ static void collect_values(struct detail_state *d)
 	if (!d->waiting || v->seq != d->vseq)
 		return;
 	d->waiting = false;
-	d->hx_w = d->he_w = 0;
 	if (v->status != 0) {
 		snprintf(d->err, sizeof d->err, "%s", v->msg);
 		return;
 	}
-	d->x = v->x;
-	d->xh = v->xh;
-	d->n = v->n;
-	v->x = v->xh = NULL;
+	set_hists(d, v->hx, v->he, &v->rq);
+	v->hx = v->he = NULL;
+}
+
+static bool has_clip(const struct tensor_result *r);
+
+/* Histograms for the layout's widths: x over its range (and the clip
+ * range), the error over ±max |err|; asked of the app's worker, or of the
+ * source at once. Kept until the widths or the row change. */
+static void ensure_hists(struct detail_state *d, int w_float, int w_err)
+{
+	size_t nx = w_float > 0 ? (size_t)w_float : 0, ne = w_err > 0 ? (size_t)w_err : 0;
+	if (!d->res || d->err[0] || d->waiting || (d->hx_w == nx && d->he_w == ne))
+		return;
+	const struct tensor_result *r = d->res;
+	double m = r->m.max_abs_err > 0 ? r->m.max_abs_err : 1e-12;
+	struct wb_hist_req rq = {
+	        .nx = nx, .ne = ne, .xlo = r->xs.min, .xhi = r->xs.max, .elo = -m, .ehi = m};
+	if (has_clip(r)) {
+		rq.xlo = fmin(rq.xlo, r->clip_min);
+		rq.xhi = fmax(rq.xhi, r->clip_max);
+	}
+	if (d->wb->async_values) {
+		request_hists(d, &rq);
+		return;
+	}
+	gsl_histogram *hx = NULL, *he = NULL;
+	struct qs_error err = {0};
+	if (d->wb->src.hists(d->wb->src.ctx, d->row, d->snap.which, &rq, &hx, &he, &err) != 0)
+		snprintf(d->err, sizeof d->err, "%s", err.msg);
+	else
+		set_hists(d, hx, he, &rq);
 }
 
 static void load_data(struct detail_state *d)
 {
-	struct qs_error err = {0};
 	free_data(d);
 	d->err[0] = 0;
 	d->waiting = false;
 	if (!d->res || d->wr.state != WB_DONE)
 		return;
-	if (d->wb->async_values)
-		request_values(d);
-	else if (d->wb->src.values(d->wb->src.ctx, d->row, d->snap.which, &d->x, &d->xh, &d->n,
-	                           &err) != 0) {
-		snprintf(d->err, sizeof d->err, "%s", err.msg);
-		d->x = d->xh = NULL;
-		d->n = 0;
-	}
 	build_strip(d);
 	list_rebuild(&d->ch_list);
 	list_rebuild(&d->find_list);
@@ -386,28 +410,6 @@ static bool has_clip(const struct tensor_result *r)
 	return isfinite(r->clip_min) && isfinite(r->clip_max) && r->clip_min <= r->clip_max;
 }
 
-static void ensure_hists(struct detail_state *d, int w_float, int w_err)
-{
-	if (!d->x || !d->res)
-		return;
-	if (d->hx_w != w_float && w_float > 0) {
-		gsl_histogram_free(d->hx);
-		double lo = d->res->xs.min, hi = d->res->xs.max;
-		if (has_clip(d->res)) {
-			lo = fmin(lo, d->res->clip_min);
-			hi = fmax(hi, d->res->clip_max);
-		}
-		d->hx = chart_hist_build(d->x, d->n, (size_t)w_float, lo, hi);
-		d->hx_w = w_float;
-	}
-	if (d->he_w != w_err && w_err > 0 && d->xh) {
-		gsl_histogram_free(d->he);
-		double m = d->res->m.max_abs_err > 0 ? d->res->m.max_abs_err : 1e-12;
-		d->he = chart_hist_build_diff(d->x, d->xh, d->n, (size_t)w_err, -m, m);
-		d->he_w = w_err;
-	}
-}
-
 static void draw_float_hist(struct detail_state *d, struct grid *g, int x, int y, int w, int h)
 {
 	const struct tensor_result *r = d->res;
@@ -416,7 +418,6 @@ static void draw_float_hist(struct detail_state *d, struct grid *g, int x, int y
 	double step = r->scale_max;
 	ov.has_grid = step > 0 && isfinite(step) && !d->snap.keep_float;
 	ov.grid_step = step;
-	ensure_hists(d, w, d->he_w ? d->he_w : 0);
 	double per_col = chart_histogram(g, x, y + 1, w, h - 1, d->hx, &ov, d->log_scale);
 	char s[32], a[32], b[32], grid_txt[64] = "no quantization grid", clip_txt[80] = "";
 	if (ov.has_grid)
@@ -434,7 +435,6 @@ static void draw_float_hist(struct detail_state *d, struct grid *g, int x, int y
 static void draw_err_hist(struct detail_state *d, struct grid *g, int x, int y, int w, int h)
 {
 	const struct tensor_result *r = d->res;
-	ensure_hists(d, d->hx_w, w);
 	double half = r->scale_max / 2;
 	bool lines = half > 0 && isfinite(half);
 	struct hist_overlay ov = {
@@ -598,6 +598,8 @@ static void detail_draw(struct view *v, struct grid *g)
 	struct detail_geom gm = geom_of(v);
 	if (gm.wide && (d->pane == PANE_STATS || d->pane == PANE_ERRORS))
 		d->pane = PANE_CHANNELS;
+	int err_w = gm.wide ? v->w - (gm.err_x - v->x) - 1 : gm.pane_w - 1;
+	ensure_hists(d, gm.hist_w, err_w);
 	if (d->err[0])
 		grid_text(g, v->x + 1, gm.hist_y, v->w - 1, ST_ERROR, d->err);
 	else if (d->waiting)
@@ -607,7 +609,7 @@ static void detail_draw(struct view *v, struct grid *g)
 	else
 		draw_float_hist(d, g, v->x + 1, gm.hist_y, gm.hist_w, gm.hist_h);
 	if (gm.wide && !d->err[0] && !d->waiting)
-		draw_err_hist(d, g, gm.err_x, gm.hist_y, v->w - (gm.err_x - v->x) - 1, gm.hist_h);
+		draw_err_hist(d, g, gm.err_x, gm.hist_y, err_w, gm.hist_h);
 	draw_strip(d, g, v->x + 1, gm.strip_y, v->w - 2);
 	if (gm.wide)
 		draw_stats(d, g, v->x + 1, gm.pane_y, gm.stats_w - 2, gm.pane_h);

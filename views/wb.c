@@ -27,8 +27,8 @@ void wb_release(struct wb *w)
 	w->nmarked_cap = 0;
 	tensor_result_free(&w->preview.res);
 	memset(&w->preview, 0, sizeof w->preview);
-	free(w->vals.x);
-	free(w->vals.xh);
+	gsl_histogram_free(w->vals.hx);
+	gsl_histogram_free(w->vals.he);
 	memset(&w->vals, 0, sizeof w->vals);
 }
 

@@ -18,6 +18,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <gsl/gsl_histogram.h>
+
 #include "../analysis/analyze.h"
 
 enum wb_which {
@@ -50,14 +52,24 @@ struct wb_row {
 	const char *error;               /* WB_FAILED */
 };
 
+/* What the detail view plots of a row: x in nx equal bins over [xlo, xhi]
+ * and the error x − x̂ in ne bins over [elo, ehi], each counted as
+ * chart_hist_build counts (outliers in the end bins, NaN/inf left out). The
+ * source streams the tensor into them: no tensor-sized copy is kept. */
+struct wb_hist_req {
+	size_t nx, ne;
+	double xlo, xhi, elo, ehi;
+};
+
 struct wb_source {
 	void *ctx;
 	size_t (*count)(void *ctx);
 	void (*get_row)(void *ctx, size_t i, enum wb_which which, struct wb_row *out);
-	/* Float values x and dequantized x̂ of row i for `which` (n elements
-	 * each, malloc'd, the caller frees both). Returns 0 or an error. */
-	int (*values)(void *ctx, size_t i, enum wb_which which, float **x, float **xhat, size_t *n,
-	              struct qs_error *err);
+	/* The detail histograms of row i for `which` as rq asks (the caller
+	 * frees both with gsl_histogram_free; either may be NULL when its
+	 * range or bin count cannot make one). Returns 0 or an error. */
+	int (*hists)(void *ctx, size_t i, enum wb_which which, const struct wb_hist_req *rq,
+	             gsl_histogram **hx, gsl_histogram **he, struct qs_error *err);
 };
 
 /* Scope of a retune edit. */
@@ -77,8 +89,8 @@ struct wb_preview {
 struct wb_values {
 	uint64_t seq; /* the request this answers */
 	int status;   /* 0 ok, else error (msg) */
-	float *x, *xh;
-	size_t n;
+	struct wb_hist_req rq;
+	gsl_histogram *hx, *he;
 	char msg[256];
 };
 
@@ -101,17 +113,18 @@ struct wb {
 	size_t req_row;
 	struct qspec req_spec;
 	struct wb_preview preview;
-	/* Detail values: with async_values set, the detail view asks by
-	 * bumping vreq_seq (row, which and the row's spec at that moment) and
-	 * the app answers in vals from a worker; the view takes ownership of
-	 * vals.x / vals.xh (and sets them NULL). Without it, the view calls
-	 * src.values itself. */
+	/* Detail histograms: with async_values set, the detail view asks by
+	 * bumping vreq_seq (row, which, the row's spec at that moment and the
+	 * bins its layout wants) and the app answers in vals from a worker; the
+	 * view takes ownership of vals.hx / vals.he (and sets them NULL).
+	 * Without it, the view calls src.hists itself. */
 	bool async_values;
 	uint64_t vreq_seq;
 	size_t vreq_row;
 	enum wb_which vreq_which;
 	struct qspec vreq_spec;
 	bool vreq_keep_float;
+	struct wb_hist_req vreq_hist;
 	struct wb_values vals;
 	/* Per-channel/tensor defaults for the export prompt etc. */
 	char default_export[256], default_model[256], default_recipe[256];

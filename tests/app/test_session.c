@@ -5,6 +5,7 @@
  * models are .npy images built by hand here (and an .npz of them zipped with
  * libzip), loaded through the real readers. */
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -328,12 +329,124 @@ static void test_select_exclude_missing(void **state)
 	qs_rmtree(dir);
 }
 
+/* session_row_pairs hands x and x̂ over in pieces; joined, they must be x
+ * and analyze_simulate's x̂ of the whole tensor, for layouts that split
+ * between rows (per channel on axis 0, groups along axis 1, Q8_0 blocks)
+ * and for those that do not (per tensor, per channel on axis 1). */
+struct pairs_seen {
+	float *x, *xh;
+	uint64_t n, pieces, first_piece;
+	pthread_mutex_t mu;
+};
+
+/* Called from two threads at once: the pieces are disjoint, the counts
+ * shared. */
+static int pairs_collect(void *ctx, uint64_t first, const float *x, const float *xh, uint64_t n)
+{
+	struct pairs_seen *p = ctx;
+	memcpy(p->x + first, x, n * sizeof *x);
+	memcpy(p->xh + first, xh, n * sizeof *xh);
+	pthread_mutex_lock(&p->mu);
+	if (first == 0)
+		p->first_piece = n;
+	p->pieces++;
+	p->n += n;
+	pthread_mutex_unlock(&p->mu);
+	return 0;
+}
+
+static int pairs_refuse(void *ctx, uint64_t first, const float *x, const float *xh, uint64_t n)
+{
+	(void)ctx;
+	(void)first;
+	(void)x;
+	(void)xh;
+	(void)n;
+	return QS_ERR_USAGE;
+}
+
+static void test_row_pairs(void **state)
+{
+	enum {
+		ROWS = SESSION_PAIR_PIECE / 4096 + 1,
+		COLS = 4096,
+		N = ROWS * COLS
+	};
+	const int64_t shape[2] = {ROWS, COLS};
+	char *dir = qs_tmpdir(), path[512];
+	struct qs_rng rng = {7};
+	struct qs_error err = {0};
+	float *x = malloc(N * sizeof *x), *ref = malloc(N * sizeof *ref);
+	struct pairs_seen p = {.x = malloc(N * sizeof *x), .xh = malloc(N * sizeof *x)};
+	(void)state;
+
+	pthread_mutex_init(&p.mu, NULL);
+	for (size_t i = 0; i < N; i++)
+		x[i] = (float)qs_rng_gauss(&rng) * (i % COLS == 5 ? 20.0f : 1.0f);
+	snprintf(path, sizeof path, "%s/w.npy", dir);
+	write_npy(path, x, shape, 2);
+	struct session_opts o = default_opts(1);
+	o.no_analysis = true;
+	struct session *s = session_new(path, NULL, &o, &err);
+	assert_non_null(s);
+	struct {
+		enum granularity gran;
+		int axis;
+		uint64_t group;
+		const char *qtype;
+		uint64_t first_piece; /* 0: the whole tensor in one piece */
+	} cases[] = {
+	        {GRAN_CHANNEL, 0, 0, NULL, (ROWS - 1) * (uint64_t)COLS},
+	        {GRAN_GROUP, 1, 64, NULL, (ROWS - 1) * (uint64_t)COLS},
+	        {GRAN_CHANNEL, 0, 0, "Q8_0", (ROWS - 1) * (uint64_t)COLS},
+	        {GRAN_TENSOR, 0, 0, NULL, 0},
+	        {GRAN_CHANNEL, 1, 0, NULL, 0},
+	};
+	for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+		struct qspec spec = session_row(s, 0)->spec;
+		struct tensor_result res = {0};
+		spec.scheme.gran = cases[c].gran;
+		spec.scheme.axis = cases[c].axis;
+		spec.scheme.group_size = cases[c].group;
+		spec.qt = cases[c].qtype ? qtype_find(cases[c].qtype) : NULL;
+		assert_int_equal(analyze_simulate(x, shape, 2, &spec, NULL, &res, ref, NULL, &err),
+		                 0);
+		tensor_result_free(&res);
+		p.n = p.pieces = 0;
+		assert_int_equal(session_row_pairs(s, 0, false, &spec, pairs_collect, &p, &err), 0);
+		assert_int_equal(p.n, N);
+		assert_int_equal(p.pieces, cases[c].first_piece ? 2 : 1);
+		assert_int_equal(p.first_piece, cases[c].first_piece ? cases[c].first_piece : N);
+		assert_memory_equal(p.x, x, N * sizeof *x);
+		assert_memory_equal(p.xh, ref, N * sizeof *ref);
+	}
+	/* a refusing callback stops the walk with its status */
+	struct qspec spec = session_row(s, 0)->spec;
+	err = (struct qs_error){0};
+	assert_int_equal(session_row_pairs(s, 0, false, &spec, pairs_refuse, NULL, &err),
+	                 QS_ERR_USAGE);
+	assert_int_equal(err.code, QS_ERR_USAGE);
+	/* kept in float: x̂ is x */
+	p.n = p.pieces = 0;
+	assert_int_equal(session_row_pairs(s, 0, false, NULL, pairs_collect, &p, &err), 0);
+	assert_int_equal(p.n, N);
+	assert_memory_equal(p.xh, x, N * sizeof *x);
+	session_free(s);
+	pthread_mutex_destroy(&p.mu);
+	free(p.x);
+	free(p.xh);
+	free(x);
+	free(ref);
+	qs_rmtree(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_hand_worked), cmocka_unit_test(test_jobs_identical),
 	        cmocka_unit_test(test_shards),      cmocka_unit_test(test_undo_redo),
 	        cmocka_unit_test(test_poll),        cmocka_unit_test(test_select_exclude_missing),
+	        cmocka_unit_test(test_row_pairs),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

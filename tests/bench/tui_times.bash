@@ -7,7 +7,8 @@
 #    lists rows (default MODEL: the 8 GiB f16 safetensors of run.bash, made
 #    with gen_models.py if missing), and with --all until every row is
 #    analysed;
-# 2. retune: a model of one 4096x4096 f32 tensor (16.8M values); open it,
+# 2. retune: a model of one 4096x4096 f32 tensor (16.8M values); open its
+#    detail view (timed until its histograms show), open it,
 #    open the retune dialog and step the method field through every method;
 #    each step is timed from the key until the preview shows the new figure
 #    (method name shown, "computing..." gone, "SQNR dB a → b" filled in).
@@ -118,8 +119,10 @@ start "$one"
 t1=$(until_screen 'shown 1' 60)
 until_screen ' tensors analysed' 120 >/dev/null
 echo "| first screen (table with rows) | $(basename "$one") | $(ms "$t0" "$t1") |"
+t0=$(now)
 T send-keys -t qs Enter
-until_screen 'tensor detail' 30 >/dev/null
+t1=$(until_screen 'x: (step|no quantization grid)' 30)
+echo "| detail view with its histograms | $(basename "$one") | $(ms "$t0" "$t1") |"
 T send-keys -t qs m
 until_screen 'method +◂ minmax ▸' 30 >/dev/null
 until_screen 'SQNR dB +[-0-9.inf]+ → +[-0-9.inf]+' 30 'computing' >/dev/null
@@ -131,3 +134,5 @@ for _ in $(seq 1 6); do # the six other methods: percentile, mse, aciq (3), kl
 	prev=$(screen | sed -nE 's/.*method +◂ ([^ ]+) ▸.*/\1/p' | head -1)
 	echo "| retune preview, method $prev | $(basename "$one") | $(ms "$t0" "$t1") |"
 done
+pid=$(pgrep -n -x qscope || true)
+[ -z "$pid" ] || echo "| peak RSS of the TUI, MiB (the tensor: $(($(stat -c %s "$one") >> 20)) MiB) | $(basename "$one") | $(awk '/^VmHWM/ { print int($2 / 1024) }' "/proc/$pid/status") |"

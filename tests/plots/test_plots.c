@@ -109,6 +109,28 @@ static void test_hist_build(void **state)
 	assert_close(gsl_histogram_get(h, 2), 1, 0, 0);
 	assert_close(gsl_histogram_get(h, 3), 2, 0, 0);
 	gsl_histogram_free(h);
+
+	/* The same differences added in two pieces (and nothing added to a
+	 * histogram that could not be made); a constant range widens as
+	 * chart_hist_build's does: 2 ± 1 in two bins, 1.5 → 0, 2.5 → 1. */
+	h = chart_hist_new(4, -1, 1);
+	chart_hist_add_diff(h, a, b, 2);
+	chart_hist_add_diff(h, a + 2, b + 2, 3);
+	chart_hist_add_diff(NULL, a, b, 5);
+	const double want[] = {1, 0, 1, 2};
+	for (size_t k = 0; k < 4; k++)
+		assert_close(gsl_histogram_get(h, k), want[k], 0, 0);
+	gsl_histogram_free(h);
+	assert_null(chart_hist_new(0, -1, 1));
+	const float cv[] = {1.5f, 2.5f, 2.0f};
+	h = chart_hist_new(2, 2, 2);
+	chart_hist_add(h, cv, 1);
+	chart_hist_add(h, cv + 1, 2);
+	assert_close(gsl_histogram_min(h), 1, 0, 0);
+	assert_close(gsl_histogram_max(h), 3, 0, 0);
+	assert_close(gsl_histogram_get(h, 0), 1, 0, 0);
+	assert_close(gsl_histogram_get(h, 1), 2, 0, 0);
+	gsl_histogram_free(h);
 }
 
 static gsl_histogram *hist_of(const double *counts, size_t n, double lo, double hi)

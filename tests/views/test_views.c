@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "chart.h"
 #include "list.h"
 #include "qs_test.h"
 #include "view.h"
@@ -308,24 +309,27 @@ static void fake_get_row(void *ctx, size_t i, enum wb_which which, struct wb_row
 		o->res = which == WB_SHIPPED ? &F.shipped[i] : &F.whatif[i];
 }
 
-static int fake_values(void *ctx, size_t i, enum wb_which which, float **x, float **xh, size_t *n,
-                       struct qs_error *err)
+/* The detail histograms from the whole arrays with chart_hist_build: the
+ * app streams pieces into them instead, which test_session checks gives
+ * the same counts. */
+static int fake_hists(void *ctx, size_t i, enum wb_which which, const struct wb_hist_req *rq,
+                      gsl_histogram **hx, gsl_histogram **he, struct qs_error *err)
 {
 	(void)ctx;
 	(void)err;
 	struct tensor_result tmp;
-	*x = malloc(F.n[i] * sizeof(float));
-	*xh = malloc(F.n[i] * sizeof(float));
-	memcpy(*x, F.x[i], F.n[i] * sizeof(float));
+	float *xh = malloc(F.n[i] * sizeof(float));
 	ref_quantize(F.x[i], F.n[i], (uint64_t)fakes[i].shape[0], which == WB_WHATIF, false, &tmp,
-	             *xh);
+	             xh);
 	tensor_result_free(&tmp);
-	*n = F.n[i];
+	*hx = chart_hist_build(F.x[i], F.n[i], rq->nx, rq->xlo, rq->xhi);
+	*he = chart_hist_build_diff(F.x[i], xh, F.n[i], rq->ne, rq->elo, rq->ehi);
+	free(xh);
 	return 0;
 }
 
 static const struct wb_source fake_src = {
-        .count = fake_count, .get_row = fake_get_row, .values = fake_values};
+        .count = fake_count, .get_row = fake_get_row, .hists = fake_hists};
 
 struct ui {
 	struct wb wb;
