@@ -33,6 +33,7 @@ struct range_job {
 	const float *x;
 	size_t n;
 	float *scratch;
+	const float *bounds; /* mse: each MSE_BLOCK block's least and greatest value, or NULL */
 	double min, max, amax;
 	int32_t qmin, qmax;
 };
@@ -626,6 +627,26 @@ AVX2_FN static size_t pct_gather_avx2(const float *x, size_t n, const struct pct
 }
 #endif
 
+/* out[k] = the sum of the four count tables (stride bins) at k, four bins
+ * at a time (out may be the first table). */
+static void tables_fold(const uint32_t *t, size_t bins, uint32_t *out)
+{
+	typedef uint32_t v4u __attribute__((vector_size(16)));
+	size_t k = 0;
+
+	for (; k + 4 <= bins; k += 4) {
+		v4u a, b, c, d;
+		memcpy(&a, t + k, sizeof a);
+		memcpy(&b, t + bins + k, sizeof b);
+		memcpy(&c, t + 2 * bins + k, sizeof c);
+		memcpy(&d, t + 3 * bins + k, sizeof d);
+		a += b + c + d;
+		memcpy(out + k, &a, sizeof a);
+	}
+	for (; k < bins; k++)
+		out[k] = t[k] + t[bins + k] + t[2 * bins + k] + t[3 * bins + k];
+}
+
 /* Counts of the values per pct_bin into out[0..bins) (bins = h->last + 1):
  * four interleaved tables so that repeats of a bin (most values sit in a
  * few bins) do not wait on each other's increment. */
@@ -643,8 +664,7 @@ static int bin_counts(const float *x, size_t n, const struct pct_hist *h, size_t
 #endif
 	for (; i < n; i++)
 		t[(i % PCT_TABLES) * bins + (size_t)pct_bin(h, pct_val(h, x[i]))]++;
-	for (size_t k = 0; k < bins; k++)
-		out[k] = t[k] + t[bins + k] + t[2 * bins + k] + t[3 * bins + k];
+	tables_fold(t, bins, out);
 	free(t);
 	return 0;
 }
@@ -1234,9 +1254,9 @@ static void kl_histogram(const struct range_job *j, double top, size_t bins, uin
 	for (size_t at = 0; at < j->n; at += KL_CHUNK) {
 		size_t len = j->n - at < KL_CHUNK ? j->n - at : KL_CHUNK;
 		kl_count_tables(j->x + at, len, inv, bins, tab);
+		tables_fold(tab, bins, tab);
 		for (size_t k = 0; k < bins; k++)
-			h[k] += (double)(tab[k] + tab[bins + k] + tab[2 * bins + k] +
-			                 tab[3 * bins + k]);
+			h[k] += (double)tab[k];
 	}
 }
 
@@ -1261,24 +1281,26 @@ static void kl_prefix_fill(const double *h, struct kl_prefix *p)
 	}
 }
 
-/* The same from the count tables of a group under KL_LN_TABLE values, in
- * integers (every count indexes the ln table; ln table[0] = 0 makes an
- * empty bin add 0·0, as above), with ci and ni. */
-static void kl_prefix_fill_small(const uint32_t *tab, struct kl_prefix *p)
+/* The same from the count tables of a group under KL_LN_TABLE values (folded
+ * into the first), in integers (every count indexes the ln table; ln
+ * table[0] = 0 makes an empty bin add 0·0, as above), with ci and ni. */
+static void kl_prefix_fill_small(uint32_t *tab, struct kl_prefix *p)
 {
 	size_t b = p->bins;
 
 	int32_t ci = 0, ni = 0;
 	double hlh = 0.0; /* running sums in registers: the arrays may alias */
 
+	tables_fold(tab, b, tab);
 	p->cnt[0] = p->nz[0] = p->hlh[0] = 0.0;
 	p->ci[0] = p->ni[0] = 0;
 	for (size_t k = 0; k < b; k++) {
-		int32_t c = (int32_t)(tab[k] + tab[b + k] + tab[2 * b + k] + tab[3 * b + k]);
+		int32_t c = (int32_t)tab[k];
 		ci += c;
 		ni += c > 0;
-		if (c > 0) /* no add (and its latency) for the many empty bins */
-			hlh += (double)c * kl_ln_table[c];
+		/* an empty bin adds 0·ln table[0] = +0, which leaves hlh as it
+		 * is: no branch to mispredict where empty bins are scattered */
+		hlh += (double)c * kl_ln_table[c];
 		p->ci[k + 1] = ci;
 		p->ni[k + 1] = ni;
 		p->hlh[k + 1] = hlh;
@@ -1313,7 +1335,10 @@ static inline void kl_head_bin(const struct kl_prefix *p, size_t a, size_t e, st
 }
 
 /* The target bins 0..t−2 of a run: ⌊i/t⌋ = per source bins each (the int32
- * counts, when there, save the conversions; the same sums). */
+ * counts, when there, save the conversions; the same sums). Each bin's
+ * start is the previous one's end, kept from it rather than loaded again;
+ * an empty target bin adds +0 (hlh equal at both ends, hs = nnz = 0), which
+ * leaves the sums as they are: no branch to mispredict. */
 static void kl_head(const struct kl_prefix *p, size_t t, size_t per, struct kl_sum *acc)
 {
 	*acc = (struct kl_sum){0};
@@ -1322,14 +1347,16 @@ static void kl_head(const struct kl_prefix *p, size_t t, size_t per, struct kl_s
 			kl_head_bin(p, b * per, (b + 1) * per, acc);
 		return;
 	}
-	double s = 0.0, q = 0.0;
-	for (size_t a = 0, e = per; e + per <= t * per; a = e, e += per) {
-		int32_t hs = p->ci[e] - p->ci[a];
-		if (hs == 0)
-			continue;
-		s += (p->hlh[e] - p->hlh[a]) -
-		     hs * (kl_ln_table[hs] - kl_ln_table[p->ni[e] - p->ni[a]]);
+	double s = 0.0, q = 0.0, ha = p->hlh[0];
+	int32_t ca = p->ci[0], na = p->ni[0];
+	for (size_t e = per; e + per <= t * per; e += per) {
+		int32_t ce = p->ci[e], ne = p->ni[e], hs = ce - ca;
+		double he = p->hlh[e];
+		s += (he - ha) - hs * (kl_ln_table[hs] - kl_ln_table[ne - na]);
 		q += hs;
+		ca = ce;
+		na = ne;
+		ha = he;
 	}
 	acc->s = s;
 	acc->qint = q;
@@ -1651,91 +1678,198 @@ static inline __m128 mse_q4(__m128 v, __m128 inv, __m128 lo, __m128 hi)
 #endif
 
 #ifdef RANGE_AVX2
-AVX2_FN static double hsum_ps256(__m256 v)
+/* The eight floats of v in double as ((f0 + f1) + (f2 + f3)) + ((f4 + f5) +
+ * (f6 + f7)), paired by horizontal adds: [f0+f1, f4+f5, f2+f3, f6+f7]. */
+#define HSUM_PAIRS(v)                                                                              \
+	_mm256_hadd_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(v)),                                 \
+	               _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)))
+
+AVX2_FN static inline __attribute__((always_inline)) double hsum_ps256(__m256 v)
 {
-	float f[8];
-	_mm256_storeu_ps(f, v);
-	return (((double)f[0] + f[1]) + ((double)f[2] + f[3])) +
-	       (((double)f[4] + f[5]) + ((double)f[6] + f[7]));
+	__m256d p = HSUM_PAIRS(v);
+	__m128d q = _mm_add_pd(_mm256_castpd256_pd128(p), _mm256_extractf128_pd(p, 1));
+	return _mm_cvtsd_f64(_mm_add_sd(q, _mm_unpackhi_pd(q, q)));
+}
+
+/* hsum_ps256 of a and b (the same additions), added to *ra and *rb. */
+AVX2_FN static inline __attribute__((always_inline)) void hsum2_ps256(__m256 a, __m256 b,
+                                                                      double *ra, double *rb)
+{
+	__m256d pa = HSUM_PAIRS(a), pb = HSUM_PAIRS(b);
+	__m256d q = _mm256_add_pd(_mm256_permute2f128_pd(pa, pb, 0x20),
+	                          _mm256_permute2f128_pd(pa, pb, 0x31));
+	__m128d r = _mm_hadd_pd(_mm256_castpd256_pd128(q), _mm256_extractf128_pd(q, 1));
+	*ra += _mm_cvtsd_f64(r);
+	*rb += _mm_cvtsd_f64(_mm_unpackhi_pd(r, r));
 }
 
 /* Nearest codes of eight values: v·inv + 1.5·2²³ in one rounding (a tie
  * of v·inv itself can round the other way than the SSE2 pass's; the
- * search only steers by these sums). */
-AVX2_FN static inline __m256 mse_q8(__m256 v, __m256 inv, __m256 lo, __m256 hi)
+ * search only steers by these sums); clamped to the codes when `clamp`
+ * (a block whose extremes need no clamp has no value that does). */
+AVX2_FN static inline __attribute__((always_inline)) __m256 mse_q8(__m256 v, __m256 inv, __m256 lo,
+                                                                   __m256 hi, bool clamp)
 {
 	const __m256 magic = _mm256_set1_ps(12582912.0f);
 	__m256 q = _mm256_sub_ps(_mm256_fmadd_ps(v, inv, magic), magic);
-	return _mm256_min_ps(_mm256_max_ps(q, lo), hi);
+	return clamp ? _mm256_min_ps(_mm256_max_ps(q, lo), hi) : q;
+}
+
+/* The constants of one scale for the eight-wide passes. */
+struct mse8 {
+	__m256 inv, s, lo, hi;
+	float finv, flo, fhi;
+};
+
+AVX2_FN static void mse8_init(struct mse8 *k, double s, const struct mse_codes *c)
+{
+	k->finv = (float)(1.0 / s);
+	k->flo = (float)-c->hn;
+	k->fhi = (float)c->hp;
+	k->inv = _mm256_set1_ps(k->finv);
+	k->s = _mm256_set1_ps((float)s);
+	k->lo = _mm256_set1_ps(k->flo);
+	k->hi = _mm256_set1_ps(k->fhi);
+}
+
+/* Whether a block with extremes bd[0] ≤ bd[1] (mse_bounds) has a value
+ * whose code mse_q8 clamps: v·inv + 1.5·2²³ rounded once is monotonic in
+ * v, so the extremes' codes bound every other's. No bounds: it may. */
+AVX2_FN static inline bool mse8_clamps(const struct mse8 *k, const float *bd)
+{
+	const float magic = 12582912.0f;
+
+	return !bd || __builtin_fmaf(bd[0], k->finv, magic) - magic < k->flo ||
+	       __builtin_fmaf(bd[1], k->finv, magic) - magic > k->fhi;
+}
+
+/* One MSE_BLOCK block of mse_pass_avx2 (inlined into one loop per case). */
+AVX2_FN static inline __attribute__((always_inline)) void
+mse_block_avx2(const float *x, const struct mse8 *k, bool clamp, bool sums, struct mse_acc *acc)
+{
+	__m256 e0 = _mm256_setzero_ps(), e1 = e0, a0 = e0, a1 = e0, b0 = e0, b1 = e0;
+
+	for (size_t i = 0; i < MSE_BLOCK; i += 16) {
+		__m256 v0 = _mm256_loadu_ps(x + i), v1 = _mm256_loadu_ps(x + i + 8);
+		__m256 q0 = mse_q8(v0, k->inv, k->lo, k->hi, clamp);
+		__m256 q1 = mse_q8(v1, k->inv, k->lo, k->hi, clamp);
+		__m256 d0 = _mm256_fnmadd_ps(q0, k->s, v0), d1 = _mm256_fnmadd_ps(q1, k->s, v1);
+		e0 = _mm256_fmadd_ps(d0, d0, e0);
+		e1 = _mm256_fmadd_ps(d1, d1, e1);
+		if (sums) {
+			a0 = _mm256_fmadd_ps(v0, q0, a0);
+			a1 = _mm256_fmadd_ps(v1, q1, a1);
+			b0 = _mm256_fmadd_ps(q0, q0, b0);
+			b1 = _mm256_fmadd_ps(q1, q1, b1);
+		}
+	}
+	if (!sums) {
+		acc->e += hsum_ps256(_mm256_add_ps(e0, e1));
+		return;
+	}
+	hsum2_ps256(_mm256_add_ps(e0, e1), _mm256_add_ps(a0, a1), &acc->e, &acc->a);
+	acc->b += hsum_ps256(_mm256_add_ps(b0, b1));
 }
 
 /* mse_pass, mse_err_values (a = b = 0 wanted) and mse_pass2 eight values at
- * a time over whole blocks; return how many values they did. */
-AVX2_FN static size_t mse_pass_avx2(const float *x, size_t n, double s, const struct mse_codes *c,
-                                    bool sums, struct mse_acc *acc)
+ * a time over whole blocks (bd: the blocks' extremes, or NULL); return how
+ * many values they did. */
+AVX2_FN static size_t mse_pass_avx2(const float *x, size_t n, const float *bd, double s,
+                                    const struct mse_codes *c, bool sums, struct mse_acc *acc)
 {
-	const __m256 inv = _mm256_set1_ps((float)(1.0 / s)), sv = _mm256_set1_ps((float)s);
-	const __m256 lo = _mm256_set1_ps((float)-c->hn), hi = _mm256_set1_ps((float)c->hp);
+	struct mse8 k;
 	size_t i = 0;
 
-	while (i + MSE_BLOCK <= n) {
-		__m256 e0 = _mm256_setzero_ps(), e1 = e0, a0 = e0, a1 = e0, b0 = e0, b1 = e0;
-		for (size_t end = i + MSE_BLOCK; i < end; i += 16) {
-			__m256 v0 = _mm256_loadu_ps(x + i), v1 = _mm256_loadu_ps(x + i + 8);
-			__m256 q0 = mse_q8(v0, inv, lo, hi), q1 = mse_q8(v1, inv, lo, hi);
-			__m256 d0 = _mm256_fnmadd_ps(q0, sv, v0), d1 = _mm256_fnmadd_ps(q1, sv, v1);
-			e0 = _mm256_fmadd_ps(d0, d0, e0);
-			e1 = _mm256_fmadd_ps(d1, d1, e1);
-			if (sums) {
-				a0 = _mm256_fmadd_ps(v0, q0, a0);
-				a1 = _mm256_fmadd_ps(v1, q1, a1);
-				b0 = _mm256_fmadd_ps(q0, q0, b0);
-				b1 = _mm256_fmadd_ps(q1, q1, b1);
-			}
-		}
-		acc->e += hsum_ps256(_mm256_add_ps(e0, e1));
-		acc->a += hsum_ps256(_mm256_add_ps(a0, a1));
-		acc->b += hsum_ps256(_mm256_add_ps(b0, b1));
+	mse8_init(&k, s, c);
+	for (; i + MSE_BLOCK <= n; i += MSE_BLOCK, bd = bd ? bd + 2 : NULL) {
+		bool clamp = mse8_clamps(&k, bd);
+		if (clamp && sums)
+			mse_block_avx2(x + i, &k, true, true, acc);
+		else if (clamp)
+			mse_block_avx2(x + i, &k, true, false, acc);
+		else if (sums)
+			mse_block_avx2(x + i, &k, false, true, acc);
+		else
+			mse_block_avx2(x + i, &k, false, false, acc);
 	}
 	return i;
 }
 
-AVX2_FN static size_t mse_pass2_avx2(const float *x, size_t n, const double s[2],
+/* One block of mse_pass2_avx2. */
+AVX2_FN static inline __attribute__((always_inline)) void mse_block2_avx2(const float *x,
+                                                                          const struct mse8 *k0,
+                                                                          const struct mse8 *k1,
+                                                                          bool clamp, double e[2])
+{
+	__m256 a0 = _mm256_setzero_ps(), a1 = a0, b0 = a0, b1 = a0;
+
+	for (size_t i = 0; i < MSE_BLOCK; i += 16) {
+		__m256 v = _mm256_loadu_ps(x + i), w = _mm256_loadu_ps(x + i + 8);
+		__m256 d0 = _mm256_fnmadd_ps(mse_q8(v, k0->inv, k0->lo, k0->hi, clamp), k0->s, v);
+		__m256 d1 = _mm256_fnmadd_ps(mse_q8(v, k1->inv, k1->lo, k1->hi, clamp), k1->s, v);
+		__m256 f0 = _mm256_fnmadd_ps(mse_q8(w, k0->inv, k0->lo, k0->hi, clamp), k0->s, w);
+		__m256 f1 = _mm256_fnmadd_ps(mse_q8(w, k1->inv, k1->lo, k1->hi, clamp), k1->s, w);
+		a0 = _mm256_fmadd_ps(d0, d0, a0);
+		a1 = _mm256_fmadd_ps(d1, d1, a1);
+		b0 = _mm256_fmadd_ps(f0, f0, b0);
+		b1 = _mm256_fmadd_ps(f1, f1, b1);
+	}
+	hsum2_ps256(_mm256_add_ps(a0, b0), _mm256_add_ps(a1, b1), &e[0], &e[1]);
+}
+
+AVX2_FN static size_t mse_pass2_avx2(const float *x, size_t n, const float *bd, const double s[2],
                                      const struct mse_codes *c, double e[2])
 {
-	const __m256 inv0 = _mm256_set1_ps((float)(1.0 / s[0])), sv0 = _mm256_set1_ps((float)s[0]);
-	const __m256 inv1 = _mm256_set1_ps((float)(1.0 / s[1])), sv1 = _mm256_set1_ps((float)s[1]);
-	const __m256 lo = _mm256_set1_ps((float)-c->hn), hi = _mm256_set1_ps((float)c->hp);
+	struct mse8 k0, k1;
 	size_t i = 0;
 
-	while (i + MSE_BLOCK <= n) {
-		__m256 a0 = _mm256_setzero_ps(), a1 = a0, b0 = a0, b1 = a0;
-		for (size_t end = i + MSE_BLOCK; i < end; i += 16) {
-			__m256 v = _mm256_loadu_ps(x + i), w = _mm256_loadu_ps(x + i + 8);
-			__m256 d0 = _mm256_fnmadd_ps(mse_q8(v, inv0, lo, hi), sv0, v);
-			__m256 d1 = _mm256_fnmadd_ps(mse_q8(v, inv1, lo, hi), sv1, v);
-			__m256 f0 = _mm256_fnmadd_ps(mse_q8(w, inv0, lo, hi), sv0, w);
-			__m256 f1 = _mm256_fnmadd_ps(mse_q8(w, inv1, lo, hi), sv1, w);
-			a0 = _mm256_fmadd_ps(d0, d0, a0);
-			a1 = _mm256_fmadd_ps(d1, d1, a1);
-			b0 = _mm256_fmadd_ps(f0, f0, b0);
-			b1 = _mm256_fmadd_ps(f1, f1, b1);
-		}
-		e[0] += hsum_ps256(_mm256_add_ps(a0, b0));
-		e[1] += hsum_ps256(_mm256_add_ps(a1, b1));
+	mse8_init(&k0, s[0], c);
+	mse8_init(&k1, s[1], c);
+	for (; i + MSE_BLOCK <= n; i += MSE_BLOCK, bd = bd ? bd + 2 : NULL) {
+		if (mse8_clamps(&k0, bd) || mse8_clamps(&k1, bd))
+			mse_block2_avx2(x + i, &k0, &k1, true, e);
+		else
+			mse_block2_avx2(x + i, &k0, &k1, false, e);
 	}
 	return i;
+}
+
+/* The least and greatest value of each whole MSE_BLOCK block of x, in
+ * bd[2k] and bd[2k + 1] (the values are finite). */
+AVX2_FN static void mse_bounds_avx2(const float *x, size_t n, float *bd)
+{
+	for (size_t b = 0; b + MSE_BLOCK <= n; b += MSE_BLOCK, bd += 2) {
+		__m256 lo0 = _mm256_loadu_ps(x + b), hi0 = lo0, lo1 = _mm256_loadu_ps(x + b + 8),
+		       hi1 = lo1;
+		for (size_t i = b + 16; i < b + MSE_BLOCK; i += 16) {
+			__m256 v = _mm256_loadu_ps(x + i), w = _mm256_loadu_ps(x + i + 8);
+			lo0 = _mm256_min_ps(lo0, v);
+			hi0 = _mm256_max_ps(hi0, v);
+			lo1 = _mm256_min_ps(lo1, w);
+			hi1 = _mm256_max_ps(hi1, w);
+		}
+		float l[8], h[8];
+		_mm256_storeu_ps(l, _mm256_min_ps(lo0, lo1));
+		_mm256_storeu_ps(h, _mm256_max_ps(hi0, hi1));
+		bd[0] = l[0];
+		bd[1] = h[0];
+		for (int k = 1; k < 8; k++) {
+			bd[0] = l[k] < bd[0] ? l[k] : bd[0];
+			bd[1] = h[k] > bd[1] ? h[k] : bd[1];
+		}
+	}
 }
 #endif
 
-static struct mse_acc mse_pass(const float *x, size_t n, double s, const struct mse_codes *c)
+static struct mse_acc mse_pass(const float *x, size_t n, const float *bd, double s,
+                               const struct mse_codes *c)
 {
 	struct mse_acc acc = {0};
 	size_t i = 0;
 
 #ifdef RANGE_AVX2
 	if (n >= MSE_BLOCK && range_avx2())
-		i = mse_pass_avx2(x, n, s, c, true, &acc);
+		i = mse_pass_avx2(x, n, bd, s, c, true, &acc);
 #endif
 #ifdef __SSE2__
 	/* two accumulator sets: the adds' latency, not their number, bounds it */
@@ -1774,7 +1908,8 @@ static struct mse_acc mse_pass(const float *x, size_t n, double s, const struct 
 
 /* Σ(x − s·c)² alone, same arithmetic as mse_pass (the search's
  * evaluations on exact values). */
-static double mse_err_values(const float *x, size_t n, double s, const struct mse_codes *c)
+static double mse_err_values(const float *x, size_t n, const float *bd, double s,
+                             const struct mse_codes *c)
 {
 	double e = 0.0;
 	size_t i = 0;
@@ -1782,7 +1917,7 @@ static double mse_err_values(const float *x, size_t n, double s, const struct ms
 #ifdef RANGE_AVX2
 	if (n >= MSE_BLOCK && range_avx2()) {
 		struct mse_acc acc = {0};
-		i = mse_pass_avx2(x, n, s, c, false, &acc);
+		i = mse_pass_avx2(x, n, bd, s, c, false, &acc);
 		e = acc.e;
 	}
 #endif
@@ -1817,15 +1952,15 @@ static double mse_err_values(const float *x, size_t n, double s, const struct ms
 
 /* Σ(x − s·c)² at two scales in one pass (the probes), same arithmetic as
  * mse_pass. */
-static void mse_pass2(const float *x, size_t n, const double s[2], const struct mse_codes *c,
-                      double e[2])
+static void mse_pass2(const float *x, size_t n, const float *bd, const double s[2],
+                      const struct mse_codes *c, double e[2])
 {
 	size_t i = 0;
 
 	e[0] = e[1] = 0.0;
 #ifdef RANGE_AVX2
 	if (n >= MSE_BLOCK && range_avx2())
-		i = mse_pass2_avx2(x, n, s, c, e);
+		i = mse_pass2_avx2(x, n, bd, s, c, e);
 #endif
 #ifdef __SSE2__
 	const __m128 inv0 = _mm_set1_ps((float)(1.0 / s[0])), sv0 = _mm_set1_ps((float)s[0]);
@@ -1876,7 +2011,7 @@ static bool job_better(const struct range_job *j, const struct qparam *a, const 
 		struct mse_codes c = {.hn = (int)(a->zero_point - j->qmin),
 		                      .hp = (int)(j->qmax - a->zero_point)};
 		double sv[2] = {a->scale, b->scale}, e[2];
-		mse_pass2(j->x, j->n, sv, &c, e);
+		mse_pass2(j->x, j->n, j->bounds, sv, &c, e);
 		if (e[0] * (1.0 + SSE_MARGIN) < e[1])
 			return true;
 		if (e[1] * (1.0 + SSE_MARGIN) < e[0])
@@ -1899,18 +2034,57 @@ struct mse_event {
 
 struct mse_model {
 	const float *x;       /* exact values when cum is NULL */
+	const float *bd;      /* their blocks' extremes (range_job.bounds) */
 	struct mse_event *ev; /* tiny groups: the sweep's heap (n entries) */
 	size_t n, m;
 	double *cum; /* 3·(m + 1) */
 	double lo, inv, tot[3];
 };
 
+#ifdef RANGE_AVX2
+/* mse_model_init's running sums over the bins' counts n (below 2³¹) four
+ * bins at a time: the terms n, n·mid and n·(mid² + w²/12) of four bins by
+ * the same double operations in vectors, then added in order (those adds
+ * are the chain; an empty bin adds ±0, which changes no sum). From and
+ * into c[3]; returns how many bins it did. */
+AVX2_FN static size_t mse_cum_avx2(const uint32_t *cnt, size_t m, double lo, double w, double *cum,
+                                   double c[3])
+{
+	const __m256d vlo = _mm256_set1_pd(lo), vw = _mm256_set1_pd(w),
+	              w12 = _mm256_set1_pd(w * w / 12.0), four = _mm256_set1_pd(4.0);
+	__m256d kh = _mm256_setr_pd(0.5, 1.5, 2.5, 3.5); /* k + ½ */
+	double c0 = c[0], c1 = c[1], c2 = c[2], t0[4], t1[4], t2[4];
+	size_t k = 0;
+
+	for (; k + 4 <= m; k += 4, kh = _mm256_add_pd(kh, four)) {
+		__m256d n = _mm256_cvtepi32_pd(_mm_loadu_si128((const __m128i *)(cnt + k)));
+		__m256d mid = _mm256_add_pd(vlo, _mm256_mul_pd(kh, vw));
+		_mm256_storeu_pd(t0, n);
+		_mm256_storeu_pd(t1, _mm256_mul_pd(n, mid));
+		_mm256_storeu_pd(t2, _mm256_mul_pd(n, _mm256_add_pd(_mm256_mul_pd(mid, mid), w12)));
+		double *e = cum + 3 * k;
+		for (int l = 0; l < 4; l++, e += 3) {
+			c0 += t0[l];
+			c1 += t1[l];
+			c2 += t2[l];
+			e[3] = c0;
+			e[4] = c1;
+			e[5] = c2;
+		}
+	}
+	c[0] = c0;
+	c[1] = c1;
+	c[2] = c2;
+	return k;
+}
+#endif
+
 /* Counts only (one increment per value); Σx and Σx² of a bin are taken as
  * those of values spread evenly over it, which the refinement on the
  * values corrects. */
 static int mse_model_init(struct mse_model *md, const struct range_job *j)
 {
-	*md = (struct mse_model){.x = j->x, .n = j->n};
+	*md = (struct mse_model){.x = j->x, .bd = j->bounds, .n = j->n};
 	/* exact values also when the float bin arithmetic would not be finite
 	 * (a spread of a few denormals, or one wider than FLT_MAX) */
 	if (j->n <= MSE_EXACT_MAX || !((double)MSE_BINS_MAX / (j->max - j->min) < 0x1p100) ||
@@ -1936,16 +2110,22 @@ static int mse_model_init(struct mse_model *md, const struct range_job *j)
 		return -1;
 	}
 	cnt[m - 1] += cnt[m] + cnt[m + 1];
-	/* running sums in registers; an empty bin adds (±)0 to each, which
-	 * leaves them as they are, so it adds nothing (and waits for nothing) */
-	double c0 = 0.0, c1 = 0.0, c2 = 0.0;
+	double c[3] = {0.0, 0.0, 0.0};
+	size_t k = 0;
 	cum[0] = cum[1] = cum[2] = 0.0;
-	for (size_t k = 0; k < m; k++) {
+#ifdef RANGE_AVX2
+	if (j->n <= INT32_MAX && range_avx2())
+		k = mse_cum_avx2(cnt, m, j->min, w, cum, c);
+#endif
+	/* running sums in registers; an empty bin would add (±)0 to each,
+	 * which leaves them as they are, so it adds nothing */
+	double c0 = c[0], c1 = c[1], c2 = c[2];
+	for (; k < m; k++) {
 		if (cnt[k]) {
-			double c = cnt[k], mid = j->min + ((double)k + 0.5) * w;
-			c0 += c;
-			c1 += c * mid;
-			c2 += c * (mid * mid + w * w / 12.0);
+			double n = cnt[k], mid = j->min + ((double)k + 0.5) * w;
+			c0 += n;
+			c1 += n * mid;
+			c2 += n * (mid * mid + w * w / 12.0);
 		}
 		double *e = cum + 3 * k;
 		e[3] = c0;
@@ -2028,7 +2208,7 @@ static double mse_hist_codes(const struct mse_model *md, double s, const struct 
 static double mse_model_err(const struct mse_model *md, double s, const struct mse_codes *c)
 {
 	if (!md->cum)
-		return mse_err_values(md->x, md->n, s, c);
+		return mse_err_values(md->x, md->n, md->bd, s, c);
 	if (c->hn + c->hp > MSE_SMOOTH_SPAN)
 		return mse_hist_smooth(md, s, c);
 	return mse_hist_codes(md, s, c);
@@ -2189,7 +2369,7 @@ static void mse_window(const struct mse_model *md, const struct mse_codes *c, do
 		double sv[2], ev[2];
 		for (int h = 0; h < 2; h++)
 			sv[h] = s0 * (1.0 + MSE_WINDOW * (2.0 * (k + h) / (MSE_DENSE - 1) - 1.0));
-		mse_pass2(md->x, md->n, sv, c, ev);
+		mse_pass2(md->x, md->n, md->bd, sv, c, ev);
 		for (int h = 0; h < 2; h++) {
 			if (ev[h] < *e) {
 				*e = ev[h];
@@ -2226,7 +2406,7 @@ static double mse_lloyd_n(const struct range_job *j, const struct mse_codes *c, 
 	double s = *s_io, best = GSL_POSINF;
 
 	for (int it = 0; it < iters && s > 0.0; it++) {
-		struct mse_acc acc = mse_pass(j->x, j->n, s, c);
+		struct mse_acc acc = mse_pass(j->x, j->n, j->bounds, s, c);
 		if (!(acc.e < best))
 			break;
 		bool small_gain = best - acc.e < 1e-4 * acc.e;
@@ -2401,7 +2581,7 @@ static void mse_probe(const struct range_job *j, const struct mse_codes *c, stru
 	for (int k = 1; k <= MSE_PROBES; k++) {
 		double sv[2] = {s0 * (1.0 - k * MSE_PROBE_STEP), s0 * (1.0 + k * MSE_PROBE_STEP)},
 		       e[2];
-		mse_pass2(j->x, j->n, sv, c, e);
+		mse_pass2(j->x, j->n, j->bounds, sv, c, e);
 		for (int h = 0; h < 2; h++) {
 			if (e[h] < eb) {
 				eb = e[h];
@@ -2499,7 +2679,7 @@ static int mse_best_params(const struct range_job *j, const struct mse_model *md
 	return 0;
 }
 
-static int choose_mse(const struct range_job *j, double *lo, double *hi, struct qs_error *err)
+static int mse_search(const struct range_job *j, double *lo, double *hi, struct qs_error *err)
 {
 	struct mse_model md;
 	struct mse_best best = {0};
@@ -2535,6 +2715,35 @@ static int choose_mse(const struct range_job *j, double *lo, double *hi, struct 
 	return 0;
 }
 
+enum {
+	MSE_BOUNDS_STACK = 64 /* blocks whose extremes fit on the stack */
+};
+
+/* The passes skip the clamp in blocks that cannot need it (most of them:
+ * only the clipped values do), so they are found first. */
+static int choose_mse(const struct range_job *j, double *lo, double *hi, struct qs_error *err)
+{
+	struct range_job jb = *j;
+	int rc;
+
+#ifdef RANGE_AVX2
+	size_t blocks = j->n / MSE_BLOCK;
+	float stack[2 * MSE_BOUNDS_STACK], *bd = NULL;
+	if (blocks > 0 && range_avx2()) {
+		bd = blocks <= MSE_BOUNDS_STACK ? stack : malloc(2 * blocks * sizeof *bd);
+		if (bd)
+			mse_bounds_avx2(j->x, j->n, bd);
+		jb.bounds = bd; /* without them (no memory) every block is clamped */
+	}
+	rc = mse_search(&jb, lo, hi, err);
+	if (bd != stack)
+		free(bd);
+#else
+	rc = mse_search(&jb, lo, hi, err);
+#endif
+	return rc;
+}
+
 /* ---- entry point ---------------------------------------------------------- */
 
 /* Shorter groups: the SSE2 loop (the AVX2 one's setup costs more). */
@@ -2543,34 +2752,33 @@ enum {
 };
 
 #ifdef RANGE_AVX2
-/* job_scan sixteen at a time (two sets of min/max lanes), non-finite values
- * found by their all-ones exponent; n ≥ 16. Returns how many it scanned. */
+/* job_scan sixteen at a time (two sets of min/max lanes); n ≥ 16. A NaN in
+ * either of two vectors makes one unordered compare true; an infinity (with
+ * no NaN) ends up as the least or greatest value. Returns how many it
+ * scanned. */
 AVX2_FN static size_t job_scan_avx2(const float *x, size_t n, float *mn, float *mx, bool *finite)
 {
-	const __m256i expo = _mm256_set1_epi32(0x7f800000);
-	__m256 a0 = _mm256_loadu_ps(x), a1 = a0, b0 = a0, b1 = a0;
-	__m256i bad = _mm256_setzero_si256();
+	__m256 a0 = _mm256_loadu_ps(x), a1 = a0, b0 = a0, b1 = a0, nan = _mm256_setzero_ps();
 	size_t i = 0;
 
 	for (; i + 16 <= n; i += 16) {
 		__m256 v = _mm256_loadu_ps(x + i), w = _mm256_loadu_ps(x + i + 8);
-		__m256i ev = _mm256_and_si256(_mm256_castps_si256(v), expo);
-		__m256i ew = _mm256_and_si256(_mm256_castps_si256(w), expo);
 		a0 = _mm256_min_ps(a0, v);
 		a1 = _mm256_min_ps(a1, w);
 		b0 = _mm256_max_ps(b0, v);
 		b1 = _mm256_max_ps(b1, w);
-		bad = _mm256_or_si256(bad, _mm256_or_si256(_mm256_cmpeq_epi32(ev, expo),
-		                                           _mm256_cmpeq_epi32(ew, expo)));
+		nan = _mm256_or_ps(nan, _mm256_cmp_ps(v, w, _CMP_UNORD_Q));
 	}
 	float a[8], b[8];
 	_mm256_storeu_ps(a, _mm256_min_ps(a0, a1));
 	_mm256_storeu_ps(b, _mm256_max_ps(b0, b1));
+	bool inf = false;
 	for (int k = 0; k < 8; k++) {
 		*mn = a[k] < *mn ? a[k] : *mn;
 		*mx = b[k] > *mx ? b[k] : *mx;
+		inf |= a[k] == -INFINITY || b[k] == INFINITY;
 	}
-	*finite = _mm256_testz_si256(bad, bad);
+	*finite = _mm256_testz_ps(nan, nan) && !inf;
 	return i;
 }
 #endif
