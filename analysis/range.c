@@ -1281,20 +1281,73 @@ static void kl_prefix_fill(const double *h, struct kl_prefix *p)
 	}
 }
 
+/* Running sums of kl_prefix_fill_small. */
+struct kl_fill {
+	int32_t ci, ni;
+	double hlh;
+};
+
+#ifdef RANGE_AVX2
+/* Prefix sums of four int32 lanes, plus the carry in every lane. */
+#define KL_PREFIX4(v, carry)                                                                       \
+	_mm_add_epi32(                                                                             \
+	        _mm_add_epi32(v, _mm_slli_si128(v, 4)),                                            \
+	        _mm_add_epi32(_mm_slli_si128(v, 8), _mm_add_epi32(_mm_slli_si128(v, 12), carry)))
+
+/* kl_prefix_fill_small four bins at a time: the counts' prefix sums (ci, ni
+ * and their doubles; integers, so any order of adds gives them) in vectors,
+ * the terms c·ln c by the same multiply, added to hlh in order (its adds
+ * are the one chain). Returns how many bins it did, f the sums so far. */
+AVX2_FN static size_t kl_fill_avx2(const uint32_t *tab, struct kl_prefix *p, struct kl_fill *f)
+{
+	const __m128i zero = _mm_setzero_si128();
+	__m128i cc = _mm_set1_epi32(f->ci), cn = _mm_set1_epi32(f->ni);
+	double h = f->hlh, t[4];
+	size_t k = 0;
+
+	for (; k + 4 <= p->bins; k += 4) {
+		__m128i c = _mm_loadu_si128((const __m128i *)(tab + k));
+		__m128i nz = _mm_sub_epi32(zero, _mm_cmpgt_epi32(c, zero));
+		cc = KL_PREFIX4(c, cc);
+		cn = KL_PREFIX4(nz, cn);
+		_mm_storeu_si128((__m128i *)(p->ci + k + 1), cc);
+		_mm_storeu_si128((__m128i *)(p->ni + k + 1), cn);
+		_mm256_storeu_pd(p->cnt + k + 1, _mm256_cvtepi32_pd(cc));
+		_mm256_storeu_pd(p->nz + k + 1, _mm256_cvtepi32_pd(cn));
+		cc = _mm_shuffle_epi32(cc, 0xff);
+		cn = _mm_shuffle_epi32(cn, 0xff);
+		_mm256_storeu_pd(t, _mm256_mul_pd(_mm256_cvtepi32_pd(c),
+		                                  _mm256_i32gather_pd(kl_ln_table, c, 8)));
+		for (int l = 0; l < 4; l++) {
+			h += t[l];
+			p->hlh[k + 1 + l] = h;
+		}
+	}
+	f->ci = _mm_cvtsi128_si32(cc);
+	f->ni = _mm_cvtsi128_si32(cn);
+	f->hlh = h;
+	return k;
+}
+#endif
+
 /* The same from the count tables of a group under KL_LN_TABLE values (folded
  * into the first), in integers (every count indexes the ln table; ln
  * table[0] = 0 makes an empty bin add 0·0, as above), with ci and ni. */
 static void kl_prefix_fill_small(uint32_t *tab, struct kl_prefix *p)
 {
-	size_t b = p->bins;
+	struct kl_fill f = {0};
+	size_t k = 0;
 
-	int32_t ci = 0, ni = 0;
-	double hlh = 0.0; /* running sums in registers: the arrays may alias */
-
-	tables_fold(tab, b, tab);
+	tables_fold(tab, p->bins, tab);
 	p->cnt[0] = p->nz[0] = p->hlh[0] = 0.0;
 	p->ci[0] = p->ni[0] = 0;
-	for (size_t k = 0; k < b; k++) {
+#ifdef RANGE_AVX2
+	if (range_avx2())
+		k = kl_fill_avx2(tab, p, &f);
+#endif
+	int32_t ci = f.ci, ni = f.ni;
+	double hlh = f.hlh; /* running sums in registers: the arrays may alias */
+	for (; k < p->bins; k++) {
 		int32_t c = (int32_t)tab[k];
 		ci += c;
 		ni += c > 0;
@@ -1334,11 +1387,43 @@ static inline void kl_head_bin(const struct kl_prefix *p, size_t a, size_t e, st
 	acc->qint += hs;
 }
 
+/* One run's head sum over the int32 counts, target bin by target bin: each
+ * bin's start is the previous one's end, kept from it rather than loaded
+ * again; an empty target bin adds +0 (hlh equal at both ends, hs = nnz =
+ * 0), which leaves the sums as they are: no branch to mispredict. */
+struct kl_head_run {
+	size_t per, e;
+	int32_t ca, na;
+	double ha, s, q;
+};
+
+static inline __attribute__((always_inline)) void kl_head_start(const struct kl_prefix *p,
+                                                                size_t per, struct kl_head_run *r)
+{
+	*r = (struct kl_head_run){
+	        .per = per, .e = per, .ca = p->ci[0], .na = p->ni[0], .ha = p->hlh[0]};
+}
+
+static inline __attribute__((always_inline)) void kl_head_step(const struct kl_prefix *p,
+                                                               struct kl_head_run *r)
+{
+	int32_t ce = p->ci[r->e], ne = p->ni[r->e], hs = ce - r->ca;
+	double he = p->hlh[r->e];
+	r->s += (he - r->ha) - hs * (kl_ln_table[hs] - kl_ln_table[ne - r->na]);
+	r->q += hs;
+	r->ca = ce;
+	r->na = ne;
+	r->ha = he;
+	r->e += r->per;
+}
+
+static inline void kl_head_end(const struct kl_head_run *r, struct kl_sum *acc)
+{
+	*acc = (struct kl_sum){.s = r->s, .qint = r->q};
+}
+
 /* The target bins 0..t−2 of a run: ⌊i/t⌋ = per source bins each (the int32
- * counts, when there, save the conversions; the same sums). Each bin's
- * start is the previous one's end, kept from it rather than loaded again;
- * an empty target bin adds +0 (hlh equal at both ends, hs = nnz = 0), which
- * leaves the sums as they are: no branch to mispredict. */
+ * counts, when there, save the conversions; the same sums). */
 static void kl_head(const struct kl_prefix *p, size_t t, size_t per, struct kl_sum *acc)
 {
 	*acc = (struct kl_sum){0};
@@ -1347,19 +1432,28 @@ static void kl_head(const struct kl_prefix *p, size_t t, size_t per, struct kl_s
 			kl_head_bin(p, b * per, (b + 1) * per, acc);
 		return;
 	}
-	double s = 0.0, q = 0.0, ha = p->hlh[0];
-	int32_t ca = p->ci[0], na = p->ni[0];
-	for (size_t e = per; e + per <= t * per; e += per) {
-		int32_t ce = p->ci[e], ne = p->ni[e], hs = ce - ca;
-		double he = p->hlh[e];
-		s += (he - ha) - hs * (kl_ln_table[hs] - kl_ln_table[ne - na]);
-		q += hs;
-		ca = ce;
-		na = ne;
-		ha = he;
+	struct kl_head_run r;
+	kl_head_start(p, per, &r);
+	for (size_t b = 0; b + 1 < t; b++)
+		kl_head_step(p, &r);
+	kl_head_end(&r, acc);
+}
+
+/* kl_head of runs per and per + 1 (int32 counts, (per + 1)·t ≤ bins) side
+ * by side: each sum its own chain of adds in the same order, so the same
+ * bits, without one waiting on the other's adds. */
+static void kl_head2(const struct kl_prefix *p, size_t t, size_t per, struct kl_sum acc[2])
+{
+	struct kl_head_run r0, r1;
+
+	kl_head_start(p, per, &r0);
+	kl_head_start(p, per + 1, &r1);
+	for (size_t b = 0; b + 1 < t; b++) {
+		kl_head_step(p, &r0);
+		kl_head_step(p, &r1);
 	}
-	acc->s = s;
-	acc->qint = q;
+	kl_head_end(&r0, &acc[0]);
+	kl_head_end(&r1, &acc[1]);
 }
 
 /* The last target bin of candidate e, source bins [a, e), with the `out`
@@ -1513,6 +1607,9 @@ static size_t kl_best_bin(const struct kl_prefix *p, size_t t)
 {
 	struct kl_run r = {.p = p, .total = p->cnt[p->bins], .best = GSL_POSINF, .best_i = p->bins};
 
+	struct kl_sum heads[2];
+	size_t next = 0; /* the run whose head is heads[1] */
+
 	r.ln_total = log(r.total);
 	r.eps_q = -1.0;
 	for (size_t per = 1; per * t <= p->bins; per++) {
@@ -1521,7 +1618,15 @@ static size_t kl_best_bin(const struct kl_prefix *p, size_t t)
 			continue;
 		r.i0 = i0;
 		r.a = (t - 1) * per;
-		kl_head(p, t, per, &r.head);
+		if (per == next) {
+			r.head = heads[1];
+		} else if (p->ci && (per + 1) * t <= p->bins) {
+			kl_head2(p, t, per, heads);
+			r.head = heads[0];
+			next = per + 1;
+		} else {
+			kl_head(p, t, per, &r.head);
+		}
 #ifdef RANGE_AVX2
 		if (p->ci && r.total - p->cnt[r.a] > 0.0 && range_avx2())
 			i = kl_run_avx2(&r, i0, i1);
