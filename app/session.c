@@ -1,6 +1,6 @@
 #include "session.h"
 
-#include "mem_release.h"
+#include "../io/mem_release.h"
 
 #include <errno.h>
 #include <fnmatch.h>

@@ -965,6 +965,7 @@ static int gguf_write(const struct model *src, const struct write_opts *o, FILE 
 	w_zeros(&w, (size_t)(align_up(w.pos, align) - w.pos));
 	for (size_t i = 0; i < src->ntensors && !w.rc; i++) {
 		write_data(&w, src, i, &ot[i], o);
+		model_tensor_release(&src->tensors[i]); /* written: its mapped pages can go */
 		w_zeros(&w, (size_t)(align_up(ot[i].nbytes, align) - ot[i].nbytes));
 	}
 	free(ot);

@@ -1,4 +1,6 @@
 #include "model.h"
+
+#include "mem_release.h"
 #include "name_check.h"
 
 #include <errno.h>
@@ -466,6 +468,12 @@ void model_tensor_prefetch(const struct model_tensor *t)
 	a = (uintptr_t)t->data & ~((uintptr_t)pg - 1);
 	b = (uintptr_t)t->data + t->nbytes;
 	madvise((void *)a, b - a, MADV_WILLNEED); /* a hint: failure changes nothing */
+}
+
+void model_tensor_release(const struct model_tensor *t)
+{
+	if (t)
+		mem_release_mapped(t->data, t->nbytes);
 }
 
 /* Storage position of C-order element i, walked one element at a time: for

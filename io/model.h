@@ -162,6 +162,12 @@ int model_tensor_to_f32(const struct model *m, const struct model_tensor *t, flo
  * is cheapest (block_elems for ggml block types, else 1); streaming callers
  * choose chunk sizes that are multiples of it.
  *
+ * model_tensor_release: t has been read; drop its pages from this
+ * process's resident set when they lie in a read-only file mapping
+ * (mem_release_mapped: the page cache keeps them, a later read faults them
+ * in again). Writers call it after each tensor, so that writing a model
+ * shows the RSS of a tensor or two, not of the whole input. Never fails.
+ *
  * model_tensor_prefetch: hint that t's bytes will be read soon
  * (madvise WILLNEED on the pages holding them); call it for the next tensor
  * while analysing the current one. On heap data (inflated npz members,
@@ -173,6 +179,7 @@ int model_tensor_to_f32_range(const struct model *m, const struct model_tensor *
                               uint64_t count, float *dst, struct qs_error *err);
 uint64_t model_tensor_range_align(const struct model_tensor *t);
 void model_tensor_prefetch(const struct model_tensor *t);
+void model_tensor_release(const struct model_tensor *t);
 
 /* Integer codes of a quantized tensor (t->quant or t->block), nelem int32. */
 int model_tensor_codes(const struct model *m, const struct model_tensor *t, int32_t *dst,

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mem_release.h"
+
 /* ---- dtypes ------------------------------------------------------------- */
 
 struct st_dtype {
@@ -1363,8 +1365,18 @@ static int st_write(const struct model *src, const struct write_opts *o, FILE *o
 		w.rc = qs_error_set(err, QS_ERR_NOMEM, "%s: out of memory", out_path);
 	if (!w.rc)
 		write_header(&w, root);
-	for (size_t i = 0; i < p.n && !w.rc; i++)
+	for (size_t i = 0; i < p.n && !w.rc; i++) {
 		write_entry(&w, src, &p, i, o);
+		size_t k = p.e[i].src;
+		if (i + 1 < p.n && p.e[i + 1].src == k)
+			continue;
+		/* the source tensor is written: its mapped pages can go */
+		model_tensor_release(&src->tensors[k]);
+		if (src->ops == &safetensors_format_ops) {
+			const struct st_raw *r = &((const struct st_impl *)src->impl)->raw[k];
+			mem_release_mapped(r->data, r->nbytes);
+		}
+	}
 	json_decref(root);
 	for (size_t i = 0; i < p.n; i++)
 		free(p.e[i].name);
