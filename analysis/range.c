@@ -2110,13 +2110,21 @@ static void mse_pass2(const float *x, size_t n, const float *bd, const double s[
  * go straight to the exact sums (cheap there, and closer calls). */
 #define SSE_MARGIN 1e-3
 
-static bool job_better(const struct range_job *j, const struct qparam *a, const struct qparam *b)
+/* job_better with a's float-pass error already known (*ea_pass: exactly
+ * what mse_pass2 gives for a), or NULL. */
+static bool job_better_e(const struct range_job *j, const struct qparam *a, const double *ea_pass,
+                         const struct qparam *b)
 {
 	if (a->zero_point == b->zero_point && j->n >= MSE_BLOCK) {
 		struct mse_codes c = {.hn = (int)(a->zero_point - j->qmin),
 		                      .hp = (int)(j->qmax - a->zero_point)};
 		double sv[2] = {a->scale, b->scale}, e[2];
-		mse_pass2(j->x, j->n, j->bounds, sv, &c, e);
+		if (ea_pass) {
+			e[0] = *ea_pass;
+			e[1] = mse_err_values(j->x, j->n, j->bounds, sv[1], &c);
+		} else {
+			mse_pass2(j->x, j->n, j->bounds, sv, &c, e);
+		}
 		if (e[0] * (1.0 + SSE_MARGIN) < e[1])
 			return true;
 		if (e[1] * (1.0 + SSE_MARGIN) < e[0])
@@ -2125,6 +2133,11 @@ static bool job_better(const struct range_job *j, const struct qparam *a, const 
 	double ea, eb;
 	job_sse2(j, a, b, &ea, &eb);
 	return ea < eb;
+}
+
+static bool job_better(const struct range_job *j, const struct qparam *a, const struct qparam *b)
+{
+	return job_better_e(j, a, NULL, b);
 }
 
 /* The group for the scale search: its values (small groups), or a uniform
@@ -2784,6 +2797,26 @@ static int mse_best_params(const struct range_job *j, const struct mse_model *md
 	return 0;
 }
 
+/* Whether b->e, the float pass's error at (b->s, b->z) (every search on
+ * MSE_BLOCK values up ends with a refinement on the values, which leaves
+ * it there), is exactly what job_better's pass would give for cand: the
+ * same float scale, reciprocal and codes, and every value in an AVX2 block
+ * (the passes' SSE2 and scalar tails differ from each other). */
+static bool mse_error_known(const struct range_job *j, const struct mse_best *b,
+                            const struct qparam *cand)
+{
+#ifdef RANGE_AVX2
+	return j->n >= MSE_BLOCK && j->n % MSE_BLOCK == 0 && range_avx2() && isfinite(b->e) &&
+	       cand->zero_point == b->z && cand->scale == (float)b->s &&
+	       (float)(1.0 / b->s) == (float)(1.0 / (double)cand->scale);
+#else
+	(void)j;
+	(void)b;
+	(void)cand;
+	return false;
+#endif
+}
+
 static int mse_search(const struct range_job *j, double *lo, double *hi, struct qs_error *err)
 {
 	struct mse_model md;
@@ -2813,7 +2846,7 @@ static int mse_search(const struct range_job *j, double *lo, double *hi, struct 
 	/* the final word is the runtime's float32 arithmetic and the floor */
 	struct qparam cand = quant_param_from_range(j->s, l, h);
 	struct qparam mm = quant_param_from_range(j->s, j->min, j->max);
-	if (job_better(j, &cand, &mm)) {
+	if (job_better_e(j, &cand, mse_error_known(j, &best, &cand) ? &best.e : NULL, &mm)) {
 		*lo = l;
 		*hi = h;
 	}
