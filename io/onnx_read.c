@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "mem_release.h"
 #include "onnx_impl.h"
 #include "pb_depth.h"
 
@@ -543,6 +544,9 @@ static int onnx_load(const char *path, struct model *m, struct qs_error *err)
 		                    "(subgraphs or types)",
 		                    file, 3 * ONNX_MAX_DEPTH + 32, deep_at);
 	om->mp = onnx__model_proto__unpack(NULL, om->map_len, om->map);
+	/* protobuf-c copied what it needs: the file's pages can leave the
+	 * resident set (a later unpack faults them in again) */
+	mem_release_mapped(om->map, om->map_len);
 	if (!om->mp)
 		return qs_error_set(err, QS_ERR_FORMAT,
 		                    "%s: not a valid ONNX protobuf (truncated, or a field with "

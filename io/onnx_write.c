@@ -53,6 +53,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mem_release.h"
 #include "onnx_impl.h"
 
 /* ---- the TensorProtos of a fresh copy, in model tensor order ---- */
@@ -112,6 +113,7 @@ static int cp_open(const struct model *m, struct cp *c, struct qs_error *err)
 	const char *file = model_path_base(m->path ? m->path : "model.onnx");
 	*c = (struct cp){0};
 	c->mp = onnx__model_proto__unpack(NULL, om->map_len, om->map);
+	mem_release_mapped(om->map, om->map_len); /* as onnx_load: copied out */
 	if (!c->mp || !c->mp->graph)
 		return qs_error_set(err, QS_ERR_FORMAT, "%s: cannot unpack the model again", file);
 	cp_graph(c, c->mp->graph, 0);
@@ -210,6 +212,8 @@ struct qres {
 	int32_t *codes;   /* n */
 	float *xhat;      /* n */
 	uint8_t *raw;     /* float8 casts: the stored bytes (codes NULL) */
+	uint8_t *packed;  /* after qres_pack: the codes as stored (codes NULL) */
+	size_t npacked;
 };
 
 static void qres_free(struct qres *r)
@@ -218,6 +222,7 @@ static void qres_free(struct qres *r)
 	free(r->codes);
 	free(r->xhat);
 	free(r->raw);
+	free(r->packed);
 	*r = (struct qres){0};
 }
 
@@ -469,20 +474,28 @@ static void scale_dims(const struct model_tensor *t, const struct layout *l, int
 	}
 }
 
+/* A tensor written as QDQ keeps only its stored bytes until then: x̂ and
+ * the int32 codes go as soon as it is quantized (8 bytes an element
+ * against 1 for int8), so a model is not held several times over. */
+static void qres_pack(struct qres *r, uint64_t n)
+{
+	if (r->codes) {
+		r->packed = ints_to_bytes(r->storage, r->codes, n, &r->npacked);
+		free(r->codes);
+		r->codes = NULL;
+	}
+	free(r->xhat);
+	r->xhat = NULL;
+}
+
 static void write_qdq(struct cp_src *cs, const struct model_tensor *t, const struct qres *r)
 {
-	size_t nb;
+	size_t nb = r->raw ? t->nelem : r->npacked;
 	int32_t ot = onnx_dtype_from_qs(r->storage);
-	uint8_t *codes = r->raw ? NULL : ints_to_bytes(r->storage, r->codes, t->nelem, &nb);
-	if (r->raw) {
-		nb = t->nelem;
-		codes = onnx_xmalloc(nb);
-		memcpy(codes, r->raw, nb);
-	}
 	char *qn = cat(t->name, "_quantized"), *sn = cat(t->name, "_scale"),
 	     *zn = cat(t->name, "_zero_point");
-	Onnx__TensorProto *q = onnx_pb_tensor(qn, ot, t->shape, t->ndim, codes, nb);
-	free(codes);
+	Onnx__TensorProto *q =
+	        onnx_pb_tensor(qn, ot, t->shape, t->ndim, r->raw ? r->raw : r->packed, nb);
 	uint64_t ng = r->l.ngroups;
 	float *sc = onnx_xmalloc(ng * sizeof *sc);
 	int32_t *zp = onnx_xmalloc(ng * sizeof *zp);
@@ -693,8 +706,12 @@ static int write_plain(const struct model *src, const struct write_opts *o, FILE
 		if (!o->plan || !o->plan[i].quantize || skip_tensor(t))
 			continue;
 		rc = quantize_tensor(src, t, &o->plan[i].spec, &w.res[i], err);
-		if (!rc && !o->fake_quant && opset_needed(&w.res[i]) > w.opset)
-			w.opset = opset_needed(&w.res[i]);
+		if (!rc && !o->fake_quant) {
+			qres_pack(&w.res[i], t->nelem);
+			if (opset_needed(&w.res[i]) > w.opset)
+				w.opset = opset_needed(&w.res[i]);
+		}
+		model_tensor_release(t);
 	}
 	if (!rc)
 		onnx_walk_nodes(c.mp->graph, 0, bias_node, &w);
