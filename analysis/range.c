@@ -1302,26 +1302,31 @@ AVX2_FN static size_t kl_fill_avx2(const uint32_t *tab, struct kl_prefix *p, str
 {
 	const __m128i zero = _mm_setzero_si128();
 	__m128i cc = _mm_set1_epi32(f->ci), cn = _mm_set1_epi32(f->ni);
-	double h = f->hlh, t[4];
+	int32_t *ci = p->ci, *ni = p->ni; /* the pointers in registers: the int */
+	double *cnt = p->cnt, *nz = p->nz, *hlh = p->hlh, h = f->hlh; /* stores may alias p */
 	size_t k = 0;
 
 	for (; k + 4 <= p->bins; k += 4) {
 		__m128i c = _mm_loadu_si128((const __m128i *)(tab + k));
-		__m128i nz = _mm_sub_epi32(zero, _mm_cmpgt_epi32(c, zero));
 		cc = KL_PREFIX4(c, cc);
-		cn = KL_PREFIX4(nz, cn);
-		_mm_storeu_si128((__m128i *)(p->ci + k + 1), cc);
-		_mm_storeu_si128((__m128i *)(p->ni + k + 1), cn);
-		_mm256_storeu_pd(p->cnt + k + 1, _mm256_cvtepi32_pd(cc));
-		_mm256_storeu_pd(p->nz + k + 1, _mm256_cvtepi32_pd(cn));
+		cn = KL_PREFIX4(_mm_sub_epi32(zero, _mm_cmpgt_epi32(c, zero)), cn);
+		_mm_storeu_si128((__m128i *)(ci + k + 1), cc);
+		_mm_storeu_si128((__m128i *)(ni + k + 1), cn);
+		_mm256_storeu_pd(cnt + k + 1, _mm256_cvtepi32_pd(cc));
+		_mm256_storeu_pd(nz + k + 1, _mm256_cvtepi32_pd(cn));
 		cc = _mm_shuffle_epi32(cc, 0xff);
 		cn = _mm_shuffle_epi32(cn, 0xff);
-		_mm256_storeu_pd(t, _mm256_mul_pd(_mm256_cvtepi32_pd(c),
-		                                  _mm256_i32gather_pd(kl_ln_table, c, 8)));
-		for (int l = 0; l < 4; l++) {
-			h += t[l];
-			p->hlh[k + 1 + l] = h;
-		}
+		__m256d t = _mm256_mul_pd(_mm256_cvtepi32_pd(c),
+		                          _mm256_i32gather_pd(kl_ln_table, c, 8));
+		__m128d lo = _mm256_castpd256_pd128(t), hi = _mm256_extractf128_pd(t, 1);
+		h += _mm_cvtsd_f64(lo);
+		hlh[k + 1] = h;
+		h += _mm_cvtsd_f64(_mm_unpackhi_pd(lo, lo));
+		hlh[k + 2] = h;
+		h += _mm_cvtsd_f64(hi);
+		hlh[k + 3] = h;
+		h += _mm_cvtsd_f64(_mm_unpackhi_pd(hi, hi));
+		hlh[k + 4] = h;
 	}
 	f->ci = _mm_cvtsi128_si32(cc);
 	f->ni = _mm_cvtsi128_si32(cn);
