@@ -2176,24 +2176,34 @@ AVX2_FN static size_t mse_cum_avx2(const uint32_t *cnt, size_t m, double lo, dou
 	const __m256d vlo = _mm256_set1_pd(lo), vw = _mm256_set1_pd(w),
 	              w12 = _mm256_set1_pd(w * w / 12.0), four = _mm256_set1_pd(4.0);
 	__m256d kh = _mm256_setr_pd(0.5, 1.5, 2.5, 3.5); /* k + ½ */
-	double c0 = c[0], c1 = c[1], c2 = c[2], t0[4], t1[4], t2[4];
+	double c0 = c[0], c1 = c[1], c2 = c[2];
 	size_t k = 0;
 
 	for (; k + 4 <= m; k += 4, kh = _mm256_add_pd(kh, four)) {
 		__m256d n = _mm256_cvtepi32_pd(_mm_loadu_si128((const __m128i *)(cnt + k)));
 		__m256d mid = _mm256_add_pd(vlo, _mm256_mul_pd(kh, vw));
-		_mm256_storeu_pd(t0, n);
-		_mm256_storeu_pd(t1, _mm256_mul_pd(n, mid));
-		_mm256_storeu_pd(t2, _mm256_mul_pd(n, _mm256_add_pd(_mm256_mul_pd(mid, mid), w12)));
+		__m256d t1 = _mm256_mul_pd(n, mid);
+		__m256d t2 = _mm256_mul_pd(n, _mm256_add_pd(_mm256_mul_pd(mid, mid), w12));
+		/* the terms from the registers (a stack copy's reloads wait on
+		 * store forwarding) */
+		__m128d n_lo = _mm256_castpd256_pd128(n), n_hi = _mm256_extractf128_pd(n, 1);
+		__m128d a_lo = _mm256_castpd256_pd128(t1), a_hi = _mm256_extractf128_pd(t1, 1);
+		__m128d b_lo = _mm256_castpd256_pd128(t2), b_hi = _mm256_extractf128_pd(t2, 1);
 		double *e = cum + 3 * k;
-		for (int l = 0; l < 4; l++, e += 3) {
-			c0 += t0[l];
-			c1 += t1[l];
-			c2 += t2[l];
-			e[3] = c0;
-			e[4] = c1;
-			e[5] = c2;
-		}
+#define MSE_CUM_ADD(nv, av, bv, hi, at)                                                            \
+	do {                                                                                       \
+		c0 += _mm_cvtsd_f64(hi ? _mm_unpackhi_pd(nv, nv) : nv);                            \
+		c1 += _mm_cvtsd_f64(hi ? _mm_unpackhi_pd(av, av) : av);                            \
+		c2 += _mm_cvtsd_f64(hi ? _mm_unpackhi_pd(bv, bv) : bv);                            \
+		(at)[3] = c0;                                                                      \
+		(at)[4] = c1;                                                                      \
+		(at)[5] = c2;                                                                      \
+	} while (0)
+		MSE_CUM_ADD(n_lo, a_lo, b_lo, 0, e);
+		MSE_CUM_ADD(n_lo, a_lo, b_lo, 1, e + 3);
+		MSE_CUM_ADD(n_hi, a_hi, b_hi, 0, e + 6);
+		MSE_CUM_ADD(n_hi, a_hi, b_hi, 1, e + 9);
+#undef MSE_CUM_ADD
 	}
 	c[0] = c0;
 	c[1] = c1;
