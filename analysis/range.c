@@ -1971,15 +1971,16 @@ AVX2_FN static void mse_bounds_avx2(const float *x, size_t n, float *bd)
 }
 #endif
 
+/* (Without `sums` a and b may be left out: the AVX2 blocks skip them.) */
 static struct mse_acc mse_pass(const float *x, size_t n, const float *bd, double s,
-                               const struct mse_codes *c)
+                               const struct mse_codes *c, bool sums)
 {
 	struct mse_acc acc = {0};
 	size_t i = 0;
 
 #ifdef RANGE_AVX2
 	if (n >= MSE_BLOCK && range_avx2())
-		i = mse_pass_avx2(x, n, bd, s, c, true, &acc);
+		i = mse_pass_avx2(x, n, bd, s, c, sums, &acc);
 #endif
 #ifdef __SSE2__
 	/* two accumulator sets: the adds' latency, not their number, bounds it */
@@ -2539,7 +2540,8 @@ static double mse_lloyd_n(const struct range_job *j, const struct mse_codes *c, 
 	double s = *s_io, best = GSL_POSINF;
 
 	for (int it = 0; it < iters && s > 0.0; it++) {
-		struct mse_acc acc = mse_pass(j->x, j->n, j->bounds, s, c);
+		/* the last pass's Σx·c and Σc² would steer nothing */
+		struct mse_acc acc = mse_pass(j->x, j->n, j->bounds, s, c, it + 1 < iters);
 		if (!(acc.e < best))
 			break;
 		bool small_gain = best - acc.e < 1e-4 * acc.e;
