@@ -1844,13 +1844,15 @@ AVX2_FN static void mse8_init(struct mse8 *k, double s, const struct mse_codes *
 
 /* Whether a block with extremes bd[0] ≤ bd[1] (mse_bounds) has a value
  * whose code mse_q8 clamps: v·inv + 1.5·2²³ rounded once is monotonic in
- * v, so the extremes' codes bound every other's. No bounds: it may. */
+ * v, so the extremes' codes bound every other's. No bounds: it may; nor
+ * is a NaN code trusted (0·inv when 1/s overflowed the float: the clamp
+ * turns it into a code). */
 AVX2_FN static inline bool mse8_clamps(const struct mse8 *k, const float *bd)
 {
 	const float magic = 12582912.0f;
 
-	return !bd || __builtin_fmaf(bd[0], k->finv, magic) - magic < k->flo ||
-	       __builtin_fmaf(bd[1], k->finv, magic) - magic > k->fhi;
+	return !bd || !(__builtin_fmaf(bd[0], k->finv, magic) - magic >= k->flo) ||
+	       !(__builtin_fmaf(bd[1], k->finv, magic) - magic <= k->fhi);
 }
 
 /* One MSE_BLOCK block of mse_pass_avx2 (inlined into one loop per case). */
