@@ -1302,8 +1302,9 @@ AVX2_FN static size_t kl_fill_avx2(const uint32_t *tab, struct kl_prefix *p, str
 {
 	const __m128i zero = _mm_setzero_si128();
 	__m128i cc = _mm_set1_epi32(f->ci), cn = _mm_set1_epi32(f->ni);
-	int32_t *ci = p->ci, *ni = p->ni; /* the pointers in registers: the int */
-	double *cnt = p->cnt, *nz = p->nz, *hlh = p->hlh, h = f->hlh; /* stores may alias p */
+	/* the pointers in registers (the vector stores may alias *p) */
+	int32_t *ci = p->ci, *ni = p->ni;
+	double *cnt = p->cnt, *nz = p->nz, *hlh = p->hlh, h = f->hlh;
 	size_t k = 0;
 
 	for (; k + 4 <= p->bins; k += 4) {
