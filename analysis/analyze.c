@@ -964,9 +964,33 @@ int az_resolve_scheme(const struct qspec *spec, const struct graph_facts *g, str
 	return 0;
 }
 
+/* No NaN or inf among x[0..n) (the exponent bits of each, OR-ed, so that
+ * the loop vectorises). */
+static bool all_finite(const float *x, uint64_t n)
+{
+	uint32_t bad = 0;
+
+	for (uint64_t i = 0; i < n; i++) {
+		uint32_t u;
+		memcpy(&u, x + i, sizeof u);
+		bad |= (u & 0x7F800000u) == 0x7F800000u;
+	}
+	return !bad;
+}
+
+/* x's statistics into out (measure), or only whether x is all finite. */
+static bool sim_x_stats(const float *x, uint64_t n, float *scratch, bool measure,
+                        struct tensor_result *out)
+{
+	if (!measure)
+		return all_finite(x, n);
+	metrics_dist_stats(x, (size_t)n, scratch, &out->xs);
+	return out->xs.n_nan + out->xs.n_inf == 0;
+}
+
 static int sim_linear(const float *x, const int64_t *shape, int ndim, const struct qspec *spec,
                       const struct graph_facts *g, struct tensor_result *out, struct sim_bufs *b,
-                      float *xhat_out, int32_t *codes_out, struct qs_error *err)
+                      float *xhat_out, int32_t *codes_out, bool measure, struct qs_error *err)
 {
 	struct scheme s;
 	struct layout l;
@@ -980,11 +1004,12 @@ static int sim_linear(const float *x, const int64_t *shape, int ndim, const stru
 		return qs_error_set(err, QS_ERR_USAGE, "layout: %s", why);
 	if ((rc = sim_bufs_alloc(b, l.n, l.ngroups, xhat_out, codes_out, true, err)) != 0)
 		return rc;
-	metrics_dist_stats(x, (size_t)l.n, b->scratch, &out->xs);
-	rc = sim_choose(x, &l, spec, &s, out->xs.n_nan + out->xs.n_inf == 0, b, err);
+	rc = sim_choose(x, &l, spec, &s, sim_x_stats(x, l.n, b->scratch, measure, out), b, err);
 	if (rc)
 		return rc;
 	quant_tensor(&s, &l, b->p, x, b->codes, b->xhat);
+	if (!measure)
+		return 0;
 	scheme_code_range(&s, &qmin, &qmax);
 	struct core_in in = {.x = x,
 	                     .xhat = b->xhat,
@@ -1054,7 +1079,7 @@ static int sim_block_quantize(const float *x, const struct qtype *qt, const stru
 
 static int sim_block(const float *x, const int64_t *shape, int ndim, const struct qspec *spec,
                      const struct graph_facts *g, struct tensor_result *out, struct sim_bufs *b,
-                     float *xhat_out, int32_t *codes_out, struct qs_error *err)
+                     float *xhat_out, int32_t *codes_out, bool measure, struct qs_error *err)
 {
 	const struct qtype *qt = spec->qt;
 	struct layout l;
@@ -1080,8 +1105,11 @@ static int sim_block(const float *x, const int64_t *shape, int ndim, const struc
 		free(d);
 		return qs_error_set(err, QS_ERR_NOMEM, "out of memory for %s blocks", qt->name);
 	}
-	metrics_dist_stats(x, (size_t)l.n, b->scratch, &out->xs);
-	sim_block_quantize(x, qt, spec, l.n, out->xs.n_nan + out->xs.n_inf == 0, b);
+	sim_block_quantize(x, qt, spec, l.n, sim_x_stats(x, l.n, b->scratch, measure, out), b);
+	if (!measure) {
+		free(d);
+		return 0;
+	}
 	if (qt->block_scales)
 		qt->block_scales(b->blocks, d, (int64_t)l.ngroups);
 	analyze_block_params(qt, &l, b->xhat, b->codes, qt->block_scales ? d : NULL, b->p);
@@ -1159,7 +1187,7 @@ static void cast_one(enum dtype t, float v, float *xh, int32_t *code)
 
 static int sim_float(const float *x, const int64_t *shape, int ndim, const struct qspec *spec,
                      const struct graph_facts *g, struct tensor_result *out, struct sim_bufs *b,
-                     float *xhat_out, int32_t *codes_out, struct qs_error *err)
+                     float *xhat_out, int32_t *codes_out, bool measure, struct qs_error *err)
 {
 	enum dtype t = spec->qt->storage;
 	struct layout l;
@@ -1179,6 +1207,8 @@ static int sim_float(const float *x, const int64_t *shape, int ndim, const struc
 		if (b->codes && bits_as_codes)
 			b->codes[i] = code;
 	}
+	if (!measure)
+		return 0;
 	float m = cast_max(t);
 	b->p[0] = (struct qparam){.scale = NAN, .zero_point = 0, .clip_lo = -m, .clip_hi = m};
 	struct core_in in = {.x = x,
@@ -1211,9 +1241,11 @@ int analyze_simulate(const float *x, const int64_t *shape, int ndim, const struc
 	return az_simulate_buffers(x, shape, ndim, spec, g, out, xhat_out, codes_out, err);
 }
 
-int az_simulate_buffers(const float *x, const int64_t *shape, int ndim, const struct qspec *spec,
-                        const struct graph_facts *g, struct tensor_result *out, float *xhat_out,
-                        int32_t *codes_out, struct qs_error *err)
+/* The whole-tensor simulation; measure false: x̂ and codes only. */
+static int simulate_buffers(const float *x, const int64_t *shape, int ndim,
+                            const struct qspec *spec, const struct graph_facts *g,
+                            struct tensor_result *out, float *xhat_out, int32_t *codes_out,
+                            bool measure, struct qs_error *err)
 {
 	struct sim_bufs b = {0};
 	int rc;
@@ -1222,15 +1254,32 @@ int az_simulate_buffers(const float *x, const int64_t *shape, int ndim, const st
 	if (ndim < 0 || ndim > QS_MAX_DIMS || (ndim > 0 && !shape))
 		return qs_error_set(err, QS_ERR_USAGE, "bad shape (%d dimensions)", ndim);
 	if (spec->qt && spec->qt->family == QTYPE_BLOCK)
-		rc = sim_block(x, shape, ndim, spec, g, out, &b, xhat_out, codes_out, err);
+		rc = sim_block(x, shape, ndim, spec, g, out, &b, xhat_out, codes_out, measure, err);
 	else if (spec->qt && spec->qt->family == QTYPE_FLOAT)
-		rc = sim_float(x, shape, ndim, spec, g, out, &b, xhat_out, codes_out, err);
+		rc = sim_float(x, shape, ndim, spec, g, out, &b, xhat_out, codes_out, measure, err);
 	else
-		rc = sim_linear(x, shape, ndim, spec, g, out, &b, xhat_out, codes_out, err);
+		rc = sim_linear(x, shape, ndim, spec, g, out, &b, xhat_out, codes_out, measure,
+		                err);
 	sim_bufs_free(&b);
-	if (rc)
+	if (rc || !measure)
 		tensor_result_free(out);
 	return rc;
+}
+
+int az_simulate_buffers(const float *x, const int64_t *shape, int ndim, const struct qspec *spec,
+                        const struct graph_facts *g, struct tensor_result *out, float *xhat_out,
+                        int32_t *codes_out, struct qs_error *err)
+{
+	return simulate_buffers(x, shape, ndim, spec, g, out, xhat_out, codes_out, true, err);
+}
+
+int analyze_quantize(const float *x, const int64_t *shape, int ndim, const struct qspec *spec,
+                     const struct graph_facts *g, float *xhat_out, int32_t *codes_out,
+                     struct qs_error *err)
+{
+	struct tensor_result tmp;
+
+	return simulate_buffers(x, shape, ndim, spec, g, &tmp, xhat_out, codes_out, false, err);
 }
 
 /* ---- measure ----------------------------------------------------------- */

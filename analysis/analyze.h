@@ -164,6 +164,14 @@ int analyze_simulate(const float *x, const int64_t *shape, int ndim, const struc
                      const struct graph_facts *g, struct tensor_result *out, float *xhat_out,
                      int32_t *codes_out, struct qs_error *err);
 
+/* Quantize only: the x̂ (and codes) analyze_simulate gives, to the bit, with
+ * nothing measured (no statistics, metrics or findings) — for callers that
+ * plot or store the quantized values. xhat_out is required, codes_out may
+ * be NULL. Returns 0 or a negative status with err filled. */
+int analyze_quantize(const float *x, const int64_t *shape, int ndim, const struct qspec *spec,
+                     const struct graph_facts *g, float *xhat_out, int32_t *codes_out,
+                     struct qs_error *err);
+
 /* Measure x against a stored quantized tensor q of the same element count. */
 int analyze_measure(const float *x, const struct quantized *q, const struct graph_facts *g,
                     struct tensor_result *out, struct qs_error *err);

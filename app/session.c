@@ -962,14 +962,11 @@ static int pair_simulate(const struct model_tensor *t, const struct qspec *spec,
                          uint64_t cnt, float *xh, struct qs_error *err)
 {
 	int64_t shape[QS_MAX_DIMS];
-	struct tensor_result tmp = {0};
 
 	memcpy(shape, t->shape, (size_t)t->ndim * sizeof *shape);
 	if (t->ndim >= 2 && cnt != t->nelem)
 		shape[0] = (int64_t)(cnt / (t->nelem / (uint64_t)t->shape[0]));
-	int rc = analyze_simulate(x, shape, t->ndim, spec, NULL, &tmp, xh, NULL, err);
-	tensor_result_free(&tmp);
-	return rc;
+	return analyze_quantize(x, shape, t->ndim, spec, NULL, xh, NULL, err);
 }
 
 /* One walk of session_row_pairs: the pieces are handed out under mu; the

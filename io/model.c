@@ -1065,16 +1065,13 @@ static int quantize_block(const struct model_tensor *t, float *x, const struct q
 }
 
 /* Float casts saturate and map NaN/Inf exactly as the report's simulation:
- * take x̂ from analyze_simulate itself. */
+ * take x̂ from the analysis itself (analyze_quantize: analyze_simulate's x̂
+ * without its measuring). */
 static int quantize_cast(const struct model_tensor *t, const float *x, const struct qspec *spec,
                          struct quantized_tensor *q, struct qs_error *err)
 {
-	struct tensor_result r = {0};
-	int rc = analyze_simulate(x, t->shape, t->ndim, spec, &t->facts, &r, q->xhat, NULL, err);
-
-	tensor_result_free(&r);
 	q->bits = (int)dtype_info(spec->qt->storage)->bits;
-	return rc;
+	return analyze_quantize(x, t->shape, t->ndim, spec, &t->facts, q->xhat, NULL, err);
 }
 
 int model_tensor_quantize(const struct model *m, const struct model_tensor *t,

@@ -839,6 +839,56 @@ static int setup(void **state)
 	return 0;
 }
 
+/* analyze_quantize gives analyze_simulate's x̂ and codes to the bit, for
+ * linear schemes (per tensor, per channel on either axis, groups), range
+ * methods that search, a ggml block type and a float cast, on x holding NaN,
+ * inf, zeros and an outlier column. */
+static void test_quantize_only(void **state)
+{
+	enum {
+		R = 24,
+		C = 64,
+		N = R * C
+	};
+	float x[N], xh[N], ref[N];
+	int32_t q[N], qref[N];
+	struct qs_rng rng = {11};
+	struct qs_error err = {0};
+	(void)state;
+
+	for (size_t i = 0; i < N; i++)
+		x[i] = (float)qs_rng_gauss(&rng) * (i % C == 3 ? 9.0f : 1.0f);
+	x[5] = NAN;
+	x[70] = INFINITY;
+	x[200] = 0.0f;
+	struct qspec specs[7];
+	specs[0] = spec_of(8, false, GRAN_TENSOR, 0, 0);
+	specs[1] = spec_of(8, false, GRAN_CHANNEL, 0, 0);
+	specs[2] = spec_of(4, true, GRAN_CHANNEL, 1, 0);
+	specs[3] = spec_of(4, false, GRAN_GROUP, 1, 32);
+	specs[3].method.kind = METHOD_MSE;
+	specs[4] = spec_of(8, false, GRAN_CHANNEL, 0, 0);
+	specs[4].method.kind = METHOD_KL;
+	specs[5] = spec_of(8, false, GRAN_TENSOR, 0, 0);
+	specs[5].qt = qtype_find("Q4_K");
+	specs[6] = spec_of(8, false, GRAN_TENSOR, 0, 0);
+	specs[6].qt = qtype_find("F16");
+	for (size_t k = 0; k < sizeof specs / sizeof specs[0]; k++) {
+		struct tensor_result r;
+		/* Q4_K: blocks of 256 along the last axis */
+		const int64_t sh[2] = {k == 5 ? N / 256 : R, k == 5 ? 256 : C};
+		const float *xv = x;
+		memset(q, 0, sizeof q);
+		memset(qref, 0, sizeof qref);
+		assert_int_equal(analyze_simulate(xv, sh, 2, &specs[k], NULL, &r, ref, qref, &err),
+		                 0);
+		tensor_result_free(&r);
+		assert_int_equal(analyze_quantize(xv, sh, 2, &specs[k], NULL, xh, q, &err), 0);
+		assert_memory_equal(xh, ref, sizeof xh);
+		assert_memory_equal(q, qref, sizeof q);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -861,6 +911,7 @@ int main(void)
 	        cmocka_unit_test(test_measure_no_params_and_graph),
 	        cmocka_unit_test(test_measure_bad_xhat),
 	        cmocka_unit_test(test_findings_folded),
+	        cmocka_unit_test(test_quantize_only),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }
