@@ -964,6 +964,12 @@ int az_resolve_scheme(const struct qspec *spec, const struct graph_facts *g, str
 	return 0;
 }
 
+int analyze_scheme_of(const struct qspec *spec, const struct graph_facts *g, struct scheme *s,
+                      struct qs_error *err)
+{
+	return az_resolve_scheme(spec, g, s, err);
+}
+
 /* No NaN or inf among x[0..n) (the exponent bits of each, OR-ed, so that
  * the loop vectorises). */
 static bool all_finite(const float *x, uint64_t n)

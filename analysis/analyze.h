@@ -164,6 +164,13 @@ int analyze_simulate(const float *x, const int64_t *shape, int ndim, const struc
                      const struct graph_facts *g, struct tensor_result *out, float *xhat_out,
                      int32_t *codes_out, struct qs_error *err);
 
+/* The scheme analyze_simulate applies under spec to a tensor with graph
+ * facts g (may be NULL): spec's scheme with a linear qtype's bits and
+ * signedness, and the channel axis the graph names (g->out_axis) for every
+ * granularity but groups. Returns 0 or QS_ERR_USAGE for an invalid scheme. */
+int analyze_scheme_of(const struct qspec *spec, const struct graph_facts *g, struct scheme *s,
+                      struct qs_error *err);
+
 /* Quantize only: the x̂ (and codes) analyze_simulate gives, to the bit, with
  * nothing measured (no statistics, metrics or findings) — for callers that
  * plot or store the quantized values. xhat_out is required, codes_out may

@@ -935,21 +935,26 @@ float *session_row_floats(const struct session *s, size_t i, struct qs_error *er
 /* Elements per piece of session_row_pairs when simulating spec on t: a
  * whole number of dimension-0 rows when each group lies in one row, else
  * t->nelem (no split). */
-static uint64_t pair_piece(const struct model_tensor *t, const struct qspec *spec)
+static uint64_t pair_piece(const struct model_tensor *t, const struct qspec *spec,
+                           const struct graph_facts *g)
 {
 	uint64_t n = t->nelem,
 	         row = t->ndim >= 2 && t->shape[0] > 0 ? n / (uint64_t)t->shape[0] : n;
 	const struct qtype *qt = spec->qt;
-	const struct scheme *sc = &spec->scheme;
-	int axis = sc->axis < 0 ? sc->axis + t->ndim : sc->axis;
+	struct scheme sc;
 	bool split;
 
-	if (qt && qt->family != QTYPE_LINEAR)
+	if (qt && qt->family != QTYPE_LINEAR) {
 		split = qt->family == QTYPE_FLOAT ||
 		        (qt->block_elems && row % qt->block_elems == 0);
-	else
-		split = (sc->gran == GRAN_CHANNEL && axis == 0) ||
-		        (sc->gran == GRAN_GROUP && axis > 0);
+	} else {
+		/* the axis the simulation will use: the graph's, when it names one */
+		if (analyze_scheme_of(spec, g, &sc, NULL))
+			return n;
+		int axis = sc.axis < 0 ? sc.axis + t->ndim : sc.axis;
+		split = (sc.gran == GRAN_CHANNEL && axis == 0) ||
+		        (sc.gran == GRAN_GROUP && axis > 0);
+	}
 	if (!split || t->ndim < 2 || row == 0)
 		return n;
 	uint64_t rows = SESSION_PAIR_PIECE / row;
@@ -958,15 +963,16 @@ static uint64_t pair_piece(const struct model_tensor *t, const struct qspec *spe
 
 /* x̂ of one piece of t: rows [first/row, (first + cnt)/row) as a tensor of
  * their own (or, unsplit, the whole tensor). */
-static int pair_simulate(const struct model_tensor *t, const struct qspec *spec, const float *x,
-                         uint64_t cnt, float *xh, struct qs_error *err)
+static int pair_simulate(const struct model_tensor *t, const struct qspec *spec,
+                         const struct graph_facts *g, const float *x, uint64_t cnt, float *xh,
+                         struct qs_error *err)
 {
 	int64_t shape[QS_MAX_DIMS];
 
 	memcpy(shape, t->shape, (size_t)t->ndim * sizeof *shape);
 	if (t->ndim >= 2 && cnt != t->nelem)
 		shape[0] = (int64_t)(cnt / (t->nelem / (uint64_t)t->shape[0]));
-	return analyze_quantize(x, shape, t->ndim, spec, NULL, xh, NULL, err);
+	return analyze_quantize(x, shape, t->ndim, spec, g, xh, NULL, err);
 }
 
 /* One walk of session_row_pairs: the pieces are handed out under mu; the
@@ -992,7 +998,7 @@ static int pair_piece_values(const struct pair_walk *w, uint64_t first, uint64_t
 	if (!rc && w->shipped)
 		rc = model_tensor_to_f32_range(w->s->qm, r->qt, first, cnt, xh, err);
 	else if (!rc && w->spec)
-		rc = pair_simulate(r->ft, w->spec, x, cnt, xh, err);
+		rc = pair_simulate(r->ft, w->spec, row_facts(r), x, cnt, xh, err);
 	return rc;
 }
 
@@ -1014,7 +1020,9 @@ static void *pair_worker(void *arg)
 		if (!rc)
 			rc = pair_piece_values(w, first, cnt, x, xh, &err);
 		if (!rc && (rc = w->fn(w->ctx, first, x, xh, cnt)) != 0 && !err.code)
-			qs_error_set(&err, (enum qs_status)rc, "%s: stopped", w->r->name);
+			qs_error_set(&err, (enum qs_status)rc, "%s: %s", w->r->name,
+			             rc == QS_ERR_NOMEM ? "out of memory for the plots"
+			                                : "stopped by the caller");
 		pthread_mutex_lock(&w->mu);
 		if (rc && !w->rc) {
 			w->rc = rc;
@@ -1045,7 +1053,7 @@ int session_row_pairs(const struct session *s, size_t i, bool shipped, const str
 		uint64_t a = model_tensor_range_align(r->qt);
 		w.piece = a && SESSION_PAIR_PIECE >= a ? SESSION_PAIR_PIECE / a * a : w.n;
 	} else {
-		w.piece = spec ? pair_piece(r->ft, spec) : SESSION_PAIR_PIECE;
+		w.piece = spec ? pair_piece(r->ft, spec, row_facts(r)) : SESSION_PAIR_PIECE;
 	}
 	w.piece = w.piece < w.n ? w.piece : w.n;
 	if (w.n == 0)

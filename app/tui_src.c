@@ -126,12 +126,12 @@ struct hist_pair {
 	pthread_mutex_t mu;
 };
 
+/* An empty histogram with h's bins: only the ranges are read, which no
+ * thread writes (the counts are being added to under the lock). */
 static gsl_histogram *hist_piece(const gsl_histogram *h, int *rc)
 {
-	gsl_histogram *c = h ? gsl_histogram_clone(h) : NULL;
-	if (c)
-		gsl_histogram_reset(c);
-	else if (h)
+	gsl_histogram *c = h ? gsl_histogram_calloc_range(h->n, h->range) : NULL;
+	if (h && !c)
 		*rc = QS_ERR_NOMEM;
 	return c;
 }
