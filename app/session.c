@@ -1024,12 +1024,10 @@ static void *pair_worker(void *arg)
 			             rc == QS_ERR_NOMEM ? "out of memory for the plots"
 			                                : "stopped by the caller");
 		pthread_mutex_lock(&w->mu);
-		if (rc && !w->rc) {
-			w->rc = rc;
-			w->err = err;
-		}
+		if (rc)
+			break;
 	}
-	if (rc && !w->rc) { /* no piece left to fail on: still a failure */
+	if (rc && !w->rc) { /* the first failure (also one with no piece left) */
 		w->rc = rc;
 		w->err = err;
 	}
