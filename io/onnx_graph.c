@@ -705,8 +705,9 @@ static void weight_facts(struct ga *a, const Onnx__NodeProto *n, struct model_te
 			float s;
 			dtype_to_f32(xs->dtype, xs->data, 0, 1, false, xs->nibbles, &s);
 			enum dtype zt = xz ? xz->dtype : DTYPE_U8;
-			int64_t z =
-			        xz && is_int(zt) ? dtype_get_int(zt, xz->data, 0, xz->nibbles) : 0;
+			int64_t z = xz && is_int(zt) && xz->nelem == 1
+			                    ? dtype_get_int(zt, xz->data, 0, xz->nibbles)
+			                    : 0;
 			f->has_input = true;
 			f->s_in = s;
 			f->x_qmin = (int32_t)(dtype_info(zt)->int_min - z);
