@@ -425,14 +425,20 @@ void az_chan_params(const struct layout *l, const struct qparam *p, uint64_t chn
 		ng = l->nblk;
 		step = l->inner;
 	}
-	double s = 0.0;
+	double s = 0.0, s_all = 0.0;
+	uint64_t nr = 0;
 	for (uint64_t b = 0; b < ng; b++) {
-		double a = fabs((double)p[g0 + b * step].scale);
+		const struct qparam *q = &p[g0 + b * step];
+		double a = fabs((double)q->scale);
+		s_all += a;
+		if (q->no_range)
+			continue; /* all zeros: as in az_tensor_params */
 		s += a;
+		nr++;
 		if (a > 0.0 && a < *minabs)
 			*minabs = a;
 	}
-	*mean = ng ? s / (double)ng : NAN;
+	*mean = nr ? s / (double)nr : ng ? s_all / (double)ng : NAN;
 	*zp = ng ? p[g0].zero_point : 0;
 }
 
@@ -451,8 +457,20 @@ void az_tensor_params(const struct core_in *in, struct tensor_result *out, doubl
 	out->scale_max = -INFINITY;
 	out->clip_min = INFINITY;
 	out->clip_max = -INFINITY;
-	out->zero_point = p[0].zero_point;
-	for (uint64_t g = 0; g < in->l->ngroups; g++) {
+	/* Groups whose range gave no scale (all zeros) are left out when any
+	 * other has one: their fallback scale of 1 would stand for the tensor. */
+	uint64_t ng = 0, first = 0;
+	for (uint64_t g = in->l->ngroups; g-- > 0;)
+		if (!p[g].no_range) {
+			ng++;
+			first = g;
+		}
+	bool all = ng == 0;
+	ng = all ? in->l->ngroups : ng;
+	out->zero_point = p[first].zero_point;
+	for (uint64_t g = first; g < in->l->ngroups; g++) {
+		if (p[g].no_range && !all)
+			continue;
 		double a = fabs((double)p[g].scale);
 		s += a;
 		out->scale_min = fmin(out->scale_min, a);
@@ -462,7 +480,7 @@ void az_tensor_params(const struct core_in *in, struct tensor_result *out, doubl
 		if (p[g].zero_point != out->zero_point)
 			out->zero_point = INT32_MIN;
 	}
-	*mean = s / (double)in->l->ngroups;
+	*mean = s / (double)ng;
 }
 
 static int core_hist_alloc(const struct core_in *in, struct core_state *st)

@@ -110,7 +110,8 @@ struct qparam quant_param_from_range(const struct scheme *s, double lo, double h
 			scale = (float)(((double)fhi - flo) / (qmax - qmin));
 		z = 0.0; /* set below, once the scale is final */
 	}
-	if (!(scale >= FLT_MIN) || !isfinite(scale))
+	p.no_range = !(scale >= FLT_MIN) || !isfinite(scale);
+	if (p.no_range)
 		scale = s->scale_floor > 0.0 ? (float)s->scale_floor : 1.0f;
 	else if (scale < s->scale_floor)
 		scale = (float)s->scale_floor;

@@ -57,11 +57,16 @@ bool scheme_valid(const struct scheme *s, const char **why);
 void scheme_code_range(const struct scheme *s, int32_t *qmin, int32_t *qmax);
 
 /* Per-group quantization parameters. clip_lo/clip_hi are the float values of
- * qmin and qmax: (qmin − z)·s and (qmax − z)·s. */
+ * qmin and qmax: (qmin − z)·s and (qmax − z)·s. no_range: the group's range
+ * gave no usable scale (all zeros, only denormals below the smallest normal
+ * step, or empty), so scale is the fallback (the floor, or 1) and says
+ * nothing of the data; a tensor's scale and clip extremes leave such groups
+ * out. */
 struct qparam {
 	float scale;
 	int32_t zero_point;
 	float clip_lo, clip_hi;
+	bool no_range;
 };
 
 /* Scale and zero point that map the float range [lo, hi] onto the scheme's

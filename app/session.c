@@ -384,10 +384,11 @@ static struct qparam *stored_params(const struct model *m, const struct model_te
 		q->qmax = tq->qmax;
 		p = xrealloc(NULL, tq->layout.ngroups * sizeof *p);
 		for (uint64_t g = 0; g < tq->layout.ngroups; g++) {
-			p[g].scale = tq->scale[g];
-			p[g].zero_point = tq->zero_point ? tq->zero_point[g] : 0;
-			p[g].clip_lo = (float)(tq->qmin - p[g].zero_point) * p[g].scale;
-			p[g].clip_hi = (float)(tq->qmax - p[g].zero_point) * p[g].scale;
+			int32_t z = tq->zero_point ? tq->zero_point[g] : 0;
+			p[g] = (struct qparam){.scale = tq->scale[g],
+			                       .zero_point = z,
+			                       .clip_lo = (float)(tq->qmin - z) * tq->scale[g],
+			                       .clip_hi = (float)(tq->qmax - z) * tq->scale[g]};
 		}
 		return p;
 	}

@@ -341,6 +341,32 @@ static void test_zero_channel(void **state)
 	assert_true(isinf(r.ch[1].m.sqnr_db));
 	assert_close(r.ch[0].scale, 4 / 127.0, 1e-7, 0); /* narrow */
 	assert_int_equal(r.zero_point, 0);
+	/* The tensor's scale and clip extremes and its mean scale leave the
+	 * zero row's fallback scale 1 (clip ±127) out: rows 0 and 2 have
+	 * max |x| 4 and 2, so scales 4/127 and 2/127. */
+	assert_close(r.scale_min, 2 / 127.0, 1e-7, 0);
+	assert_close(r.scale_max, 4 / 127.0, 1e-7, 0);
+	assert_close(r.clip_min, -4, 1e-6, 0);
+	assert_close(r.clip_max, 4, 1e-6, 0);
+	assert_close(r.m.rmse_over_scale, r.m.rmse / (3 / 127.0), 1e-6, 0);
+	tensor_result_free(&r);
+
+	/* All rows zero: the fallback is all there is, and is reported. */
+	const float z[12] = {0};
+	assert_int_equal(sim(z, shape, 2, &s, NULL, &r, NULL), 0);
+	assert_close(r.scale_min, 1, 0, 0);
+	assert_close(r.scale_max, 1, 0, 0);
+	assert_close(r.clip_max, 127, 0, 0);
+	tensor_result_free(&r);
+
+	/* Groups of 2 along rows: row 0's second group {3, 4} and row 2's
+	 * {0.25, 2} set the extremes, row 1's zero groups do not. */
+	struct qspec sg = spec_of(8, true, GRAN_GROUP, 1, 2);
+	assert_int_equal(sim(x, shape, 2, &sg, NULL, &r, NULL), 0);
+	assert_close(r.scale_max, 4 / 127.0, 1e-7, 0);
+	assert_close(r.scale_min, 1 / 127.0, 1e-7, 0); /* row 2's {-1, 0.5} */
+	assert_close(r.ch[1].scale, 1, 0, 0);          /* a row of zeros only */
+	assert_close(r.ch[0].scale, (2 / 127.0 + 4 / 127.0) / 2, 1e-7, 0);
 	tensor_result_free(&r);
 }
 
