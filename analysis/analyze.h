@@ -127,9 +127,11 @@ struct tensor_result {
 	struct err_metrics m;
 	struct dist_stats xs, xhs; /* of x and of x̂ */
 	int bits;
+	/* Extremes over the groups with a range (qparam.no_range: all-zero
+	 * groups count only when every group is one). */
 	double scale_min, scale_max;
 	int32_t zero_point;       /* when all groups share it; else INT32_MIN */
-	float clip_min, clip_max; /* widest clip range over the groups */
+	float clip_min, clip_max; /* widest clip range over those groups */
 	uint64_t nchannels;
 	struct channel_result *ch; /* nchannels entries (owned) */
 	uint64_t nfind;
