@@ -217,6 +217,14 @@ static bool is_int(enum dtype d)
 	return !dtype_info(d)->is_float && d != DTYPE_BOOL;
 }
 
+/* Codes and zero points are int32 (tensor_quant, struct act): a 64-bit or
+ * u32 type's range does not fit, so such a tensor is no quantized one. */
+static bool is_code_type(enum dtype d)
+{
+	return is_int(d) && dtype_info(d)->int_min >= INT32_MIN &&
+	       dtype_info(d)->int_max <= INT32_MAX;
+}
+
 static char *strip_suffix(const char *s, const char *suffix)
 {
 	size_t n = strlen(s), k = strlen(suffix);
@@ -229,7 +237,7 @@ static int set_quant(struct ga *a, const struct qsrc *q, const char *float_name,
                      const Onnx__NodeProto *n)
 {
 	struct model_tensor *x = q->x;
-	if (!x || !q->s || !is_int(x->dtype) || x->quant)
+	if (!x || !q->s || !is_code_type(x->dtype) || x->quant)
 		return 0;
 	uint64_t ns = q->s->nelem;
 	if (ns == 0 || (q->zp && q->zp->nelem != ns))
@@ -263,7 +271,7 @@ static int set_quant(struct ga *a, const struct qsrc *q, const char *float_name,
 		return fail(a, QS_ERR_NOMEM, "out of memory", n);
 	}
 	dtype_to_f32(q->s->dtype, q->s->data, 0, ns, false, q->s->nibbles, sc);
-	if (q->zp && is_int(q->zp->dtype))
+	if (q->zp && is_code_type(q->zp->dtype))
 		for (uint64_t i = 0; i < ns; i++)
 			zp[i] = (int32_t)dtype_get_int(q->zp->dtype, q->zp->data, i,
 			                               q->zp->nibbles);
@@ -290,7 +298,8 @@ static void act_from_dq(struct ga *a, const Onnx__NodeProto *n)
 {
 	struct model_tensor *s = tensor_of(a, in_at(n, 1));
 	struct model_tensor *zp = tensor_of(a, in_at(n, 2));
-	if (!s || s->nelem != 1 || !n->n_output)
+	if (!s || s->nelem != 1 || !n->n_output ||
+	    (zp && is_int(zp->dtype) && !is_code_type(zp->dtype)))
 		return;
 	float sv;
 	dtype_to_f32(s->dtype, s->data, 0, 1, false, s->nibbles, &sv);
@@ -564,6 +573,8 @@ static int add_virtual(struct ga *a, struct virt *v)
 {
 	struct model *m = a->m;
 	struct onnx_model *om = a->om;
+	if (v->zp >= 0 && is_int(m->tensors[v->zp].dtype) && !is_code_type(m->tensors[v->zp].dtype))
+		return 0;
 	struct model_tensor *t = realloc(m->tensors, (m->ntensors + 1) * sizeof *t);
 	if (t)
 		m->tensors = t;
@@ -620,11 +631,19 @@ static int add_virtual(struct ga *a, struct virt *v)
 
 /* ---- pass 3: graph facts ---- */
 
+/* a·b, or 0 (unknown) when it overflows: an empty tensor's other dims
+ * may be huge, and attributes are anything. */
+static int64_t mul0(int64_t a, int64_t b)
+{
+	int64_t p;
+	return __builtin_mul_overflow(a, b, &p) ? 0 : p;
+}
+
 static int64_t prod(const struct model_tensor *t, int from, int to)
 {
 	int64_t p = 1;
 	for (int i = from; i < to && i < t->ndim; i++)
-		p *= t->shape[i];
+		p = mul0(p, t->shape[i]);
 	return p;
 }
 
@@ -680,8 +699,9 @@ static void weight_facts(struct ga *a, const Onnx__NodeProto *n, struct model_te
 	} else if (op_is(n, "ConvTranspose")) {
 		f->out_axis = 1;
 		f->reduce_k =
-		        w->ndim ? (w->shape[0] / (group > 0 ? group : 1)) * prod(w, 2, w->ndim) : 0;
-		nout = w->ndim > 1 ? (uint64_t)(w->shape[1] * group) : 0;
+		        w->ndim ? mul0(w->shape[0] / (group > 0 ? group : 1), prod(w, 2, w->ndim))
+		                : 0;
+		nout = w->ndim > 1 ? (uint64_t)mul0(w->shape[1], group) : 0;
 		bias = in_at(n, 2);
 	} else if (op_is(n, "Gemm")) {
 		bool tb = onnx_attr_int(n, "transB", 0) != 0;
@@ -701,7 +721,8 @@ static void weight_facts(struct ga *a, const Onnx__NodeProto *n, struct model_te
 	if (qlin) {
 		struct model_tensor *xs = tensor_of(a, in_at(n, 1));
 		struct model_tensor *xz = tensor_of(a, in_at(n, 2));
-		if (xs && xs->nelem == 1) {
+		if (xs && xs->nelem == 1 &&
+		    !(xz && is_int(xz->dtype) && !is_code_type(xz->dtype))) {
 			float s;
 			dtype_to_f32(xs->dtype, xs->data, 0, 1, false, xs->nibbles, &s);
 			enum dtype zt = xz ? xz->dtype : DTYPE_U8;
