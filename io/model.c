@@ -19,6 +19,7 @@
 #include "npz.h"
 #include "onnx.h"
 #include "safetensors.h"
+#include "tflite.h"
 
 /* The format registry: one row per format, sniffed in this order, then
  * matched by extension. Each format's engineer adds its one row here, with
@@ -30,6 +31,7 @@ static const struct model_format_ops *const model_formats[] = {
         &gguf_format_ops,
         &safetensors_format_ops,
         &onnx_format_ops,
+        &tflite_format_ops,
 };
 
 #define NFORMATS (sizeof model_formats / sizeof model_formats[0])

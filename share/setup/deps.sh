@@ -9,7 +9,8 @@ pkgs=(build-essential cmake pkg-config clang clang-format libclang-rt-14-dev
       libncurses-dev libcsv-dev libgsl-dev libcmocka-dev
       protobuf-c-compiler libprotobuf-c-dev libonnx-dev libonnx-testdata
       libzip-dev libjansson-dev zlib1g-dev
-      python3 python3-numpy python3-onnx tmux nodejs git parallel time strace)
+      python3 python3-numpy python3-onnx tmux nodejs git parallel time strace
+      flatbuffers-compiler)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -30,6 +31,12 @@ if [ "${QSCOPE_SKIP_NPM:-0}" != 1 ] && command -v npm >/dev/null; then
     (cd "$here" && ONNXRUNTIME_NODE_INSTALL=skip npm install --no-audit --no-fund --silent \
        onnxruntime-node@1.30.0 >/dev/null 2>&1) ||
       echo "deps.sh: onnxruntime-node not installed; ONNX interop tests will be skipped" >&2
+  fi
+  # The TFLite runtime compiled to WASM (runs under Node, no browser).
+  if [ ! -d "$here/node_modules/@tensorflow/tfjs-tflite/wasm" ]; then
+    (cd "$here" && ONNXRUNTIME_NODE_INSTALL=skip npm install --no-audit --no-fund --silent \
+       @tensorflow/tfjs-tflite@0.0.1-alpha.10 >/dev/null 2>&1) ||
+      echo "deps.sh: @tensorflow/tfjs-tflite not installed; TFLite runtime tests will be skipped" >&2
   fi
 fi
 
