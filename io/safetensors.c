@@ -782,7 +782,7 @@ static int ct_packed(struct model *m, struct st_impl *im, size_t i, const char *
 	int b = 0;
 	for (int c = 0; c < 3 && !b; c++) {
 		int cb = (int[]){4, 8, 2}[c];
-		if (in > 0 && out == p->shape[0] && (in + 32 / cb - 1) / (32 / cb) == p->shape[1])
+		if (in > 0 && out == p->shape[0] && (in - 1) / (32 / cb) + 1 == p->shape[1])
 			b = cb;
 	}
 	if (!b || (uint64_t)out * (uint64_t)in > (1ull << 40))
@@ -807,7 +807,7 @@ static int ct_packed(struct model *m, struct st_impl *im, size_t i, const char *
 	if ((rc = attach_params(p, s, NULL, 0, err)))
 		return rc;
 	if (z && is_int(z) && z->ndim == 2) {
-		uint64_t g = p->quant->layout.ngroups / (uint64_t)out;
+		uint64_t g = out ? p->quant->layout.ngroups / (uint64_t)out : 0;
 		for (uint64_t r = 0; r < (uint64_t)out; r++)
 			for (uint64_t c = 0; c < g && c < (uint64_t)z->shape[1]; c++) {
 				uint64_t wi = (r / per) * (uint64_t)z->shape[1] + c;
@@ -879,9 +879,10 @@ static bool gq_shape(struct gq *q)
 			q->b = (int)((uint64_t)r * 32 / q->gi->nelem);
 		q->in = (uint64_t)r * 32 / (uint64_t)q->b;
 	} else {
-		if (!c || q->out * 32 % (uint64_t)c)
+		/* AWQ packs 4-bit codes only (awq_pos is its nibble order) */
+		if (!c || !q->out || q->out * 32 % (uint64_t)c || (uint64_t)c * 32 / q->out != 4)
 			return false;
-		q->b = (int)((uint64_t)c * 32 / q->out);
+		q->b = 4;
 		q->in = (uint64_t)r;
 	}
 	if ((q->b != 2 && q->b != 4 && q->b != 8) || !q->ngroups || q->in % q->ngroups ||
@@ -944,7 +945,7 @@ static int gptq_awq(struct model *m, struct st_impl *im, size_t i, const char *b
 	if (!gq_shape(&q))
 		return qs_error_set(err, QS_ERR_FORMAT,
 		                    "tensor '%s': qweight/qzeros/scales/g_idx shapes disagree "
-		                    "(2-, 4- and 8-bit GPTQ/AWQ are read)",
+		                    "(2-, 4- and 8-bit GPTQ and 4-bit AWQ are read)",
 		                    q.qw->name);
 	uint8_t *codes = malloc((size_t)(q.in * q.out));
 	if (!codes)
