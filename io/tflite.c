@@ -596,9 +596,12 @@ static int read_qp(struct ld *l, const struct fbt *t, struct qp *q)
 	return 0;
 }
 
+/* Integer codes whose whole range fits tensor_quant's int32 qmin/qmax
+ * (int64, uint32 and uint64 tensors stay plain integers). */
 static bool is_code_dtype(enum dtype d)
 {
-	return !dtype_info(d)->is_float && d != DTYPE_BOOL;
+	return !dtype_info(d)->is_float && d != DTYPE_BOOL && d != DTYPE_I64 && d != DTYPE_U32 &&
+	       d != DTYPE_U64;
 }
 
 static int set_quant(struct ld *l, struct model_tensor *mt, struct tfl_ref *r, const struct qp *q)
@@ -639,8 +642,8 @@ static int set_quant(struct ld *l, struct model_tensor *mt, struct tfl_ref *r, c
 	}
 	const struct dtype_info *di = dtype_info(mt->dtype);
 	tq->bits = (int)di->bits;
-	tq->qmin = di->int_min < INT32_MIN ? INT32_MIN : (int32_t)di->int_min;
-	tq->qmax = di->int_max > INT32_MAX ? INT32_MAX : (int32_t)di->int_max;
+	tq->qmin = (int32_t)di->int_min;
+	tq->qmax = (int32_t)di->int_max;
 	r->scale_off = q->scale.pos;
 	r->nscale = ns;
 	r->zp_off = q->zp.n ? q->zp.pos : 0;
@@ -806,8 +809,8 @@ static int set_bias_facts(struct sg_ctx *c, int64_t wi, int64_t bi, uint64_t nou
 		return 0;
 	w->facts.bias = v;
 	w->facts.nbias = nout;
-	w->facts.bias_min = b->dtype == DTYPE_I64 ? INT64_MIN : INT32_MIN;
-	w->facts.bias_max = b->dtype == DTYPE_I64 ? INT64_MAX : INT32_MAX;
+	w->facts.bias_min = INT32_MIN;
+	w->facts.bias_max = INT32_MAX;
 	return 0;
 }
 
@@ -1319,7 +1322,7 @@ static int write_one(struct wr *w, size_t i, const struct tensor_plan *p)
 
 	if (!p->quantize || t->is_aux || t->block)
 		return 0;
-	if (t->quant && r->weight >= 0 && (t->dtype == DTYPE_I32 || t->dtype == DTYPE_I64))
+	if (t->quant && r->weight >= 0 && t->dtype == DTYPE_I32)
 		return 0; /* a quantized bias follows its weight */
 	if (t->quant)
 		return write_quant(w, i, &p->spec);

@@ -27,8 +27,9 @@
  * the other readers list types they cannot decode. A buffer must hold
  * exactly the bytes its shape and type need.
  *
- * Quantization: an integer tensor whose QuantizationParameters has scales
- * gets model_tensor.quant: one scale → per tensor; n > 1 scales → per axis
+ * Quantization: an integer tensor (int4/8/16/32, uint4/8/16: codes whose
+ * range fits int32) whose QuantizationParameters has scales gets
+ * model_tensor.quant: one scale → per tensor; n > 1 scales → per axis
  * along quantized_dimension, whose size must be n; zero_point (int64 in the
  * file) of length n, or absent (all 0), each within int32. bits and
  * qmin/qmax are the storage type's. float_name is the output of a
@@ -47,8 +48,8 @@
  *   FULLY_CONNECTED   weights [O,I]    input 1: out_axis 0, K = I;
  *   TRANSPOSE_CONV    filter [O,H,W,I] input 1: out_axis 0, K = H·W·I;
  * role WEIGHT; the bias (input 2, TRANSPOSE_CONV input 3) with O elements
- * gets role BIAS and the weight gets its float values (facts.bias) and its
- * type's range (int32, int64 for int16 activations); a per-tensor quantized
+ * gets role BIAS and the weight gets its float values (facts.bias, from a
+ * float or quantized int32 bias) and the int32 range; a per-tensor quantized
  * input activation (input 0, TRANSPOSE_CONV input 2) gives has_input, s_in
  * and its code range minus its zero point. Other constants get op_type of
  * the first op reading them.
@@ -69,7 +70,7 @@
  *     scales as the file has room for (per tensor: 1; per axis: along
  *     quantized_dimension), a zero_point vector of that length unless every
  *     new zero point is 0; otherwise a QS_ERR_USAGE error names the tensor
- *     and why. Its quantized int32/int64 bias (see graph facts) is rewritten
+ *     and why. Its quantized int32 bias (see graph facts) is rewritten
  *     with scale s_in·s_w[c] and codes round(b/scale) (half to even,
  *     saturated) when the input scale is known and the bias vectors fit;
  *     a quantized bias's own plan is ignored (its scale is not free);

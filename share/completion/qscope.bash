@@ -63,7 +63,7 @@ _qscope()
 		COMPREPLY=($(compgen -f -- "$cur"))
 		return ;;
 	--to)
-		COMPREPLY=($(compgen -W "onnx gguf safetensors npy npz" -- "$cur"))
+		COMPREPLY=($(compgen -W "onnx gguf safetensors npy npz tflite" -- "$cur"))
 		return ;;
 	--like)
 		COMPREPLY=($(compgen -f -- "$cur"))
