@@ -42,14 +42,15 @@ fi
 
 # llama.cpp's gguf-py (GGUF reader, writer, reference quantizers) for the GGUF
 # interop tests: only the git bundle inside node-llama-cpp is taken (npm pack,
-# no install, no binaries), cloned into node_modules/ (git-ignored).
-gguf_py="$here/node_modules/llama.cpp-gguf"
+# no install, no binaries), cloned into vendor/ (git-ignored; not inside
+# node_modules/, where a later npm install would remove it as extraneous).
+gguf_py="$here/vendor/llama.cpp-gguf"
 if [ "${QSCOPE_SKIP_NPM:-0}" != 1 ] && command -v npm >/dev/null && command -v git >/dev/null &&
    [ ! -f "$gguf_py/gguf-py/gguf/__init__.py" ]; then
   tmp=$(mktemp -d)
   if ! (cd "$tmp" && npm pack --silent node-llama-cpp@3.22.1 >/dev/null 2>&1 &&
         tar xzf node-llama-cpp-3.22.1.tgz package/llama/gitRelease.bundle &&
-        mkdir -p "$here/node_modules" && rm -rf "$gguf_py" &&
+        mkdir -p "$here/vendor" && rm -rf "$gguf_py" &&
         git clone -q package/llama/gitRelease.bundle "$gguf_py" 2>/dev/null); then
     rm -rf "$gguf_py"
     echo "deps.sh: gguf-py not fetched; GGUF interop tests will be skipped" >&2

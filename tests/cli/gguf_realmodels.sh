@@ -10,7 +10,7 @@
 . "$(dirname "$0")/lib.bash"
 : "${QSCOPE_SHARED:?}" "${QSCOPE_SRC:?}"
 models=$QSCOPE_SHARED/models
-gguf_py=$QSCOPE_SRC/share/setup/node_modules/llama.cpp-gguf/gguf-py
+gguf_py=$QSCOPE_SRC/share/setup/vendor/llama.cpp-gguf/gguf-py
 [ -f "$models/silero_vad_legacy.F32.gguf" ] || { echo "no ../shared/models"; exit 77; }
 [ -f "$gguf_py/gguf/__init__.py" ] || { echo "gguf-py not fetched (share/setup/deps.sh)"; exit 77; }
 

@@ -32,7 +32,7 @@ done
 
 # safetensors → GGUF: gguf-py reads the result, and its reference quantizers
 # give the same bytes (skipped without gguf-py)
-export GGUF_PY="$QSCOPE_SRC/share/setup/node_modules/llama.cpp-gguf/gguf-py"
+export GGUF_PY="$QSCOPE_SRC/share/setup/vendor/llama.cpp-gguf/gguf-py"
 if [ -f "$GGUF_PY/gguf/__init__.py" ]; then
   for ty in Q8_0 Q4_0 Q5_1; do
     "$QSCOPE" quantize "$tmp/float.safetensors" -o "$tmp/$ty.gguf" --qtype "$ty" --method minmax
