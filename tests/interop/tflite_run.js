@@ -2,15 +2,21 @@
 // @tensorflow/tfjs-tflite (share/setup/node_modules), loaded directly as its
 // Emscripten module (no browser, no tfjs). Every model gets the same input:
 // a smooth synthetic image in [-1, 1] (sin/cos of the pixel position, the
-// face detector's input range). Prints one JSON object
-// {model: {output name: [values]}} on stdout.
-//   node tflite_run.js NODE_MODULES MODEL...
+// face detector's input range), or the values of --input FILE (a JSON list
+// stored as they are into input 0: integer codes for an int8 input). Prints
+// one JSON object {model: {output name: [values]}} on stdout.
+//   node tflite_run.js NODE_MODULES [--input FILE] MODEL...
 'use strict';
 const fs = require('fs');
 const path = require('path');
 
 async function main() {
-  const [modules, ...models] = process.argv.slice(2);
+  let [modules, ...models] = process.argv.slice(2);
+  let given = null;
+  if (models[0] === '--input') {
+    given = JSON.parse(fs.readFileSync(models[1], 'utf8'));
+    models = models.slice(2);
+  }
   const dir = path.join(modules, '@tensorflow/tfjs-tflite/wasm') + '/';
   const factory = require(dir + 'tflite_web_api_cc.js');
   const wasm = await factory({
@@ -31,6 +37,11 @@ async function main() {
     const inputs = runner.GetInputs();
     for (let k = 0; k < inputs.size(); k++) {
       const d = inputs.get(k).data();
+      if (given && k === 0) {
+        if (given.length !== d.length) throw new Error(m + ': input needs ' + d.length + ' values');
+        d.set(given);
+        continue;
+      }
       for (let i = 0; i < d.length; i++) d[i] = Math.sin(i * 0.013) * Math.cos(i * 0.0007);
     }
     if (!runner.Infer()) throw new Error(m + ': inference failed');
