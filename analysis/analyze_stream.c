@@ -20,6 +20,9 @@
 enum {
 	CHUNK = 8192,         /* elements per read: the buffers stay in L1/L2 */
 	MIN_SPLIT = 1u << 16, /* smaller tensors are one part */
+	COL_ROWS = 64,        /* rows per chunk of channels along the last axis */
+	COL_TILE = 64,        /* channels counted together (columns_count) */
+	COL_MAX = 1u << 20,   /* elements per such chunk at most */
 	FUSE_MAX = 1u << 16   /* longest channel read whole (fused pass) */
 };
 #define CHIST_LIMIT ((uint64_t)32 << 20) /* bytes of strided per-channel counters */
@@ -62,9 +65,23 @@ struct sctx {
 	/* measure (analyze_measure_src): x̂ and codes from sources, p given;
 	 * qmin/qmax/span are then the code table's bounds */
 	bool stored;
-	bool columns; /* per-tensor/per-channel with channels along the last axis */
+	bool columns; /* per-channel with channels along the last axis (runs of
+			* one element): value by value, no runs (columns_range,
+			* columns_measure, stored_columns) */
 	const struct float_src *hsrc;
 	const struct code_src *csrc;
+};
+
+/* The error sums of channels along the last axis, one array per sum
+ * (sctx.columns, measure pass): a row adds to every channel at once, and
+ * each channel still adds its values in order, as err_acc_add would.
+ * Folded into spart.acc when the pass ends (columns_fold). The channels'
+ * parameters as floats beside them: scale, zero point, clip and saturation
+ * bounds. */
+struct colsum {
+	double *sx2, *se2, *sae, *sxy, *sy2, *mae;
+	uint64_t *n, *clip;
+	float *s, *zf, *lo, *hi, *slo, *shi;
 };
 
 struct spart {
@@ -91,6 +108,7 @@ struct spart {
 	uint64_t *badh;    /* stored: span; codes whose x̂ was bad (x finite) */
 	uint64_t bad_xhat; /* stored: x̂ NaN/inf where x is finite */
 	bool wide;         /* stored: a code outside the table */
+	struct colsum cs;  /* sctx.columns, measure pass */
 	int rc;
 	struct qs_error err;
 };
@@ -820,6 +838,381 @@ static void measure_run(struct spart *pt, const float *x, uint64_t cnt, uint64_t
 		measure ? dist_acc_add(pt->ha, xh, cnt) : dist_acc_refine(pt->ha, xh, cnt);
 }
 
+/* Channels along the last axis (runs of one element, sctx.columns): the
+ * range pass row by row into the channels' extremes, a row holding NaN/inf
+ * element by element. */
+static bool row_finite(const float *x, uint64_t m);
+
+__attribute__((target_clones("avx2", "default"))) static bool row_minmax(const float *x, uint64_t m,
+                                                                         float *mn, float *mx)
+{
+	if (!row_finite(x, m))
+		return false;
+	for (uint64_t j = 0; j < m; j++) {
+		mn[j] = x[j] < mn[j] ? x[j] : mn[j];
+		mx[j] = x[j] > mx[j] ? x[j] : mx[j];
+	}
+	return true;
+}
+
+static void columns_range(struct spart *pt, const float *x, uint64_t cnt, uint64_t i)
+{
+	uint64_t dim = pt->c->l->dim, ch = i % dim;
+
+	for (uint64_t k = 0; k < cnt; ch = 0) {
+		uint64_t m = dim - ch < cnt - k ? dim - ch : cnt - k;
+		if (!row_minmax(x + k, m, pt->gmin + ch, pt->gmax + ch))
+			for (uint64_t j = 0; j < m; j++)
+				pt->gbad[ch + j] += span_minmax(x + k + j, 1, &pt->gmin[ch + j],
+				                                &pt->gmax[ch + j]);
+		k += m;
+	}
+}
+
+/* Code table offsets b[0..m) (−1: a value not finite, not counted) of
+ * channels ch0, ch0 + 1, ... into their strided counters. */
+static void columns_count_run(struct spart *pt, const int32_t *b, uint64_t m, uint64_t ch0)
+{
+	uint32_t *h = pt->chist + ch0 * pt->c->span;
+
+	for (uint64_t j = 0; j < m; j++, h += pt->c->span)
+		if (b[j] >= 0)
+			h[b[j]]++;
+}
+
+/* The chunk's code table offsets into the per-channel counters, its whole
+ * rows a tile of COL_TILE channels at a time: the counters of one tile stay
+ * in cache across the rows (row by row, each value would touch another
+ * line of a table of channels × span). */
+static void columns_count(struct spart *pt, const int32_t *b, uint64_t cnt, uint64_t i)
+{
+	uint64_t dim = pt->c->l->dim, ch = i % dim, k = 0, span = pt->c->span;
+
+	if (ch) {
+		k = dim - ch < cnt ? dim - ch : cnt;
+		columns_count_run(pt, b, k, ch);
+	}
+	uint64_t rows = (cnt - k) / dim;
+	for (uint64_t t0 = 0; t0 < dim && rows; t0 += COL_TILE) {
+		uint64_t t1 = t0 + COL_TILE < dim ? t0 + COL_TILE : dim;
+		for (uint64_t r = 0; r < rows; r++) {
+			const int32_t *br = b + k + r * dim;
+			for (uint64_t j = t0; j < t1; j++)
+				if (br[j] >= 0)
+					pt->chist[j * span + (uint64_t)br[j]]++;
+		}
+	}
+	k += rows * dim;
+	columns_count_run(pt, b + k, cnt - k, 0);
+}
+
+static bool colsum_alloc(struct colsum *cs, const struct sctx *c)
+{
+	uint64_t n = c->nch ? c->nch : 1;
+	double **d[] = {&cs->sx2, &cs->se2, &cs->sae, &cs->sxy, &cs->sy2, &cs->mae};
+	float **f[] = {&cs->s, &cs->zf, &cs->lo, &cs->hi, &cs->slo, &cs->shi};
+	bool ok = true;
+
+	for (size_t k = 0; k < sizeof d / sizeof d[0]; k++)
+		ok &= (*d[k] = calloc(n, sizeof **d[k])) != NULL;
+	for (size_t k = 0; k < sizeof f / sizeof f[0]; k++)
+		ok &= (*f[k] = malloc(n * sizeof **f[k])) != NULL;
+	ok &= (cs->n = calloc(n, sizeof *cs->n)) != NULL;
+	ok &= (cs->clip = calloc(n, sizeof *cs->clip)) != NULL;
+	return ok;
+}
+
+static void colsum_free(struct colsum *cs)
+{
+	void *all[] = {cs->sx2,  cs->se2, cs->sae, cs->sxy, cs->sy2, cs->mae, cs->n,
+	               cs->clip, cs->s,   cs->zf,  cs->lo,  cs->hi,  cs->slo, cs->shi};
+	for (size_t k = 0; k < sizeof all / sizeof all[0]; k++)
+		free(all[k]);
+	memset(cs, 0, sizeof *cs);
+}
+
+/* The channels' parameters as columns_row reads them (the measure pass
+ * starts: the range pass has set c->p). */
+static void colsum_params(struct colsum *cs, const struct sctx *c)
+{
+	for (uint64_t ch = 0; ch < c->nch; ch++) {
+		const struct qparam *p = &c->p[ch];
+		float half = isfinite(p->scale) ? fabsf(p->scale) / 2 : 0.0f;
+		cs->s[ch] = p->scale;
+		cs->zf[ch] = (float)p->zero_point;
+		cs->lo[ch] = clip_bound_lo(p);
+		cs->hi[ch] = clip_bound_hi(p);
+		cs->slo[ch] = cs->lo[ch] - half;
+		cs->shi[ch] = cs->hi[ch] + half;
+	}
+}
+
+/* One finite pair of channel ch into its sums (the scalar path). */
+static void colsum_add(struct colsum *cs, uint64_t ch, float v, float y)
+{
+	double dx = v, dy = y, e = dx - dy, ae = e < 0 ? -e : e;
+
+	cs->n[ch]++;
+	cs->sx2[ch] += dx * dx;
+	cs->se2[ch] += e * e;
+	cs->sae[ch] += ae;
+	cs->sxy[ch] += dx * dy;
+	cs->sy2[ch] += dy * dy;
+	cs->mae[ch] = ae > cs->mae[ch] ? ae : cs->mae[ch];
+	cs->clip[ch] += v < cs->lo[ch] || v > cs->hi[ch];
+}
+
+/* The sums into the channels' accumulators (which hold only the NaN and
+ * inf counts of the scalar path). */
+static void columns_fold(struct spart *pt)
+{
+	const struct colsum *cs = &pt->cs;
+
+	for (uint64_t ch = 0; ch < pt->c->nch; ch++) {
+		struct err_acc *a = &pt->acc[ch];
+		a->n += cs->n[ch];
+		a->clipped += cs->clip[ch];
+		a->sx2 += cs->sx2[ch];
+		a->se2 += cs->se2[ch];
+		a->sae += cs->sae[ch];
+		a->sxy += cs->sxy[ch];
+		a->sy2 += cs->sy2[ch];
+		a->max_ae = cs->mae[ch] > a->max_ae ? cs->mae[ch] : a->max_ae;
+	}
+}
+
+/* Are all of x[0..m) finite? */
+__attribute__((target_clones("avx2", "default"))) static bool row_finite(const float *x, uint64_t m)
+{
+	uint32_t bad = 0;
+
+	for (uint64_t j = 0; j < m; j++) {
+		uint32_t u;
+		memcpy(&u, &x[j], sizeof u);
+		bad |= (u & 0x7F800000u) == 0x7F800000u;
+	}
+	return !bad;
+}
+
+/* Where a row of channels ch0.. is, in the part's arrays. */
+struct colrow {
+	const float *x;
+	float *xh, *mn, *mx;
+	int32_t *b; /* code − qmin */
+	uint64_t *sat;
+	int32_t wlo, whi; /* extremes of q − z */
+};
+
+/* Finite x[0..m) of channels ch0.. rounded half to even: codes and x̂
+ * bit-identical to quant_one/quant_deq (as quant_lanes_c makes them) and
+ * each channel's sums as colsum_add adds them, one value per channel. */
+static void columns_row_c(const struct colsum *cs, uint64_t ch0, uint64_t m, float cmin, float cmax,
+                          int32_t qmin, struct colrow *r)
+{
+	const float magic = 12582912.0f;
+
+	for (uint64_t j = 0; j < m; j++) {
+		uint64_t ch = ch0 + j;
+		float v = r->x[j], s = cs->s[ch], zf = cs->zf[ch];
+		float c = ((v / s + magic) - magic) + zf;
+		c = c < cmin ? cmin : c;
+		c = c > cmax ? cmax : c;
+		float y = (c - zf) * s;
+		int32_t q = (int32_t)c, d = q - (int32_t)zf;
+		r->xh[j] = y;
+		r->b[j] = q - qmin;
+		r->wlo = d < r->wlo ? d : r->wlo;
+		r->whi = d > r->whi ? d : r->whi;
+		double dx = v, dy = y, e = dx - dy, ae = e < 0 ? -e : e;
+		cs->n[ch]++;
+		cs->sx2[ch] += dx * dx;
+		cs->se2[ch] += e * e;
+		cs->sae[ch] += ae;
+		cs->sxy[ch] += dx * dy;
+		cs->sy2[ch] += dy * dy;
+		cs->mae[ch] = ae > cs->mae[ch] ? ae : cs->mae[ch];
+		cs->clip[ch] += v < cs->lo[ch] || v > cs->hi[ch];
+		r->sat[j] += v < cs->slo[ch] || v > cs->shi[ch];
+		r->mn[j] = v < r->mn[j] ? v : r->mn[j];
+		r->mx[j] = v > r->mx[j] ? v : r->mx[j];
+	}
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+/* a[0..4) += b, for doubles and 64-bit counters in memory */
+#define ADD4D(a, b) _mm256_storeu_pd((a), _mm256_add_pd(_mm256_loadu_pd(a), (b)))
+#define SUB4Q(a, b)                                                                                \
+	_mm256_storeu_si256(                                                                       \
+	        (__m256i *)(void *)(a),                                                            \
+	        _mm256_sub_epi64(_mm256_loadu_si256((const __m256i *)(void *)(a)), (b)))
+
+/* columns_row_c eight channels at a time, to the bit: the same float
+ * operations, and each channel's double sums added in the same order. */
+QS_AVX2 static void columns_row_avx2(const struct colsum *cs, uint64_t ch0, uint64_t m, float cmin,
+                                     float cmax, int32_t qmin, struct colrow *r)
+{
+	const __m256 magic = _mm256_set1_ps(12582912.0f), vcmin = _mm256_set1_ps(cmin);
+	const __m256 vcmax = _mm256_set1_ps(cmax);
+	const __m256d absd = _mm256_castsi256_pd(_mm256_set1_epi64x(INT64_MAX));
+	const __m256i one = _mm256_set1_epi64x(1), vqmin = _mm256_set1_epi32(qmin);
+	__m256i wlo = _mm256_set1_epi32(r->wlo), whi = _mm256_set1_epi32(r->whi);
+	uint64_t j = 0;
+
+	for (; j + 8 <= m; j += 8) {
+		uint64_t ch = ch0 + j;
+		__m256 v = _mm256_loadu_ps(r->x + j), s = _mm256_loadu_ps(cs->s + ch);
+		__m256 zf = _mm256_loadu_ps(cs->zf + ch);
+		__m256 c = _mm256_sub_ps(_mm256_add_ps(_mm256_div_ps(v, s), magic), magic);
+		c = _mm256_min_ps(vcmax, _mm256_max_ps(vcmin, _mm256_add_ps(c, zf)));
+		__m256 y = _mm256_mul_ps(_mm256_sub_ps(c, zf), s);
+		__m256i q = _mm256_cvttps_epi32(c);
+		__m256i d = _mm256_sub_epi32(q, _mm256_cvttps_epi32(zf));
+		_mm256_storeu_ps(r->xh + j, y);
+		_mm256_storeu_si256((__m256i *)(void *)(r->b + j), _mm256_sub_epi32(q, vqmin));
+		wlo = _mm256_min_epi32(wlo, d);
+		whi = _mm256_max_epi32(whi, d);
+		for (int h = 0; h < 2; h++) {
+			__m256d dx = h ? HI4D(v) : LO4D(v), dy = h ? HI4D(y) : LO4D(y);
+			__m256d e = _mm256_sub_pd(dx, dy), ae = _mm256_and_pd(e, absd);
+			uint64_t k = ch + 4 * (uint64_t)h;
+			SUB4Q(cs->n + k, _mm256_sub_epi64(_mm256_setzero_si256(), one));
+			ADD4D(cs->sx2 + k, _mm256_mul_pd(dx, dx));
+			ADD4D(cs->se2 + k, _mm256_mul_pd(e, e));
+			ADD4D(cs->sae + k, ae);
+			ADD4D(cs->sxy + k, _mm256_mul_pd(dx, dy));
+			ADD4D(cs->sy2 + k, _mm256_mul_pd(dy, dy));
+			_mm256_storeu_pd(cs->mae + k,
+			                 _mm256_max_pd(ae, _mm256_loadu_pd(cs->mae + k)));
+		}
+		__m256 clip =
+		        _mm256_or_ps(_mm256_cmp_ps(v, _mm256_loadu_ps(cs->lo + ch), _CMP_LT_OQ),
+		                     _mm256_cmp_ps(v, _mm256_loadu_ps(cs->hi + ch), _CMP_GT_OQ));
+		__m256 sat =
+		        _mm256_or_ps(_mm256_cmp_ps(v, _mm256_loadu_ps(cs->slo + ch), _CMP_LT_OQ),
+		                     _mm256_cmp_ps(v, _mm256_loadu_ps(cs->shi + ch), _CMP_GT_OQ));
+		__m256i ci = _mm256_castps_si256(clip), si = _mm256_castps_si256(sat);
+		SUB4Q(cs->clip + ch, _mm256_cvtepi32_epi64(_mm256_castsi256_si128(ci)));
+		SUB4Q(cs->clip + ch + 4, _mm256_cvtepi32_epi64(_mm256_extracti128_si256(ci, 1)));
+		SUB4Q(r->sat + j, _mm256_cvtepi32_epi64(_mm256_castsi256_si128(si)));
+		SUB4Q(r->sat + j + 4, _mm256_cvtepi32_epi64(_mm256_extracti128_si256(si, 1)));
+		_mm256_storeu_ps(r->mn + j, _mm256_min_ps(v, _mm256_loadu_ps(r->mn + j)));
+		_mm256_storeu_ps(r->mx + j, _mm256_max_ps(v, _mm256_loadu_ps(r->mx + j)));
+	}
+	int32_t lo[8], hi[8];
+	_mm256_storeu_si256((__m256i *)(void *)lo, wlo);
+	_mm256_storeu_si256((__m256i *)(void *)hi, whi);
+	for (int k = 0; k < 8; k++) {
+		r->wlo = lo[k] < r->wlo ? lo[k] : r->wlo;
+		r->whi = hi[k] > r->whi ? hi[k] : r->whi;
+	}
+	struct colrow t = *r;
+	t.x += j;
+	t.xh += j;
+	t.mn += j;
+	t.mx += j;
+	t.b += j;
+	t.sat += j;
+	columns_row_c(cs, ch0 + j, m - j, cmin, cmax, qmin, &t);
+	r->wlo = t.wlo;
+	r->whi = t.whi;
+}
+#endif
+
+static void columns_row(const struct colsum *cs, uint64_t ch0, uint64_t m, float cmin, float cmax,
+                        int32_t qmin, struct colrow *r)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+	if (use_avx2()) {
+		columns_row_avx2(cs, ch0, m, cmin, cmax, qmin, r);
+		return;
+	}
+#endif
+	columns_row_c(cs, ch0, m, cmin, cmax, qmin, r);
+}
+
+/* x[0..m) of channels ch..: codes (b = code − qmin, −1 for NaN/inf) and x̂,
+ * and in the measure pass their sums, one value at a time. */
+static void columns_scalar(struct spart *pt, const float *x, uint64_t m, uint64_t ch, float *xh,
+                           int32_t *b)
+{
+	const struct sctx *c = pt->c;
+	bool measure = pt->pass == PASS_MEASURE;
+
+	for (uint64_t k = 0; k < m; k++, ch++) {
+		const struct qparam *p = &c->p[ch];
+		float v = x[k];
+		int32_t q = quant_one(v, p, c->qmin, c->qmax, c->s->rounding);
+		xh[k] = quant_deq(q, p);
+		b[k] = -1;
+		if (!measure)
+			continue;
+		if (!isfinite(v)) {
+			err_acc_add(&pt->acc[ch], v, xh[k], false); /* counts NaN, inf */
+			continue;
+		}
+		int32_t d = q - p->zero_point;
+		colsum_add(&pt->cs, ch, v, xh[k]);
+		pt->cmin[ch] = v < pt->cmin[ch] ? v : pt->cmin[ch];
+		pt->cmax[ch] = v > pt->cmax[ch] ? v : pt->cmax[ch];
+		pt->sat[ch] += v < pt->cs.slo[ch] || v > pt->cs.shi[ch];
+		pt->wq_lo = d < pt->wq_lo ? d : pt->wq_lo;
+		pt->wq_hi = d > pt->wq_hi ? d : pt->wq_hi;
+		b[k] = q - c->qmin;
+	}
+}
+
+/* Σ|q − z| per output channel of the values x[i..i + m) (channels ch..). */
+static void columns_wq(struct spart *pt, const int32_t *b, uint64_t m, uint64_t ch, uint64_t i)
+{
+	const struct sctx *c = pt->c;
+
+	for (uint64_t k = 0; k < m; k++, ch++) {
+		if (b[k] < 0)
+			continue;
+		double d = fabs((double)(b[k] + c->qmin - c->p[ch].zero_point));
+		uint64_t oc = c->ol.axis == c->l->axis ? ch : ((i + k) / c->ol.inner) % c->ol.dim;
+		pt->wqs[oc] += d;
+	}
+}
+
+/* The measure (or refine) pass over channels along the last axis, a row
+ * (or the part of one in the chunk) at a time: each value quantized with
+ * its channel's parameters and added straight into its channel's sums and
+ * code counters, as measure_run adds a run. */
+static void columns_measure(struct spart *pt, const float *x, uint64_t cnt, uint64_t i)
+{
+	const struct sctx *c = pt->c;
+	uint64_t dim = c->l->dim, ch = i % dim;
+	bool measure = pt->pass == PASS_MEASURE;
+	bool fast = measure && c->s->rounding == ROUND_HALF_EVEN;
+
+	for (uint64_t k = 0; k < cnt; ch = 0) {
+		uint64_t m = dim - ch < cnt - k ? dim - ch : cnt - k;
+		if (fast && row_finite(x + k, m)) {
+			struct colrow r = {.x = x + k,
+			                   .xh = pt->xh + k,
+			                   .mn = pt->cmin + ch,
+			                   .mx = pt->cmax + ch,
+			                   .b = pt->codes + k,
+			                   .sat = pt->sat + ch,
+			                   .wlo = pt->wq_lo,
+			                   .whi = pt->wq_hi};
+			columns_row(&pt->cs, ch, m, (float)c->qmin, (float)c->qmax, c->qmin, &r);
+			pt->wq_lo = r.wlo;
+			pt->wq_hi = r.whi;
+		} else {
+			columns_scalar(pt, x + k, m, ch, pt->xh + k, pt->codes + k);
+		}
+		if (measure && c->wq)
+			columns_wq(pt, pt->codes + k, m, ch, i + k);
+		k += m;
+	}
+	if (measure && !c->no_codes)
+		columns_count(pt, pt->codes, cnt, i);
+	if (pt->ha)
+		measure ? dist_acc_add(pt->ha, pt->xh, cnt) : dist_acc_refine(pt->ha, pt->xh, cnt);
+}
+
 /* ---- passes ------------------------------------------------------------- */
 
 /* Elements [i, i + cnt) of src: in place, or read into buf (NULL on error,
@@ -842,6 +1235,10 @@ static void element_pass(struct spart *pt)
 {
 	const struct sctx *c = pt->c;
 	const struct layout *l = c->l;
+	bool cols = c->columns && pt->pass == PASS_MEASURE;
+
+	if (cols)
+		colsum_params(&pt->cs, c);
 
 	for (uint64_t i = pt->i0; i < pt->i1 && !pt->rc;) {
 		uint64_t cnt = pt->i1 - i < c->bufn ? pt->i1 - i : c->bufn;
@@ -853,6 +1250,14 @@ static void element_pass(struct spart *pt)
 		if (pt->pass == PASS_RANGE && pt->xa)
 			dist_acc_add(pt->xa, x, cnt);
 		if (pt->pass == PASS_REFINE && !pt->ha) {
+			i += cnt;
+			continue;
+		}
+		if (c->columns) {
+			if (pt->pass == PASS_RANGE)
+				columns_range(pt, x, cnt, i);
+			else
+				columns_measure(pt, x, cnt, i);
 			i += cnt;
 			continue;
 		}
@@ -872,6 +1277,8 @@ static void element_pass(struct spart *pt)
 		}
 		i += cnt;
 	}
+	if (cols && !pt->rc)
+		columns_fold(pt);
 }
 
 /* Start and size of group g when groups are contiguous. */
@@ -1049,6 +1456,8 @@ static int part_alloc(struct spart *pt, const struct sctx *c, bool strided_hist)
 		dist_acc_no_quantiles(pt->ha);
 	pt->wq_lo = INT32_MAX;
 	pt->wq_hi = INT32_MIN;
+	if (c->columns && !colsum_alloc(&pt->cs, c))
+		return QS_ERR_NOMEM;
 	if ((!c->src->data && !pt->buf) || !pt->xh || !pt->codes ||
 	    (c->fused && !c->minmax && !pt->scr) || (rg && (!pt->gmin || !pt->gmax || !pt->gbad)) ||
 	    (c->stored && !pt->badh) || !pt->acc || !pt->sat || !pt->cmin || !pt->cmax ||
@@ -1086,6 +1495,7 @@ static void part_free(struct spart *pt)
 	free(pt->wqs);
 	dist_acc_free(pt->xa);
 	dist_acc_free(pt->ha);
+	colsum_free(&pt->cs);
 }
 
 /* Cut [0, n) in two at a channel boundary (contiguous channels) for the
@@ -1192,20 +1602,16 @@ static void strided_levels(const struct sctx *c, const uint32_t *chist, uint64_t
 	for (uint64_t ch = 0; ch < c->nch; ch++) {
 		const uint32_t *h = chist + ch * c->span;
 		uint64_t tot = 0, lev = 0;
-		double e = 0.0;
+		double e = 0.0; /* Σ n·log2 n over the codes' counts n (as channel_close) */
 		for (size_t k = 0; k < c->span; k++) {
 			tot += h[k];
 			hist[k] += h[k];
+			lev += h[k] != 0;
+			e += clog2c(h[k]);
 		}
-		for (size_t k = 0; k < c->span; k++) {
-			if (!h[k])
-				continue;
-			double q = (double)h[k] / (double)tot;
-			e -= q * log2(q);
-			lev++;
-		}
+		double ent = tot ? log2((double)tot) - e / (double)tot : 0.0;
 		c->lev[ch] = lev;
-		c->ent[ch] = e > 0.0 ? e : 0.0;
+		c->ent[ch] = ent > 0.0 ? ent : 0.0;
 	}
 }
 
@@ -1454,6 +1860,12 @@ int analyze_simulate_src(const struct float_src *src, const int64_t *shape, int 
 	scheme_code_range(&s, &c.qmin, &c.qmax);
 	c.span = (size_t)((int64_t)c.qmax - c.qmin + 1);
 	c.scan = c.contig && c.span <= SCAN_SPAN && c.csize >= c.span;
+	c.columns = !c.contig && l.gran == GRAN_CHANNEL && l.inner == 1 && c.minmax;
+	if (c.columns) /* COL_ROWS whole rows, or as many as COL_MAX holds */
+		c.bufn = l.dim <= COL_MAX / COL_ROWS ? (size_t)l.dim * COL_ROWS
+		         : l.dim < COL_MAX           ? COL_MAX / l.dim * l.dim
+		                                     : COL_MAX;
+	c.bufn = c.bufn > CHUNK ? c.bufn : CHUNK;
 	bool strided_hist = !c.contig;
 	if (l.n == 0 || (!c.minmax && !groups_contiguous(&l)) ||
 	    (strided_hist && c.nch * c.span * sizeof(uint32_t) > CHIST_LIMIT))

@@ -422,6 +422,50 @@ static void test_clipped_outliers(void **state)
 	free(x);
 }
 
+/* Channels along the last axis (values straight into their channels, no
+ * runs) with NaN and inf in some rows, an odd row count so that the two
+ * halves meet inside a row, and C not a multiple of the eight-channel
+ * kernel: the reference's figures, and the portable kernel's bits. */
+static void test_columns_nonfinite(void **state)
+{
+	(void)state;
+	enum {
+		RO = R + 1
+	};
+	const int64_t shape[2] = {RO, C};
+	uint64_t n = (uint64_t)RO * C;
+	float *x = make_tensor(n, 17);
+	struct qspec s = spec_minmax();
+	struct analyze_opts o = {.threads = 2};
+	struct reader rd = {.x = x, .n = n};
+	struct float_src src = {.data = x};
+	struct tensor_result r, a;
+	struct qs_error err = {0};
+	static struct ref rf;
+
+	assert_true((n / 2) % C != 0);
+	x[3 * C + 9] = NAN;
+	x[60 * C + 1099] = -INFINITY;
+	x[61 * C + 4] = INFINITY;
+	s.scheme.axis = 1;
+	reference(x, n, C, by_col, C, by_col, &rf);
+	run(x, shape, 2, &s, &o, &r, &rd);
+	check(&r, &rf, C, false);
+	assert_int_equal(r.m.n_nan, 1);
+	assert_int_equal(r.m.n_inf, 2);
+	assert_int_equal(r.ch[9].m.n_nan, 1);
+	assert_int_equal(r.ch[1099].m.n_inf, 1);
+	analyze_set_simd(false);
+	int rc = analyze_simulate_src(&src, shape, 2, &s, NULL, &o, &a, &err);
+	analyze_set_simd(true);
+	assert_int_equal(rc, 0);
+	assert_memory_equal(&a.m, &r.m, sizeof a.m);
+	assert_memory_equal(a.ch, r.ch, C * sizeof *a.ch);
+	tensor_result_free(&a);
+	tensor_result_free(&r);
+	free(x);
+}
+
 /* The portable kernel gives the bits the AVX2 one gives (rows, groups with
  * NaN/inf, a clipping method with outliers beyond twice the clip range),
  * and the reference's figures. */
@@ -481,6 +525,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_rows),
 	        cmocka_unit_test(test_columns_strided),
+	        cmocka_unit_test(test_columns_nonfinite),
 	        cmocka_unit_test(test_groups_nonfinite),
 	        cmocka_unit_test(test_options_threads_mse),
 	        cmocka_unit_test(test_clipped_outliers),
