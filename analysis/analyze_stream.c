@@ -869,6 +869,16 @@ static void columns_range(struct spart *pt, const float *x, uint64_t cnt, uint64
 	}
 }
 
+/* Elements per chunk for channels along the last axis: COL_ROWS whole
+ * rows, or as many as COL_MAX holds (columns_count's tiles need rows). */
+static size_t columns_bufn(const struct layout *l)
+{
+	size_t n = l->dim <= COL_MAX / COL_ROWS ? (size_t)l->dim * COL_ROWS
+	           : l->dim < COL_MAX           ? COL_MAX / l->dim * l->dim
+	                                        : COL_MAX;
+	return n > CHUNK ? n : CHUNK;
+}
+
 /* Code table offsets b[0..m) (−1: a value not finite, not counted) of
  * channels ch0, ch0 + 1, ... into their strided counters. */
 static void columns_count_run(struct spart *pt, const int32_t *b, uint64_t m, uint64_t ch0)
@@ -1861,11 +1871,8 @@ int analyze_simulate_src(const struct float_src *src, const int64_t *shape, int 
 	c.span = (size_t)((int64_t)c.qmax - c.qmin + 1);
 	c.scan = c.contig && c.span <= SCAN_SPAN && c.csize >= c.span;
 	c.columns = !c.contig && l.gran == GRAN_CHANNEL && l.inner == 1 && c.minmax;
-	if (c.columns) /* COL_ROWS whole rows, or as many as COL_MAX holds */
-		c.bufn = l.dim <= COL_MAX / COL_ROWS ? (size_t)l.dim * COL_ROWS
-		         : l.dim < COL_MAX           ? COL_MAX / l.dim * l.dim
-		                                     : COL_MAX;
-	c.bufn = c.bufn > CHUNK ? c.bufn : CHUNK;
+	if (c.columns)
+		c.bufn = columns_bufn(&l);
 	bool strided_hist = !c.contig;
 	if (l.n == 0 || (!c.minmax && !groups_contiguous(&l)) ||
 	    (strided_hist && c.nch * c.span * sizeof(uint32_t) > CHIST_LIMIT))
@@ -2217,13 +2224,13 @@ static void stored_columns(struct spart *pt, const float *x, const float *xh, co
 			pt->rc = QS_ERR_USAGE;
 			return;
 		}
+		pt->codes[k] = isfinite(v) ? q[k] - c->qmin : -1; /* for columns_count */
 		bool badh = !isfinite(y) && isfinite(v);
 		if (!badh)
 			err_acc_add(&pt->acc[ch], v, y, v < lo || v > hi);
 		if (!isfinite(v))
 			continue;
 		uint64_t b = (uint64_t)(q[k] - c->qmin);
-		pt->chist[ch * c->span + b]++;
 		if (c->wq) {
 			uint64_t oc =
 			        c->ol.axis == l->axis ? ch : ((i + k) / c->ol.inner) % c->ol.dim;
@@ -2241,6 +2248,7 @@ static void stored_columns(struct spart *pt, const float *x, const float *xh, co
 		pt->wq_hi = d > pt->wq_hi ? d : pt->wq_hi;
 	}
 	pt->bad_xhat += bad;
+	columns_count(pt, pt->codes, cnt, i);
 }
 
 static const float *chunk_xhat(struct spart *pt, uint64_t i, uint64_t cnt)
@@ -2419,7 +2427,7 @@ int analyze_measure_src(const struct float_src *x, const struct float_src *xhat,
 	c.csize = l.gran == GRAN_GROUP ? l.dim : l.inner;
 	c.scan = c.contig && c.span <= SCAN_SPAN && c.csize >= c.span;
 	c.columns = !c.contig && l.gran != GRAN_GROUP && l.inner == 1;
-	c.bufn = CHUNK;
+	c.bufn = c.columns ? columns_bufn(&l) : CHUNK;
 	bool strided_hist = !c.contig;
 	if (strided_hist && c.nch * c.span * sizeof(uint32_t) > CHIST_LIMIT)
 		return measure_whole(x, xhat, codes, q, g0, out, err);
