@@ -373,12 +373,26 @@ struct ld {
 	struct fbv bufs;
 	struct opcode *ops;
 	uint32_t nops;
-	size_t cap; /* m->tensors capacity */
+	uint64_t names; /* name bytes still allowed to be copied */
+	size_t cap;     /* m->tensors capacity */
 };
 
 static int nomem(struct ld *l)
 {
 	return qs_error_set(l->f.err, QS_ERR_NOMEM, "%s: out of memory", l->f.path);
+}
+
+/* Names are copied: strings shared between many tables must not make a
+ * small file cost quadratic memory. */
+static int charge_name(struct ld *l, const struct fbv *s, const char *what)
+{
+	if (s->n > l->names)
+		return fb_fail(&l->f, s->pos, what,
+		               "more name bytes than a file of %zu bytes can hold (strings shared "
+		               "between tables?)",
+		               l->f.len);
+	l->names -= s->n;
+	return 0;
 }
 
 static int read_opcodes(struct ld *l, const struct fbt *model)
@@ -410,6 +424,8 @@ static int read_opcodes(struct ld *l, const struct fbt *model)
 		struct fbv s;
 		char *name;
 		if (fb_vec(&l->f, &t, 1, 1, false, "OperatorCode.custom_code", &s) < 0)
+			return QS_ERR_FORMAT;
+		if (charge_name(l, &s, "OperatorCode.custom_code"))
 			return QS_ERR_FORMAT;
 		if (l->ops[i].code == OP_CUSTOM && s.n)
 			name = strndup((const char *)l->f.b + s.pos, s.n);
@@ -481,7 +497,8 @@ static int tensor_name(struct ld *l, const struct fbt *t, uint32_t sg, uint32_t 
 	char buf[48], *name;
 
 	*out = NULL;
-	if (fb_vec(&l->f, t, 3, 1, false, "Tensor.name", &s) < 0)
+	if (fb_vec(&l->f, t, 3, 1, false, "Tensor.name", &s) < 0 ||
+	    charge_name(l, &s, "Tensor.name"))
 		return QS_ERR_FORMAT;
 	if (s.n) {
 		name = strndup((const char *)l->f.b + s.pos, s.n);
@@ -801,8 +818,10 @@ static int set_bias_facts(struct sg_ctx *c, int64_t wi, int64_t bi, uint64_t nou
 	b->facts.out_axis = 0;
 	c->l->im->refs[wi].bias = bi;
 	c->l->im->refs[bi].weight = wi;
-	if (!dtype_info(b->dtype)->is_float && !b->quant)
+	/* a bias shared by many weights is decoded once per weight: charged */
+	if ((!dtype_info(b->dtype)->is_float && !b->quant) || nout > c->l->f.budget)
 		return 0;
+	c->l->f.budget -= nout;
 	if (!(v = malloc(nout * sizeof *v)) || !keep(c->l->im, v))
 		return nomem(c->l);
 	if (model_tensor_to_f32(m, b, v, NULL))
@@ -987,7 +1006,8 @@ static int tfl_load(const char *path, struct model *m, struct qs_error *err)
 		return rc;
 	im->circle = (im->len >= 8 && !memcmp(im->map + 4, "CIR0", 4)) ||
 	             ((im->len < 8 || memcmp(im->map + 4, "TFL3", 4)) && has_ext(path, ".circle"));
-	l.f = (struct fb){im->map, im->len, path, err, (uint64_t)im->len + 4096};
+	l.f = (struct fb){im->map, im->len, path, err, 2 * (uint64_t)im->len + 4096};
+	l.names = 2 * (uint64_t)im->len + 65536;
 	if (err)
 		qs_error_clear(err);
 	rc = tfl_parse(&l);
@@ -1038,20 +1058,37 @@ static int wr_nomem(struct wr *w)
 	return qs_error_set(w->err, QS_ERR_NOMEM, "%s: out of memory", w->path);
 }
 
-/* Record bytes [off, off+len) as written for tensor i; refuse bytes another
- * tensor wrote. */
+/* First span starting at or after off (spans are sorted and disjoint). */
+static size_t span_lower(const struct wr *w, size_t off)
+{
+	size_t lo = 0, hi = w->nspans;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (w->spans[mid].off < off)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Record bytes [off, off+len) as written for tensor i; refuse bytes written
+ * before (by another tensor, or by i itself for another of its fields). */
 static int claim(struct wr *w, size_t i, size_t off, size_t len)
 {
-	for (size_t k = 0; k < w->nspans; k++) {
-		const struct span *s = &w->spans[k];
-		if (s->tensor != i && off < s->off + s->len && s->off < off + len)
-			return qs_error_set(
-			        w->err, QS_ERR_USAGE,
-			        "%s: tensor '%s' shares bytes at offset %zu with tensor "
-			        "'%s'; qscope cannot requantize them separately in place",
-			        w->path, w->src->tensors[i].name, off,
-			        w->src->tensors[s->tensor].name);
-	}
+	size_t k = span_lower(w, off);
+	const struct span *s = k > 0 && w->spans[k - 1].off + w->spans[k - 1].len > off
+	                               ? &w->spans[k - 1]
+	                       : k < w->nspans && w->spans[k].off < off + len ? &w->spans[k]
+	                                                                      : NULL;
+
+	if (s)
+		return qs_error_set(w->err, QS_ERR_USAGE,
+		                    "%s: tensor '%s' shares bytes at offset %zu with tensor "
+		                    "'%s'; qscope cannot requantize them separately in place",
+		                    w->path, w->src->tensors[i].name, off,
+		                    w->src->tensors[s->tensor].name);
 	if (w->nspans == w->capspans) {
 		size_t cap = w->capspans ? 2 * w->capspans : 64;
 		struct span *p = realloc(w->spans, cap * sizeof *p);
@@ -1060,15 +1097,17 @@ static int claim(struct wr *w, size_t i, size_t off, size_t len)
 		w->spans = p;
 		w->capspans = cap;
 	}
-	w->spans[w->nspans++] = (struct span){off, len, i};
+	memmove(w->spans + k + 1, w->spans + k, (w->nspans - k) * sizeof *w->spans);
+	w->spans[k] = (struct span){off, len, i};
+	w->nspans++;
 	return 0;
 }
 
 static int put(struct wr *w, size_t i, size_t off, const void *p, size_t n)
 {
-	int rc = claim(w, i, off, n);
+	int rc = n ? claim(w, i, off, n) : 0;
 
-	if (rc)
+	if (rc || !n)
 		return rc;
 	if (fseeko(w->f, (off_t)off, SEEK_SET) != 0 || fwrite(p, 1, n, w->f) != n)
 		return qs_error_set(w->err, QS_ERR_IO, "%s: write failed at offset %zu", w->path,
@@ -1123,13 +1162,11 @@ static void f32_to_type(enum dtype d, const float *x, size_t n, uint8_t *out)
 static bool written_same(const struct wr *w, size_t i)
 {
 	const struct tfl_ref *r = &w->im->refs[i];
+	size_t k = span_lower(w, r->data_off);
 
-	for (size_t k = 0; k < w->nspans; k++)
-		if (w->spans[k].off == r->data_off &&
-		    w->spans[k].len == w->src->tensors[i].nbytes &&
-		    !w->src->tensors[w->spans[k].tensor].quant)
-			return true;
-	return false;
+	return k < w->nspans && w->spans[k].off == r->data_off &&
+	       w->spans[k].len == w->src->tensors[i].nbytes &&
+	       !w->src->tensors[w->spans[k].tensor].quant;
 }
 
 static int write_float(struct wr *w, size_t i, const struct qspec *spec)
@@ -1163,8 +1200,18 @@ static const char *layout_misfit(const struct quantized_tensor *q, const struct 
 	if (!q->codes || !q->params)
 		return "the plan is not a linear scheme with scale and zero point";
 	if (q->qmin < di->int_min || q->qmax > di->int_max) {
-		snprintf(why, cap, "codes %" PRId32 "..%" PRId32 " do not fit its %s storage",
-		         q->qmin, q->qmax, dtype_name(t->dtype));
+		snprintf(why, cap,
+		         "codes %" PRId32 "..%" PRId32
+		         " do not fit its %s storage (choose a scheme "
+		         "that fits, e.g. --qtype %s, or keep it with a recipe row "
+		         "'<name>,keep-float')",
+		         q->qmin, q->qmax, dtype_name(t->dtype),
+		         di->is_signed ? (di->bits <= 4   ? "int4"
+		                          : di->bits <= 8 ? "int8"
+		                                          : "int16")
+		                       : (di->bits <= 4   ? "uint4"
+		                          : di->bits <= 8 ? "uint8"
+		                                          : "uint16"));
 		return why;
 	}
 	if (q->layout.ngroups > 1 && q->layout.gran == GRAN_GROUP)
@@ -1280,7 +1327,7 @@ static int write_quant(struct wr *w, size_t i, const struct qspec *spec)
 	const struct model_tensor *t = &w->src->tensors[i];
 	const struct tfl_ref *r = &w->im->refs[i];
 	struct quantized_tensor q;
-	char buf[160];
+	char buf[256];
 	const char *why;
 	int rc;
 

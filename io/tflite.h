@@ -7,9 +7,10 @@
  * size before it is used; a field must lie inside its table's inline size.
  * Vtables shared between tables are normal. The schema has a fixed depth
  * (Model → SubGraph → Tensor → QuantizationParameters, Model → Buffer,
- * SubGraph → Operator), so nothing recurses; vector elements visited are
- * counted against a budget proportional to the file size, so vectors
- * shared between many tables cannot make a small file cost quadratic time.
+ * SubGraph → Operator), so nothing recurses; vector elements visited, bias
+ * values decoded and name bytes copied are counted against budgets
+ * proportional to the file size, so vectors and strings shared between many
+ * tables cannot make a small file cost quadratic time or memory.
  * Errors (QS_ERR_FORMAT) are one line: "<path>: offset N: <field>: <what>".
  *
  * Tensors: every subgraph's tensors that have data, in subgraph then tensor

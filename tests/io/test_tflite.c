@@ -671,6 +671,49 @@ static void test_write_asymmetric(void **state)
 	model_free(m);
 }
 
+/* Tensors sharing a buffer: float tensors a and b ([1.5, −2]) are written
+ * once, with a's plan (s = 2/127, q = 95.25→95, −127); int8 qa and qb (own
+ * scale vectors, one buffer) cannot be requantized separately: refused. */
+static void test_write_shared(void **state)
+{
+	const char *dir = *state;
+	if (!have_flatc())
+		skip();
+	const char *in =
+	        build(dir, "shared",
+	              "{\"subgraphs\": [{\"tensors\": [\n"
+	              " {\"name\": \"a\", \"shape\": [2], \"buffer\": 1},\n"
+	              " {\"name\": \"b\", \"shape\": [2], \"buffer\": 1},\n"
+	              " {\"name\": \"qa\", \"type\": \"INT8\", \"shape\": [2], \"buffer\": 2, "
+	              "\"quantization\": {\"scale\": [0.5]}},\n"
+	              " {\"name\": \"qb\", \"type\": \"INT8\", \"shape\": [2], \"buffer\": 2, "
+	              "\"quantization\": {\"scale\": [0.25]}}]}],\n"
+	              " \"buffers\": [{}, {\"data\": [0, 0, 192, 63, 0, 0, 0, 192]}, {\"data\": "
+	              "[1, 2]}]}\n");
+	struct model *m = load_ok(in);
+	struct tensor_plan plan[4] = {{0}};
+	struct qs_error e = {0};
+	const char *out = qs_path(dir, "shared_out.tflite");
+
+	assert_int_equal(m->ntensors, 4);
+	plan[0] = plan[1] =
+	        (struct tensor_plan){.quantize = true, .spec = spec_narrow(GRAN_TENSOR, 8)};
+	plan[1].spec.scheme.bits = 4; /* b's own plan is not used: a's bytes stay */
+	struct write_opts o = {.plan = plan};
+	if (model_write(m, &o, out, &e))
+		fail_msg("%s", e.msg);
+	plan[2] = plan[3] = plan[0];
+	assert_int_equal(model_write(m, &o, qs_path(dir, "shared_q.tflite"), &e), QS_ERR_USAGE);
+	if (!strstr(e.msg, "'qb' shares bytes") || !strstr(e.msg, "'qa'"))
+		fail_msg("%s", e.msg);
+	model_free(m);
+	m = load_ok(out);
+	const float s = 2.0f / 127.0f;
+	assert_values(m, "a", (const float[]){95 * s, -127 * s}, 2);
+	assert_values(m, "b", (const float[]){95 * s, -127 * s}, 2);
+	model_free(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -682,6 +725,7 @@ int main(void)
 	        cmocka_unit_test(test_write_refusals),
 	        cmocka_unit_test(test_write_int4),
 	        cmocka_unit_test(test_write_asymmetric),
+	        cmocka_unit_test(test_write_shared),
 	};
 	return cmocka_run_group_tests(tests, setup, qs_group_rmtree);
 }
