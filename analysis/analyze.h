@@ -210,7 +210,8 @@ struct analyze_opts {
 
 /* analyze_simulate on values from src, streaming: linear schemes (qt NULL or
  * QTYPE_LINEAR, no per_group results) are quantized and measured chunk by
- * chunk in two or three passes over src (range, quantize + measure, and the
+ * chunk (8192 elements; 64 whole rows, at most 2^20 elements, when the
+ * channels run along the last axis) in two or three passes over src (range, quantize + measure, and the
  * quantiles' refinement), with no buffer proportional to the tensor except
  * a group's values for range methods other than minmax (a whole tensor for
  * per-tensor schemes); the work is cut into two halves at channel
@@ -238,7 +239,7 @@ struct code_src {
 /* analyze_measure streaming: x and x̂ from float_srcs, the codes from
  * codes; q gives the layout, all groups' params, bits, qmin/qmax, shape and
  * per_group (q->xhat and q->codes are not read). The tensor is measured
- * chunk by chunk in one pass over the three sources (a second over x and x̂
+ * chunk by chunk (as analyze_simulate_src cuts it) in one pass over the three sources (a second over x and x̂
  * only when the quantiles need it), cut in two halves at channel
  * boundaries (independent of o->threads: the figures do not depend on it),
  * with no buffer proportional to the tensor: per-channel code counters

@@ -2224,13 +2224,15 @@ static void stored_columns(struct spart *pt, const float *x, const float *xh, co
 			pt->rc = QS_ERR_USAGE;
 			return;
 		}
-		pt->codes[k] = isfinite(v) ? q[k] - c->qmin : -1; /* for columns_count */
+		uint64_t b = (uint64_t)(q[k] - c->qmin);
+		/* q is pt->codes: its value becomes the table offset columns_count
+		 * reads (−1: not counted), q[k] is not read again */
+		pt->codes[k] = isfinite(v) ? (int32_t)b : -1;
 		bool badh = !isfinite(y) && isfinite(v);
 		if (!badh)
 			err_acc_add(&pt->acc[ch], v, y, v < lo || v > hi);
 		if (!isfinite(v))
 			continue;
-		uint64_t b = (uint64_t)(q[k] - c->qmin);
 		if (c->wq) {
 			uint64_t oc =
 			        c->ol.axis == l->axis ? ch : ((i + k) / c->ol.inner) % c->ol.dim;
