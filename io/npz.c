@@ -366,7 +366,8 @@ static bool infer_layout(const struct model_tensor *q, const struct model_tensor
 			diff = k, ndiff++;
 	if (ndiff == 1 && s->shape[diff] > 0) {
 		*g = GRAN_GROUP, *axis = diff;
-		*block = (uint64_t)((q->shape[diff] + s->shape[diff] - 1) / s->shape[diff]);
+		uint64_t qd = (uint64_t)q->shape[diff], sd = (uint64_t)s->shape[diff];
+		*block = qd / sd + (qd % sd != 0);
 		return true;
 	}
 	for (int k = 0; k < q->ndim; k++)
@@ -390,12 +391,19 @@ static int read_qinfo(struct model *m, const struct qarrays *a, struct tensor_qu
 		free(v);
 		return rc;
 	}
-	tq->bits = (int)v[0], tq->qmin = (int32_t)v[1], tq->qmax = (int32_t)v[2];
-	*axis = (int)v[3], *block = v[4] > 0 ? (uint64_t)v[4] : 0;
-	*g = v[3] < 0 ? GRAN_TENSOR : *block ? GRAN_GROUP : GRAN_CHANNEL;
-	if (*axis < 0)
-		*axis = 0;
-	rc = (tq->bits < 1 || tq->bits > 32 || tq->qmin > tq->qmax || v[3] >= a->q->ndim)
+	/* whole numbers in int32's range only: NaN, ±inf or 1e30 would not
+	 * convert to the int fields */
+	bool whole = true;
+	for (int k = 0; k < 5; k++)
+		whole &= v[k] >= -2147483648.0f && v[k] < 2147483648.0f && v[k] == truncf(v[k]);
+	if (whole) {
+		tq->bits = (int)v[0], tq->qmin = (int32_t)v[1], tq->qmax = (int32_t)v[2];
+		*axis = (int)v[3], *block = v[4] > 0 ? (uint64_t)v[4] : 0;
+		*g = v[3] < 0 ? GRAN_TENSOR : *block ? GRAN_GROUP : GRAN_CHANNEL;
+		if (*axis < 0)
+			*axis = 0;
+	}
+	rc = (!whole || tq->bits < 1 || tq->bits > 32 || tq->qmin > tq->qmax || v[3] >= a->q->ndim)
 	             ? qs_error_set(err, QS_ERR_FORMAT,
 	                            "%s: %s.qinfo [%g, %g, %g, %g, %g] is inconsistent", label,
 	                            a->base, v[0], v[1], v[2], v[3], v[4])
@@ -424,10 +432,12 @@ static int read_params(struct model *m, const struct qarrays *a, struct tensor_q
 		return qs_error_set(err, QS_ERR_NOMEM, "out of memory");
 	if (a->zp && (rc = read_floats(m, a->zp, &z, err)) == 0)
 		for (uint64_t g = 0; g < ng; g++) {
-			if (z[g] != nearbyintf(z[g]) || fabsf(z[g]) > 2147483647.0f) {
-				rc = qs_error_set(err, QS_ERR_FORMAT,
-				                  "%s: %s.zero_point[%llu] = %g is not an integer",
-				                  label, a->base, (unsigned long long)g, z[g]);
+			if (z[g] != nearbyintf(z[g]) ||
+			    !(z[g] >= -2147483648.0f && z[g] < 2147483648.0f)) {
+				rc = qs_error_set(
+				        err, QS_ERR_FORMAT,
+				        "%s: %s.zero_point[%llu] = %g is not an int32 integer",
+				        label, a->base, (unsigned long long)g, z[g]);
 				break;
 			}
 			tq->zero_point[g] = (int32_t)z[g];
@@ -450,6 +460,10 @@ static int build_quant(struct model *m, struct qarrays *a, const char *label, st
 	a->q->quant = tq;
 	if (d->is_float || a->q->dtype == DTYPE_BOOL)
 		return qs_error_set(err, QS_ERR_FORMAT, "%s: %s.q holds %s, not integer codes",
+		                    label, a->base, dtype_name(a->q->dtype));
+	if (d->int_min < INT32_MIN || d->int_max > INT32_MAX)
+		return qs_error_set(err, QS_ERR_FORMAT,
+		                    "%s: %s.q holds %s, wider than the int32 codes qscope reads",
 		                    label, a->base, dtype_name(a->q->dtype));
 	tq->bits = (int)d->bits, tq->qmin = (int32_t)d->int_min, tq->qmax = (int32_t)d->int_max;
 	if (a->info)
