@@ -714,6 +714,53 @@ static void test_write_shared(void **state)
 	model_free(m);
 }
 
+/* An int8 weight read through DEQUANTIZE by CONV_2D: its float_name is the
+ * DEQUANTIZE output's name and its facts are CONV_2D's (axis 0, K = 2·2·1);
+ * an op code of 150 (deprecated 127, the placeholder) is named BUILTIN_150;
+ * a tensor with BlockwiseQuantization details is listed, not analysed. */
+static void test_dequantize_names(void **state)
+{
+	const char *dir = *state;
+	if (!have_flatc())
+		skip();
+	const char *in = build(
+	        dir, "dq",
+	        "{\"operator_codes\": [{\"deprecated_builtin_code\": 6},\n"
+	        "  {\"deprecated_builtin_code\": 3},\n"
+	        "  {\"deprecated_builtin_code\": 127, \"builtin_code\": 150}],\n"
+	        " \"subgraphs\": [{\"tensors\": [\n"
+	        "  {\"name\": \"x\", \"shape\": [1, 2, 2, 1]},\n"
+	        "  {\"name\": \"wq\", \"type\": \"INT8\", \"shape\": [3, 2, 2, 1], \"buffer\": 1,\n"
+	        "   \"quantization\": {\"scale\": [0.5]}},\n"
+	        "  {\"name\": \"w_float\", \"shape\": [3, 2, 2, 1]},\n"
+	        "  {\"name\": \"y\", \"shape\": [1, 1, 1, 3]},\n"
+	        "  {\"name\": \"k\", \"shape\": [1], \"buffer\": 2},\n"
+	        "  {\"name\": \"bw\", \"type\": \"INT8\", \"shape\": [2], \"buffer\": 3,\n"
+	        "   \"quantization\": {\"scale\": [1.0], \"details_type\": "
+	        "\"BlockwiseQuantization\",\n"
+	        "    \"details\": {\"scales\": 4, \"block_size\": 32}}}],\n"
+	        "  \"operators\": [{\"inputs\": [1], \"outputs\": [2]},\n"
+	        "   {\"opcode_index\": 1, \"inputs\": [0, 2, -1], \"outputs\": [3]},\n"
+	        "   {\"opcode_index\": 2, \"inputs\": [3, 4], \"outputs\": [0]}]}],\n"
+	        " \"buffers\": [{}, {\"data\": [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]},\n"
+	        "  {\"data\": [0, 0, 128, 63]}, {\"data\": [1, 2]}]}\n");
+	struct model *m = load_ok(in);
+	const struct model_tensor *w = tensor(m, "wq");
+
+	assert_non_null(w->quant);
+	assert_string_equal(w->quant->float_name, "w_float");
+	assert_string_equal(w->facts.op_type, "CONV_2D");
+	assert_int_equal(w->facts.out_axis, 0);
+	assert_int_equal(w->facts.reduce_k, 4);
+	assert_false(w->facts.has_input);
+	assert_string_equal(tensor(m, "k")->facts.op_type, "BUILTIN_150");
+	/* blockwise quantization details: not decoded, listed as auxiliary */
+	assert_true(tensor(m, "bw")->is_aux);
+	assert_null(tensor(m, "bw")->quant);
+	assert_false(model_tensor_analysable(tensor(m, "bw")));
+	model_free(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -726,6 +773,7 @@ int main(void)
 	        cmocka_unit_test(test_write_int4),
 	        cmocka_unit_test(test_write_asymmetric),
 	        cmocka_unit_test(test_write_shared),
+	        cmocka_unit_test(test_dequantize_names),
 	};
 	return cmocka_run_group_tests(tests, setup, qs_group_rmtree);
 }
