@@ -1286,7 +1286,7 @@ static int64_t round_sat(double v, int64_t lo, int64_t hi)
 	return (int64_t)r;
 }
 
-/* The int32/int64 bias of weight wi after its scales became s_w (n groups). */
+/* The int32 bias of weight wi after its scales became s_w (n groups). */
 static int write_bias(struct wr *w, size_t wi, const float *s_w, uint64_t n)
 {
 	const struct tfl_ref *rw = &w->im->refs[wi];
