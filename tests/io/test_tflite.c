@@ -350,6 +350,31 @@ static void test_circle(void **state)
 	assert_values(m, "u4", (const float[]){-14, -12, 14}, 3);
 	assert_true(tensor(m, "q81")->is_aux);
 	assert_int_equal(tensor(m, "q81")->nelem, 36);
+
+	/* writing back: u4 with an unsigned symmetric narrow 4-bit plan,
+	 * q ∈ 0..14, z = 7, s = 14/7 = 2 → codes 0, 1, 14 (nibbles 10 0E);
+	 * a circle model keeps its extension */
+	struct tensor_plan plan[3] = {{0}};
+	struct qs_error e = {0};
+	struct qspec u = {0};
+	u.scheme = scheme_default();
+	u.scheme.is_signed = false;
+	u.scheme.narrow = true;
+	u.scheme.bits = 4;
+	u.scheme.gran = GRAN_TENSOR;
+	u.method.kind = METHOD_MINMAX;
+	plan[model_find(m, "u4")] = (struct tensor_plan){.quantize = true, .spec = u};
+	struct write_opts o = {.plan = plan};
+	assert_int_equal(model_write(m, &o, qs_path(dir, "c_out.tflite"), &e), QS_ERR_USAGE);
+	assert_non_null(strstr(e.msg, ".circle extension"));
+	if (model_write(m, &o, qs_path(dir, "c_out.circle"), &e))
+		fail_msg("%s", e.msg);
+	model_free(m);
+	m = load_ok(qs_path(dir, "c_out.circle"));
+	const struct model_tensor *u4 = tensor(m, "u4");
+	assert_memory_equal(u4->data, ((const uint8_t[]){0x10, 0x0e}), 2);
+	assert_close(u4->quant->scale[0], 2, 0, 0);
+	assert_int_equal(u4->quant->zero_point[0], 7);
 	model_free(m);
 
 	m = load_ok(tfl); /* TFL3: the negative types are unknown */
