@@ -841,7 +841,21 @@ static void measure_run(struct spart *pt, const float *x, uint64_t cnt, uint64_t
 /* Channels along the last axis (runs of one element, sctx.columns): the
  * range pass row by row into the channels' extremes, a row holding NaN/inf
  * element by element. */
-static bool row_finite(const float *x, uint64_t m);
+/* Are all of x[0..m) finite? Defined before its first use: clang 14
+ * rejects target_clones added after a plain declaration, and with the
+ * attribute on both it binds the parameters to stray globals, so every row
+ * passed as finite. */
+__attribute__((target_clones("avx2", "default"))) static bool row_finite(const float *x, uint64_t m)
+{
+	uint32_t bad = 0;
+
+	for (uint64_t j = 0; j < m; j++) {
+		uint32_t u;
+		memcpy(&u, &x[j], sizeof u);
+		bad |= (u & 0x7F800000u) == 0x7F800000u;
+	}
+	return !bad;
+}
 
 __attribute__((target_clones("avx2", "default"))) static bool row_minmax(const float *x, uint64_t m,
                                                                          float *mn, float *mx)
@@ -989,19 +1003,6 @@ static void columns_fold(struct spart *pt)
 		a->sy2 += cs->sy2[ch];
 		a->max_ae = cs->mae[ch] > a->max_ae ? cs->mae[ch] : a->max_ae;
 	}
-}
-
-/* Are all of x[0..m) finite? */
-__attribute__((target_clones("avx2", "default"))) static bool row_finite(const float *x, uint64_t m)
-{
-	uint32_t bad = 0;
-
-	for (uint64_t j = 0; j < m; j++) {
-		uint32_t u;
-		memcpy(&u, &x[j], sizeof u);
-		bad |= (u & 0x7F800000u) == 0x7F800000u;
-	}
-	return !bad;
 }
 
 /* Where a row of channels ch0.. is, in the part's arrays. */
