@@ -1293,8 +1293,16 @@ static int write_bias(struct wr *w, size_t wi, const float *s_w, uint64_t n)
 	const struct model_tensor *b = rw->bias >= 0 ? &w->src->tensors[rw->bias] : NULL;
 	const struct tfl_ref *rb = b ? &w->im->refs[rw->bias] : NULL;
 
-	if (!b || !b->quant || !rw->has_in || dtype_info(b->dtype)->is_float)
+	if (!b || dtype_info(b->dtype)->is_float)
 		return 0;
+	if (!b->quant || !rw->has_in)
+		return qs_error_set(
+		        w->err, QS_ERR_USAGE,
+		        "%s: tensor '%s': its %s bias '%s' cannot follow the new scales "
+		        "(%s); keep the tensor with a recipe row '<name>,keep-float'",
+		        w->path, w->src->tensors[wi].name, dtype_name(b->dtype), b->name,
+		        !b->quant ? "qscope does not rescale codes of this type"
+		                  : "the input activation's scale is not known");
 	if (rb->nscale != b->nelem && !(rb->nscale == 1 && n == 1))
 		return qs_error_set(w->err, QS_ERR_USAGE,
 		                    "%s: bias '%s' of tensor '%s' has %" PRIu32

@@ -73,7 +73,8 @@
  *     new zero point is 0; otherwise a QS_ERR_USAGE error names the tensor
  *     and why. Its quantized int32 bias (see graph facts) is rewritten
  *     with scale s_in·s_w[c] and codes round(b/scale) (half to even,
- *     saturated) when the input scale is known and the bias vectors fit;
+ *     saturated) when the bias vectors fit; an integer bias that cannot follow
+ *     (int64, or the input scale unknown) makes the write fail;
  *     a quantized bias's own plan is ignored (its scale is not free);
  *   - everything else keeps its bytes. Two planned tensors may not share
  *     bytes (a shared buffer or shared scale vector) unless they are float

@@ -625,6 +625,32 @@ static void test_write_refusals(void **state)
 	g.scheme.group_size = 1;
 	g.scheme.axis = 3;
 	expect_write_error(in, "conv/w", g, "blockwise");
+
+	/* biases that cannot follow new weight scales: int64 (int16 activations)
+	 * and an int32 bias whose input has no scale (x16 is float) */
+	static const char bias_json[] =
+	        "{\"operator_codes\": [{\"deprecated_builtin_code\": 9}],\n"
+	        " \"subgraphs\": [{\"tensors\": [\n"
+	        "  {\"name\": \"x\", \"type\": \"INT16\", \"shape\": [1, 2],\n"
+	        "   \"quantization\": {\"scale\": [0.5], \"zero_point\": [0]}},\n"
+	        "  {\"name\": \"w\", \"type\": \"INT8\", \"shape\": [1, 2], \"buffer\": 1,\n"
+	        "   \"quantization\": {\"scale\": [0.5], \"zero_point\": [0]}},\n"
+	        "  {\"name\": \"b\", \"type\": \"INT64\", \"shape\": [1], \"buffer\": 2,\n"
+	        "   \"quantization\": {\"scale\": [0.25], \"zero_point\": [0]}},\n"
+	        "  {\"name\": \"y\", \"type\": \"INT16\", \"shape\": [1, 1]},\n"
+	        "  {\"name\": \"x16\", \"shape\": [1, 2]},\n"
+	        "  {\"name\": \"w2\", \"type\": \"INT8\", \"shape\": [1, 2], \"buffer\": 3,\n"
+	        "   \"quantization\": {\"scale\": [0.5], \"zero_point\": [0]}},\n"
+	        "  {\"name\": \"b2\", \"type\": \"INT32\", \"shape\": [1], \"buffer\": 4,\n"
+	        "   \"quantization\": {\"scale\": [0.25], \"zero_point\": [0]}},\n"
+	        "  {\"name\": \"y2\", \"shape\": [1, 1]}],\n"
+	        "  \"operators\": [{\"inputs\": [0, 1, 2], \"outputs\": [3]},\n"
+	        "   {\"inputs\": [4, 5, 6], \"outputs\": [7]}]}],\n"
+	        " \"buffers\": [{}, {\"data\": [3, 250]}, {\"data\": [5, 0, 0, 0, 0, 0, 0, 0]},\n"
+	        "  {\"data\": [7, 9]}, {\"data\": [5, 0, 0, 0]}]}\n";
+	const char *bin = build(dir, "bias", bias_json);
+	expect_write_error(bin, "w", spec_narrow(GRAN_TENSOR, 8), "i64 bias 'b'");
+	expect_write_error(bin, "w2", spec_narrow(GRAN_TENSOR, 8), "input activation's scale");
 }
 
 /* fc/w per tensor, 4-bit narrow: x = [.1,−.2,.3,−.8,.7,0], s = 0.8/7,
