@@ -2,6 +2,7 @@
 #include "mem_release.h"
 
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/mman.h>
@@ -34,16 +35,33 @@ static int file_mapped(uintptr_t a, uintptr_t b)
 	return ok;
 }
 
-size_t mem_release_mapped(const void *p, size_t len)
+/* The whole pages of [p, p + len). */
+static bool whole_pages(const void *p, size_t len, uintptr_t *a, uintptr_t *b)
 {
 	long page = sysconf(_SC_PAGESIZE);
 	uintptr_t pg = page > 0 ? (uintptr_t)page : 4096u;
-	uintptr_t a = ((uintptr_t)p + pg - 1) & ~(pg - 1);
-	uintptr_t b = ((uintptr_t)p + len) & ~(pg - 1);
 
-	if (!p || len < MIN_RELEASE || b <= a || !file_mapped(a, b))
+	*a = ((uintptr_t)p + pg - 1) & ~(pg - 1);
+	*b = ((uintptr_t)p + len) & ~(pg - 1);
+	return p && *b > *a;
+}
+
+size_t mem_release_mapped(const void *p, size_t len)
+{
+	uintptr_t a, b;
+
+	if (len < MIN_RELEASE || !whole_pages(p, len, &a, &b) || !file_mapped(a, b))
 		return 0;
 	if (madvise((void *)a, b - a, MADV_DONTNEED) != 0)
+		return 0;
+	return b - a;
+}
+
+size_t mem_release_own_map(const void *p, size_t len)
+{
+	uintptr_t a, b;
+
+	if (!whole_pages(p, len, &a, &b) || madvise((void *)a, b - a, MADV_DONTNEED) != 0)
 		return 0;
 	return b - a;
 }

@@ -20,4 +20,9 @@
 
 size_t mem_release_mapped(const void *p, size_t len);
 
+/* The same for a range the caller knows lies in a private read-only file
+ * mapping of its own (model_map_file's), without the check or the 1 MiB
+ * floor: for a reader stepping over tensor bytes it has not read. */
+size_t mem_release_own_map(const void *p, size_t len);
+
 #endif

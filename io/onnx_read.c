@@ -503,8 +503,10 @@ static void onnx_unload(struct model *m)
 	struct onnx_model *om = m ? m->impl : NULL;
 	if (!om)
 		return;
-	if (om->mp)
-		onnx__model_proto__free_unpacked(om->mp, NULL);
+	if (om->mp) {
+		ProtobufCAllocator a = onnx_lean_allocator(om);
+		onnx__model_proto__free_unpacked(om->mp, &a);
+	}
 	model_unmap_file(om->map, om->map_len);
 	for (size_t i = 0; i < om->next; i++) {
 		if (om->ext[i].map)
@@ -537,16 +539,11 @@ static int onnx_load(const char *path, struct model *m, struct qs_error *err)
 	/* protobuf-c recurses without a limit: refuse nesting bombs first. A
 	 * subgraph level is three messages deep (Graph, Node, Attribute). */
 	size_t deep_at = 0;
-	if (!pb_depth_check(&onnx__model_proto__descriptor, om->map, om->map_len,
-	                    3 * ONNX_MAX_DEPTH + 32, &deep_at))
+	if (onnx_unpack_lean(om, 3 * ONNX_MAX_DEPTH + 32, &om->mp, &deep_at) != 0)
 		return qs_error_set(err, QS_ERR_FORMAT,
 		                    "%s: messages nested more than %d deep at offset %zu "
 		                    "(subgraphs or types)",
 		                    file, 3 * ONNX_MAX_DEPTH + 32, deep_at);
-	om->mp = onnx__model_proto__unpack(NULL, om->map_len, om->map);
-	/* protobuf-c copied what it needs: the file's pages can leave the
-	 * resident set (a later unpack faults them in again) */
-	mem_release_mapped(om->map, om->map_len);
 	if (!om->mp)
 		return qs_error_set(err, QS_ERR_FORMAT,
 		                    "%s: not a valid ONNX protobuf (truncated, or a field with "
@@ -560,6 +557,10 @@ static int onnx_load(const char *path, struct model *m, struct qs_error *err)
 	if (rc)
 		return rc;
 	om->nreal = m->ntensors;
+	/* The weights' bytes stay in the mapping (onnx_unpack_lean): the pages
+	 * the unpack read can leave the resident set, a tensor read later
+	 * faults its own in again and model_tensor_release drops them. */
+	mem_release_mapped(om->map, om->map_len);
 	return onnx_graph_analyse(m, err);
 }
 

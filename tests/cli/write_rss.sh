@@ -4,7 +4,12 @@
 # numpy) to int8 safetensors, and on the same tensors as an f32 GGUF to Q8_0,
 # must peak below 2 x the largest tensor + the program's own baseline (its
 # peak RSS running `inspect` on the same file) + 16 MiB — far below the 48
-# MiB a writer keeping the input's mapped pages would add. Peak RSS from GNU
+# MiB a writer keeping the input's mapped pages would add. And `qscope
+# report` on the tensors as ONNX MatMul initializers (channels along axis 1)
+# peaks within 24 MiB of the same report on the safetensors file with
+# --axis 1 — the ONNX reader keeps no copy of the weights (protobuf-c would
+# copy them into the heap while the file's pages are resident: +48 MiB or
+# more). Peak RSS from GNU
 # time (%M, KiB). Not under the sanitizers: their shadow memory and freed-
 # block quarantine would be measured, not qscope.
 # labels: nosan
@@ -44,6 +49,16 @@ with open("m.gguf", "wb") as f:
     f.write(out)
     for v in ts.values():
         f.write(v.tobytes() + b"\0" * (-v.nbytes % 32))
+
+# ONNX: each weight W[1024-wide rows] feeds a MatMul as its second input
+import onnx
+from onnx import helper, numpy_helper, TensorProto
+nodes = [helper.make_node("MatMul", ["x", k], [f"y{i}"]) for i, k in enumerate(ts)]
+g = helper.make_graph(nodes, "rss", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 512])],
+                      [helper.make_tensor_value_info(f"y{i}", TensorProto.FLOAT, [1, 1024])
+                       for i in range(len(ts))],
+                      [numpy_helper.from_array(v, k) for k, v in ts.items()])
+onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), "m.onnx")
 PYEOF
 
 peak() { # peak RSS in KiB of the command
@@ -60,3 +75,8 @@ for run in "m.safetensors -o q.safetensors" "m.gguf --qtype Q8_0 -o q.gguf"; do
 	[ "$got" -le "$limit" ] || fail "quantize $run peaked at $got KiB > $limit KiB"
 done
 [ -s q.safetensors ] && [ -s q.gguf ] || fail "no output written"
+st=$(peak "$QSCOPE" report m.safetensors --axis 1 --csv r.csv)
+got=$(peak "$QSCOPE" report m.onnx --csv r.csv)
+echo "report m.onnx: peak $got KiB (the same report of m.safetensors: $st KiB)"
+[ "$got" -le $((st + 24 * 1024)) ] || fail "report m.onnx peaked at $got KiB > $st + 24 MiB"
+[ "$(wc -l <r.csv)" -eq 25 ] || fail "report m.onnx: $(wc -l <r.csv) CSV lines, want 25"
