@@ -203,6 +203,12 @@ void quant_tensor(const struct scheme *s, const struct layout *l, const struct q
 		return;
 	}
 	for (uint64_t o = 0; o < l->outer; o++) {
+		if (l->gran == GRAN_CHANNEL && l->inner == 1) { /* a row: channel k at k */
+			uint64_t base = o * l->dim;
+			quant_run(p, 1, qmin, qmax, s->rounding, x + base,
+			          codes ? codes + base : NULL, xhat ? xhat + base : NULL, l->dim);
+			continue;
+		}
 		for (uint64_t c = 0; c < l->dim; c++) {
 			uint64_t base = (o * l->dim + c) * l->inner;
 			int32_t *cp = codes ? codes + base : NULL;

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -75,6 +76,58 @@ const char *model_path_base(const char *path)
 	return s ? s + 1 : path;
 }
 
+/* The live mappings of model_map_file, for model_map_holds. */
+static struct {
+	pthread_mutex_t lock;
+	const uint8_t **p;
+	size_t *len, n, cap;
+} maps = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static void maps_add(const uint8_t *p, size_t len)
+{
+	pthread_mutex_lock(&maps.lock);
+	if (maps.n == maps.cap) {
+		size_t cap = maps.cap ? 2 * maps.cap : 16;
+		const uint8_t **np = realloc(maps.p, cap * sizeof *np);
+		if (np)
+			maps.p = np;
+		size_t *nl = realloc(maps.len, cap * sizeof *nl);
+		if (nl)
+			maps.len = nl;
+		if (np && nl)
+			maps.cap = cap;
+	}
+	if (maps.n < maps.cap) { /* else unlisted: its bytes are never borrowed */
+		maps.p[maps.n] = p;
+		maps.len[maps.n++] = len;
+	}
+	pthread_mutex_unlock(&maps.lock);
+}
+
+static void maps_remove(const uint8_t *p)
+{
+	pthread_mutex_lock(&maps.lock);
+	for (size_t k = 0; k < maps.n; k++)
+		if (maps.p[k] == p) {
+			maps.p[k] = maps.p[--maps.n];
+			maps.len[k] = maps.len[maps.n];
+			break;
+		}
+	pthread_mutex_unlock(&maps.lock);
+}
+
+bool model_map_holds(const void *p)
+{
+	const uint8_t *q = p;
+	bool in = false;
+
+	pthread_mutex_lock(&maps.lock);
+	for (size_t k = 0; k < maps.n && !in; k++)
+		in = q >= maps.p[k] && q < maps.p[k] + maps.len[k];
+	pthread_mutex_unlock(&maps.lock);
+	return in;
+}
+
 int model_map_file(const char *path, const uint8_t **data, size_t *len, struct qs_error *err)
 {
 	struct stat st;
@@ -105,13 +158,16 @@ int model_map_file(const char *path, const uint8_t **data, size_t *len, struct q
 	madvise(p, (size_t)st.st_size, MADV_SEQUENTIAL);
 	*data = p;
 	*len = (size_t)st.st_size;
+	maps_add(p, *len);
 	return 0;
 }
 
 void model_unmap_file(const uint8_t *data, size_t len)
 {
-	if (data && len)
+	if (data && len) {
+		maps_remove(data);
 		munmap((void *)data, len);
+	}
 }
 
 static int read_head(const char *path, uint8_t *head, size_t cap, size_t *got, struct qs_error *err)
@@ -983,32 +1039,10 @@ static struct scheme resolve_scheme(const struct qspec *spec, const struct graph
 	return s;
 }
 
-/* Gather group g and drop non-finite values (range_choose wants them out). */
-static size_t gather_finite(const struct layout *l, const float *x, uint64_t g, float *buf)
-{
-	size_t n = (size_t)layout_group_size(l, g), k = 0;
-
-	layout_gather(l, x, g, buf);
-	for (size_t i = 0; i < n; i++)
-		if (isfinite(buf[i]))
-			buf[k++] = buf[i];
-	return k;
-}
-
-/* Channel groups all have the same size; blocks hold at most `block`. */
-static uint64_t max_group_size(const struct layout *l)
-{
-	if (l->gran == GRAN_GROUP)
-		return l->block < l->dim ? l->block : l->dim;
-	return layout_group_size(l, 0);
-}
-
 static int quantize_linear(const struct model_tensor *t, const float *x, const struct qspec *spec,
                            struct quantized_tensor *q, struct qs_error *err)
 {
 	const char *why = NULL;
-	float *buf, *scratch;
-	uint64_t gmax;
 	int rc = 0;
 
 	q->scheme = resolve_scheme(spec, &t->facts);
@@ -1019,21 +1053,14 @@ static int quantize_linear(const struct model_tensor *t, const float *x, const s
 		                    why ? why : "invalid scheme");
 	scheme_code_range(&q->scheme, &q->qmin, &q->qmax);
 	q->bits = q->scheme.bits;
-	gmax = max_group_size(&q->layout);
-	q->params = malloc(q->layout.ngroups * sizeof *q->params);
+	q->params = malloc((q->layout.ngroups ? q->layout.ngroups : 1) * sizeof *q->params);
 	q->codes = malloc((t->nelem ? t->nelem : 1) * sizeof *q->codes);
-	buf = malloc((gmax ? gmax : 1) * sizeof *buf);
-	scratch = malloc((gmax ? gmax : 1) * sizeof *scratch);
-	if (!q->params || !q->codes || !buf || !scratch)
+	if (!q->params || !q->codes)
 		rc = qs_error_set(err, QS_ERR_NOMEM, "tensor '%s': out of memory", t->name);
-	for (uint64_t g = 0; rc == 0 && g < q->layout.ngroups; g++) {
-		size_t n = gather_finite(&q->layout, x, g, buf);
-		rc = range_choose(&spec->method, &q->scheme, buf, n, scratch, &q->params[g], err);
-	}
+	else
+		rc = range_choose_groups(&spec->method, &q->scheme, &q->layout, x, q->params, err);
 	if (rc == 0)
 		quant_tensor(&q->scheme, &q->layout, q->params, x, q->codes, q->xhat);
-	free(buf);
-	free(scratch);
 	return rc;
 }
 

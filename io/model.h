@@ -225,6 +225,10 @@ void quantized_tensor_free(struct quantized_tensor *q); /* NULL-safe; frees memb
  * file is an error. model_unmap_file(NULL, 0) is a no-op. */
 int model_map_file(const char *path, const uint8_t **data, size_t *len, struct qs_error *err);
 void model_unmap_file(const uint8_t *data, size_t len);
+/* Does p point into a mapping of model_map_file's that is still mapped?
+ * (Code freeing protobuf-c's byte strings, some of which borrow the file's
+ * bytes: io/onnx_lean.c.) Thread-safe. */
+bool model_map_holds(const void *p);
 
 /* The last component of path (after the last '/'), as readers and writers
  * name a file in their messages; points into path. */

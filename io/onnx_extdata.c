@@ -77,11 +77,12 @@ static Onnx__StringStringEntryProto *ext_entry(const char *key, const char *valu
 static void ext_clear(Onnx__TensorProto *tp)
 {
 	for (size_t i = 0; i < tp->n_external_data; i++)
-		onnx__string_string_entry_proto__free_unpacked(tp->external_data[i], NULL);
+		onnx__string_string_entry_proto__free_unpacked(tp->external_data[i],
+		                                               onnx_allocator());
 	free(tp->external_data);
 	tp->external_data = NULL;
 	tp->n_external_data = 0;
-	free(tp->raw_data.data);
+	onnx_lean_free(tp->raw_data.data);
 	tp->raw_data.data = NULL;
 	tp->raw_data.len = 0;
 	tp->has_raw_data = 0;

@@ -59,14 +59,14 @@ int onnx_graph_analyse(struct model *m, struct qs_error *err);
 /* om->map unpacked into *mp with the large raw_data of the weights'
  * TensorProtos left in the mapping (io/onnx_lean.c); *mp NULL when
  * protobuf-c refuses the bytes. −1 (nothing unpacked) when messages nest
- * deeper than limit, *deep_at then the offset in the file. Free *mp (and
- * anything unpacked to go with it) with the allocator onnx_lean_allocator(om)
- * gives, which does not free mapped bytes; onnx_lean_free frees a raw_data
- * pointer the same way. */
+ * deeper than limit, *deep_at then the offset in the file. Every message of
+ * such a tree is freed with onnx_allocator(), which frees what is not in a
+ * model's mapping (model_map_holds), and a replaced raw_data with
+ * onnx_lean_free. */
 int onnx_unpack_lean(const struct onnx_model *om, int limit, Onnx__ModelProto **mp,
                      size_t *deep_at);
-ProtobufCAllocator onnx_lean_allocator(const struct onnx_model *om);
-void onnx_lean_free(const struct onnx_model *om, void *p);
+ProtobufCAllocator *onnx_allocator(void);
+void onnx_lean_free(void *p);
 /* Value of a node attribute (NULL when absent). */
 const Onnx__AttributeProto *onnx_attr(const Onnx__NodeProto *n, const char *name);
 int64_t onnx_attr_int(const Onnx__NodeProto *n, const char *name, int64_t dflt);

@@ -13,14 +13,15 @@
  * only touched when a tensor is read, and can be released after
  * (model_tensor_release).
  *
- * Such a model must be freed with onnx_lean_allocator(map) (it does not
- * free pointers into the mapping); code that replaces a raw_data goes
+ * Such a model must be freed with onnx_allocator() (it does not free
+ * pointers into a model's mapping); code that replaces a raw_data goes
  * through onnx_lean_free. A wire format the re-encoder cannot follow gives
  * NULL from onnx_lean_strip, and the caller unpacks the file as it is. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "mem_release.h"
+#include "model.h"
 #include "onnx_impl.h"
 #include "pb_depth.h"
 
@@ -200,23 +201,21 @@ static void *lean_alloc(void *data, size_t size)
 
 static void lean_free(void *data, void *p)
 {
-	const struct onnx_model *om = data;
-	const uint8_t *q = p;
-
-	if (om && q >= om->map && q < om->map + om->map_len)
-		return; /* borrowed from the mapping */
-	free(p);
+	(void)data;
+	if (!model_map_holds(p)) /* else borrowed from a model's mapping */
+		free(p);
 }
 
-ProtobufCAllocator onnx_lean_allocator(const struct onnx_model *om)
+static ProtobufCAllocator lean_allocator = {.alloc = lean_alloc, .free = lean_free};
+
+ProtobufCAllocator *onnx_allocator(void)
 {
-	return (ProtobufCAllocator){
-	        .alloc = lean_alloc, .free = lean_free, .allocator_data = (void *)(uintptr_t)om};
+	return &lean_allocator;
 }
 
-void onnx_lean_free(const struct onnx_model *om, void *p)
+void onnx_lean_free(void *p)
 {
-	lean_free((void *)(uintptr_t)om, p);
+	lean_free(NULL, p);
 }
 
 /* The marker of tp, if any, turned into raw_data in the mapping. */
@@ -272,7 +271,6 @@ int onnx_unpack_lean(const struct onnx_model *om, int limit, Onnx__ModelProto **
 {
 	struct lean l = {.base = om->map};
 	struct lean_buf out = {0};
-	ProtobufCAllocator a = onnx_lean_allocator(om);
 	bool lean = strip_msg(&l, om->map, om->map + om->map_len, CTX_MODEL, 0, &out) && !out.oom &&
 	            !l.oom;
 	const uint8_t *buf = lean ? (out.p ? out.p : (const uint8_t *)"") : om->map;
@@ -287,7 +285,7 @@ int onnx_unpack_lean(const struct onnx_model *om, int limit, Onnx__ModelProto **
 			pb_depth_check(&onnx__model_proto__descriptor, om->map, om->map_len, limit,
 			               deep_at);
 		rc = -1;
-	} else if ((*mp = onnx__model_proto__unpack(&a, n, buf)) != NULL && lean) {
+	} else if ((*mp = onnx__model_proto__unpack(&lean_allocator, n, buf)) != NULL && lean) {
 		lean_graph(om, &l, (*mp)->graph, 0);
 	}
 	free(out.p);

@@ -121,7 +121,7 @@ void onnx_pb_node_remove_attr(Onnx__NodeProto *n, const char *name)
 	for (size_t i = 0; i < n->n_attribute; i++) {
 		if (!n->attribute[i]->name || strcmp(n->attribute[i]->name, name))
 			continue;
-		onnx__attribute_proto__free_unpacked(n->attribute[i], NULL);
+		onnx__attribute_proto__free_unpacked(n->attribute[i], onnx_allocator());
 		memmove(&n->attribute[i], &n->attribute[i + 1],
 		        (n->n_attribute - i - 1) * sizeof *n->attribute);
 		n->n_attribute--;
@@ -153,7 +153,7 @@ void onnx_pb_graph_insert_node(Onnx__GraphProto *g, size_t pos, Onnx__NodeProto 
 
 void onnx_pb_graph_remove_node(Onnx__GraphProto *g, size_t pos)
 {
-	onnx__node_proto__free_unpacked(g->node[pos], NULL);
+	onnx__node_proto__free_unpacked(g->node[pos], onnx_allocator());
 	memmove(&g->node[pos], &g->node[pos + 1], (g->n_node - pos - 1) * sizeof *g->node);
 	g->n_node--;
 }

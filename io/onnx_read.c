@@ -503,10 +503,8 @@ static void onnx_unload(struct model *m)
 	struct onnx_model *om = m ? m->impl : NULL;
 	if (!om)
 		return;
-	if (om->mp) {
-		ProtobufCAllocator a = onnx_lean_allocator(om);
-		onnx__model_proto__free_unpacked(om->mp, &a);
-	}
+	if (om->mp)
+		onnx__model_proto__free_unpacked(om->mp, onnx_allocator());
 	model_unmap_file(om->map, om->map_len);
 	for (size_t i = 0; i < om->next; i++) {
 		if (om->ext[i].map)

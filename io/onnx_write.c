@@ -112,8 +112,9 @@ static int cp_open(const struct model *m, struct cp *c, struct qs_error *err)
 	const struct onnx_model *om = m->impl;
 	const char *file = model_path_base(m->path ? m->path : "model.onnx");
 	*c = (struct cp){0};
-	c->mp = onnx__model_proto__unpack(NULL, om->map_len, om->map);
-	mem_release_mapped(om->map, om->map_len); /* as onnx_load: copied out */
+	size_t deep_at = 0; /* onnx_load has checked the depth already */
+	onnx_unpack_lean(om, 3 * ONNX_MAX_DEPTH + 32, &c->mp, &deep_at);
+	mem_release_mapped(om->map, om->map_len); /* as onnx_load */
 	if (!c->mp || !c->mp->graph)
 		return qs_error_set(err, QS_ERR_FORMAT, "%s: cannot unpack the model again", file);
 	cp_graph(c, c->mp->graph, 0);
@@ -126,7 +127,7 @@ static int cp_open(const struct model *m, struct cp *c, struct qs_error *err)
 static void cp_close(struct cp *c)
 {
 	if (c->mp)
-		onnx__model_proto__free_unpacked(c->mp, NULL);
+		onnx__model_proto__free_unpacked(c->mp, onnx_allocator());
 	free(c->s);
 	*c = (struct cp){0};
 }
@@ -148,13 +149,14 @@ static void tp_clear_data(Onnx__TensorProto *tp)
 	tp->n_float_data = tp->n_int32_data = tp->n_int64_data = 0;
 	tp->n_double_data = tp->n_uint64_data = 0;
 	for (size_t i = 0; i < tp->n_external_data; i++)
-		onnx__string_string_entry_proto__free_unpacked(tp->external_data[i], NULL);
+		onnx__string_string_entry_proto__free_unpacked(tp->external_data[i],
+		                                               onnx_allocator());
 	free(tp->external_data);
 	tp->external_data = NULL;
 	tp->n_external_data = 0;
 	tp->has_data_location = 0;
 	tp->data_location = ONNX__TENSOR_PROTO__DATA_LOCATION__DEFAULT;
-	free(tp->raw_data.data);
+	onnx_lean_free(tp->raw_data.data);
 	tp->raw_data.data = NULL;
 	tp->raw_data.len = 0;
 	tp->has_raw_data = 0;
@@ -239,32 +241,14 @@ static enum dtype storage_of(const struct scheme *s)
 static int quantize_groups(const float *x, const struct method *meth, struct qres *r,
                            struct qs_error *err)
 {
-	uint64_t maxg = 0;
-	for (uint64_t g = 0; g < r->l.ngroups; g++) {
-		uint64_t k = layout_group_size(&r->l, g);
-		if (k > maxg)
-			maxg = k;
-	}
-	float *buf = malloc((maxg ? maxg : 1) * sizeof *buf);
-	float *scratch = malloc((maxg ? maxg : 1) * sizeof *scratch);
 	r->p = calloc(r->l.ngroups ? r->l.ngroups : 1, sizeof *r->p);
 	r->codes = malloc((r->l.n ? r->l.n : 1) * sizeof *r->codes);
 	r->xhat = malloc((r->l.n ? r->l.n : 1) * sizeof *r->xhat);
-	int rc = 0;
-	if (!buf || !scratch || !r->p || !r->codes || !r->xhat)
-		rc = qs_error_set(err, QS_ERR_NOMEM, "out of memory");
-	for (uint64_t g = 0; !rc && g < r->l.ngroups; g++) {
-		uint64_t k = layout_group_size(&r->l, g), m = 0;
-		layout_gather(&r->l, x, g, buf);
-		for (uint64_t i = 0; i < k; i++)
-			if (isfinite(buf[i]))
-				buf[m++] = buf[i];
-		rc = range_choose(meth, &r->s, buf, m, scratch, &r->p[g], err);
-	}
+	int rc = !r->p || !r->codes || !r->xhat
+	                 ? qs_error_set(err, QS_ERR_NOMEM, "out of memory")
+	                 : range_choose_groups(meth, &r->s, &r->l, x, r->p, err);
 	if (!rc)
 		quant_tensor(&r->s, &r->l, r->p, x, r->codes, r->xhat);
-	free(buf);
-	free(scratch);
 	return rc;
 }
 
@@ -396,7 +380,7 @@ static void remove_graph_input(Onnx__GraphProto *g, const char *name)
 	for (size_t i = 0; i < g->n_input; i++) {
 		if (!g->input[i]->name || strcmp(g->input[i]->name, name))
 			continue;
-		onnx__value_info_proto__free_unpacked(g->input[i], NULL);
+		onnx__value_info_proto__free_unpacked(g->input[i], onnx_allocator());
 		memmove(&g->input[i], &g->input[i + 1], (g->n_input - i - 1) * sizeof *g->input);
 		g->n_input--;
 		return;
@@ -408,7 +392,7 @@ static void remove_init(Onnx__GraphProto *g, Onnx__TensorProto *tp)
 	for (size_t i = 0; i < g->n_initializer; i++) {
 		if (g->initializer[i] != tp)
 			continue;
-		onnx__tensor_proto__free_unpacked(tp, NULL);
+		onnx__tensor_proto__free_unpacked(tp, onnx_allocator());
 		memmove(&g->initializer[i], &g->initializer[i + 1],
 		        (g->n_initializer - i - 1) * sizeof *g->initializer);
 		g->n_initializer--;
@@ -654,6 +638,22 @@ static int finish(const struct model *m, struct cp *c, const struct write_opts *
 	return rc;
 }
 
+/* protobuf-c's output buffer writing straight to a FILE: the model is never
+ * packed whole in memory. */
+struct file_buf {
+	ProtobufCBuffer base;
+	FILE *f;
+	bool failed;
+};
+
+static void file_buf_append(ProtobufCBuffer *b, size_t len, const uint8_t *data)
+{
+	struct file_buf *fb = (struct file_buf *)b;
+
+	if (!fb->failed && len && fwrite(data, 1, len, fb->f) != len)
+		fb->failed = true;
+}
+
 int onnx_pack_write(Onnx__ModelProto *mp, FILE *out, const char *out_path, struct qs_error *err)
 {
 	size_t n = onnx__model_proto__get_packed_size(mp);
@@ -661,17 +661,12 @@ int onnx_pack_write(Onnx__ModelProto *mp, FILE *out, const char *out_path, struc
 		return qs_error_set(err, QS_ERR_UNSUPPORTED,
 		                    "%s: the model would be %zu bytes, over protobuf's 2 GiB limit",
 		                    out_path, n);
-	uint8_t *buf = malloc(n ? n : 1);
-	if (!buf)
-		return qs_error_set(err, QS_ERR_NOMEM, "%s: out of memory (%zu bytes)", out_path,
-		                    n);
-	onnx__model_proto__pack(mp, buf);
-	int rc = 0;
-	if (fwrite(buf, 1, n, out) != n || fflush(out) != 0 || ferror(out))
-		rc = qs_error_set(err, QS_ERR_IO, "%s: write failed: %s", out_path,
-		                  strerror(errno));
-	free(buf);
-	return rc;
+	struct file_buf fb = {.base = {.append = file_buf_append}, .f = out};
+	if (onnx__model_proto__pack_to_buffer(mp, &fb.base) != n || fb.failed || fflush(out) != 0 ||
+	    ferror(out))
+		return qs_error_set(err, QS_ERR_IO, "%s: write failed: %s", out_path,
+		                    strerror(errno));
+	return 0;
 }
 
 static bool skip_tensor(const struct model_tensor *t)
