@@ -1404,7 +1404,7 @@ static void *part_main(void *arg)
 
 	if (pt->c->stored)
 		stored_pass(pt);
-	else if (pt->pass == PASS_RANGE && !pt->c->minmax)
+	else if (pt->pass == PASS_RANGE && !pt->c->minmax && !pt->c->columns)
 		group_pass(pt);
 	else if (pt->pass == PASS_MEASURE && pt->c->fused)
 		fused_pass(pt);
@@ -1561,7 +1561,7 @@ static void parts_merge(struct spart *a, const struct spart *b, enum pass pass, 
 	if (pass == PASS_RANGE) {
 		if (a->xa)
 			dist_acc_merge(a->xa, b->xa);
-		if (!c->minmax)
+		if (!c->minmax && !c->columns)
 			return;
 		for (uint64_t g = 0; g < c->l->ngroups; g++) {
 			a->gmin[g] = b->gmin[g] < a->gmin[g] ? b->gmin[g] : a->gmin[g];
@@ -1651,6 +1651,33 @@ static int stream_refine(struct sctx *c, struct spart *pt, int nparts, int threa
                          struct qs_error *err);
 
 /* The three passes and their merges. */
+/* A range method other than minmax over channels along the last axis:
+ * each channel's values are spread over every row, so the tensor is read
+ * whole (as simulate_whole would) for range_choose_groups; the measure
+ * pass then streams as for minmax. */
+static int columns_choose(struct sctx *c, const uint64_t *gbad, struct qs_error *err)
+{
+	const struct layout *l = c->l;
+	float *buf = NULL;
+	const float *x = c->src->data;
+	int rc = 0;
+
+	if (!x && l->n > SIZE_MAX / sizeof *buf)
+		return qs_error_set(err, QS_ERR_NOMEM, "tensor of %llu elements is too large",
+		                    (unsigned long long)l->n);
+	if (!x && !(buf = malloc(l->n * sizeof *buf)))
+		return qs_error_set(err, QS_ERR_NOMEM, "out of memory for %llu elements",
+		                    (unsigned long long)l->n);
+	if (!x)
+		rc = c->src->read(c->src->ctx, 0, l->n, buf, err);
+	if (!rc)
+		rc = range_choose_groups(c->m, c->s, l, x ? x : buf, c->p, err);
+	for (uint64_t g = 0; !rc && g < l->ngroups; g++)
+		c->gbad[g] = gbad[g];
+	free(buf);
+	return rc;
+}
+
 static int stream_passes(struct sctx *c, struct spart *pt, int nparts, int threads,
                          bool strided_hist, bool quantiles, struct qs_error *err)
 {
@@ -1673,6 +1700,8 @@ static int stream_passes(struct sctx *c, struct spart *pt, int nparts, int threa
 				return rc;
 			c->gbad[g] = pt[0].gbad[g];
 		}
+	} else if (c->columns && (rc = columns_choose(c, pt[0].gbad, err)) != 0) {
+		return rc;
 	}
 	run_parts(pt, nparts, threads, PASS_MEASURE);
 	if ((rc = parts_collect(pt, nparts, PASS_MEASURE, strided_hist, err)) != 0)
@@ -1871,11 +1900,11 @@ int analyze_simulate_src(const struct float_src *src, const int64_t *shape, int 
 	scheme_code_range(&s, &c.qmin, &c.qmax);
 	c.span = (size_t)((int64_t)c.qmax - c.qmin + 1);
 	c.scan = c.contig && c.span <= SCAN_SPAN && c.csize >= c.span;
-	c.columns = !c.contig && l.gran == GRAN_CHANNEL && l.inner == 1 && c.minmax;
+	c.columns = !c.contig && l.gran == GRAN_CHANNEL && l.inner == 1;
 	if (c.columns)
 		c.bufn = columns_bufn(&l);
 	bool strided_hist = !c.contig;
-	if (l.n == 0 || (!c.minmax && !groups_contiguous(&l)) ||
+	if (l.n == 0 || (!c.minmax && !c.columns && !groups_contiguous(&l)) ||
 	    (strided_hist && c.nch * c.span * sizeof(uint32_t) > CHIST_LIMIT))
 		return simulate_whole(src, shape, ndim, spec, g, out, err);
 	bool quantiles = sctx_opts(&c, o, g, shape, ndim);

@@ -466,6 +466,54 @@ static void test_columns_nonfinite(void **state)
 	free(x);
 }
 
+/* A range method other than minmax over channels along the last axis
+ * (ranges from the tensor read whole, the measure streamed): the same
+ * parameters as analyze_simulate chooses in memory, the same figures up to
+ * the order of sums, and mse never worse than minmax per channel. */
+static void test_columns_methods(void **state)
+{
+	(void)state;
+	const int64_t shape[2] = {R, C};
+	uint64_t n = (uint64_t)R * C;
+	float *x = make_tensor(n, 18);
+	struct analyze_opts o = {.threads = 2};
+	struct reader rd = {.x = x, .n = n};
+	struct tensor_result a, b;
+	struct qs_error err = {0};
+	static struct ref rf;
+	const char *methods[] = {"mse", "percentile:99", "aciq"};
+
+	reference(x, n, C, by_col, C, by_col, &rf); /* minmax, before NaN/inf go in */
+	for (size_t k = 0; k < sizeof methods / sizeof methods[0]; k++) {
+		struct qspec s = spec_minmax();
+		s.scheme.axis = 1;
+		assert_int_equal(method_parse(methods[k], &s.method, &err), 0);
+		if (k == 2) {
+			x[7 * C + 3] = NAN;
+			x[9 * C + 1000] = INFINITY;
+		}
+		struct float_src src = {.read = read_cb, .ctx = &rd};
+		assert_int_equal(analyze_simulate_src(&src, shape, 2, &s, NULL, &o, &a, &err), 0);
+		assert_int_equal(analyze_simulate(x, shape, 2, &s, NULL, &b, NULL, NULL, &err), 0);
+		assert_int_equal(a.m.n, b.m.n);
+		assert_int_equal(a.m.n_nan + a.m.n_inf, k == 2 ? 2 : 0);
+		assert_close(a.m.mse, b.m.mse, 1e-12, 0);
+		assert_close(a.m.sqnr_db, b.m.sqnr_db, 1e-12, 0);
+		assert_close(a.m.max_abs_err, b.m.max_abs_err, 0, 0);
+		assert_int_equal(a.m.levels_used, b.m.levels_used);
+		for (int c = 0; c < C; c++) {
+			assert_close(a.ch[c].scale, b.ch[c].scale, 0, 0);
+			assert_close(a.ch[c].m.mse, b.ch[c].m.mse, 1e-12, 0);
+			assert_int_equal(a.ch[c].m.levels_used, b.ch[c].m.levels_used);
+			if (k == 0)
+				assert_true(a.ch[c].m.mse <= rf.ch_mse[c] * (1 + 1e-12));
+		}
+		tensor_result_free(&a);
+		tensor_result_free(&b);
+	}
+	free(x);
+}
+
 /* The portable kernel gives the bits the AVX2 one gives (rows, groups with
  * NaN/inf, a clipping method with outliers beyond twice the clip range),
  * and the reference's figures. */
@@ -526,6 +574,7 @@ int main(void)
 	        cmocka_unit_test(test_rows),
 	        cmocka_unit_test(test_columns_strided),
 	        cmocka_unit_test(test_columns_nonfinite),
+	        cmocka_unit_test(test_columns_methods),
 	        cmocka_unit_test(test_groups_nonfinite),
 	        cmocka_unit_test(test_options_threads_mse),
 	        cmocka_unit_test(test_clipped_outliers),
