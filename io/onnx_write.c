@@ -701,6 +701,13 @@ static int write_plain(const struct model *src, const struct write_opts *o, FILE
 		if (!o->plan || !o->plan[i].quantize || skip_tensor(t))
 			continue;
 		rc = quantize_tensor(src, t, &o->plan[i].spec, &w.res[i], err);
+		if (!rc && o->fake_quant && i < c.n) { /* x̂ written now, not kept */
+			write_fake(&c.s[i], t, w.res[i].xhat);
+			free(w.res[i].xhat);
+			free(w.res[i].codes);
+			w.res[i].xhat = NULL;
+			w.res[i].codes = NULL;
+		}
 		if (!rc && !o->fake_quant) {
 			qres_pack(&w.res[i], t->nelem);
 			if (opset_needed(&w.res[i]) > w.opset)
@@ -714,9 +721,10 @@ static int write_plain(const struct model *src, const struct write_opts *o, FILE
 	for (size_t i = 0; !rc && i < c.n; i++) {
 		if (!w.res[i].p || w.done[i])
 			continue;
-		if (o->fake_quant)
-			write_fake(&c.s[i], &src->tensors[i], w.res[i].xhat);
-		else
+		if (o->fake_quant) {
+			if (w.res[i].xhat) /* else written above */
+				write_fake(&c.s[i], &src->tensors[i], w.res[i].xhat);
+		} else
 			write_qdq(&c.s[i], &src->tensors[i], &w.res[i]);
 	}
 	if (!rc && w.opset > onnx_default_opset(c.mp))
