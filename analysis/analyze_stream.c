@@ -971,8 +971,9 @@ static void colsum_params(struct colsum *cs, const struct sctx *c)
 	}
 }
 
-/* One finite pair of channel ch into its sums (the scalar path). */
-static void colsum_add(struct colsum *cs, uint64_t ch, float v, float y)
+/* One finite pair of channel ch into its sums (the portable paths; the
+ * arrays, not the struct, change). */
+static void colsum_add(const struct colsum *cs, uint64_t ch, float v, float y)
 {
 	double dx = v, dy = y, e = dx - dy, ae = e < 0 ? -e : e;
 
@@ -1034,15 +1035,7 @@ static void columns_row_c(const struct colsum *cs, uint64_t ch0, uint64_t m, flo
 		r->b[j] = q - qmin;
 		r->wlo = d < r->wlo ? d : r->wlo;
 		r->whi = d > r->whi ? d : r->whi;
-		double dx = v, dy = y, e = dx - dy, ae = e < 0 ? -e : e;
-		cs->n[ch]++;
-		cs->sx2[ch] += dx * dx;
-		cs->se2[ch] += e * e;
-		cs->sae[ch] += ae;
-		cs->sxy[ch] += dx * dy;
-		cs->sy2[ch] += dy * dy;
-		cs->mae[ch] = ae > cs->mae[ch] ? ae : cs->mae[ch];
-		cs->clip[ch] += v < cs->lo[ch] || v > cs->hi[ch];
+		colsum_add(cs, ch, v, y);
 		r->sat[j] += v < cs->slo[ch] || v > cs->shi[ch];
 		r->mn[j] = v < r->mn[j] ? v : r->mn[j];
 		r->mx[j] = v > r->mx[j] ? v : r->mx[j];
