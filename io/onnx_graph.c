@@ -161,6 +161,7 @@ struct ga {
 	struct smap alias;    /* value name → tensor index through Q/DQ/Identity */
 	struct smap actmap;   /* activation value → index in acts */
 	struct smap consumer; /* value name → index in nodes of its first consumer */
+	struct smap mul_out;  /* output[0] of a Mul → its index in nodes (first wins) */
 	struct act *acts;
 	size_t nacts, capacts;
 	Onnx__NodeProto **nodes;
@@ -344,6 +345,8 @@ static void pass_alias(Onnx__GraphProto *g, Onnx__NodeProto *n, void *ctx)
 	a->nodes[a->nnodes++] = n;
 	for (size_t i = 0; i < n->n_input; i++)
 		smap_put(&a->consumer, n->input[i], self);
+	if (op_is(n, "Mul") && n->n_output)
+		smap_put(&a->mul_out, n->output[0], self);
 	if (!n->n_output)
 		return;
 	bool pass =
@@ -386,16 +389,14 @@ static struct model_tensor *integer_op_scale(struct ga *a, const Onnx__NodeProto
 			struct model_tensor *s = tensor_of(a, c->input[i]);
 			if (s && dtype_info(s->dtype)->is_float)
 				return s;
-			for (size_t k = 0; k < a->nnodes && !s; k++) {
-				const Onnx__NodeProto *p = a->nodes[k];
-				if (!op_is(p, "Mul") || !p->n_output ||
-				    strcmp(p->output[0], c->input[i]))
-					continue;
-				for (size_t j = 0; j < p->n_input && j < 2; j++) {
-					struct model_tensor *s2 = tensor_of(a, p->input[j]);
-					if (s2 && dtype_info(s2->dtype)->is_float)
-						return s2;
-				}
+			/* a map, not a scan of every node: one scan per integer op
+			 * made many of them quadratic (30000 took minutes) */
+			int64_t k = s ? -1 : smap_get(&a->mul_out, c->input[i]);
+			const Onnx__NodeProto *p = k >= 0 ? a->nodes[k] : NULL;
+			for (size_t j = 0; p && j < p->n_input && j < 2; j++) {
+				struct model_tensor *s2 = tensor_of(a, p->input[j]);
+				if (s2 && dtype_info(s2->dtype)->is_float)
+					return s2;
 			}
 		}
 	}
@@ -786,7 +787,8 @@ int onnx_graph_analyse(struct model *m, struct qs_error *err)
 	               .err = err};
 	size_t nn = om->mp->graph->n_node;
 	bool ok = smap_init(&a.tensor, m->ntensors) && smap_init(&a.alias, m->ntensors) &&
-	          smap_init(&a.actmap, nn + 64) && smap_init(&a.consumer, 4 * nn + 64);
+	          smap_init(&a.actmap, nn + 64) && smap_init(&a.consumer, 4 * nn + 64) &&
+	          smap_init(&a.mul_out, nn + 64);
 	if (ok) {
 		for (size_t i = 0; i < m->ntensors; i++)
 			smap_put(&a.tensor, m->tensors[i].name, (int64_t)i);
@@ -811,6 +813,7 @@ int onnx_graph_analyse(struct model *m, struct qs_error *err)
 	smap_free(&a.alias);
 	smap_free(&a.actmap);
 	smap_free(&a.consumer);
+	smap_free(&a.mul_out);
 	free(a.acts);
 	free(a.nodes);
 	free(a.virt);
