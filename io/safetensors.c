@@ -83,6 +83,7 @@ struct st_impl {
 	struct st_file *files;
 	struct st_raw *raw; /* one per model tensor */
 	size_t cap;
+	struct model_names names; /* sorted names while the conventions are applied */
 };
 
 static void impl_free(struct st_impl *im)
@@ -596,7 +597,10 @@ static struct model_tensor *find_t(struct model *m, const char *prefix, const ch
 
 	if (snprintf(name, sizeof name, "%s%s", prefix, suffix) >= (int)sizeof name)
 		return NULL;
-	int64_t i = model_find(m, name);
+	/* names are unique (check_unique); a linear model_find per lookup made
+	 * a header of many int8 tensors quadratic */
+	const struct st_impl *im = m->impl;
+	int64_t i = im->names.refs ? model_names_find(&im->names, name) : model_find(m, name);
 	return i < 0 ? NULL : &m->tensors[i];
 }
 
@@ -970,6 +974,8 @@ static int apply_conventions(struct model *m, struct st_impl *im, struct qs_erro
 	char base[1024];
 	int rc = 0;
 
+	if (model_names_build(m, false, &im->names))
+		return qs_error_set(err, QS_ERR_NOMEM, "%s: out of memory", m->path);
 	for (size_t i = 0; i < m->ntensors && !rc; i++) {
 		struct model_tensor *t = &m->tensors[i];
 		size_t n = strlen(t->name);
@@ -988,6 +994,8 @@ static int apply_conventions(struct model *m, struct st_impl *im, struct qs_erro
 				rc = bnb_int8(m, t, err);
 		}
 	}
+	model_names_free(&im->names);
+	im->names = (struct model_names){0};
 	return rc;
 }
 
