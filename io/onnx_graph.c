@@ -565,6 +565,23 @@ static int naming_quant(struct ga *a)
 	return a->rc;
 }
 
+/* Room for every virtual tensor at once (add_virtual writes into it):
+ * growing the tables by one per tensor copied them each time, quadratic
+ * for thousands of fake-quantized weights. */
+static int reserve_virtual(struct ga *a)
+{
+	size_t n = a->m->ntensors + a->nvirt;
+	struct model_tensor *t = realloc(a->m->tensors, n * sizeof *t);
+	if (t)
+		a->m->tensors = t;
+	struct onnx_src *src = realloc(a->om->src, n * sizeof *src);
+	if (src)
+		a->om->src = src;
+	if (!t || !src)
+		return a->rc = qs_error_set(a->err, QS_ERR_NOMEM, "%s: out of memory", a->file);
+	return 0;
+}
+
 /* A float weight quantized at run time (QuantizeLinear → DequantizeLinear,
  * as fake-quant exports write it) becomes a virtual tensor `<w>_quantized`
  * holding the codes QuantizeLinear produces, q = saturate(round_half_even(
@@ -576,15 +593,7 @@ static int add_virtual(struct ga *a, struct virt *v)
 	struct onnx_model *om = a->om;
 	if (v->zp >= 0 && is_int(m->tensors[v->zp].dtype) && !is_code_type(m->tensors[v->zp].dtype))
 		return 0;
-	struct model_tensor *t = realloc(m->tensors, (m->ntensors + 1) * sizeof *t);
-	if (t)
-		m->tensors = t;
-	struct onnx_src *src = realloc(om->src, (m->ntensors + 1) * sizeof *src);
-	if (src)
-		om->src = src;
-	if (!t || !src)
-		return a->rc = qs_error_set(a->err, QS_ERR_NOMEM, "%s: out of memory", a->file);
-	struct model_tensor *x = &m->tensors[v->x], *s = &m->tensors[v->s];
+	struct model_tensor *t, *x = &m->tensors[v->x], *s = &m->tensors[v->s];
 	struct model_tensor *zp = v->zp >= 0 ? &m->tensors[v->zp] : NULL;
 	t = &m->tensors[m->ntensors];
 	om->src[m->ntensors] = (struct onnx_src){0};
@@ -798,6 +807,8 @@ int onnx_graph_analyse(struct model *m, struct qs_error *err)
 		a.rc = qs_error_set(err, QS_ERR_NOMEM, "%s: out of memory", a.file);
 	} else {
 		walk(om->mp->graph, 0, pass_quant, &a);
+		if (!a.rc && a.nvirt)
+			reserve_virtual(&a);
 		for (size_t i = 0; !a.rc && i < a.nvirt; i++)
 			if (!m->tensors[a.virt[i].x].is_aux)
 				add_virtual(&a, &a.virt[i]);
