@@ -211,10 +211,23 @@ static int finish_header(struct rparse *p)
 	return 0;
 }
 
+/* Room for one more rule: the table doubles whenever n reaches a power of
+ * two (growing it by one copied it for every row, quadratic under ASan). */
+static bool rules_room(struct recipe *r)
+{
+	struct recipe_rule *nr;
+
+	if (r->n & (r->n - 1))
+		return true;
+	if (!(nr = realloc(r->rules, (r->n ? 2 * r->n : 1) * sizeof *nr)))
+		return false;
+	r->rules = nr;
+	return true;
+}
+
 static int finish_rule(struct rparse *p)
 {
 	struct recipe *r = p->r;
-	struct recipe_rule *nr;
 
 	if (p->row_blank) {
 		free(p->cur.pattern);
@@ -223,9 +236,8 @@ static int finish_rule(struct rparse *p)
 	}
 	if (!p->cur.pattern || !*p->cur.pattern)
 		return rp_fail(p, QS_ERR_FORMAT, ", column 'pattern': empty%s%s", "", "");
-	if (!(nr = realloc(r->rules, (r->n + 1) * sizeof *nr)))
+	if (!rules_room(r))
 		return p->rc = qs_error_set(p->err, QS_ERR_NOMEM, "out of memory");
-	r->rules = nr;
 	r->rules[r->n++] = p->cur;
 	p->cur.pattern = NULL;
 	return 0;
@@ -344,12 +356,10 @@ struct recipe *recipe_new(void)
 
 int recipe_add(struct recipe *r, const char *pattern, const struct qspec *spec, bool keep_float)
 {
-	struct recipe_rule *nr = realloc(r->rules, (r->n + 1) * sizeof *nr);
 	struct recipe_rule u = {.keep_float = keep_float};
 
-	if (!nr)
+	if (!rules_room(r))
 		return QS_ERR_NOMEM;
-	r->rules = nr;
 	if (!(u.pattern = strdup(pattern)))
 		return QS_ERR_NOMEM;
 	if (spec && !keep_float) {

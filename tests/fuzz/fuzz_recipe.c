@@ -28,6 +28,9 @@ static void apply_all(const struct recipe *r)
 
 		if (!r->rules[i].pattern)
 			fuzz_fail("rule %zu has no pattern", i);
+		/* every rule against every pattern is quadratic in the harness */
+		if (i >= 256)
+			continue;
 		spec.method.kind = METHOD_MINMAX;
 		recipe_apply(r, r->rules[i].pattern, &spec, &keep);
 	}
