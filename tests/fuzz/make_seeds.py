@@ -346,6 +346,110 @@ def recipe_seeds(out):
     put(out, r, "header_only.csv", b"pattern,action,bits,scheme,granularity,method\n")
 
 
+def int4_tensor(name, dims, vals):
+    """An ONNX INT4 (type 22) initializer, packed low nibble first (onnx 1.12
+    has no helper for it)."""
+    t = TensorProto()
+    t.name, t.data_type = name, 22
+    t.dims.extend(dims)
+    v = [x & 15 for x in vals] + [0]
+    t.raw_data = bytes(v[i] | (v[i + 1] << 4) for i in range(0, len(vals), 2))
+    return t
+
+
+def convention_seeds(out):
+    """Files that reach the readers' quantization conventions (their own
+    random stream, so the seeds above stay byte-identical)."""
+    r = np.random.default_rng(9)
+    A = numpy_helper.from_array
+
+    def rf(name, shape):
+        return A(r.standard_normal(shape).astype(np.float32), name)
+
+    def m21(nodes, inits):
+        return model(nodes, inits, opset=21).SerializeToString()
+
+    # fake quant of a float weight (Q -> DQ) into ConvTranspose with a bias
+    put(out, "onnx", "fakequant_convtranspose.onnx", m21(
+        [helper.make_node("QuantizeLinear", ["W", "ws", "wz"], ["Wq"], axis=1),
+         helper.make_node("DequantizeLinear", ["Wq", "ws", "wz"], ["Wd"], axis=1),
+         helper.make_node("ConvTranspose", ["x", "Wd", "B"], ["y"], group=1)],
+        [rf("W", (2, 3, 3, 3)), A(np.array([0.01, 0.02, 0.03], np.float32), "ws"),
+         A(np.array([0, 1, -1], np.int8), "wz"), rf("B", (3,))]))
+    # blocked int4 DequantizeLinear into MatMul + Add bias
+    put(out, "onnx", "dq_block_int4.onnx", m21(
+        [helper.make_node("DequantizeLinear", ["Wb", "bs", "bz"], ["Wd"], axis=0, block_size=2),
+         helper.make_node("MatMul", ["x", "Wd"], ["h"]), helper.make_node("Add", ["h", "C"], ["y"])],
+        [int4_tensor("Wb", [4, 6], r.integers(-8, 8, 24).tolist()),
+         A(r.random((2, 6)).astype(np.float32), "bs"), int4_tensor("bz", [2, 6], [0] * 12),
+         rf("C", (6,))]))
+    # QLinearConv with an int32 bias; ConvInteger -> Cast -> Mul with ORT naming
+    put(out, "onnx", "qlinearconv_convinteger.onnx", m21(
+        [helper.make_node("QLinearConv", ["xq", "xs", "xz", "Wq", "ws", "wz", "ys", "yz", "Bq"],
+                          ["y1"]),
+         helper.make_node("ConvInteger", ["xq", "V_quantized", "xz", "V_zero_point"], ["ci"]),
+         helper.make_node("Cast", ["ci"], ["cf"], to=1),
+         helper.make_node("Mul", ["cf", "V_scale"], ["y"])],
+        [A(r.integers(-127, 128, (3, 2, 1, 1)).astype(np.int8), "Wq"),
+         A(np.array([0.1, 0.2, 0.3], np.float32), "ws"), A(np.zeros(3, np.int8), "wz"),
+         A(np.array(0.05, np.float32), "xs"), A(np.array(128, np.uint8), "xz"),
+         A(np.array(0.5, np.float32), "ys"), A(np.array(1, np.uint8), "yz"),
+         A(np.array([10, -20, 30], np.int32), "Bq"),
+         A(r.integers(0, 256, (3, 2, 1, 1)).astype(np.uint8), "V_quantized"),
+         A(np.array(0.04, np.float32), "V_scale"), A(np.array(7, np.uint8), "V_zero_point")]))
+    # LSTM weights; MatMulInteger with ORT naming
+    put(out, "onnx", "lstm_matmulinteger.onnx", m21(
+        [helper.make_node("LSTM", ["x", "Wl", "Rl", "Bl"], ["y"], hidden_size=2),
+         helper.make_node("MatMulInteger", ["xq", "M_quantized", "", "mz"], ["mi"])],
+        [rf("Wl", (1, 8, 3)), rf("Rl", (1, 8, 2)), rf("Bl", (1, 16)),
+         A(r.integers(-127, 128, (3, 4)).astype(np.int8), "M_quantized"),
+         A(np.array(0.1, np.float32), "M_scale"), A(np.array(0, np.int8), "mz")]))
+
+    # GPTQ 4-bit with g_idx, 8-bit with a permuted g_idx, 2-bit; AWQ 4-bit
+    put(out, "safetensors", "gptq4.safetensors", st_bytes(
+        {"l.qweight": r.integers(-2**31, 2**31, (2, 8)).astype(np.int32),
+         "l.scales": np.full((2, 8), 0.01, np.float16),
+         "l.qzeros": np.full((2, 1), 0x77777777, np.int32),
+         "l.g_idx": (np.arange(16) // 8).astype(np.int32)}))
+    put(out, "safetensors", "gptq8_gidx.safetensors", st_bytes(
+        {"l.qweight": r.integers(-2**31, 2**31, (2, 4)).astype(np.int32),
+         "l.scales": np.full((2, 4), 0.5, np.float16),
+         "l.qzeros": np.full((2, 1), 0x7f7f7f7f, np.int32),
+         "l.g_idx": np.array([1, 0, 1, 0, 1, 0, 1, 0], np.int32)}))
+    put(out, "safetensors", "gptq2.safetensors", st_bytes(
+        {"l.qweight": np.full((2, 16), 0x1b1b1b1b, np.int32),
+         "l.scales": np.full((2, 16), 0.25, np.float32),
+         "l.qzeros": np.full((2, 1), 0x55555555, np.int32),
+         "l.g_idx": (np.arange(32) // 16).astype(np.int32)}))
+    put(out, "safetensors", "awq4.safetensors", st_bytes(
+        {"l.qweight": r.integers(-2**31, 2**31, (16, 1)).astype(np.int32),
+         "l.scales": np.full((2, 8), 0.01, np.float16),
+         "l.qzeros": np.full((2, 1), 0x08888888, np.int32)}))
+    # compressed-tensors pack-quantized with group scales and a packed zero
+    # point; bitsandbytes LLM.int8
+    put(out, "safetensors", "ctpack_zp_group.safetensors", st_bytes(
+        {"p.weight_packed": np.full((8, 2), 0x12345678, np.int32),
+         "p.weight_scale": np.ones((8, 2), np.float16),
+         "p.weight_zero_point": np.full((1, 2), 0x33333333, np.int32),
+         "p.weight_shape": np.array([8, 16], np.int64), "p.weight_g_idx": np.zeros(16, np.int32)}))
+    put(out, "safetensors", "bnb_int8.safetensors", st_bytes(
+        {"m.weight": np.arange(-6, 6, dtype=np.int8).reshape(3, 4),
+         "m.SCB": np.array([1, 2, 3], np.float32)}))
+
+    # npz quantized arrays: X.q + X.scale + X.zero_point (+ X.qinfo), float X
+    q = r.integers(-128, 128, (2, 3)).astype(np.int8)
+    b = io.BytesIO()
+    np.savez(b, **{"w.q": q, "w.scale": np.array([0.5, 0.25], np.float32),
+                   "w.zero_point": np.array([1, -2], np.int32),
+                   "w.qinfo": np.array([8, -128, 127, 0, 0], np.float32), "w": q.astype(np.float32)})
+    put(out, "npz", "quant_qinfo.npz", b.getvalue())
+    b = io.BytesIO()
+    np.savez(b, **{"g.q": np.arange(12, dtype=np.uint8).reshape(2, 6),
+                   "g.scale": np.array([[0.5, 0.25, 1]] * 2, np.float32),
+                   "g.zero_point": np.ones((2, 3), np.float32)})
+    put(out, "npz", "quant_group_inferred.npz", b.getvalue())
+
+
 def main():
     out = sys.argv[1]
     npy_seeds(out)
@@ -356,6 +460,7 @@ def main():
     st_seeds(out)
     st_index_seeds(out)
     recipe_seeds(out)
+    convention_seeds(out)
 
 
 if __name__ == "__main__":
