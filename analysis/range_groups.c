@@ -33,6 +33,7 @@ int range_choose_groups(const struct method *m, const struct scheme *s, const st
 {
 	bool cols = l->gran == GRAN_CHANNEL && l->inner == 1 && l->outer > 1;
 	uint64_t gmax = max_group_size(l), nb = cols ? COL_BLOCK : 1;
+	nb = nb < l->ngroups ? nb : l->ngroups ? l->ngroups : 1; /* a [1e8, 2] tensor: 2 */
 	float *buf = malloc((gmax ? gmax : 1) * nb * sizeof *buf);
 	float *scratch = malloc((gmax ? gmax : 1) * sizeof *scratch);
 	int rc = buf && scratch

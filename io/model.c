@@ -97,7 +97,7 @@ static void maps_add(const uint8_t *p, size_t len)
 		if (np && nl)
 			maps.cap = cap;
 	}
-	if (maps.n < maps.cap) { /* else unlisted: its bytes are never borrowed */
+	if (maps.n < maps.cap) { /* else unlisted: onnx_unpack_lean then borrows nothing */
 		maps.p[maps.n] = p;
 		maps.len[maps.n++] = len;
 	}

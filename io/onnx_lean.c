@@ -51,7 +51,7 @@ struct lean_buf {
 struct lean {
 	const uint8_t *base;
 	struct lean_ref *refs;
-	size_t nrefs, cap;
+	size_t nrefs, cap, attached;
 	bool oom;
 };
 
@@ -126,6 +126,8 @@ static int child_ctx(enum lean_ctx ctx, uint64_t field)
 static bool strip_msg(struct lean *l, const uint8_t *p, const uint8_t *end, enum lean_ctx ctx,
                       int depth, struct lean_buf *out)
 {
+	unsigned seen = 0; /* raw_data (tensor), graph (model), t and g (attribute) */
+
 	if (depth > 3 * ONNX_MAX_DEPTH + 32)
 		return false;
 	while (p < end) {
@@ -151,6 +153,16 @@ static bool strip_msg(struct lean *l, const uint8_t *p, const uint8_t *end, enum
 			const uint8_t *fp = p;
 			p += v;
 			int child = child_ctx(ctx, field);
+			/* a field that protobuf merges or overrides when repeated: the
+			 * file is unpacked as it is rather than guess which wins */
+			unsigned bit = ctx == CTX_TENSOR && field == 9  ? 1u
+			               : ctx == CTX_MODEL && field == 7 ? 2u
+			               : ctx == CTX_ATTR && field == 5  ? 4u
+			               : ctx == CTX_ATTR && field == 6  ? 8u
+			                                                : 0u;
+			if (bit & seen)
+				return false;
+			seen |= bit;
 			if (ctx == CTX_TENSOR && field == 9 && v >= LEAN_MIN) {
 				if (l->nrefs == l->cap) {
 					size_t cap = l->cap ? 2 * l->cap : 64;
@@ -219,7 +231,7 @@ void onnx_lean_free(void *p)
 }
 
 /* The marker of tp, if any, turned into raw_data in the mapping. */
-static void lean_attach(const struct onnx_model *om, const struct lean *l, Onnx__TensorProto *tp)
+static void lean_attach(const struct onnx_model *om, struct lean *l, Onnx__TensorProto *tp)
 {
 	ProtobufCMessage *b = &tp->base;
 	unsigned keep = 0;
@@ -230,8 +242,10 @@ static void lean_attach(const struct onnx_model *om, const struct lean *l, Onnx_
 		uint64_t idx;
 		if (u->tag == LEAN_FIELD && u->wire_type == PROTOBUF_C_WIRE_TYPE_VARINT &&
 		    get_varint(&p, u->data + u->len, &idx) && idx < l->nrefs) {
+			onnx_lean_free(tp->has_raw_data ? tp->raw_data.data : NULL);
 			tp->has_raw_data = 1;
 			tp->raw_data.data = om->map + l->refs[idx].off;
+			l->attached++;
 			tp->raw_data.len = l->refs[idx].len;
 			free(u->data);
 			continue;
@@ -245,8 +259,7 @@ static void lean_attach(const struct onnx_model *om, const struct lean *l, Onnx_
 	}
 }
 
-static void lean_graph(const struct onnx_model *om, const struct lean *l, Onnx__GraphProto *g,
-                       int depth)
+static void lean_graph(const struct onnx_model *om, struct lean *l, Onnx__GraphProto *g, int depth)
 {
 	if (!g || depth > ONNX_MAX_DEPTH)
 		return;
@@ -271,7 +284,9 @@ int onnx_unpack_lean(const struct onnx_model *om, int limit, Onnx__ModelProto **
 {
 	struct lean l = {.base = om->map};
 	struct lean_buf out = {0};
-	bool lean = strip_msg(&l, om->map, om->map + om->map_len, CTX_MODEL, 0, &out) && !out.oom &&
+	/* borrowing needs the mapping listed (model_map_holds), for the frees */
+	bool lean = model_map_holds(om->map) &&
+	            strip_msg(&l, om->map, om->map + om->map_len, CTX_MODEL, 0, &out) && !out.oom &&
 	            !l.oom;
 	const uint8_t *buf = lean ? (out.p ? out.p : (const uint8_t *)"") : om->map;
 	size_t n = lean ? out.n : om->map_len;
@@ -287,6 +302,10 @@ int onnx_unpack_lean(const struct onnx_model *om, int limit, Onnx__ModelProto **
 		rc = -1;
 	} else if ((*mp = onnx__model_proto__unpack(&lean_allocator, n, buf)) != NULL && lean) {
 		lean_graph(om, &l, (*mp)->graph, 0);
+		if (l.attached != l.nrefs) { /* a marker not reached: the plain unpack */
+			onnx__model_proto__free_unpacked(*mp, &lean_allocator);
+			*mp = onnx__model_proto__unpack(&lean_allocator, om->map_len, om->map);
+		}
 	}
 	free(out.p);
 	free(l.refs);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include "../analysis/ggml_quants.h"
 #include "mem_release.h"
@@ -1405,6 +1406,14 @@ static int tfl_write(const struct model *src, const struct write_opts *o, FILE *
 		        "%s: the input %s is a %s model; write it with the %s extension", out_path,
 		        src->path, im->circle ? "circle" : "TFLite",
 		        im->circle ? ".circle" : ".tflite");
+	/* the copy is patched in place: a pipe or terminal would get the input
+	 * unchanged before the first patch fails */
+	struct stat st;
+	if (fstat(fileno(out), &st) != 0 || !S_ISREG(st.st_mode))
+		return qs_error_set(err, QS_ERR_USAGE,
+		                    "%s: a TFLite/circle model is written to a regular file only "
+		                    "(it is patched in place)",
+		                    out_path);
 	rc = copy_source(&w);
 	for (size_t i = 0; !rc && o->plan && i < src->ntensors; i++) {
 		rc = write_one(&w, i, &o->plan[i]);
