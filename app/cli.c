@@ -146,8 +146,8 @@ static const struct cli_option options[] = {
          false, "no progress bar and no summary"},
         {OPT_OUTPUT, "output", 'o', "OUT", CMD_BIT(CMD_QUANTIZE) | CMD_BIT(CMD_MERGE), "FILE",
          false, "the file to write"},
-        {OPT_TO, "to", 0, "FORMAT", CMD_BIT(CMD_QUANTIZE), "onnx gguf safetensors npy npz tflite", false,
-         "output format when OUT's extension does not say it"},
+        {OPT_TO, "to", 0, "FORMAT", CMD_BIT(CMD_QUANTIZE), "onnx gguf safetensors npy npz tflite",
+         false, "output format when OUT's extension does not say it"},
         {OPT_FAKE_QUANT, "fake-quant", 0, NULL, CMD_BIT(CMD_QUANTIZE), NULL, false,
          "write dequantized floats instead of integer codes"},
         {OPT_LIKE, "like", 0, "QUANT", CMD_BIT(CMD_QUANTIZE), "FILE", false,
@@ -745,7 +745,8 @@ void cli_print_man(FILE *f)
 	}
 	fprintf(f, ".fi\n.SH DESCRIPTION\n");
 	roff_text(f, "qscope pairs the tensors of a float model and its quantized counterpart "
-	             "(ONNX, GGUF, safetensors, npy/npz, TFLite/circle), measures the error of every tensor and "
+	             "(ONNX, GGUF, safetensors, npy/npz, TFLite/circle), measures the error of "
+	             "every tensor and "
 	             "channel (MSE, RMSE, MAE, max error, SQNR, cosine, clipped share, levels and "
 	             "entropy of the codes, overflow risk), lets you change how each tensor is "
 	             "quantized and writes the chosen model back in its own format.");
