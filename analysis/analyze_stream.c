@@ -1058,7 +1058,7 @@ QS_AVX2 static void columns_row_avx2(const struct colsum *cs, uint64_t ch0, uint
 	const __m256 magic = _mm256_set1_ps(12582912.0f), vcmin = _mm256_set1_ps(cmin);
 	const __m256 vcmax = _mm256_set1_ps(cmax);
 	const __m256d absd = _mm256_castsi256_pd(_mm256_set1_epi64x(INT64_MAX));
-	const __m256i one = _mm256_set1_epi64x(1), vqmin = _mm256_set1_epi32(qmin);
+	const __m256i minus1 = _mm256_set1_epi64x(-1), vqmin = _mm256_set1_epi32(qmin);
 	__m256i wlo = _mm256_set1_epi32(r->wlo), whi = _mm256_set1_epi32(r->whi);
 	uint64_t j = 0;
 
@@ -1079,7 +1079,7 @@ QS_AVX2 static void columns_row_avx2(const struct colsum *cs, uint64_t ch0, uint
 			__m256d dx = h ? HI4D(v) : LO4D(v), dy = h ? HI4D(y) : LO4D(y);
 			__m256d e = _mm256_sub_pd(dx, dy), ae = _mm256_and_pd(e, absd);
 			uint64_t k = ch + 4 * (uint64_t)h;
-			SUB4Q(cs->n + k, _mm256_sub_epi64(_mm256_setzero_si256(), one));
+			SUB4Q(cs->n + k, minus1); /* as the masks below: − (−1) */
 			ADD4D(cs->sx2 + k, _mm256_mul_pd(dx, dx));
 			ADD4D(cs->se2 + k, _mm256_mul_pd(e, e));
 			ADD4D(cs->sae + k, ae);

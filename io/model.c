@@ -77,10 +77,14 @@ const char *model_path_base(const char *path)
 }
 
 /* The live mappings of model_map_file, for model_map_holds. */
+struct live_map {
+	const uint8_t *p;
+	size_t len;
+};
 static struct {
 	pthread_mutex_t lock;
-	const uint8_t **p;
-	size_t *len, n, cap;
+	struct live_map *m;
+	size_t n, cap;
 } maps = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 static void maps_add(const uint8_t *p, size_t len)
@@ -88,19 +92,14 @@ static void maps_add(const uint8_t *p, size_t len)
 	pthread_mutex_lock(&maps.lock);
 	if (maps.n == maps.cap) {
 		size_t cap = maps.cap ? 2 * maps.cap : 16;
-		const uint8_t **np = realloc(maps.p, cap * sizeof *np);
-		if (np)
-			maps.p = np;
-		size_t *nl = realloc(maps.len, cap * sizeof *nl);
-		if (nl)
-			maps.len = nl;
-		if (np && nl)
+		struct live_map *m = realloc(maps.m, cap * sizeof *m);
+		if (m) {
+			maps.m = m;
 			maps.cap = cap;
+		}
 	}
-	if (maps.n < maps.cap) { /* else unlisted: onnx_unpack_lean then borrows nothing */
-		maps.p[maps.n] = p;
-		maps.len[maps.n++] = len;
-	}
+	if (maps.n < maps.cap) /* else unlisted: onnx_unpack_lean then borrows nothing */
+		maps.m[maps.n++] = (struct live_map){p, len};
 	pthread_mutex_unlock(&maps.lock);
 }
 
@@ -108,9 +107,8 @@ static void maps_remove(const uint8_t *p)
 {
 	pthread_mutex_lock(&maps.lock);
 	for (size_t k = 0; k < maps.n; k++)
-		if (maps.p[k] == p) {
-			maps.p[k] = maps.p[--maps.n];
-			maps.len[k] = maps.len[maps.n];
+		if (maps.m[k].p == p) {
+			maps.m[k] = maps.m[--maps.n];
 			break;
 		}
 	pthread_mutex_unlock(&maps.lock);
@@ -123,7 +121,7 @@ bool model_map_holds(const void *p)
 
 	pthread_mutex_lock(&maps.lock);
 	for (size_t k = 0; k < maps.n && !in; k++)
-		in = q >= maps.p[k] && q < maps.p[k] + maps.len[k];
+		in = q >= maps.m[k].p && q < maps.m[k].p + maps.m[k].len;
 	pthread_mutex_unlock(&maps.lock);
 	return in;
 }

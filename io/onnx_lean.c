@@ -87,21 +87,6 @@ static void buf_varint(struct lean_buf *b, uint64_t v)
 	buf_put(b, t, n);
 }
 
-static bool get_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
-{
-	uint64_t x = 0;
-
-	for (int shift = 0; shift < 64 && *p < end; shift += 7) {
-		uint8_t c = *(*p)++;
-		x |= (uint64_t)(c & 0x7f) << shift;
-		if (!(c & 0x80)) {
-			*v = x;
-			return true;
-		}
-	}
-	return false;
-}
-
 /* What a length-delimited field of a message in context ctx holds, on the
  * weights' paths (CTX_TENSOR for raw_data itself is handled apart). */
 static int child_ctx(enum lean_ctx ctx, uint64_t field)
@@ -133,12 +118,12 @@ static bool strip_msg(struct lean *l, const uint8_t *p, const uint8_t *end, enum
 	while (p < end) {
 		const uint8_t *start = p;
 		uint64_t tag, v;
-		if (!get_varint(&p, end, &tag))
+		if (!pb_varint(&p, end, &tag))
 			return false;
 		uint64_t field = tag >> 3;
 		switch (tag & 7) {
 		case 0:
-			if (!get_varint(&p, end, &v))
+			if (!pb_varint(&p, end, &v))
 				return false;
 			break;
 		case 1:
@@ -148,7 +133,7 @@ static bool strip_msg(struct lean *l, const uint8_t *p, const uint8_t *end, enum
 			p += (tag & 7) == 1 ? 8 : 4;
 			break;
 		case 2: {
-			if (!get_varint(&p, end, &v) || v > (uint64_t)(end - p))
+			if (!pb_varint(&p, end, &v) || v > (uint64_t)(end - p))
 				return false;
 			const uint8_t *fp = p;
 			p += v;
@@ -241,7 +226,7 @@ static void lean_attach(const struct onnx_model *om, struct lean *l, Onnx__Tenso
 		const uint8_t *p = u->data;
 		uint64_t idx;
 		if (u->tag == LEAN_FIELD && u->wire_type == PROTOBUF_C_WIRE_TYPE_VARINT &&
-		    get_varint(&p, u->data + u->len, &idx) && idx < l->nrefs) {
+		    pb_varint(&p, u->data + u->len, &idx) && idx < l->nrefs) {
 			onnx_lean_free(tp->has_raw_data ? tp->raw_data.data : NULL);
 			tp->has_raw_data = 1;
 			tp->raw_data.data = om->map + l->refs[idx].off;

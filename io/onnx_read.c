@@ -10,7 +10,6 @@
 
 #include "mem_release.h"
 #include "onnx_impl.h"
-#include "pb_depth.h"
 
 /* Elements beyond this are not a model but a hostile header (2^48). */
 #define ONNX_MAX_ELEMS (UINT64_C(1) << 48)

@@ -6,7 +6,7 @@ struct pb_walk {
 	size_t where;
 };
 
-static bool pb_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
+bool pb_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
 {
 	uint64_t x = 0;
 

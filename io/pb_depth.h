@@ -26,4 +26,8 @@
 bool pb_depth_check(const ProtobufCMessageDescriptor *desc, const uint8_t *buf, size_t len,
                     int limit, size_t *where);
 
+/* Read the base-128 varint at *p (before end) into *v and step past it;
+ * false when it runs past end or over ten bytes. */
+bool pb_varint(const uint8_t **p, const uint8_t *end, uint64_t *v);
+
 #endif
